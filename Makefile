@@ -1,0 +1,89 @@
+# One entry point for users and CI. Every target installs what it needs first (`setup` is
+# idempotent and cheap when nothing changed), so `make demo` and `make test` work on a fresh clone.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+CLIENT_VENV := .venv-client
+
+# A native forge/anvil/cast on PATH wins; otherwise the ones npm installed.
+FORGE ?= $(shell command -v forge 2>/dev/null || echo node_modules/.bin/forge)
+ANVIL ?= $(shell command -v anvil 2>/dev/null || echo node_modules/.bin/anvil)
+CAST ?= $(shell command -v cast 2>/dev/null || echo node_modules/.bin/cast)
+export FORGE ANVIL CAST
+
+NPM_STAMP := node_modules/.stamp
+VENV_STAMP := $(VENV)/.stamp
+CLIENT_STAMP := $(CLIENT_VENV)/.stamp
+
+PY_PACKAGES := -e ./service[test] -e ./node[test]
+PY_TOOLS := ruff mypy pytest hypothesis
+PY_LINT_PATHS := service node e2e bench scripts
+
+.PHONY: help setup build fmt lint test test-contracts test-service test-node e2e demo up down logs \
+	bench deploy serve clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
+
+# ---------------------------------------------------------------- install
+
+setup: $(NPM_STAMP) $(VENV_STAMP) ## install Foundry (npm), Solidity libs and the Python venv
+	@echo "setup: toolchain ready (forge: $(FORGE))"
+
+$(NPM_STAMP): package.json package-lock.json
+	@echo "setup: npm ci (Foundry, solc, solady, forge-std)"
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(VENV_STAMP): constraints.txt service/pyproject.toml node/pyproject.toml
+	@echo "setup: Python venv in $(VENV)"
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt $(PY_TOOLS) $(PY_PACKAGES)
+	@touch $@
+
+# The published infernet-client pins an infernet-ml that was never released, so it lives in a
+# venv of its own, installed with --no-deps plus its real dependencies.
+$(CLIENT_STAMP): node/client-constraints.txt
+	@echo "setup: infernet-client 1.4.0 venv in $(CLIENT_VENV)"
+	test -x $(CLIENT_VENV)/bin/python || $(PYTHON) -m venv $(CLIENT_VENV)
+	$(CLIENT_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -r node/client-constraints.txt
+	@touch $@
+
+# ---------------------------------------------------------------- build, lint
+
+build: setup ## compile the contracts
+	$(FORGE) build
+
+fmt: setup ## format Solidity and Python
+	$(FORGE) fmt
+	$(VENV)/bin/ruff format $(PY_LINT_PATHS)
+	$(VENV)/bin/ruff check --fix $(PY_LINT_PATHS)
+
+lint: setup ## ruff + mypy + forge fmt --check
+	$(VENV)/bin/ruff check $(PY_LINT_PATHS)
+	$(VENV)/bin/ruff format --check $(PY_LINT_PATHS)
+	$(VENV)/bin/mypy service/src node/src
+	$(FORGE) fmt --check
+
+# ---------------------------------------------------------------- tests
+
+test: lint test-contracts test-service test-node e2e ## everything CI runs
+
+test-contracts: setup ## forge tests
+	$(FORGE) test
+
+test-service: setup ## service tests (real HTTP on 127.0.0.1)
+	$(PY) -m pytest service/tests
+
+test-node: setup $(CLIENT_STAMP) ## devnode tests (real HTTP, real anvil)
+	INFERNET_CLIENT_BIN=$(CURDIR)/$(CLIENT_VENV)/bin $(PY) -m pytest node/tests
+
+e2e: setup $(CLIENT_STAMP) ## end-to-end suite over the whole local stack
+	INFERNET_CLIENT_BIN=$(CURDIR)/$(CLIENT_VENV)/bin $(PY) -m pytest e2e
+
+# ---------------------------------------------------------------- run
+
