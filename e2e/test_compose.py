@@ -1,0 +1,142 @@
+"""Static checks of docker-compose.yml (no Docker engine here, so it is validated, not run)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+
+COMPOSE_FILE = Path(__file__).resolve().parents[1] / "docker-compose.yml"
+REGISTRY = "0x663F3ad617193148711d28f5334eE4Ed07016602"
+NODE_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
+CONTAINER_ID = "hf_inference_client_service"
+PROFILES = {"ritual": "node-config", "offline": "devnode-config"}
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    with COMPOSE_FILE.open() as f:
+        doc: dict[str, Any] = yaml.safe_load(f)
+    return doc
+
+
+def _services_in(compose: dict[str, Any], profile: str) -> dict[str, Any]:
+    """The services `docker compose --profile <profile> up` starts."""
+    return {
+        name: svc
+        for name, svc in compose["services"].items()
+        if not svc.get("profiles") or profile in svc["profiles"]
+    }
+
+
+def _node_service(compose: dict[str, Any], profile: str) -> tuple[str, dict[str, Any]]:
+    config_name = PROFILES[profile]
+    found = [
+        (name, svc)
+        for name, svc in _services_in(compose, profile).items()
+        if any(c["source"] == config_name for c in svc.get("configs", []))
+    ]
+    assert len(found) == 1, f"exactly one service must mount {config_name}"
+    return found[0]
+
+
+def _config(compose: dict[str, Any], profile: str) -> dict[str, Any]:
+    doc: dict[str, Any] = json.loads(compose["configs"][PROFILES[profile]]["content"])
+    return doc
+
+
+def _container_port(svc: dict[str, Any]) -> set[int]:
+    """Ports a service listens on inside the network (published targets and `expose`)."""
+    ports = {int(str(p).split(":")[-1]) for p in svc.get("ports", [])}
+    return ports | {int(p) for p in svc.get("expose", [])}
+
+
+def _published(svc: dict[str, Any]) -> dict[int, int]:
+    """host port -> container port."""
+    out = {}
+    for p in svc.get("ports", []):
+        host, container = str(p).split(":")
+        out[int(host)] = int(container)
+    return out
+
+
+def test_images_are_ritual_published_ones(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    assert services["anvil"]["image"] == "ritualnetwork/infernet-anvil:1.0.0"
+    assert services["node"]["image"] == "ritualnetwork/infernet-node:1.4.0"
+    assert services["redis"]["image"].startswith("redis:")
+
+
+def test_anvil_loads_the_predeployed_protocol_on_8545(compose: dict[str, Any]) -> None:
+    anvil = compose["services"]["anvil"]
+    assert "--load-state" in anvil["command"]
+    assert _published(anvil) == {8545: 3000}
+    assert not anvil.get("profiles"), "both profiles need the chain"
+
+
+@pytest.mark.parametrize("name", ["service", "service-offline"])
+def test_service_is_built_from_the_repo_with_the_documented_command(
+    compose: dict[str, Any], name: str
+) -> None:
+    svc = compose["services"][name]
+    assert svc["build"] == "./service"
+    assert svc["command"] == ["--bind=0.0.0.0:3000", "--workers=2"]
+    assert (COMPOSE_FILE.parent / "service").is_dir()
+
+
+def test_ritual_service_takes_the_hf_token_from_the_environment(compose: dict[str, Any]) -> None:
+    env = compose["services"]["service"]["environment"]
+    assert env == ["HF_INF_TOKEN"], "the token is passed through, never written in the file"
+
+
+def test_offline_service_talks_to_the_offline_backend(compose: dict[str, Any]) -> None:
+    env = compose["services"]["service-offline"]["environment"]
+    url = urlsplit(env["HF_INF_ENDPOINT"])
+    backend = compose["services"][url.hostname or ""]
+    assert backend["profiles"] == ["offline"]
+    assert url.port in _container_port(backend)
+    assert "hf_inference_client_service.offline_backend" in backend["entrypoint"]
+
+
+@pytest.mark.parametrize("profile", sorted(PROFILES))
+def test_node_config_agrees_with_compose_names_and_ports(
+    compose: dict[str, Any], profile: str
+) -> None:
+    services = _services_in(compose, profile)
+    node_name, node = _node_service(compose, profile)
+    config = _config(compose, profile)
+
+    assert _published(node) == {4000: config["server"]["port"]}
+    assert config["manage_containers"] is False
+
+    chain = config["chain"]
+    assert chain["enabled"] is True
+    assert chain["registry_address"] == REGISTRY
+    assert chain["wallet"]["private_key"] == NODE_KEY
+    rpc = urlsplit(chain["rpc_url"])
+    assert rpc.hostname in services
+    assert rpc.port in _container_port(services[rpc.hostname or ""])
+
+    (container,) = config["containers"]
+    assert container["id"] == CONTAINER_ID
+    url = urlsplit(container["url"])
+    assert url.hostname in services, f"{node_name} points at a service outside the profile"
+    assert url.port == container["port"]
+    assert url.port in _container_port(services[url.hostname or ""])
+    assert set(node["depends_on"]) >= {rpc.hostname, url.hostname}
+
+    if "redis" in config:
+        assert config["redis"]["host"] in services
+        assert config["redis"]["port"] in _container_port(services[config["redis"]["host"]])
+
+
+def test_profiles_are_alternatives_on_the_same_host_ports(compose: dict[str, Any]) -> None:
+    for profile in PROFILES:
+        published = [
+            host for svc in _services_in(compose, profile).values() for host in _published(svc)
+        ]
+        assert sorted(published) == [3000, 4000, 8545], profile
