@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: BSD-3-Clause-Clear
+pragma solidity ^0.8.4;
+
+import {LibRLP} from "solady/utils/LibRLP.sol";
+import {EIP712Coordinator} from "infernet-sdk/EIP712Coordinator.sol";
+import {Inbox} from "infernet-sdk/Inbox.sol";
+import {Registry} from "infernet-sdk/Registry.sol";
+import {Fee} from "infernet-sdk/payments/Fee.sol";
+import {WalletFactory} from "infernet-sdk/payments/WalletFactory.sol";
+import {Reader} from "infernet-sdk/utility/Reader.sol";
+
+/// @title LibDeploy
+/// @notice Deploys the protocol in upstream's fixed order, so a given (deployer, nonce) always
+///         yields the same addresses: run by anvil #2 at nonce 0 it reproduces infernet-anvil's.
+/// @dev Every contract reads its peers from the Registry in its constructor, so the Registry is
+///      deployed first with the precomputed CREATE addresses of the five that follow. Used by
+///      scripts/DeployProtocol.s.sol and by the tests' setUp.
+library LibDeploy {
+    /*//////////////////////////////////////////////////////////////
+                             PUBLIC STRUCTS
+    //////////////////////////////////////////////////////////////*/
+
+    /// @notice The deployed protocol contracts.
+    struct Protocol {
+        /// @notice Registry (deployer nonce + 0)
+        Registry registry;
+        /// @notice EIP712Coordinator (nonce + 1)
+        EIP712Coordinator coordinator;
+        /// @notice Inbox (nonce + 2)
+        Inbox inbox;
+        /// @notice Reader (nonce + 3)
+        Reader reader;
+        /// @notice Fee (nonce + 4)
+        Fee fee;
+        /// @notice WalletFactory (nonce + 5)
+        WalletFactory walletFactory;
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                                 ERRORS
+    //////////////////////////////////////////////////////////////*/
+
+    /// @notice Thrown if a contract did not land at its precomputed address (wrong nonce given).
+    error AddressMismatch(string contractName, address expected, address actual);
+
+    /*//////////////////////////////////////////////////////////////
+                           INTERNAL FUNCTIONS
+    //////////////////////////////////////////////////////////////*/
+
+    /// @notice Deploys Registry, EIP712Coordinator, Inbox, Reader, Fee and WalletFactory.
+    /// @param deployer address whose CREATEs deploy the contracts (broadcaster or test contract)
+    /// @param initialNonce `deployer`'s current nonce
+    /// @param feeRecipient Fee owner and recipient
+    /// @param fee protocol fee in basis points
+    function deployContracts(
+        address deployer,
+        uint256 initialNonce,
+        address feeRecipient,
+        uint16 fee
+    ) internal returns (Protocol memory protocol) {
+        address coordinatorAddress = LibRLP.computeAddress(deployer, initialNonce + 1);
+        address inboxAddress = LibRLP.computeAddress(deployer, initialNonce + 2);
+        address readerAddress = LibRLP.computeAddress(deployer, initialNonce + 3);
+        address feeAddress = LibRLP.computeAddress(deployer, initialNonce + 4);
+        address walletFactoryAddress = LibRLP.computeAddress(deployer, initialNonce + 5);
+
+        protocol.registry = new Registry(
+            coordinatorAddress, inboxAddress, readerAddress, feeAddress, walletFactoryAddress
+        );
+        protocol.coordinator = new EIP712Coordinator(protocol.registry);
+        protocol.inbox = new Inbox(protocol.registry);
+        protocol.reader = new Reader(protocol.registry);
+        protocol.fee = new Fee(feeRecipient, fee);
+        protocol.walletFactory = new WalletFactory(protocol.registry);
+
+        _expectAt("EIP712Coordinator", coordinatorAddress, address(protocol.coordinator));
+        _expectAt("Inbox", inboxAddress, address(protocol.inbox));
+        _expectAt("Reader", readerAddress, address(protocol.reader));
+        _expectAt("Fee", feeAddress, address(protocol.fee));
+        _expectAt("WalletFactory", walletFactoryAddress, address(protocol.walletFactory));
+    }
+
+    /// @notice Reverts unless `actual == expected`.
+    function _expectAt(string memory contractName, address expected, address actual) private pure {
+        // Revert if the Registry would point at the wrong address
+        if (actual != expected) {
+            revert AddressMismatch(contractName, expected, actual);
+        }
+    }
+}
