@@ -81,7 +81,7 @@ def forge_script(
     argv = [
         find_tool("forge"),
         "script",
-        f"scripts/{script}",
+        f"scripts/{script}:{script.split('.')[0]}",
         "--rpc-url",
         rpc_url,
         "--private-key",

@@ -25,6 +25,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from collections.abc import Iterator
@@ -62,6 +63,7 @@ DEFAULT_BACKEND_PORT = 3100
 STARTUP_DEADLINE_S = 60.0
 # solcjs compiles the protocol cold in minutes (DESIGN.md, toolchain); forge caches afterwards.
 COMPILE_DEADLINE_S = 900.0
+PROGRESS_EVERY_S = 15.0
 
 
 # ---------------------------------------------------------------- configuration
@@ -203,13 +205,25 @@ class Stack:
 
     @contextlib.contextmanager
     def step(self, what: str) -> Iterator[None]:
+        """Announce a step, tick every PROGRESS_EVERY_S while it runs, then report its time."""
         t0 = time.monotonic()
         self.say(f"{what} ...")
+        done = threading.Event()
+
+        def tick() -> None:
+            while not done.wait(PROGRESS_EVERY_S):
+                self.say(f"  ... still on it ({time.monotonic() - t0:.0f} s)")
+
+        ticker = threading.Thread(target=tick, daemon=True)
+        ticker.start()
         try:
             yield
         except BaseException:
             self.say(f"{what}: FAILED after {time.monotonic() - t0:.1f} s")
             raise
+        finally:
+            done.set()
+            ticker.join()
         self.say(f"{what}: ok ({time.monotonic() - t0:.1f} s)")
 
     # -- lifecycle
@@ -297,7 +311,7 @@ class Stack:
         deploy_log = self.log_dir / "deploy.log"
         broadcast = c.run_dir / "broadcast"
         with self.step(
-            "protocol: forge script DeployProtocol.s.sol as anvil #2 (cold compile: minutes)"
+            "protocol: forge script DeployProtocol.s.sol as anvil #2 (compiles first if needed)"
         ):
             onchain.forge_script(
                 "DeployProtocol.s.sol",
