@@ -1,0 +1,451 @@
+"""The chain client: JSON-RPC over web3.py's AsyncHTTPProvider, and one transaction sender.
+
+Calls are encoded and decoded with `_abi` (pure); this module only moves bytes. Every read takes an
+explicit block so the caller decides between `latest` and `latest - trail_head_blocks`.
+
+Error tree (all subclass `ChainError`):
+    ChainError(reason)
+    +-- RpcUnavailable      the endpoint did not answer (connection refused, timeout)
+    +-- RpcFailed           the endpoint answered with a JSON-RPC error that is not a revert
+    +-- Reverted(name)      the EVM reverted; `name` is the decoded custom error
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+from typing import cast
+
+import aiohttp
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from eth_utils.address import to_checksum_address
+from web3 import AsyncWeb3
+from web3.providers.rpc.utils import ExceptionRetryConfiguration
+
+from ._abi import COORDINATOR
+from ._abi import REGISTRY
+from ._abi import WALLET_FACTORY
+from ._abi import Function
+from ._abi import decode_revert
+from .errors import NodeError
+
+__all__ = [
+    "Block",
+    "ChainClient",
+    "ChainError",
+    "Contracts",
+    "Log",
+    "Receipt",
+    "Reverted",
+    "RpcFailed",
+    "RpcUnavailable",
+    "SignedTransaction",
+    "TransactionSender",
+]
+
+log = logging.getLogger(__name__)
+
+# JSON-RPC error code EIP-1474 / geth / anvil use for "execution reverted" with revert data.
+_REVERT_CODE = 3
+_RPC_TIMEOUT_SECONDS = 30.0
+# Reads are safe to retry on a connection error; eth_sendRawTransaction is settled by the
+# receipt check instead (the endpoint may have accepted it).
+_RETRYABLE_METHODS = (
+    "eth_chainId",
+    "eth_getBlockByNumber",
+    "eth_call",
+    "eth_getLogs",
+    "eth_getBalance",
+    "eth_getTransactionReceipt",
+    "eth_getTransactionByHash",
+    "eth_getTransactionCount",
+    "eth_estimateGas",
+    "eth_maxPriorityFeePerGas",
+)
+# Gas estimates get this headroom (percent) before the max_gas_limit cap applies.
+_GAS_HEADROOM_PERCENT = 20
+# Tip used when the endpoint does not implement eth_maxPriorityFeePerGas (1 gwei).
+_DEFAULT_PRIORITY_FEE_WEI = 1_000_000_000
+# maxFeePerGas = base fee * this + tip: survives a few full blocks of base-fee growth.
+_BASE_FEE_MULTIPLIER = 2
+
+
+class ChainError(NodeError):
+    """Root of the chain client's errors; `reason` is safe to show (never contains keys)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class RpcUnavailable(ChainError):
+    """The RPC endpoint could not be reached."""
+
+
+class RpcFailed(ChainError):
+    """The RPC endpoint answered with an error that is not an EVM revert."""
+
+
+class Reverted(ChainError):
+    """The call reverted; `name` is the decoded error (e.g. "IntervalCompleted")."""
+
+    def __init__(self, name: str, data: bytes = b"") -> None:
+        super().__init__(name)
+        self.name = name
+        self.data = data
+
+
+@dataclass(frozen=True)
+class Block:
+    number: int
+    timestamp: int
+    base_fee: int
+
+
+@dataclass(frozen=True)
+class Log:
+    address: str
+    topics: tuple[bytes, ...]
+    data: bytes
+    block_number: int
+    transaction_hash: str
+
+
+@dataclass(frozen=True)
+class Receipt:
+    transaction_hash: str
+    status: int
+    block_number: int
+    gas_used: int
+
+
+@dataclass(frozen=True)
+class Contracts:
+    """Protocol addresses read from the Registry once at startup (spec infernet-node.md §1)."""
+
+    registry: str
+    coordinator: str
+    reader: str
+    wallet_factory: str
+
+
+@dataclass(frozen=True)
+class SignedTransaction:
+    tx_hash: str
+    raw: str
+    nonce: int
+    gas: int
+
+
+def _hex(value: int) -> str:
+    return hex(value)
+
+
+def _block_param(block: int | str) -> str:
+    return block if isinstance(block, str) else _hex(block)
+
+
+def _revert_data(error: dict[str, Any]) -> bytes | None:
+    """Revert bytes out of a JSON-RPC error object, or None when it is not a revert."""
+    data = error.get("data")
+    if isinstance(data, dict):  # some clients nest it: {"data": {"data": "0x..."}}
+        data = data.get("data")
+    message = str(error.get("message", ""))
+    if isinstance(data, str) and data.startswith("0x"):
+        return bytes.fromhex(data[2:])
+    if error.get("code") == _REVERT_CODE or "revert" in message.lower():
+        return b""
+    return None
+
+
+class ChainClient:
+    """JSON-RPC reads, calls and broadcasts on one endpoint.
+
+    Args:
+        rpc_url: HTTP(S) endpoint.
+        retries: transport-level retries web3.py makes on connection errors before giving up.
+    """
+
+    def __init__(self, rpc_url: str, *, retries: int = 2) -> None:
+        self.rpc_url = rpc_url
+        self._w3 = AsyncWeb3(
+            AsyncWeb3.AsyncHTTPProvider(
+                rpc_url,
+                request_kwargs={"timeout": aiohttp.ClientTimeout(total=_RPC_TIMEOUT_SECONDS)},
+                exception_retry_configuration=ExceptionRetryConfiguration(
+                    errors=(aiohttp.ClientConnectionError, TimeoutError),
+                    retries=retries,
+                    backoff_factor=0.1,
+                    method_allowlist=_RETRYABLE_METHODS,
+                ),
+            )
+        )
+        self.requests_sent = 0
+
+    async def close(self) -> None:
+        """Close the HTTP session; safe to call twice."""
+        provider = cast(Any, self._w3.provider)
+        await provider.disconnect()
+
+    async def request(self, method: str, params: Sequence[Any]) -> Any:
+        """One JSON-RPC request; returns `result`.
+
+        Raises:
+            RpcUnavailable: no answer from the endpoint.
+            Reverted: the EVM reverted (eth_call, eth_estimateGas).
+            RpcFailed: any other JSON-RPC error.
+        """
+        self.requests_sent += 1
+        try:
+            response = await self._w3.provider.make_request(cast(Any, method), list(params))
+        except (TimeoutError, aiohttp.ClientError, OSError) as e:
+            raise RpcUnavailable(
+                f"{method}: {self.rpc_url} unreachable ({type(e).__name__})"
+            ) from e
+        except Exception as e:  # web3 wraps transport failures after its retries
+            if "connect" in str(e).lower() or "timeout" in str(e).lower():
+                raise RpcUnavailable(f"{method}: {self.rpc_url} unreachable") from e
+            raise
+        error = response.get("error")
+        if error:
+            error_obj: dict[str, Any] = (
+                dict(error) if isinstance(error, dict) else {"message": str(error)}
+            )
+            revert = _revert_data(error_obj)
+            if revert is not None:
+                raise Reverted(decode_revert(revert), revert)
+            raise RpcFailed(f"{method}: {error_obj.get('message', error_obj)}")
+        return response.get("result")
+
+    # ------------------------------------------------------------------ reads
+
+    async def chain_id(self) -> int:
+        return int(await self.request("eth_chainId", []), 16)
+
+    async def block(self, block: int | str = "latest") -> Block:
+        raw = await self.request("eth_getBlockByNumber", [_block_param(block), False])
+        if raw is None:
+            raise RpcFailed(f"eth_getBlockByNumber: block {block} not found")
+        return Block(
+            number=int(raw["number"], 16),
+            timestamp=int(raw["timestamp"], 16),
+            base_fee=int(raw.get("baseFeePerGas") or "0x0", 16),
+        )
+
+    async def call(
+        self,
+        to: str,
+        function: Function,
+        *args: Any,
+        block: int | str = "latest",
+        sender: str | None = None,
+    ) -> tuple[Any, ...]:
+        """eth_call `function(*args)` on `to` and decode its outputs."""
+        raw = await self.call_raw(to, function.encode(*args), block=block, sender=sender)
+        return function.decode(raw)
+
+    async def call_raw(
+        self, to: str, data: bytes, *, block: int | str = "latest", sender: str | None = None
+    ) -> bytes:
+        tx: dict[str, str] = {"to": to, "data": "0x" + data.hex()}
+        if sender:
+            tx["from"] = sender
+        result = await self.request("eth_call", [tx, _block_param(block)])
+        return bytes.fromhex(str(result)[2:])
+
+    async def balance(self, address: str, block: int | str = "latest") -> int:
+        return int(await self.request("eth_getBalance", [address, _block_param(block)]), 16)
+
+    async def logs(
+        self, address: str, topics: Sequence[bytes], from_block: int, to_block: int
+    ) -> list[Log]:
+        """Logs of `address` whose topic0 is one of `topics`, in block order."""
+        params = {
+            "address": address,
+            "fromBlock": _hex(from_block),
+            "toBlock": _hex(to_block),
+            "topics": [["0x" + t.hex() for t in topics]],
+        }
+        raw = await self.request("eth_getLogs", [params])
+        return [
+            Log(
+                address=to_checksum_address(item["address"]),
+                topics=tuple(bytes.fromhex(t[2:]) for t in item["topics"]),
+                data=bytes.fromhex(item["data"][2:]),
+                block_number=int(item["blockNumber"], 16),
+                transaction_hash=item["transactionHash"],
+            )
+            for item in raw
+        ]
+
+    async def receipt(self, tx_hash: str) -> Receipt | None:
+        raw = await self.request("eth_getTransactionReceipt", [tx_hash])
+        if raw is None:
+            return None
+        return Receipt(
+            transaction_hash=raw["transactionHash"],
+            status=int(raw["status"], 16),
+            block_number=int(raw["blockNumber"], 16),
+            gas_used=int(raw["gasUsed"], 16),
+        )
+
+    async def transaction_known(self, tx_hash: str) -> bool:
+        """True while the endpoint knows the transaction (in its pool or mined)."""
+        return await self.request("eth_getTransactionByHash", [tx_hash]) is not None
+
+    async def nonce(self, address: str, block: str = "pending") -> int:
+        return int(await self.request("eth_getTransactionCount", [address, block]), 16)
+
+    async def estimate_gas(self, sender: str, to: str, data: bytes) -> int:
+        tx = {"from": sender, "to": to, "data": "0x" + data.hex()}
+        return int(await self.request("eth_estimateGas", [tx]), 16)
+
+    async def priority_fee(self) -> int:
+        try:
+            return int(await self.request("eth_maxPriorityFeePerGas", []), 16)
+        except RpcFailed:
+            return _DEFAULT_PRIORITY_FEE_WEI
+
+    async def send_raw(self, raw: str) -> str:
+        return str(await self.request("eth_sendRawTransaction", [raw]))
+
+    async def contracts(self, registry: str) -> Contracts:
+        """Read the Coordinator, Reader and WalletFactory addresses from the Registry."""
+        registry = to_checksum_address(registry)
+        (coordinator,) = await self.call(registry, REGISTRY.coordinator)
+        (reader,) = await self.call(registry, REGISTRY.reader)
+        (wallet_factory,) = await self.call(registry, REGISTRY.wallet_factory)
+        return Contracts(
+            registry=registry,
+            coordinator=to_checksum_address(coordinator),
+            reader=to_checksum_address(reader),
+            wallet_factory=to_checksum_address(wallet_factory),
+        )
+
+    async def is_valid_wallet(self, contracts: Contracts, wallet: str) -> bool:
+        (valid,) = await self.call(contracts.wallet_factory, WALLET_FACTORY.is_valid_wallet, wallet)
+        return bool(valid)
+
+    async def next_subscription_id(self, contracts: Contracts, block: int | str) -> int:
+        (next_id,) = await self.call(contracts.coordinator, COORDINATOR.id, block=block)
+        return int(next_id)
+
+
+class TransactionSender:
+    """Signs and broadcasts the node's transactions with its own nonce counter.
+
+    Concurrent deliveries share one sender; `send` holds a lock from nonce assignment through
+    persisting the signed transaction (`before_broadcast`) to the broadcast, so nonces are never
+    reused or skipped, and the transaction is on disk before any endpoint can mine it.
+    """
+
+    def __init__(
+        self, client: ChainClient, private_key: str, chain_id: int, max_gas_limit: int
+    ) -> None:
+        key = private_key if private_key.startswith("0x") else "0x" + private_key
+        self._account: LocalAccount = Account.from_key(key)
+        self._client = client
+        self._chain_id = chain_id
+        self.max_gas_limit = max_gas_limit
+        self._lock = asyncio.Lock()
+        self._next_nonce: int | None = None
+        self._priority_fee: int | None = None
+        self.base_fee = 0
+
+    @property
+    def address(self) -> str:
+        return str(self._account.address)
+
+    async def gas_for(self, to: str, data: bytes, *, allowed_sim_errors: Sequence[str]) -> int:
+        """Simulate with eth_estimateGas; the gas limit to use, capped by max_gas_limit.
+
+        Raises:
+            Reverted: the simulation reverted (and the reason is not in allowed_sim_errors).
+            ChainError: the estimate exceeds max_gas_limit.
+        """
+        try:
+            estimate = await self._client.estimate_gas(self.address, to, data)
+        except Reverted as e:
+            # Upstream compat (spec infernet-node.md §6.5): a listed error text lets the tx go
+            # out anyway with the full gas budget.
+            if any(allowed.lower() in e.name.lower() for allowed in allowed_sim_errors):
+                return self.max_gas_limit
+            raise
+        gas = estimate * (100 + _GAS_HEADROOM_PERCENT) // 100
+        if estimate > self.max_gas_limit:
+            raise ChainError(f"gas estimate {estimate} exceeds max_gas_limit {self.max_gas_limit}")
+        return min(gas, self.max_gas_limit)
+
+    async def _sign(self, to: str, data: bytes, gas: int, nonce: int) -> SignedTransaction:
+        if self._priority_fee is None:
+            self._priority_fee = await self._client.priority_fee()
+        if not self.base_fee:
+            self.base_fee = (await self._client.block("latest")).base_fee
+        tx: dict[str, Any] = {
+            "type": 2,
+            "chainId": self._chain_id,
+            "nonce": nonce,
+            "to": to,
+            "data": "0x" + data.hex(),
+            "value": 0,
+            "gas": gas,
+            "maxPriorityFeePerGas": self._priority_fee,
+            "maxFeePerGas": self.base_fee * _BASE_FEE_MULTIPLIER + self._priority_fee,
+        }
+        signed = self._account.sign_transaction(cast(Any, tx))
+        return SignedTransaction(
+            tx_hash="0x" + bytes(signed.hash).hex(),
+            raw="0x" + bytes(signed.raw_transaction).hex(),
+            nonce=nonce,
+            gas=gas,
+        )
+
+    async def send(
+        self,
+        to: str,
+        data: bytes,
+        gas: int,
+        before_broadcast: Any,
+    ) -> SignedTransaction:
+        """Sign with the next nonce, await `before_broadcast(signed)`, then broadcast.
+
+        A broadcast that fails because the nonce was taken (another process, a restart) resyncs
+        the counter from the chain and signs again once.
+        """
+        async with self._lock:
+            for attempt in range(2):
+                if self._next_nonce is None or attempt > 0:
+                    self._next_nonce = await self._client.nonce(self.address, "pending")
+                signed = await self._sign(to, data, gas, self._next_nonce)
+                await before_broadcast(signed)
+                try:
+                    await self._client.send_raw(signed.raw)
+                except RpcFailed as e:
+                    if "nonce" in e.reason.lower() and attempt == 0:
+                        log.warning("nonce %d rejected, resyncing: %s", signed.nonce, e.reason)
+                        continue
+                    raise
+                except RpcUnavailable:
+                    # The endpoint may or may not have it; the persisted raw tx is re-broadcast
+                    # by the receipt check, and the nonce stays consumed.
+                    self._next_nonce += 1
+                    raise
+                self._next_nonce += 1
+                return signed
+            raise RpcFailed("eth_sendRawTransaction: nonce rejected twice")
+
+    async def rebroadcast(self, raw: str) -> None:
+        """Send an already signed transaction again (same hash, so it can mine at most once)."""
+        try:
+            await self._client.send_raw(raw)
+        except RpcFailed as e:
+            log.info("rebroadcast refused: %s", e.reason)
+
+    def forget_nonce(self) -> None:
+        """Read the nonce from the chain before the next send (after an endpoint restart)."""
+        self._next_nonce = None
+        self._priority_fee = None

@@ -1,0 +1,271 @@
+"""Chain-side durable state in the node's SQLite database (the same file as the job store).
+
+Tables (all prefixed `chain_` so they never collide with the job store's):
+    chain_deliveries    one row per (subscription, interval) this node worked on
+    chain_delegations   delegated requests accepted by the API, until delivered or given up
+    chain_subscriptions last known subscription state and why it is (not) tracked
+
+Rows are written before the action they describe (a signed transaction is stored before it is
+broadcast), so a restart can tell "sent, maybe mined" apart from "never sent".
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from dataclasses import dataclass
+from dataclasses import replace
+from typing import Any
+
+from .delegation import SignedDelegation
+from .delivery import Delivery
+from .delivery import DeliveryState
+from .store import Store
+from .subscriptions import Subscription
+
+__all__ = ["ChainStore", "DelegationRecord", "SubscriptionRecord"]
+
+# Migrations of the "chain" component (append only; see store.Store.migrate).
+_MIGRATIONS = [
+    """
+CREATE TABLE chain_deliveries (
+    subscription_id INTEGER NOT NULL,
+    interval INTEGER NOT NULL,
+    state INTEGER NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    reason TEXT NOT NULL DEFAULT '',
+    tx_hash TEXT NOT NULL DEFAULT '',
+    raw_tx TEXT NOT NULL DEFAULT '',
+    container_error TEXT NOT NULL DEFAULT '',
+    updated_at REAL NOT NULL,
+    PRIMARY KEY (subscription_id, interval)
+);
+CREATE TABLE chain_delegations (
+    owner TEXT NOT NULL,
+    nonce INTEGER NOT NULL,
+    request TEXT NOT NULL,
+    subscription_id INTEGER NOT NULL DEFAULT 0,
+    interval INTEGER NOT NULL DEFAULT 0,
+    state INTEGER NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    reason TEXT NOT NULL DEFAULT '',
+    tx_hash TEXT NOT NULL DEFAULT '',
+    raw_tx TEXT NOT NULL DEFAULT '',
+    container_error TEXT NOT NULL DEFAULT '',
+    updated_at REAL NOT NULL,
+    PRIMARY KEY (owner, nonce)
+);
+CREATE TABLE chain_subscriptions (
+    subscription_id INTEGER PRIMARY KEY,
+    subscription TEXT NOT NULL,
+    tracked INTEGER NOT NULL,
+    reason TEXT NOT NULL DEFAULT '',
+    updated_at REAL NOT NULL
+)
+"""
+]
+
+
+@dataclass(frozen=True)
+class SubscriptionRecord:
+    subscription: Subscription
+    tracked: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class DelegationRecord:
+    delegation: SignedDelegation
+    delivery: Delivery  # subscription_id is 0 until the Coordinator has created it
+
+
+def _sub_to_json(sub: Subscription) -> str:
+    values = list(sub.as_tuple())
+    values[5] = "0x" + sub.container_id.hex()
+    return json.dumps({"id": sub.id, "values": values})
+
+
+def _sub_from_json(text: str) -> Subscription:
+    raw = json.loads(text)
+    values = list(raw["values"])
+    values[5] = bytes.fromhex(values[5][2:])
+    return Subscription.from_tuple(int(raw["id"]), values)
+
+
+def _delegation_to_json(d: SignedDelegation) -> str:
+    return json.dumps(
+        {
+            "subscription": json.loads(_sub_to_json(d.subscription)),
+            "nonce": d.nonce,
+            "expiry": d.expiry,
+            "v": d.v,
+            "r": str(d.r),
+            "s": str(d.s),
+            "data": d.data,
+        }
+    )
+
+
+def _delegation_from_json(text: str) -> SignedDelegation:
+    raw = json.loads(text)
+    return SignedDelegation(
+        subscription=_sub_from_json(json.dumps(raw["subscription"])),
+        nonce=int(raw["nonce"]),
+        expiry=int(raw["expiry"]),
+        v=int(raw["v"]),
+        r=int(raw["r"]),
+        s=int(raw["s"]),
+        data=raw["data"],
+    )
+
+
+def _delivery_from_row(row: sqlite3.Row) -> Delivery:
+    return Delivery(
+        subscription_id=row["subscription_id"],
+        interval=row["interval"],
+        state=DeliveryState(row["state"]),
+        attempts=row["attempts"],
+        reason=row["reason"],
+        tx_hash=row["tx_hash"],
+        raw_tx=row["raw_tx"],
+        container_error=row["container_error"],
+        updated_at=row["updated_at"],
+    )
+
+
+class ChainStore:
+    """Chain tables in the node's `Store`; every write commits before returning.
+
+    Args:
+        store: the open `Store` shared with the job records (same file, same connection).
+    """
+
+    def __init__(self, store: Store) -> None:
+        store.migrate("chain", _MIGRATIONS)
+        self._db = store.connection
+
+    def _exec(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        cursor = self._db.execute(sql, params)
+        cursor.row_factory = sqlite3.Row
+        return list(cursor.fetchall())
+
+    # ------------------------------------------------------------ deliveries
+
+    def delivery(self, subscription_id: int, interval: int) -> Delivery | None:
+        rows = self._exec(
+            "SELECT * FROM chain_deliveries WHERE subscription_id = ? AND interval = ?",
+            (subscription_id, interval),
+        )
+        return _delivery_from_row(rows[0]) if rows else None
+
+    def put_delivery(self, delivery: Delivery) -> Delivery:
+        stamped = replace(delivery, updated_at=time.time())
+        self._exec(
+            "INSERT OR REPLACE INTO chain_deliveries (subscription_id, interval, state, attempts,"
+            " reason, tx_hash, raw_tx, container_error, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                stamped.subscription_id,
+                stamped.interval,
+                int(stamped.state),
+                stamped.attempts,
+                stamped.reason,
+                stamped.tx_hash,
+                stamped.raw_tx,
+                stamped.container_error,
+                stamped.updated_at,
+            ),
+        )
+        return stamped
+
+    def deliveries_in(self, *states: DeliveryState) -> list[Delivery]:
+        marks = ",".join("?" * len(states))
+        rows = self._exec(
+            f"SELECT * FROM chain_deliveries WHERE state IN ({marks})",  # noqa: S608 - only "?"
+            tuple(int(s) for s in states),
+        )
+        return [_delivery_from_row(r) for r in rows]
+
+    def deliveries_of(self, subscription_id: int) -> list[Delivery]:
+        rows = self._exec(
+            "SELECT * FROM chain_deliveries WHERE subscription_id = ? ORDER BY interval",
+            (subscription_id,),
+        )
+        return [_delivery_from_row(r) for r in rows]
+
+    def delivery_counts(self) -> dict[DeliveryState, int]:
+        rows = self._exec("SELECT state, COUNT(*) AS n FROM chain_deliveries GROUP BY state")
+        return {DeliveryState(r["state"]): r["n"] for r in rows}
+
+    # ------------------------------------------------------------ subscriptions
+
+    def put_subscription(self, sub: Subscription, *, tracked: bool, reason: str = "") -> None:
+        self._exec(
+            "INSERT OR REPLACE INTO chain_subscriptions (subscription_id, subscription, tracked,"
+            " reason, updated_at) VALUES (?, ?, ?, ?, ?)",
+            (sub.id, _sub_to_json(sub), int(tracked), reason, time.time()),
+        )
+
+    def subscription(self, subscription_id: int) -> SubscriptionRecord | None:
+        rows = self._exec(
+            "SELECT * FROM chain_subscriptions WHERE subscription_id = ?", (subscription_id,)
+        )
+        if not rows:
+            return None
+        row = rows[0]
+        return SubscriptionRecord(
+            _sub_from_json(row["subscription"]), bool(row["tracked"]), row["reason"]
+        )
+
+    def subscription_counts(self) -> dict[str, int]:
+        rows = self._exec("SELECT tracked, COUNT(*) AS n FROM chain_subscriptions GROUP BY tracked")
+        counts = {"tracked": 0, "ignored": 0}
+        for r in rows:
+            counts["tracked" if r["tracked"] else "ignored"] = r["n"]
+        return counts
+
+    # ------------------------------------------------------------ delegations
+
+    def put_delegation(self, delegation: SignedDelegation, delivery: Delivery) -> Delivery:
+        stamped = replace(delivery, updated_at=time.time())
+        self._exec(
+            "INSERT OR REPLACE INTO chain_delegations (owner, nonce, request, subscription_id,"
+            " interval, state, attempts, reason, tx_hash, raw_tx, container_error, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                delegation.subscription.owner,
+                delegation.nonce,
+                _delegation_to_json(delegation),
+                stamped.subscription_id,
+                stamped.interval,
+                int(stamped.state),
+                stamped.attempts,
+                stamped.reason,
+                stamped.tx_hash,
+                stamped.raw_tx,
+                stamped.container_error,
+                stamped.updated_at,
+            ),
+        )
+        return stamped
+
+    def delegation(self, owner: str, nonce: int) -> DelegationRecord | None:
+        rows = self._exec(
+            "SELECT * FROM chain_delegations WHERE owner = ? AND nonce = ?", (owner, nonce)
+        )
+        return self._delegation_record(rows[0]) if rows else None
+
+    def delegations_in(self, *states: DeliveryState) -> list[DelegationRecord]:
+        marks = ",".join("?" * len(states))
+        rows = self._exec(
+            f"SELECT * FROM chain_delegations WHERE state IN ({marks})",  # noqa: S608 - only "?"
+            tuple(int(s) for s in states),
+        )
+        return [self._delegation_record(r) for r in rows]
+
+    @staticmethod
+    def _delegation_record(row: sqlite3.Row) -> DelegationRecord:
+        return DelegationRecord(
+            delegation=_delegation_from_json(row["request"]), delivery=_delivery_from_row(row)
+        )

@@ -1,0 +1,961 @@
+"""The chain side of the node: follow the Coordinator, deliver every due interval exactly once.
+
+One loop polls the head block every `snapshot_sync.sync_period` seconds. On each new block it
+(1) settles broadcast transactions from their receipts, (2) reads the Coordinator's
+SubscriptionCreated / SubscriptionCancelled logs up to `head - trail_head_blocks` and loads new
+subscriptions with one Reader batch, (3) decides on chain time (the head's timestamp) which
+(subscription, interval) pairs are due and starts one task per delivery. Idle cost is one
+eth_getBlockByNumber per poll plus one eth_getLogs per block, whatever the number of
+subscriptions; upstream instead re-reads every tracked subscription every 100 ms (spec
+infernet-node.md §6.4).
+
+Exactly once: a delivery's signed transaction is written to SQLite before it is broadcast. After a
+crash, a SENT delivery is settled from its receipt; a transaction still in the mempool is waited
+for; one the endpoint forgot is re-broadcast byte for byte (same hash, so it can mine at most
+once), unless `nodeResponded` shows the interval already answered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable
+from collections.abc import Mapping
+from collections.abc import Sequence
+from dataclasses import dataclass
+from dataclasses import field
+from dataclasses import replace
+from enum import IntEnum
+from typing import Any
+from typing import Protocol
+
+from eth_abi.abi import encode as abi_encode
+from eth_utils.crypto import keccak
+
+from ._abi import CONSUMER
+from ._abi import COORDINATOR
+from ._abi import EVENT_SUBSCRIPTION_CANCELLED
+from ._abi import EVENT_SUBSCRIPTION_CREATED
+from ._abi import READER
+from .chain import Block
+from .chain import ChainClient
+from .chain import ChainError
+from .chain import Contracts
+from .chain import Reverted
+from .chain import RpcUnavailable
+from .chain import SignedTransaction
+from .chain import TransactionSender
+from .chain_store import ChainStore
+from .delegation import SignedDelegation
+from .delegation import delegate_key
+from .delegation import signature_problem
+from .delivery import ChainPayload
+from .delivery import ContainerOutputError
+from .delivery import Delivery
+from .delivery import DeliveryState
+from .delivery import RetryPolicy
+from .delivery import Verdict
+from .delivery import encode_container_output
+from .delivery import verdict_for_revert
+from .errors import GuardianRejection
+from .errors import InvalidField
+from .intervals import Phase
+from .intervals import schedule_at
+from .payments import PaymentCheck
+from .subscriptions import ZERO_ADDRESS
+from .subscriptions import ContainerLookup
+from .subscriptions import ContainerPolicy
+from .subscriptions import Subscription
+from .subscriptions import admit_subscription
+
+__all__ = ["ChainSettings", "ContainerRun", "ContainerRunner", "OnchainNode"]
+
+log = logging.getLogger(__name__)
+
+# JobLocation values (spec infernet-node.md §3): where input comes from and output goes.
+_ONCHAIN = 0
+_OFFCHAIN = 1
+# Upper bound on blocks read by one eth_getLogs (public endpoints cap ranges; upstream uses 100).
+_MAX_LOG_RANGE = 1_000
+# While the endpoint is down, polls back off up to this many seconds.
+_MAX_OUTAGE_BACKOFF_S = 2.0
+
+
+@dataclass(frozen=True)
+class ChainSettings:
+    """The `chain` section of config.json, resolved (spec infernet-node.md §7)."""
+
+    rpc_url: str
+    registry_address: str
+    private_key: str = field(repr=False)
+    payment_address: str | None = None
+    max_gas_limit: int = 5_000_000
+    allowed_sim_errors: tuple[str, ...] = ()
+    trail_head_blocks: int = 1
+    snapshot_sleep: float = 1.0
+    batch_size: int = 500
+    starting_sub_id: int = 0
+    sync_period: float = 0.5
+
+
+@dataclass(frozen=True)
+class ContainerRun:
+    """Outcome of running a container chain: the last output, or the first error."""
+
+    output: Any = None
+    error: str = ""
+
+
+class ContainerRunner(Protocol):
+    """Runs the containers in order with the node's container protocol (spec §4.1/§4.3)."""
+
+    def __call__(
+        self,
+        containers: Sequence[str],
+        *,
+        source: int,
+        destination: int,
+        data: Any,
+        requires_proof: bool,
+    ) -> Awaitable[ContainerRun]: ...
+
+
+class _Failure(Exception):
+    """One attempt failed; `container_error` set when a container caused it."""
+
+    def __init__(self, reason: str, container_error: str = "") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.container_error = container_error
+
+
+class _Closed(Exception):
+    """The interval is closed for this node (verdict DONE or SKIP)."""
+
+    def __init__(self, verdict: Verdict, reason: str) -> None:
+        super().__init__(reason)
+        self.verdict = verdict
+        self.reason = reason
+
+
+class _Lifecycle(IntEnum):
+    NEW = 0
+    RUNNING = 1
+    STOPPED = 2
+
+
+def _redundancy_key(subscription_id: int, interval: int) -> bytes:
+    return keccak(abi_encode(["uint32", "uint32"], [subscription_id, interval]))
+
+
+def _responded_key(subscription_id: int, interval: int, node: str) -> bytes:
+    return keccak(abi_encode(["uint32", "uint32", "address"], [subscription_id, interval, node]))
+
+
+_Key = tuple[int, int]
+
+
+class OnchainNode:
+    """Subscription sync, delivery scheduling and delegated requests for one node key."""
+
+    def __init__(
+        self,
+        settings: ChainSettings,
+        rules: Mapping[str, ContainerPolicy],
+        runner: ContainerRunner,
+        store: ChainStore,
+        *,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self.settings = settings
+        self.rules = dict(rules)
+        self.lookup = ContainerLookup.build(self.rules)
+        self._runner = runner
+        self.store = store
+        self.retry = retry or RetryPolicy()
+        self.client = ChainClient(settings.rpc_url)
+        self._lifecycle = _Lifecycle.NEW
+        self._loop_task: asyncio.Task[None] | None = None
+        self._tasks: dict[_Key | tuple[str, int], asyncio.Task[None]] = {}
+        # chain facts, filled by start()
+        self.chain_id = 0
+        self.contracts: Contracts | None = None
+        self.sender: TransactionSender | None = None
+        self.payments: PaymentCheck | None = None
+        self.head: Block | None = None
+        self._synced_block = 0
+        # tracked subscriptions and the ordered containers serving each
+        self._tracked: dict[int, Subscription] = {}
+        self._containers: dict[int, tuple[str, ...]] = {}
+        # (subscription, interval) -> state, for every delivery this node has touched
+        self._deliveries: dict[_Key, DeliveryState] = {}
+        self._delegations: dict[tuple[str, int], SignedDelegation] = {}
+        self.rpc_healthy = False
+        self.last_error = ""
+
+    # ------------------------------------------------------------------ lifecycle
+
+    @property
+    def address(self) -> str:
+        assert self.sender is not None
+        return self.sender.address
+
+    @property
+    def node_wallet(self) -> str:
+        return self.settings.payment_address or ZERO_ADDRESS
+
+    async def start(self) -> None:
+        """Connect, read the Registry, recover in-flight deliveries, sync, start the loop."""
+        if self._lifecycle is not _Lifecycle.NEW:
+            raise RuntimeError("OnchainNode.start() called twice")
+        self._lifecycle = _Lifecycle.RUNNING
+        self.chain_id = await self.client.chain_id()
+        self.contracts = await self.client.contracts(self.settings.registry_address)
+        self.sender = TransactionSender(
+            self.client, self.settings.private_key, self.chain_id, self.settings.max_gas_limit
+        )
+        self.payments = PaymentCheck(self.client, self.contracts, self.sender)
+        self._load_deliveries()
+        self.head = await self.client.block("latest")
+        await self._snapshot(self.head)
+        self.rpc_healthy = True
+        log.info(
+            "chain: node %s, coordinator %s, tracking %d subscriptions from block %d",
+            self.address,
+            self.contracts.coordinator,
+            len(self._tracked),
+            self._synced_block,
+        )
+        self._loop_task = asyncio.create_task(self._run(), name="devnode-chain-loop")
+        self._loop_task.add_done_callback(self._loop_done)
+
+    def _loop_done(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("chain loop stopped: %r", task.exception())
+
+    async def stop(self) -> None:
+        """Cancel the loop and in-flight work, close the RPC session; safe to call twice."""
+        if self._lifecycle is _Lifecycle.STOPPED:
+            return
+        self._lifecycle = _Lifecycle.STOPPED
+        tasks = [t for t in (self._loop_task, *self._tasks.values()) if t is not None]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+        await self.client.close()
+
+    def _load_deliveries(self) -> None:
+        """Rebuild in-memory state from SQLite: a RUNNING row never reached the broadcast."""
+        for delivery in self.store.deliveries_in(*DeliveryState):
+            state = delivery.state
+            if state is DeliveryState.RUNNING:
+                state = DeliveryState.PENDING
+                self.store.put_delivery(replace(delivery, state=state))
+            self._deliveries[(delivery.subscription_id, delivery.interval)] = state
+        for record in self.store.delegations_in(
+            DeliveryState.PENDING, DeliveryState.RUNNING, DeliveryState.SENT
+        ):
+            d = record.delegation
+            self._delegations[(d.subscription.owner, d.nonce)] = d
+            if record.delivery.state is DeliveryState.RUNNING:
+                self.store.put_delegation(d, replace(record.delivery, state=DeliveryState.PENDING))
+
+    # ------------------------------------------------------------------ the loop
+
+    async def _run(self) -> None:
+        backoff = self.settings.sync_period
+        while True:
+            try:
+                head = await self.client.block("latest")
+                if not self.rpc_healthy:
+                    log.info(
+                        "chain: %s answers again at block %d", self.client.rpc_url, head.number
+                    )
+                    assert self.sender is not None
+                    self.sender.forget_nonce()
+                    self.rpc_healthy = True
+                if self.head is not None and head.number < self.head.number:
+                    # The endpoint restarted from an older state: start over from a snapshot.
+                    log.warning(
+                        "chain: head went back from %d to %d", self.head.number, head.number
+                    )
+                    self._tracked.clear()
+                    self._containers.clear()
+                    await self._snapshot(head)
+                if self.head is None or head.number != self.head.number:
+                    assert self.sender is not None
+                    self.sender.base_fee = head.base_fee
+                    self.head = head
+                    await self._on_block(head)
+                backoff = self.settings.sync_period
+            except asyncio.CancelledError:
+                raise
+            except RpcUnavailable as e:
+                if self.rpc_healthy:
+                    log.warning("chain: %s", e.reason)
+                self.rpc_healthy = False
+                self.last_error = e.reason
+                backoff = min(backoff * 2, _MAX_OUTAGE_BACKOFF_S)
+            except Exception as e:  # the loop must outlive any single bad block
+                log.exception("chain: block processing failed")
+                self.last_error = f"{type(e).__name__}: {e}"
+            await asyncio.sleep(backoff)
+
+    async def _on_block(self, head: Block) -> None:
+        await self._settle_sent()
+        target = head.number - self.settings.trail_head_blocks
+        if target > self._synced_block:
+            await self._follow_logs(target)
+        self._schedule(head.timestamp)
+
+    # ------------------------------------------------------------------ discovery
+
+    async def _snapshot(self, head: Block) -> None:
+        """Initial sync (spec infernet-node.md §6.3): every id after starting_sub_id, in batches."""
+        assert self.contracts is not None
+        target = max(head.number - self.settings.trail_head_blocks, 0)
+        next_id = await self.client.next_subscription_id(self.contracts, target)
+        start = self.settings.starting_sub_id + 1
+        first_batch = True
+        while start < next_id:
+            end = min(start + self.settings.batch_size, next_id)
+            if not first_batch:
+                await asyncio.sleep(self.settings.snapshot_sleep)
+            await self._load_subscriptions(range(start, end), target)
+            first_batch = False
+            start = end
+        self._synced_block = target
+
+    async def _follow_logs(self, target: int) -> None:
+        assert self.contracts is not None
+        while self._synced_block < target:
+            to_block = min(target, self._synced_block + _MAX_LOG_RANGE)
+            logs = await self.client.logs(
+                self.contracts.coordinator,
+                [EVENT_SUBSCRIPTION_CREATED, EVENT_SUBSCRIPTION_CANCELLED],
+                self._synced_block + 1,
+                to_block,
+            )
+            created = sorted(
+                {
+                    int.from_bytes(entry.topics[1], "big")
+                    for entry in logs
+                    if entry.topics[0] == EVENT_SUBSCRIPTION_CREATED
+                }
+            )
+            if created:
+                ids = [i for i in created if i > self.settings.starting_sub_id]
+                if ids:
+                    await self._load_subscriptions(range(ids[0], ids[-1] + 1), to_block)
+            for entry in logs:
+                if entry.topics[0] == EVENT_SUBSCRIPTION_CANCELLED:
+                    self._cancelled(int.from_bytes(entry.topics[1], "big"))
+            self._synced_block = to_block
+
+    async def _load_subscriptions(self, ids: range, block: int) -> None:
+        assert self.contracts is not None
+        (values,) = await self.client.call(
+            self.contracts.reader,
+            READER.read_subscription_batch,
+            ids.start,
+            ids.stop,
+            block=block,
+        )
+        for sub_id, raw in zip(ids, values, strict=True):
+            self._consider(Subscription.from_tuple(sub_id, raw))
+
+    def _consider(self, sub: Subscription) -> None:
+        """Guardian + bookkeeping for a subscription read from the chain."""
+        if not sub.exists or sub.id in self._tracked:
+            return
+        admission = admit_subscription(sub, self.lookup, self.rules, self.settings.payment_address)
+        if not admission.accepted:
+            if admission.containers:  # ours by container, refused by a rule: worth showing
+                self.store.put_subscription(sub, tracked=False, reason=admission.reason)
+            log.debug("subscription %d not tracked: %s", sub.id, admission.reason)
+            return
+        phase = schedule_at(sub, self.head.timestamp if self.head else 0).phase
+        if phase in (Phase.CANCELLED, Phase.COMPLETED):
+            self.store.put_subscription(sub, tracked=False, reason=phase.name.lower())
+            return
+        self._tracked[sub.id] = sub
+        self._containers[sub.id] = admission.containers
+        self.store.put_subscription(sub, tracked=True)
+
+    def _cancelled(self, subscription_id: int) -> None:
+        sub = self._tracked.pop(subscription_id, None)
+        if sub is None:
+            return
+        self._containers.pop(subscription_id, None)
+        log.info("subscription cancelled: %d", subscription_id)
+        self.store.put_subscription(sub, tracked=False, reason="cancelled")
+
+    # ------------------------------------------------------------------ scheduling
+
+    def _schedule(self, now: int) -> None:
+        """Start a task for every due (subscription, interval) not handled yet (chain time)."""
+        for sub_id, sub in list(self._tracked.items()):
+            schedule = schedule_at(sub, now)
+            if schedule.phase is Phase.COMPLETED:
+                self._untrack(sub, "completed")
+                continue
+            if schedule.phase is not Phase.ACTIVE:
+                continue
+            key = (sub_id, schedule.interval)
+            state = self._deliveries.get(key)
+            if state is None or state is DeliveryState.PENDING:
+                if key not in self._tasks:
+                    self._spawn(key, self._deliver(sub, schedule.interval))
+            elif state.final and sub.is_callback:
+                self._untrack(sub, "completed")
+        for owner_nonce, delegation in list(self._delegations.items()):
+            if owner_nonce in self._tasks:
+                continue
+            record = self.store.delegation(*owner_nonce)
+            if record is None or record.delivery.state is not DeliveryState.PENDING:
+                continue
+            schedule = schedule_at(delegation.subscription, now)
+            if schedule.phase is Phase.ACTIVE:
+                self._spawn(owner_nonce, self._deliver_delegated(delegation, schedule.interval))
+            elif schedule.phase is not Phase.NOT_ACTIVE:
+                self._finish_delegation(delegation, DeliveryState.SKIPPED, schedule.phase.name)
+
+    def _untrack(self, sub: Subscription, reason: str) -> None:
+        self._tracked.pop(sub.id, None)
+        self._containers.pop(sub.id, None)
+        self.store.put_subscription(sub, tracked=False, reason=reason)
+
+    def _spawn(self, key: _Key | tuple[str, int], work: Awaitable[None]) -> None:
+        async def run() -> None:
+            try:
+                await work
+            finally:
+                self._tasks.pop(key, None)
+
+        self._tasks[key] = asyncio.create_task(run(), name=f"devnode-delivery-{key}")
+
+    # ------------------------------------------------------------------ one delivery
+
+    def _record(self, delivery: Delivery) -> Delivery:
+        self._deliveries[(delivery.subscription_id, delivery.interval)] = delivery.state
+        return self.store.put_delivery(delivery)
+
+    async def _deliver(self, sub: Subscription, interval: int) -> None:
+        """Run and send one (subscription, interval), retrying up to the policy's attempts."""
+        delivery = self.store.delivery(sub.id, interval) or Delivery(
+            sub.id, interval, DeliveryState.PENDING
+        )
+        while True:
+            delivery = self._record(replace(delivery, state=DeliveryState.RUNNING))
+            try:
+                await self._attempt(sub, interval, delivery)
+                return
+            except _Closed as closed:
+                state = (
+                    DeliveryState.DELIVERED
+                    if closed.verdict is Verdict.DONE
+                    else DeliveryState.SKIPPED
+                )
+                self._record(replace(delivery, state=state, reason=closed.reason))
+                log.info(
+                    "subscription %d interval %d %s: %s",
+                    sub.id,
+                    interval,
+                    state.name,
+                    closed.reason,
+                )
+                return
+            except _Failure as failure:
+                delivery = replace(
+                    delivery,
+                    attempts=delivery.attempts + 1,
+                    reason=failure.reason,
+                    container_error=failure.container_error,
+                )
+            if self.retry.exhausted(delivery.attempts):
+                self._record(replace(delivery, state=DeliveryState.FAILED))
+                log.warning(
+                    "subscription %d interval %d failed after %d attempts: %s",
+                    sub.id,
+                    interval,
+                    delivery.attempts,
+                    delivery.reason,
+                )
+                return
+            delivery = self._record(replace(delivery, state=DeliveryState.PENDING))
+            await asyncio.sleep(self.retry.delay_after(delivery.attempts))
+            if self.head is not None and schedule_at(sub, self.head.timestamp).interval != interval:
+                self._record(
+                    replace(
+                        delivery,
+                        state=DeliveryState.SKIPPED,
+                        reason=f"interval passed while retrying: {delivery.reason}",
+                    )
+                )
+                return
+
+    async def _attempt(self, sub: Subscription, interval: int, delivery: Delivery) -> None:
+        assert self.contracts is not None
+        assert self.sender is not None
+        assert self.payments is not None
+        coordinator = self.contracts.coordinator
+        if not sub.requires_proof:
+            # Pre-flight with an empty payload: skip the container run when the Coordinator
+            # already refuses this interval (filled, passed, cancelled, answered).
+            await self._simulate(
+                COORDINATOR.deliver_compute.encode(
+                    sub.id, interval, b"", bytes(32), b"", self.node_wallet
+                ),
+                closing_only=True,
+            )
+        if sub.pays:
+            problem = await self.payments.consumer_problem(sub)
+            if problem:
+                raise _Closed(Verdict.SKIP, problem)
+        data = await self._container_inputs(sub, interval)
+        payload = await self._run_containers(
+            self._containers.get(sub.id) or self.lookup.resolve(sub.container_id),
+            source=_ONCHAIN,
+            data=data.hex(),
+            requires_proof=sub.requires_proof,
+        )
+        if sub.requires_proof:
+            await self._approve_escrow(sub)
+        calldata = COORDINATOR.deliver_compute.encode(
+            sub.id, interval, payload.input, payload.output, payload.proof, self.node_wallet
+        )
+        gas = await self._simulate(calldata)
+
+        async def persist(signed: SignedTransaction) -> None:
+            self._record(
+                replace(
+                    delivery,
+                    state=DeliveryState.SENT,
+                    tx_hash=signed.tx_hash,
+                    raw_tx=signed.raw,
+                    reason="",
+                    container_error="",
+                )
+            )
+
+        try:
+            await self.sender.send(coordinator, calldata, gas, persist)
+        except RpcUnavailable:
+            return  # persisted as SENT: settled (or re-broadcast) once the endpoint is back
+        except ChainError as e:
+            self._record(replace(delivery, state=DeliveryState.RUNNING))
+            raise _Failure(f"broadcast failed: {e.reason}") from e
+
+    async def _simulate(self, calldata: bytes, *, closing_only: bool = False) -> int:
+        """Simulate a delivery; the gas to send it with.
+
+        With `closing_only`, only reverts that close the interval count (the pre-flight runs with
+        a dummy payload that a consumer may legitimately reject).
+        """
+        assert self.contracts is not None
+        assert self.sender is not None
+        try:
+            return await self.sender.gas_for(
+                self.contracts.coordinator,
+                calldata,
+                allowed_sim_errors=self.settings.allowed_sim_errors,
+            )
+        except Reverted as e:
+            verdict = verdict_for_revert(e.name)
+            if verdict is not Verdict.RETRY:
+                raise _Closed(verdict, e.name) from e
+            if closing_only:
+                return 0
+            raise _Failure(f"simulation reverted: {e.name}") from e
+        except ChainError as e:
+            if closing_only:
+                return 0
+            raise _Failure(e.reason) from e
+
+    async def _container_inputs(self, sub: Subscription, interval: int) -> bytes:
+        """Owner's getContainerInputs at latest; empty when it fails, like upstream (§4.1)."""
+        now = self.head.timestamp if self.head else 0
+        try:
+            (data,) = await self.client.call(
+                sub.owner, CONSUMER.get_container_inputs, sub.id, interval, now, self.address
+            )
+            return bytes(data)
+        except Reverted as e:
+            log.info("getContainerInputs(%d, %d) reverted: %s", sub.id, interval, e.name)
+            return b""
+
+    async def _run_containers(
+        self, containers: Sequence[str], *, source: int, data: Any, requires_proof: bool
+    ) -> ChainPayload:
+        run = await self._runner(
+            containers,
+            source=source,
+            destination=_ONCHAIN,
+            data=data,
+            requires_proof=requires_proof,
+        )
+        if run.error:
+            raise _Failure("container failed", container_error=run.error)
+        try:
+            return encode_container_output(run.output)
+        except ContainerOutputError as e:
+            raise _Failure("container output not deliverable", container_error=str(e)) from e
+
+    async def _approve_escrow(self, sub: Subscription) -> None:
+        assert self.payments is not None
+        try:
+            await self.payments.approve_escrow(sub, self.settings.payment_address)
+        except ChainError as e:
+            raise _Failure(f"escrow approval failed: {e.reason}") from e
+
+    # ------------------------------------------------------------------ settling
+
+    async def _settle_sent(self) -> None:
+        """Resolve every broadcast transaction from its receipt (one call per in-flight tx)."""
+        for delivery in self.store.deliveries_in(DeliveryState.SENT):
+            outcome = await self._tx_outcome(delivery.tx_hash, delivery.raw_tx)
+            if outcome is None:
+                continue
+            if outcome == 1:
+                self._record(replace(delivery, state=DeliveryState.DELIVERED, raw_tx=""))
+                log.info(
+                    "delivered subscription %d interval %d in %s",
+                    delivery.subscription_id,
+                    delivery.interval,
+                    delivery.tx_hash,
+                )
+                continue
+            await self._after_lost_or_reverted(delivery)
+        for record in self.store.delegations_in(DeliveryState.SENT):
+            outcome = await self._tx_outcome(record.delivery.tx_hash, record.delivery.raw_tx)
+            if outcome is None:
+                continue
+            await self._settle_delegation(record.delegation, record.delivery, outcome)
+
+    async def _tx_outcome(self, tx_hash: str, raw_tx: str) -> int | None:
+        """1 mined ok, 0 reverted, -1 lost (endpoint forgot it), None still pending."""
+        receipt = await self.client.receipt(tx_hash)
+        if receipt is not None:
+            return receipt.status
+        if await self.client.transaction_known(tx_hash):
+            return None  # in the mempool: wait, never send a second transaction
+        return -1
+
+    async def _after_lost_or_reverted(self, delivery: Delivery) -> None:
+        assert self.contracts is not None
+        assert self.sender is not None
+        key = _responded_key(delivery.subscription_id, delivery.interval, self.address)
+        (responded,) = await self.client.call(
+            self.contracts.coordinator, COORDINATOR.node_responded, key
+        )
+        if responded:
+            self._record(
+                replace(
+                    delivery,
+                    state=DeliveryState.DELIVERED,
+                    raw_tx="",
+                    reason="nodeResponded already true",
+                )
+            )
+            return
+        receipt = await self.client.receipt(delivery.tx_hash)
+        if receipt is None and await self._rebroadcast(delivery.raw_tx):
+            log.info("re-broadcast %s (the endpoint had forgotten it)", delivery.tx_hash)
+            return
+        attempts = delivery.attempts + 1
+        reason = "transaction reverted" if receipt is not None else "transaction lost"
+        state = DeliveryState.FAILED if self.retry.exhausted(attempts) else DeliveryState.PENDING
+        self._record(replace(delivery, state=state, attempts=attempts, reason=reason, raw_tx=""))
+
+    async def _rebroadcast(self, raw_tx: str) -> bool:
+        """Send the stored signed transaction again; False when its nonce is already used."""
+        assert self.sender is not None
+        if not raw_tx:
+            return False
+        try:
+            await self.client.send_raw(raw_tx)
+        except ChainError as e:
+            log.info("re-broadcast refused: %s", e.reason)
+            return False
+        return True
+
+    # ------------------------------------------------------------------ delegated
+
+    async def submit_delegation(self, delegation: SignedDelegation) -> None:
+        """Admit a delegated subscription request (POST /api/jobs), or raise why not.
+
+        Raises:
+            GuardianRejection: an admission rule refused it (upstream answers 405).
+            InvalidField: the signature is expired or not the owner's signer (400; upstream
+                accepts these and drops them silently).
+        """
+        assert self.contracts is not None
+        sub = delegation.subscription
+        containers = self.lookup.resolve(sub.container_id)
+        if not containers:
+            raise GuardianRejection(
+                "Container not supported", {"containers": "0x" + sub.container_id.hex()}
+            )
+        rules = [self.rules[c] for c in containers]
+        if not rules[0].external:
+            raise GuardianRejection(
+                "First container must be external", {"first_container": containers[0]}
+            )
+        if sub.requires_proof and not rules[-1].generates_proofs:
+            raise GuardianRejection(
+                "Container does not generate proof", {"container": containers[-1]}
+            )
+        for rule in rules:
+            allowed = rule.allowed_delegate_addresses
+            if allowed and sub.owner.lower() not in allowed:
+                raise GuardianRejection(
+                    "Container not allowed for address",
+                    {"container": rule.id, "address": sub.owner},
+                )
+        head = await self.client.block("latest")
+        try:
+            (signer,) = await self.client.call(sub.owner, CONSUMER.get_signer)
+        except Reverted:
+            signer = ZERO_ADDRESS  # upstream treats a failing getSigner() as the zero address
+        problem = signature_problem(
+            delegation,
+            chain_id=self.chain_id,
+            coordinator=self.contracts.coordinator,
+            now=head.timestamp,
+            expected_signer=signer,
+        )
+        if problem:
+            raise InvalidField("signature", problem)
+        key = (sub.owner, delegation.nonce)
+        existing = self.store.delegation(*key)
+        if existing is not None and not existing.delivery.state.final:
+            return  # same request already in progress
+        (existing_id,) = await self.client.call(
+            self.contracts.coordinator,
+            COORDINATOR.delegate_created_ids,
+            delegate_key(sub.owner, delegation.nonce),
+        )
+        if existing_id:
+            # The Coordinator keeps the stored subscription, not the request's copy; its next
+            # due interval follows from the stored one, and normal sync delivers it.
+            (raw,) = await self.client.call(
+                self.contracts.coordinator, COORDINATOR.get_subscription, existing_id
+            )
+            stored = Subscription.from_tuple(int(existing_id), raw)
+            self._consider(stored)
+            self.store.put_delegation(
+                delegation,
+                Delivery(
+                    int(existing_id),
+                    0,
+                    DeliveryState.SKIPPED,
+                    reason=f"nonce already used: subscription {existing_id}",
+                ),
+            )
+            self._schedule(head.timestamp)
+            return
+        self._delegations[key] = delegation
+        self.store.put_delegation(delegation, Delivery(0, 0, DeliveryState.PENDING))
+        self._schedule(max(head.timestamp, self.head.timestamp if self.head else 0))
+
+    async def _deliver_delegated(self, delegation: SignedDelegation, interval: int) -> None:
+        assert self.contracts is not None
+        assert self.sender is not None
+        sub = delegation.subscription
+        key = (sub.owner, delegation.nonce)
+        record = self.store.delegation(*key)
+        delivery = record.delivery if record else Delivery(0, interval, DeliveryState.PENDING)
+        while True:
+            delivery = replace(delivery, interval=interval, state=DeliveryState.RUNNING)
+            self.store.put_delegation(delegation, delivery)
+            try:
+                payload = await self._run_containers(
+                    self.lookup.resolve(sub.container_id),
+                    source=_OFFCHAIN,
+                    data=delegation.data,
+                    requires_proof=sub.requires_proof,
+                )
+                if sub.requires_proof:
+                    await self._approve_escrow(sub)
+                calldata = COORDINATOR.deliver_compute_delegatee.encode(
+                    delegation.nonce,
+                    delegation.expiry,
+                    sub.as_tuple(),
+                    delegation.v,
+                    delegation.r.to_bytes(32, "big"),
+                    delegation.s.to_bytes(32, "big"),
+                    interval,
+                    payload.input,
+                    payload.output,
+                    payload.proof,
+                    self.node_wallet,
+                )
+                gas = await self._simulate(calldata)
+
+                async def persist(signed: SignedTransaction, delivery: Delivery = delivery) -> None:
+                    self.store.put_delegation(
+                        delegation,
+                        replace(
+                            delivery,
+                            state=DeliveryState.SENT,
+                            tx_hash=signed.tx_hash,
+                            raw_tx=signed.raw,
+                            reason="",
+                            container_error="",
+                        ),
+                    )
+
+                try:
+                    await self.sender.send(self.contracts.coordinator, calldata, gas, persist)
+                except RpcUnavailable:
+                    return
+                except ChainError as e:
+                    raise _Failure(f"broadcast failed: {e.reason}") from e
+                return
+            except _Closed as closed:
+                state = (
+                    DeliveryState.DELIVERED
+                    if closed.verdict is Verdict.DONE
+                    else DeliveryState.SKIPPED
+                )
+                self._finish_delegation(delegation, state, closed.reason, delivery)
+                return
+            except _Failure as failure:
+                delivery = replace(
+                    delivery,
+                    attempts=delivery.attempts + 1,
+                    reason=failure.reason,
+                    container_error=failure.container_error,
+                )
+            if self.retry.exhausted(delivery.attempts):
+                self._finish_delegation(delegation, DeliveryState.FAILED, delivery.reason, delivery)
+                return
+            self.store.put_delegation(delegation, replace(delivery, state=DeliveryState.PENDING))
+            await asyncio.sleep(self.retry.delay_after(delivery.attempts))
+
+    def _finish_delegation(
+        self,
+        delegation: SignedDelegation,
+        state: DeliveryState,
+        reason: str,
+        delivery: Delivery | None = None,
+    ) -> None:
+        key = (delegation.subscription.owner, delegation.nonce)
+        base = delivery or Delivery(0, 0, state)
+        self.store.put_delegation(delegation, replace(base, state=state, reason=reason, raw_tx=""))
+        self._delegations.pop(key, None)
+
+    async def _settle_delegation(
+        self, delegation: SignedDelegation, delivery: Delivery, outcome: int
+    ) -> None:
+        assert self.contracts is not None
+        (sub_id,) = await self.client.call(
+            self.contracts.coordinator,
+            COORDINATOR.delegate_created_ids,
+            delegate_key(delegation.subscription.owner, delegation.nonce),
+        )
+        sub_id = int(sub_id)
+        if outcome == 1:
+            delivered = replace(delivery, subscription_id=sub_id, state=DeliveryState.DELIVERED)
+            self._finish_delegation(delegation, DeliveryState.DELIVERED, "", delivered)
+            self._record(replace(delivered, raw_tx=""))
+            return
+        if sub_id:
+            key = _responded_key(sub_id, delivery.interval, self.address)
+            (responded,) = await self.client.call(
+                self.contracts.coordinator, COORDINATOR.node_responded, key
+            )
+            if responded:
+                delivered = replace(delivery, subscription_id=sub_id, state=DeliveryState.DELIVERED)
+                self._finish_delegation(
+                    delegation, DeliveryState.DELIVERED, "nodeResponded already true", delivered
+                )
+                self._record(replace(delivered, raw_tx=""))
+                return
+        if outcome == -1 and await self._rebroadcast(delivery.raw_tx):
+            return
+        attempts = delivery.attempts + 1
+        reason = "transaction reverted" if outcome == 0 else "transaction lost"
+        if self.retry.exhausted(attempts):
+            self._finish_delegation(
+                delegation, DeliveryState.FAILED, reason, replace(delivery, attempts=attempts)
+            )
+            return
+        self.store.put_delegation(
+            delegation,
+            replace(
+                delivery, state=DeliveryState.PENDING, attempts=attempts, reason=reason, raw_tx=""
+            ),
+        )
+
+    # ------------------------------------------------------------------ status
+
+    def status_of(self, subscription_id: int) -> dict[str, Any] | None:
+        """GET /api/subscriptions/{id}: what the node knows and did about one subscription."""
+        record = self.store.subscription(subscription_id)
+        deliveries = self.store.deliveries_of(subscription_id)
+        if record is None and not deliveries:
+            return None
+        body: dict[str, Any] = {"id": subscription_id}
+        if record is not None:
+            sub = record.subscription
+            now = self.head.timestamp if self.head else 0
+            schedule = schedule_at(sub, now)
+            body.update(
+                tracked=sub.id in self._tracked,
+                reason=record.reason,
+                containers=list(self.lookup.resolve(sub.container_id)),
+                phase=schedule.phase.name.lower(),
+                interval=schedule.interval,
+                subscription={
+                    "owner": sub.owner,
+                    "active_at": sub.active_at,
+                    "period": sub.period,
+                    "frequency": sub.frequency,
+                    "redundancy": sub.redundancy,
+                    "containers": "0x" + sub.container_id.hex(),
+                    "lazy": sub.lazy,
+                    "verifier": sub.verifier,
+                    "payment_amount": sub.payment_amount,
+                    "payment_token": sub.payment_token,
+                    "wallet": sub.wallet,
+                },
+            )
+        body["deliveries"] = [_delivery_json(d) for d in deliveries]
+        body["last"] = _delivery_json(deliveries[-1]) if deliveries else None
+        return body
+
+    def metrics(self) -> dict[str, float]:
+        """Gauges and counters for /metrics (names without the devnode_ prefix)."""
+        values: dict[str, float] = {
+            "chain_rpc_healthy": float(self.rpc_healthy),
+            "chain_head_block": float(self.head.number if self.head else 0),
+            "chain_head_timestamp": float(self.head.timestamp if self.head else 0),
+            "chain_synced_block": float(self._synced_block),
+            "chain_subscriptions_tracked": float(len(self._tracked)),
+            "chain_deliveries_in_flight": float(len(self._tasks)),
+            "chain_delegations_pending": float(len(self._delegations)),
+            "chain_rpc_requests_total": float(self.client.requests_sent),
+        }
+        counts = self.store.delivery_counts()
+        for state in DeliveryState:
+            values[f'chain_deliveries{{state="{state.name.lower()}"}}'] = float(
+                counts.get(state, 0)
+            )
+        return values
+
+
+def _delivery_json(d: Delivery) -> dict[str, Any]:
+    return {
+        "interval": d.interval,
+        "state": d.state.name.lower(),
+        "attempts": d.attempts,
+        "tx_hash": d.tx_hash or None,
+        "reason": d.reason,
+        "container_error": d.container_error,
+        "updated_at": d.updated_at,
+    }
