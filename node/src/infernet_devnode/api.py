@@ -1,0 +1,280 @@
+"""The REST API (spec section 2) on aiohttp's server.
+
+Routes, JSON shapes and status codes are upstream's, with these deliberate differences:
+malformed or invalid bodies get 400 naming the field (upstream: 500); unknown routes, wrong
+methods and oversized bodies get JSON errors; a client-supplied ``id``/``ip`` in the body cannot
+override the node's own; the client is always the TCP peer address (no X-Forwarded-For).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import time
+from collections.abc import Awaitable
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import web
+
+from . import __version__
+from .components import ChainComponent
+from .components import NodeContext
+from .errors import GuardianRejection
+from .errors import InvalidField
+from .jobs import OffchainJobs
+from .messages import DelegatedSubscriptionRequest
+from .messages import JobRequest
+from .messages import parse_job_message
+from .messages import parse_status_report
+from .metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from .ratelimit import RateLimiter
+
+__all__ = ["UPSTREAM_VERSION", "create_app", "status_caller_allowed"]
+
+log = logging.getLogger(__name__)
+
+# The Infernet Node version whose wire behaviour this node reproduces (reported by /info).
+UPSTREAM_VERSION = "1.4.0"
+STATUS_INVALID = "Status is invalid"
+# Spec 2.8: who may PUT /api/status (loopback and Docker's default private networks).
+_STATUS_NETWORKS = tuple(
+    ipaddress.ip_network(n)
+    for n in (
+        "127.0.0.1/32",
+        "::1/128",
+        "172.17.0.0/16",
+        "172.18.0.0/16",
+        "172.19.0.0/16",
+        "192.168.0.0/16",
+    )
+)
+# Routes exempt from the rate limit (upstream: only PUT /api/status).
+_UNLIMITED = frozenset({("PUT", "/api/status")})
+
+_Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def status_caller_allowed(client: str) -> bool:
+    """Whether ``client`` may report job status (spec 2.8)."""
+    try:
+        address = ipaddress.ip_address(client)
+    except ValueError:
+        return False
+    return any(address in network for network in _STATUS_NETWORKS)
+
+
+def create_app(
+    context: NodeContext, jobs: OffchainJobs, chain: ChainComponent | None
+) -> web.Application:
+    """Build the aiohttp application serving the REST API."""
+    api = _Api(context, jobs, chain)
+    app = web.Application(
+        client_max_size=context.config.server.max_body_size, middlewares=[api.middleware]
+    )
+    app.add_routes(
+        [
+            web.get("/health", api.health),
+            web.get("/info", api.info),
+            web.get("/resources", api.resources),
+            web.get("/metrics", api.metrics),
+            web.post("/api/jobs", api.create_job),
+            web.post("/api/jobs/batch", api.create_jobs),
+            web.post("/api/jobs/stream", api.stream_job),
+            web.get("/api/jobs", api.get_jobs),
+            web.put("/api/status", api.put_status),
+        ]
+    )
+    if chain is not None:
+        app.add_routes(chain.routes())
+    return app
+
+
+def _json(body: Any, status: int = 200) -> web.Response:
+    return web.Response(
+        body=json.dumps(body).encode(), status=status, content_type="application/json"
+    )
+
+
+def _error(status: int, error: str, **extra: Any) -> web.Response:
+    return _json({"error": error, **extra}, status)
+
+
+class _Api:
+    def __init__(
+        self, context: NodeContext, jobs: OffchainJobs, chain: ChainComponent | None
+    ) -> None:
+        self._context = context
+        self._config = context.config
+        self._jobs = jobs
+        self._chain = chain
+        self._metrics = context.metrics
+        self._limiter = RateLimiter(
+            context.config.server.rate_limit.num_requests, context.config.server.rate_limit.period
+        )
+
+    # ------------------------------------------------------------------ middleware
+
+    @web.middleware
+    async def middleware(self, request: web.Request, handler: _Handler) -> web.StreamResponse:
+        """Rate limit, then run the handler, mapping every error to a JSON answer."""
+        resource = request.match_info.route.resource
+        route = resource.canonical if resource is not None else "<unmatched>"
+        decision = None
+        if resource is not None and (request.method, route) not in _UNLIMITED:
+            decision = self._limiter.check((_client(request), route), time.monotonic())
+        try:
+            if decision is not None and not decision.allowed:
+                response: web.StreamResponse = _error(429, "Too many requests")
+            else:
+                response = await handler(request)
+        except InvalidField as e:
+            response = _error(400, str(e), field=e.field)
+        except GuardianRejection as e:
+            response = _error(405, e.error, params=e.params)
+        except web.HTTPRequestEntityTooLarge:
+            response = _error(
+                413, f"request body is larger than {self._config.server.max_body_size} bytes"
+            )
+        except web.HTTPException as e:
+            response = _error(e.status, e.reason)
+        except Exception:
+            # One place turns unexpected errors into answers; CancelledError is not an
+            # Exception, so a client disconnect still cancels the handler.
+            log.exception("unhandled error on %s %s", request.method, request.path)
+            response = _error(500, "Internal server error")
+        if decision is not None and not response.prepared:
+            response.headers.update(decision.headers())
+        self._metrics.http_request(request.method, route, response.status)
+        return response
+
+    # ------------------------------------------------------------------ info routes
+
+    async def health(self, request: web.Request) -> web.Response:
+        return _json({"status": "healthy"})
+
+    async def info(self, request: web.Request) -> web.Response:
+        return _json(
+            {
+                "version": UPSTREAM_VERSION,
+                "containers": [
+                    {
+                        "id": c.id,
+                        "description": c.description,
+                        "external": c.external,
+                        "image": c.image,
+                    }
+                    for c in self._config.containers
+                ],
+                "pending": {
+                    "offchain": self._jobs.records.count_running(),
+                    "onchain": self._chain.pending_onchain() if self._chain else 0,
+                },
+                "chain": {
+                    "enabled": self._config.chain.enabled,
+                    "address": self._chain.address if self._chain else "",
+                },
+                # devnode extension: its own version and finished-job counters.
+                "devnode": {"version": __version__, "jobs": self._metrics.job_counts()},
+            }
+        )
+
+    async def resources(self, request: web.Request) -> web.Response:
+        model_id = request.query.get("model_id")
+        return _json(await self._context.containers.resources(model_id))
+
+    async def metrics(self, request: web.Request) -> web.Response:
+        text = self._metrics.render(
+            running_offchain=self._jobs.records.count_running(),
+            pending_onchain=self._chain.pending_onchain() if self._chain else 0,
+        )
+        return web.Response(
+            body=text.encode(), headers={"Content-Type": METRICS_CONTENT_TYPE}, status=200
+        )
+
+    # ------------------------------------------------------------------ jobs
+
+    async def create_job(self, request: web.Request) -> web.Response:
+        message = parse_job_message(await _read_json(request))
+        return _json(await self._accept(message, _client(request)))
+
+    async def create_jobs(self, request: web.Request) -> web.Response:
+        body = await _read_json(request)
+        if not isinstance(body, list):
+            return _error(400, "Expected a list")
+        messages = []
+        for index, item in enumerate(body):
+            try:
+                messages.append(parse_job_message(item))
+            except InvalidField as e:
+                raise InvalidField(f"[{index}].{e.field}", e.reason) from None
+        client = _client(request)
+        answers: list[dict[str, Any]] = []
+        for message in messages:
+            try:
+                answers.append(await self._accept(message, client))
+            except GuardianRejection as e:
+                answers.append({"error": e.error, "params": e.params})
+        return _json(answers)
+
+    async def _accept(
+        self, message: JobRequest | DelegatedSubscriptionRequest, client: str
+    ) -> dict[str, Any]:
+        if isinstance(message, DelegatedSubscriptionRequest):
+            if self._chain is None:
+                raise GuardianRejection("Chain not enabled")
+            return await self._chain.submit_delegated(message, client)
+        self._context.guardian.check_offchain(
+            message.containers, bool(message.requires_proof), client
+        )
+        job_id, _ = self._jobs.submit(client, message)
+        return {"id": job_id}
+
+    async def stream_job(self, request: web.Request) -> web.StreamResponse:
+        message = parse_job_message(await _read_json(request))
+        if isinstance(message, DelegatedSubscriptionRequest):
+            return _error(405, "Streaming only supported for OffchainJob requests.")
+        client = _client(request)
+        self._context.guardian.check_offchain(
+            message.containers, bool(message.requires_proof), client
+        )
+        response = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
+        await response.prepare(request)
+        async for chunk in self._jobs.stream(client, message):
+            await response.write(chunk)
+        await response.write_eof()
+        return response
+
+    async def get_jobs(self, request: web.Request) -> web.Response:
+        client = _client(request)
+        ids = request.query.getall("id", [])
+        if not ids:
+            pending = {"true": True, "false": False}.get(request.query.get("pending", ""))
+            return _json(self._jobs.ids(client, pending))
+        intermediate = request.query.get("intermediate") == "true"
+        return _json([job.to_json(intermediate) for job in self._jobs.get(client, ids)])
+
+    async def put_status(self, request: web.Request) -> web.Response:
+        client = _client(request)
+        if not status_caller_allowed(client):
+            return _error(403, "Unauthorized")
+        report = parse_status_report(await _read_json(request))
+        if report.status not in ("running", "success", "failed"):
+            return _error(400, STATUS_INVALID)
+        self._jobs.report_status(client, report)
+        return _json(None)
+
+
+def _client(request: web.Request) -> str:
+    """The caller's address: the TCP peer (spec 2.7 scopes results by it)."""
+    return request.remote or ""
+
+
+async def _read_json(request: web.Request) -> Any:
+    """The body as JSON, whatever the Content-Type (upstream 500s without it on /api/jobs)."""
+    raw = await request.read()
+    try:
+        return json.loads(raw)
+    except ValueError as e:
+        raise InvalidField("body", f"not valid JSON ({e})") from None

@@ -1,0 +1,177 @@
+"""The node process: builds every component from the config, starts and stops them in order.
+
+Start: open the store (jobs left running by a previous process become failed "node
+restarted"), open the container client, start the chain component when ``chain.enabled``,
+then serve REST. Stop: the reverse; safe to call twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import logging
+import socket
+from enum import IntEnum
+
+from aiohttp import web
+
+from .api import create_app
+from .components import DEFAULT_CHAIN_FACTORY
+from .components import ChainComponent
+from .components import ChainFactory
+from .components import NodeContext
+from .config import NodeConfig
+from .containers import ContainerClient
+from .errors import ChainNotAvailable
+from .guardian import Guardian
+from .jobs import OffchainJobs
+from .metrics import Metrics
+from .store import JobRecords
+from .store import Store
+
+__all__ = ["Node", "load_chain_factory"]
+
+log = logging.getLogger(__name__)
+
+# How often completed jobs past ``storage.retention`` are deleted.
+PRUNE_PERIOD_S = 60.0
+# Listen backlog: enough for a burst of concurrent clients on a dev machine.
+LISTEN_BACKLOG = 1024
+
+
+class _State(IntEnum):
+    NEW = 0
+    STARTED = 1
+    STOPPED = 2
+
+
+def load_chain_factory(reference: str = DEFAULT_CHAIN_FACTORY) -> ChainFactory:
+    """Import the chain side's factory from a "module:callable" reference.
+
+    Raises:
+        ChainNotAvailable: the module or the callable does not exist.
+    """
+    module_name, _, attribute = reference.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as e:
+        raise ChainNotAvailable(f"cannot import {module_name}: {e}") from e
+    factory = getattr(module, attribute, None)
+    if not callable(factory):
+        raise ChainNotAvailable(f"{module_name} has no {attribute}()")
+    return factory  # type: ignore[no-any-return]
+
+
+class Node:
+    """One devnode: store, containers, jobs, optional chain side, REST server."""
+
+    def __init__(self, config: NodeConfig, chain_factory: ChainFactory | None = None) -> None:
+        self.config = config
+        self._chain_factory = chain_factory
+        self._state = _State.NEW
+        self.metrics = Metrics()
+        self.store = Store(config.storage.path)
+        self.containers = ContainerClient(config.containers, self.metrics)
+        self.guardian = Guardian(config.containers)
+        self.jobs: OffchainJobs | None = None
+        self.chain: ChainComponent | None = None
+        self._runner: web.AppRunner | None = None
+        self._prune_task: asyncio.Task[None] | None = None
+        self.port = 0
+
+    @property
+    def context(self) -> NodeContext:
+        return NodeContext(
+            config=self.config,
+            store=self.store,
+            containers=self.containers,
+            guardian=self.guardian,
+            metrics=self.metrics,
+        )
+
+    async def start(self) -> None:
+        """Start every component and begin serving; on failure, undo what was started.
+
+        Raises:
+            NodeError: a component could not start (e.g. ChainNotAvailable).
+            OSError: the REST port cannot be bound.
+        """
+        if self._state is not _State.NEW:
+            raise RuntimeError("a Node can be started once")
+        self._state = _State.STARTED
+        try:
+            await self._start()
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _start(self) -> None:
+        self.store.open()
+        records = JobRecords(self.store)
+        interrupted = records.fail_interrupted()
+        if interrupted:
+            log.warning("%d job(s) were running when the node stopped: marked failed", interrupted)
+        await self.containers.open()
+        self.jobs = OffchainJobs(records, self.containers, self.metrics)
+        if self.config.chain.enabled:
+            factory = self._chain_factory or load_chain_factory()
+            self.chain = factory(self.context)
+            await self.chain.start()
+        self._prune_task = asyncio.get_running_loop().create_task(self._prune_forever())
+        self._prune_task.add_done_callback(_log_crash)
+        app = create_app(self.context, self.jobs, self.chain)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        server = self.config.server
+        site = web.SockSite(self._runner, _listen(server.host, server.port))
+        await site.start()
+        self.port = site._sock.getsockname()[1]
+        log.info("devnode listening on %s:%d", server.host, self.port)
+
+    async def stop(self) -> None:
+        """Stop serving and release everything; safe to call twice."""
+        if self._state is _State.STOPPED:
+            return
+        self._state = _State.STOPPED
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        if self._prune_task is not None:
+            self._prune_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._prune_task
+            self._prune_task = None
+        if self.chain is not None:
+            await self.chain.stop()
+        if self.jobs is not None:
+            await self.jobs.stop()
+        await self.containers.close()
+        self.store.close()
+
+    async def _prune_forever(self) -> None:
+        retention = self.config.storage.retention
+        while True:
+            if self.jobs is not None and retention > 0:
+                pruned = self.jobs.prune(retention)
+                if pruned:
+                    log.info("forgot %d completed job(s) older than %g s", pruned, retention)
+            await asyncio.sleep(PRUNE_PERIOD_S)
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A listening socket with TCP_NODELAY set (the upstream's keep-alive latency comes from
+    Nagle's algorithm meeting delayed ACKs)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.bind((host, port))
+    sock.listen(LISTEN_BACKLOG)
+    sock.setblocking(False)
+    return sock
+
+
+def _log_crash(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("background task %s crashed", task.get_name(), exc_info=task.exception())

@@ -1,0 +1,92 @@
+"""What an optional component (the chain side) plugs into, and what it must provide.
+
+The node builds a ``NodeContext`` (shared services) and, when ``chain.enabled`` is true, calls a
+``ChainFactory`` with it. The returned ``ChainComponent`` is started before the REST server
+serves (as upstream, whose REST server waits for the initial sync) and stopped after it.
+See /work/notes/devnode-hooks.md for the contract in prose.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+from typing import Protocol
+
+from aiohttp import web
+
+from .config import NodeConfig
+from .containers import ContainerClient
+from .guardian import Guardian
+from .messages import DelegatedSubscriptionRequest
+from .metrics import Metrics
+from .store import Store
+
+__all__ = ["DEFAULT_CHAIN_FACTORY", "ChainComponent", "ChainFactory", "NodeContext"]
+
+# Where the node finds the chain side when none is passed explicitly: "module:callable".
+DEFAULT_CHAIN_FACTORY = "infernet_devnode.chain:create_chain_component"
+
+
+@dataclass(frozen=True)
+class NodeContext:
+    """Services shared by every component of one node (all opened before factories run).
+
+    Attributes:
+        config: the validated config.json.
+        store: the open SQLite store; add tables with ``store.migrate(name, scripts)``.
+        containers: container client; ``await containers.run(ids, source, destination, data,
+            requires_proof)`` runs a pipeline (spec 4.3) and returns a Pipeline.
+        guardian: admission rules; ``check_delegated(request, chain_enabled, now)`` returns the
+            container ids or raises GuardianRejection; ``containers_for_hash(h)``; ``rules``.
+        metrics: counters; call ``metrics.job_finished(JobLocation.ONCHAIN, status)``.
+    """
+
+    config: NodeConfig
+    store: Store
+    containers: ContainerClient
+    guardian: Guardian
+    metrics: Metrics
+
+
+class ChainComponent(Protocol):
+    """The chain side of the node (issue 5), as the rest of the node sees it."""
+
+    @property
+    def address(self) -> str:
+        """The node's EOA (checksummed), shown in ``/info`` chain.address."""
+        ...
+
+    def pending_onchain(self) -> int:
+        """On-chain jobs in progress, shown in ``/info`` pending.onchain."""
+        ...
+
+    async def start(self) -> None:
+        """Connect and start background loops; returns once the node may serve requests.
+
+        Raises:
+            NodeError: the chain cannot be used (the node then exits with code 1).
+        """
+        ...
+
+    async def stop(self) -> None:
+        """Stop loops and release resources; safe to call twice."""
+        ...
+
+    async def submit_delegated(
+        self, request: DelegatedSubscriptionRequest, client: str
+    ) -> dict[str, Any]:
+        """Accept a delegated subscription from POST /api/jobs (or one item of /batch).
+
+        Returns the JSON body answered with 200 (upstream: ``{}``). Raise GuardianRejection
+        (-> 405 ``{error, params}``) or InvalidField (-> 400 naming the field) to refuse.
+        """
+        ...
+
+    def routes(self) -> Sequence[web.RouteDef]:
+        """Extra REST routes (e.g. GET /api/subscriptions/{id}); rate limited like the rest."""
+        ...
+
+
+ChainFactory = Callable[[NodeContext], ChainComponent]

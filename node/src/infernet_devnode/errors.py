@@ -1,0 +1,61 @@
+"""Errors raised by the devnode.
+
+Hierarchy::
+
+    NodeError                      root of everything the devnode raises on purpose
+    +-- ConfigError(field, reason)     config.json is invalid (also a ValueError)
+    +-- InvalidField(field, reason)    a request body is malformed (also a ValueError) -> HTTP 400
+    +-- GuardianRejection(error, params)  an admission rule refused a request -> HTTP 405
+    +-- ChainNotAvailable(reason)      chain.enabled is true but the chain side cannot start
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+__all__ = [
+    "ChainNotAvailable",
+    "ConfigError",
+    "GuardianRejection",
+    "InvalidField",
+    "NodeError",
+]
+
+
+class NodeError(Exception):
+    """Root of the devnode's own errors."""
+
+
+class ConfigError(NodeError, ValueError):
+    """A config.json key is missing or holds a value of the wrong type."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"config key {field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+class InvalidField(NodeError, ValueError):
+    """A request body field is missing or malformed (HTTP 400 naming the field)."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}" if field else reason)
+        self.field = field
+        self.reason = reason
+
+
+class GuardianRejection(NodeError):
+    """An admission rule (spec section 5) refused a job; upstream answers 405 with this body."""
+
+    def __init__(self, error: str, params: Mapping[str, object] | None = None) -> None:
+        super().__init__(error)
+        self.error = error
+        self.params: dict[str, object] = dict(params or {})
+
+
+class ChainNotAvailable(NodeError):
+    """chain.enabled is true but the chain component could not be loaded or started."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"chain side not available: {reason}")
+        self.reason = reason

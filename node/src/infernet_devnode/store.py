@@ -1,0 +1,254 @@
+"""The embedded SQLite database (WAL) and the off-chain job records kept in it.
+
+One database file holds every durable table of the node. ``Store`` owns the connection; each
+component declares its own tables through ``Store.migrate(component, migrations)``: an ordered
+list of SQL scripts of which only the ones not applied yet run, each in its own transaction,
+with the applied count kept in ``schema_versions``. Append new scripts, never edit old ones.
+
+All access happens on the event loop's thread: statements are short (WAL, synchronous=NORMAL, no
+fsync per commit), so a thread hop would cost more than the statement itself. synchronous=NORMAL
+survives a crash of the process; only a power loss may drop the last commits.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterator
+from collections.abc import Sequence
+from contextlib import contextmanager
+from enum import IntEnum
+from pathlib import Path
+from typing import Any
+
+from .results import ContainerError
+from .results import ContainerResult
+from .results import JobResult
+from .results import JobStatus
+from .results import result_from_json
+
+__all__ = ["NODE_RESTARTED", "JobRecords", "Store"]
+
+_BUSY_TIMEOUT_MS = 5_000
+# Reason given to jobs found running at startup (the process stopped while they ran).
+NODE_RESTARTED = "node restarted"
+
+
+class _State(IntEnum):
+    UNOPENED = 0
+    OPEN = 1
+    CLOSED = 2
+
+
+class Store:
+    """Owner of the SQLite connection shared by every component of the node."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        self._state = _State.UNOPENED
+        self._connection: sqlite3.Connection | None = None
+
+    def open(self) -> Store:
+        """Open (creating if needed) the database file. Returns self."""
+        if self._state is not _State.UNOPENED:
+            raise RuntimeError(f"Store({self.path}) cannot be opened twice")
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: autocommit; multi-statement writes use transaction().
+        connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=NORMAL")
+        connection.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+        connection.execute(
+            "CREATE TABLE IF NOT EXISTS schema_versions"
+            " (component TEXT PRIMARY KEY, version INTEGER NOT NULL)"
+        )
+        self._connection = connection
+        self._state = _State.OPEN
+        return self
+
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """The open connection (single statements autocommit)."""
+        if self._connection is None or self._state is not _State.OPEN:
+            raise RuntimeError(f"Store({self.path}) is not open")
+        return self._connection
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE ... COMMIT, rolled back if the block raises."""
+        connection = self.connection
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            yield connection
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        connection.execute("COMMIT")
+
+    def migrate(self, component: str, migrations: Sequence[str]) -> None:
+        """Apply the scripts of ``migrations`` that this database has not seen yet, in order."""
+        row = self.connection.execute(
+            "SELECT version FROM schema_versions WHERE component = ?", (component,)
+        ).fetchone()
+        applied = int(row[0]) if row else 0
+        if applied > len(migrations):
+            raise RuntimeError(
+                f"database {self.path} has schema version {applied} for {component!r}, newer than"
+                f" this devnode knows ({len(migrations)})"
+            )
+        for version in range(applied, len(migrations)):
+            with self.transaction() as connection:
+                for statement in _statements(migrations[version]):
+                    connection.execute(statement)
+                connection.execute(
+                    "INSERT INTO schema_versions (component, version) VALUES (?, ?)"
+                    " ON CONFLICT (component) DO UPDATE SET version = excluded.version",
+                    (component, version + 1),
+                )
+
+    def close(self) -> None:
+        """Close the connection; safe to call twice."""
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+        self._state = _State.CLOSED
+
+
+def _statements(script: str) -> Iterator[str]:
+    for statement in script.split(";"):
+        if statement.strip():
+            yield statement
+
+
+_JOB_MIGRATIONS = (
+    """
+    CREATE TABLE offchain_jobs (
+        client TEXT NOT NULL,
+        id TEXT NOT NULL,
+        status TEXT NOT NULL,
+        containers TEXT NOT NULL,
+        intermediate TEXT NOT NULL,
+        result TEXT,
+        created REAL NOT NULL,
+        updated REAL NOT NULL,
+        PRIMARY KEY (client, id)
+    );
+    CREATE INDEX offchain_jobs_status ON offchain_jobs (status);
+    CREATE INDEX offchain_jobs_updated ON offchain_jobs (updated)
+    """,
+)
+
+
+class JobRecords:
+    """Off-chain job records keyed by (client address, job id), like upstream's ``<ip>:<id>``."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        store.migrate("offchain_jobs", _JOB_MIGRATIONS)
+
+    def put(self, client: str, job: JobResult, containers: Sequence[str]) -> None:
+        """Insert or replace a job record."""
+        now = time.time()
+        self._store.connection.execute(
+            "INSERT INTO offchain_jobs"
+            " (client, id, status, containers, intermediate, result, created, updated)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (client, id) DO UPDATE SET status = excluded.status,"
+            " containers = excluded.containers, intermediate = excluded.intermediate,"
+            " result = excluded.result, updated = excluded.updated",
+            (
+                client,
+                job.id,
+                job.status.value,
+                json.dumps(list(containers)),
+                _dump_results(job.intermediate_results),
+                None if job.result is None else json.dumps(job.result.to_json()),
+                now,
+                now,
+            ),
+        )
+
+    def get(self, client: str, ids: Sequence[str]) -> list[JobResult]:
+        """Jobs of this client among ``ids``: completed ones first, then running, each in the
+        order asked (spec 2.7); unknown ids are skipped."""
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        rows = self._store.connection.execute(
+            f"SELECT id, status, intermediate, result FROM offchain_jobs"  # noqa: S608 - marks only
+            f" WHERE client = ? AND id IN ({marks})",
+            (client, *ids),
+        ).fetchall()
+        found = {row[0]: _job_from_row(row) for row in rows}
+        ordered = [found[i] for i in dict.fromkeys(ids) if i in found]
+        done = [j for j in ordered if j.status is not JobStatus.RUNNING]
+        return done + [j for j in ordered if j.status is JobStatus.RUNNING]
+
+    def ids(self, client: str, pending: bool | None) -> list[str]:
+        """Job ids of this client: running ones first, then completed (spec 2.7)."""
+        rows = self._store.connection.execute(
+            "SELECT id, status FROM offchain_jobs WHERE client = ? ORDER BY created, rowid",
+            (client,),
+        ).fetchall()
+        running = [r[0] for r in rows if r[1] == JobStatus.RUNNING.value]
+        completed = [r[0] for r in rows if r[1] != JobStatus.RUNNING.value]
+        if pending is True:
+            return running
+        if pending is False:
+            return completed
+        return running + completed
+
+    def count_running(self) -> int:
+        """Running off-chain jobs across all clients (``/info`` pending.offchain)."""
+        row = self._store.connection.execute(
+            "SELECT COUNT(*) FROM offchain_jobs WHERE status = ?", (JobStatus.RUNNING.value,)
+        ).fetchone()
+        return int(row[0])
+
+    def fail_interrupted(self) -> int:
+        """Mark every job still running as failed with "node restarted". Returns how many.
+
+        Called once at startup: a job found running was cut off when the process stopped.
+        The failing container is the first one without a result.
+        """
+        rows = self._store.connection.execute(
+            "SELECT client, id, containers, intermediate FROM offchain_jobs WHERE status = ?",
+            (JobStatus.RUNNING.value,),
+        ).fetchall()
+        now = time.time()
+        with self._store.transaction() as connection:
+            for client, job_id, containers_json, intermediate_json in rows:
+                containers: list[str] = json.loads(containers_json)
+                done = len(json.loads(intermediate_json))
+                container = containers[min(done, len(containers) - 1)] if containers else ""
+                error = ContainerError(container=container, error=NODE_RESTARTED)
+                connection.execute(
+                    "UPDATE offchain_jobs SET status = ?, result = ?, updated = ?"
+                    " WHERE client = ? AND id = ?",
+                    (JobStatus.FAILED.value, json.dumps(error.to_json()), now, client, job_id),
+                )
+        return len(rows)
+
+    def prune(self, older_than: float) -> int:
+        """Delete completed jobs last updated before ``older_than`` (unix s). Returns how many."""
+        cursor = self._store.connection.execute(
+            "DELETE FROM offchain_jobs WHERE status != ? AND updated < ?",
+            (JobStatus.RUNNING.value, older_than),
+        )
+        return cursor.rowcount
+
+
+def _dump_results(results: Sequence[ContainerResult]) -> str:
+    return json.dumps([r.to_json() for r in results])
+
+
+def _job_from_row(row: tuple[Any, ...]) -> JobResult:
+    job_id, status, intermediate, result = row
+    return JobResult(
+        id=job_id,
+        status=JobStatus(status),
+        intermediate_results=tuple(result_from_json(r) for r in json.loads(intermediate)),
+        result=None if result is None else result_from_json(json.loads(result)),
+    )
