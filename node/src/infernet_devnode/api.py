@@ -189,6 +189,8 @@ class _Api:
             running_offchain=self._jobs.records.count_running(),
             pending_onchain=self._chain.pending_onchain() if self._chain else 0,
         )
+        if self._chain is not None:
+            text += self._chain.metrics_text()
         return web.Response(
             body=text.encode(), headers={"Content-Type": METRICS_CONTENT_TYPE}, status=200
         )

@@ -16,6 +16,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from typing import Any
 from typing import cast
 
@@ -33,6 +34,10 @@ from ._abi import Function
 from ._abi import decode_revert
 from .errors import NodeError
 
+if TYPE_CHECKING:
+    from .components import ChainComponent
+    from .components import NodeContext
+
 __all__ = [
     "Block",
     "ChainClient",
@@ -45,6 +50,7 @@ __all__ = [
     "RpcUnavailable",
     "SignedTransaction",
     "TransactionSender",
+    "create_chain_component",
 ]
 
 log = logging.getLogger(__name__)
@@ -449,3 +455,11 @@ class TransactionSender:
         """Read the nonce from the chain before the next send (after an endpoint restart)."""
         self._next_nonce = None
         self._priority_fee = None
+
+
+def create_chain_component(context: NodeContext) -> ChainComponent:
+    """The node's `ChainFactory` (components.DEFAULT_CHAIN_FACTORY points here)."""
+    # Imported here: chain_api builds on this module, so a top-level import would be circular.
+    from .chain_api import ChainSide
+
+    return ChainSide(context)

@@ -88,5 +88,9 @@ class ChainComponent(Protocol):
         """Extra REST routes (e.g. GET /api/subscriptions/{id}); rate limited like the rest."""
         ...
 
+    def metrics_text(self) -> str:
+        """Extra Prometheus text lines appended to GET /metrics (chain gauges)."""
+        ...
+
 
 ChainFactory = Callable[[NodeContext], ChainComponent]

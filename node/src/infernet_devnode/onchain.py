@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable
+from collections.abc import Callable
 from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -167,6 +168,7 @@ class OnchainNode:
         store: ChainStore,
         *,
         retry: RetryPolicy | None = None,
+        on_final: Callable[[Delivery], None] | None = None,
     ) -> None:
         self.settings = settings
         self.rules = dict(rules)
@@ -174,6 +176,7 @@ class OnchainNode:
         self._runner = runner
         self.store = store
         self.retry = retry or RetryPolicy()
+        self._on_final = on_final
         self.client = ChainClient(settings.rpc_url)
         self._lifecycle = _Lifecycle.NEW
         self._loop_task: asyncio.Task[None] | None = None
@@ -441,7 +444,11 @@ class OnchainNode:
     # ------------------------------------------------------------------ one delivery
 
     def _record(self, delivery: Delivery) -> Delivery:
-        self._deliveries[(delivery.subscription_id, delivery.interval)] = delivery.state
+        key = (delivery.subscription_id, delivery.interval)
+        before = self._deliveries.get(key)
+        self._deliveries[key] = delivery.state
+        if delivery.state.final and (before is None or not before.final) and self._on_final:
+            self._on_final(delivery)
         return self.store.put_delivery(delivery)
 
     async def _deliver(self, sub: Subscription, interval: int) -> None:
@@ -695,27 +702,10 @@ class OnchainNode:
         """
         assert self.contracts is not None
         sub = delegation.subscription
-        containers = self.lookup.resolve(sub.container_id)
-        if not containers:
+        if not self.lookup.resolve(sub.container_id):
             raise GuardianRejection(
-                "Container not supported", {"containers": "0x" + sub.container_id.hex()}
+                "Container not supported", {"containers_hash": "0x" + sub.container_id.hex()}
             )
-        rules = [self.rules[c] for c in containers]
-        if not rules[0].external:
-            raise GuardianRejection(
-                "First container must be external", {"first_container": containers[0]}
-            )
-        if sub.requires_proof and not rules[-1].generates_proofs:
-            raise GuardianRejection(
-                "Container does not generate proof", {"container": containers[-1]}
-            )
-        for rule in rules:
-            allowed = rule.allowed_delegate_addresses
-            if allowed and sub.owner.lower() not in allowed:
-                raise GuardianRejection(
-                    "Container not allowed for address",
-                    {"container": rule.id, "address": sub.owner},
-                )
         head = await self.client.block("latest")
         try:
             (signer,) = await self.client.call(sub.owner, CONSUMER.get_signer)
@@ -929,24 +919,41 @@ class OnchainNode:
         body["last"] = _delivery_json(deliveries[-1]) if deliveries else None
         return body
 
+    def in_flight(self) -> int:
+        """Deliveries being worked on or waiting for their receipt."""
+        sent = sum(1 for state in self._deliveries.values() if state is DeliveryState.SENT)
+        return len(self._tasks) + sent
+
+    async def chain_time(self) -> int:
+        """The latest block's timestamp (fresh read; the cached head when the endpoint is down)."""
+        try:
+            return (await self.client.block("latest")).timestamp
+        except RpcUnavailable:
+            if self.head is None:
+                raise
+            return self.head.timestamp
+
     def metrics(self) -> dict[str, float]:
-        """Gauges and counters for /metrics (names without the devnode_ prefix)."""
+        """Gauges for /metrics (names without the devnode_ prefix)."""
         values: dict[str, float] = {
             "chain_rpc_healthy": float(self.rpc_healthy),
             "chain_head_block": float(self.head.number if self.head else 0),
             "chain_head_timestamp": float(self.head.timestamp if self.head else 0),
             "chain_synced_block": float(self._synced_block),
             "chain_subscriptions_tracked": float(len(self._tracked)),
-            "chain_deliveries_in_flight": float(len(self._tasks)),
+            "chain_deliveries_in_flight": float(self.in_flight()),
             "chain_delegations_pending": float(len(self._delegations)),
             "chain_rpc_requests_total": float(self.client.requests_sent),
         }
-        counts = self.store.delivery_counts()
-        for state in DeliveryState:
-            values[f'chain_deliveries{{state="{state.name.lower()}"}}'] = float(
-                counts.get(state, 0)
-            )
         return values
+
+    def last_outcomes(self) -> dict[int, tuple[int, DeliveryState]]:
+        """Tracked subscription id -> (latest interval worked on, its state)."""
+        latest: dict[int, tuple[int, DeliveryState]] = {}
+        for (sub_id, interval), state in self._deliveries.items():
+            if sub_id in self._tracked and interval >= latest.get(sub_id, (0, state))[0]:
+                latest[sub_id] = (interval, state)
+        return latest
 
 
 def _delivery_json(d: Delivery) -> dict[str, Any]:
