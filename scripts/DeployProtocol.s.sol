@@ -65,11 +65,14 @@ contract DeployProtocol is Script {
         }
         address deployer = vm.addr(deployerKey);
 
-        vm.startBroadcast(deployerKey);
         // casting to 'uint16' is safe because fee <= MAX_FEE was checked above
         // forge-lint: disable-next-line(unsafe-typecast)
-        protocol =
-            LibDeploy.deployContracts(deployer, vm.getNonce(deployer), feeRecipient, uint16(fee));
+        uint16 feeBasisPoints = uint16(fee);
+
+        vm.startBroadcast(deployerKey);
+        protocol = LibDeploy.deployContracts(
+            deployer, vm.getNonce(deployer), feeRecipient, feeBasisPoints
+        );
         nodeWallet = protocol.walletFactory.createWallet(nodeWalletOwner);
         vm.stopBroadcast();
 

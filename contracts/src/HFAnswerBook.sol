@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: BSD-3-Clause-Clear
+pragma solidity ^0.8.4;
+
+import {HFInference} from "./HFInference.sol";
+
+/// @title HFAnswerBook
+/// @notice Decodes HF service deliveries and records them per (subscriptionId, interval), one entry
+///         per delivering node, with an event carrying the decoded answer so off-chain readers can
+///         use either logs or views.
+/// @dev Consumers call `_recordAnswer` from `_receiveCompute` with the output (read from the Inbox
+///      first when lazy) and the task the subscription asked for; task 0 means unknown (e.g.
+///      delegated subscriptions, whose request never reaches the contract), and the output is then
+///      decoded by its shape (text vs labels). Kept apart from BaseConsumer so it mixes into
+///      CallbackConsumer and SubscriptionConsumer without override clashes.
+abstract contract HFAnswerBook {
+    /*//////////////////////////////////////////////////////////////
+                             PUBLIC STRUCTS
+    //////////////////////////////////////////////////////////////*/
+
+    /// @notice One decoded delivery.
+    struct HFAnswer {
+        /// @notice Task id the consumer asked for; 0 if unknown to the consumer.
+        uint8 task;
+        /// @notice Delivering node.
+        address node;
+        /// @notice Position of this delivery within its interval (1 = first).
+        uint16 redundancy;
+        /// @notice Generated text or summary (tasks 1 and 4), else "".
+        string text;
+        /// @notice Labels or entity groups (tasks 2 and 3), else empty.
+        string[] labels;
+        /// @notice Scores times HFInference.SCORE_SCALE, one per label.
+        uint256[] scores;
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                                MUTABLE
+    //////////////////////////////////////////////////////////////*/
+
+    /// @notice subscriptionId => interval => answers in delivery order.
+    mapping(uint32 => mapping(uint32 => HFAnswer[])) private answers;
+
+    /*//////////////////////////////////////////////////////////////
+                                 EVENTS
+    //////////////////////////////////////////////////////////////*/
+
+    /// @notice Emitted for every recorded delivery.
+    event AnswerReceived(
+        uint32 indexed subscriptionId,
+        uint32 indexed interval,
+        address indexed node,
+        uint8 task,
+        string text,
+        string[] labels,
+        uint256[] scores
+    );
+
+    /*//////////////////////////////////////////////////////////////
+                                 ERRORS
+    //////////////////////////////////////////////////////////////*/
+
+    /// @notice Thrown by `rawReceiveCompute()` if the delivered output does not decode for the task
+    ///         (e.g. the node's fallback `abi.encode(string)` for a malformed container reply).
+    error MalformedOutput(uint32 subscriptionId, uint32 interval);
+
+    /// @notice Thrown by the answer getters if no answer exists at that position.
+    error AnswerNotFound(uint32 subscriptionId, uint32 interval, uint256 position);
+
+    /// @notice Thrown by `decodeOutput()` if the raw output's shape does not match the task.
+    error UnexpectedOutputShape(uint8 task, uint256 headWord);
+
+    /// @notice Thrown by `decodeOutput()` if labels and scores differ in length.
+    error LabelScoreMismatch(uint256 labels, uint256 scores);
+
+    /*//////////////////////////////////////////////////////////////
+                           INTERNAL FUNCTIONS
+    //////////////////////////////////////////////////////////////*/
+
+    /// @notice Decodes and records one delivery.
+    /// @param subscriptionId subscription id
+    /// @param interval delivery interval
+    /// @param redundancy position of the delivery within its interval
+    /// @param node delivering node
+    /// @param task task the subscription asked for (0 = unknown, decode by shape)
+    /// @param output delivered `abi.encode(bytes raw, bytes processed)`
+    function _recordAnswer(
+        uint32 subscriptionId,
+        uint32 interval,
+        uint16 redundancy,
+        address node,
+        uint8 task,
+        bytes memory output
+    ) internal {
+        // Revert if the output does not decode (abi.decode alone would revert without a reason)
+        try this.decodeOutput(task, output) returns (
+            string memory text, string[] memory labels, uint256[] memory scores
+        ) {
+            HFAnswer storage answer = answers[subscriptionId][interval].push();
+            answer.task = task;
+            answer.node = node;
+            answer.redundancy = redundancy;
+            answer.text = text;
+            for (uint256 i = 0; i < labels.length; i++) {
+                answer.labels.push(labels[i]);
+            }
+            answer.scores = scores;
+            emit AnswerReceived(subscriptionId, interval, node, task, text, labels, scores);
+        } catch {
+            revert MalformedOutput(subscriptionId, interval);
+        }
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                                FUNCTIONS
+    //////////////////////////////////////////////////////////////*/
+
+    /// @notice Decodes a delivered output (`abi.encode(bytes raw, bytes processed)`) for `task`;
+    ///         task 0 decodes by shape. Pure; also handy off-chain through eth_call.
+    /// @return text text for tasks 1 and 4 (else "")
+    /// @return labels labels for tasks 2 and 3 (else empty)
+    /// @return scores scores times 1e6 for tasks 2 and 3 (else empty)
+    function decodeOutput(uint8 task, bytes calldata output)
+        external
+        pure
+        returns (string memory text, string[] memory labels, uint256[] memory scores)
+    {
+        bytes memory raw = HFInference.rawOutput(output);
+        uint256 head = HFInference.headWord(raw);
+        bool isText = task == HFInference.TASK_UNSET
+            ? head == HFInference.TEXT_OUTPUT_HEAD
+            : HFInference.producesText(task);
+        uint256 expectedHead =
+            isText ? HFInference.TEXT_OUTPUT_HEAD : HFInference.LABELS_OUTPUT_HEAD;
+
+        // Revert if the raw output is not the task's encoding
+        if (head != expectedHead) {
+            revert UnexpectedOutputShape(task, head);
+        }
+        if (isText) {
+            return (HFInference.decodeText(raw), labels, scores);
+        }
+        (labels, scores) = HFInference.decodeLabels(raw);
+        // Revert if a label has no score or a score no label
+        if (labels.length != scores.length) {
+            revert LabelScoreMismatch(labels.length, scores.length);
+        }
+    }
+
+    /// @notice Number of answers recorded for (subscriptionId, interval).
+    function answerCount(uint32 subscriptionId, uint32 interval) external view returns (uint256) {
+        return answers[subscriptionId][interval].length;
+    }
+
+    /// @notice Whether at least one answer was recorded for (subscriptionId, interval).
+    function hasAnswer(uint32 subscriptionId, uint32 interval) external view returns (bool) {
+        return answers[subscriptionId][interval].length > 0;
+    }
+
+    /// @notice The first answer for (subscriptionId, interval). Callback requests use interval 1.
+    function getAnswer(uint32 subscriptionId, uint32 interval)
+        external
+        view
+        returns (HFAnswer memory)
+    {
+        return getAnswerAt(subscriptionId, interval, 0);
+    }
+
+    /// @notice The answer at `position` (0-based delivery order) for (subscriptionId, interval).
+    function getAnswerAt(uint32 subscriptionId, uint32 interval, uint256 position)
+        public
+        view
+        returns (HFAnswer memory)
+    {
+        HFAnswer[] storage list = answers[subscriptionId][interval];
+        // Revert if nothing was delivered at that position
+        if (position >= list.length) {
+            revert AnswerNotFound(subscriptionId, interval, position);
+        }
+        return list[position];
+    }
+
+    /// @notice Every answer for (subscriptionId, interval), in delivery order.
+    function getAnswers(uint32 subscriptionId, uint32 interval)
+        external
+        view
+        returns (HFAnswer[] memory)
+    {
+        return answers[subscriptionId][interval];
+    }
+}
