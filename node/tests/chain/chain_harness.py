@@ -1,0 +1,483 @@
+"""Real parts for the chain tests: anvil, the protocol from out/ artifacts, an echo container,
+devnode processes. Synchronous on purpose: tests drive processes, not the node's event loop.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from collections.abc import Iterator
+from dataclasses import dataclass
+from dataclasses import field
+from http.server import BaseHTTPRequestHandler
+from http.server import ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import rlp
+from eth_abi.abi import decode as abi_decode
+from eth_abi.abi import encode as abi_encode
+from eth_account import Account
+from eth_utils.address import to_checksum_address
+from eth_utils.crypto import keccak
+from infernet_devnode._abi import EVENT_SUBSCRIPTION_CREATED
+from infernet_devnode._abi import Function
+from infernet_devnode.subscriptions import container_set_hash
+
+REPO = Path(__file__).resolve().parents[3]
+OUT = REPO / "out"
+
+# Well-known anvil test keys (mnemonic "test test ... junk"), roles as in INTERFACES.md.
+ANVIL_0_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+NODE_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"  # anvil #1
+DEPLOYER_KEY = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a"  # anvil #2
+SIGNER_KEY = "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6"  # anvil #3
+SECOND_NODE_KEY = "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a"  # #4
+REGISTRY = "0x663F3ad617193148711d28f5334eE4Ed07016602"
+COORDINATOR = "0x2E983A1Ba5e8b38AAAeC4B440B9dDcFBf72E15d1"
+NODE_WALLET = "0x60985ee8192B322c3CAbA97A9A9f7298bdc4335C"
+CONTAINER_ID = "hf_inference_client_service"
+ZERO = "0x0000000000000000000000000000000000000000"
+
+READY_TIMEOUT_S = 30.0
+STOP_TIMEOUT_S = 10.0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
+    """Poll `predicate` with a capped backoff until it returns a truthy value."""
+    deadline = time.monotonic() + timeout
+    delay = 0.02
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(delay)
+        delay = min(delay * 2, 0.25)
+
+
+def stop_process(proc: subprocess.Popen[bytes], *, hard: bool = False) -> None:
+    """SIGINT, then terminate, then kill, each with a bounded wait (or kill at once)."""
+    if proc.poll() is not None:
+        return
+    steps = [proc.kill] if hard else [lambda: proc.send_signal(signal.SIGINT), proc.terminate]
+    steps.append(proc.kill)
+    for step in steps:
+        step()
+        try:
+            proc.wait(timeout=STOP_TIMEOUT_S)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+class RpcError(Exception):
+    def __init__(self, error: dict[str, Any]) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+class Rpc:
+    """Minimal synchronous JSON-RPC client."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def __call__(self, method: str, *params: Any) -> Any:
+        body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)})
+        request = urllib.request.Request(  # noqa: S310 - http URL of a test process
+            self.url, data=body.encode(), headers={"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - test URL
+            answer = json.loads(response.read())
+        if "error" in answer:
+            raise RpcError(answer["error"])
+        return answer["result"]
+
+    def call(self, to: str, fn: Function, *args: Any) -> tuple[Any, ...]:
+        raw = self("eth_call", {"to": to, "data": "0x" + fn.encode(*args).hex()}, "latest")
+        return fn.decode(bytes.fromhex(raw[2:]))
+
+    def block(self) -> dict[str, Any]:
+        raw = self("eth_getBlockByNumber", "latest", False)
+        return {"number": int(raw["number"], 16), "timestamp": int(raw["timestamp"], 16)}
+
+    def advance(self, seconds: int) -> None:
+        """Move chain time forward and mine one block (never sleep in tests)."""
+        self("evm_increaseTime", seconds)
+        self("evm_mine")
+
+    def transactions_from(self, address: str) -> int:
+        return int(self("eth_getTransactionCount", address, "latest"), 16)
+
+
+def anvil_binary() -> str:
+    env = os.environ.get("ANVIL")
+    if env:
+        return env
+    found = shutil.which("anvil")
+    if found:
+        return found
+    return str(REPO / "node_modules" / ".bin" / "anvil")
+
+
+@dataclass
+class Anvil:
+    port: int = field(default_factory=free_port)
+    state_path: Path | None = None
+    block_time: float | None = None
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> Anvil:
+        argv = [anvil_binary(), "--port", str(self.port), "--host", "127.0.0.1", "--silent"]
+        if self.state_path is not None:
+            argv += ["--state", str(self.state_path)]
+        if self.block_time is not None:
+            argv += ["--block-time", str(self.block_time)]
+        self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        rpc = Rpc(self.url)
+
+        def ready() -> bool:
+            assert self.proc is not None
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"anvil exited: {self.proc.stderr.read()!r}")  # type: ignore[union-attr]
+            try:
+                rpc("eth_chainId")
+                return True
+            except (OSError, urllib.error.URLError):
+                return False
+
+        wait_until(ready, READY_TIMEOUT_S, "anvil")
+        return self
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            stop_process(self.proc)
+
+
+def artifact(file: str, contract: str) -> dict[str, Any]:
+    path = OUT / f"{file}.sol" / f"{contract}.json"
+    if not path.exists():
+        raise FileNotFoundError(f"{path} missing: run `make build` first")
+    return dict(json.loads(path.read_text()))
+
+
+class Actor:
+    """An externally owned account sending transactions with its own key."""
+
+    def __init__(self, rpc: Rpc, key: str) -> None:
+        self.rpc = rpc
+        self.account = Account.from_key(key)
+        self.address = str(self.account.address)
+
+    def send(self, to: str | None, data: bytes, *, value: int = 0) -> dict[str, Any]:
+        tx: dict[str, Any] = {
+            "from": self.address,
+            "data": "0x" + data.hex(),
+            "value": value,
+            "nonce": int(self.rpc("eth_getTransactionCount", self.address, "pending"), 16),
+            "gas": 8_000_000,
+            "maxFeePerGas": 10 * 10**9,
+            "maxPriorityFeePerGas": 10**9,
+            "chainId": int(self.rpc("eth_chainId"), 16),
+            "type": 2,
+        }
+        if to is not None:
+            tx["to"] = to
+        signed = self.account.sign_transaction(tx)
+        tx_hash = self.rpc("eth_sendRawTransaction", "0x" + bytes(signed.raw_transaction).hex())
+        receipt = wait_until(
+            lambda: self.rpc("eth_getTransactionReceipt", tx_hash), READY_TIMEOUT_S, "receipt"
+        )
+        if int(receipt["status"], 16) != 1:
+            raise AssertionError(f"transaction {tx_hash} reverted")
+        return dict(receipt)
+
+    def transact(self, to: str, fn: Function, *args: Any) -> dict[str, Any]:
+        return self.send(to, fn.encode(*args))
+
+    def deploy(self, file: str, contract: str, *args: Any) -> str:
+        art = artifact(file, contract)
+        ctor = next((x for x in art["abi"] if x["type"] == "constructor"), {"inputs": []})
+        types = [i["type"] for i in ctor["inputs"]]
+        code = bytes.fromhex(art["bytecode"]["object"].removeprefix("0x"))
+        receipt = self.send(None, code + abi_encode(types, list(args)))
+        return to_checksum_address(receipt["contractAddress"])
+
+
+def deploy_protocol(rpc: Rpc) -> None:
+    """Deploy in LibDeploy's order from anvil #2 at nonce 0: the infernet-anvil addresses."""
+    deployer = Actor(rpc, DEPLOYER_KEY)
+    assert rpc.transactions_from(deployer.address) == 0, "protocol needs a fresh anvil"
+    addresses = [
+        to_checksum_address("0x" + _create_address(deployer.address, nonce).hex())
+        for nonce in range(6)
+    ]
+    registry, coordinator, inbox, reader, fee, factory = addresses
+    deployed = [
+        deployer.deploy("Registry", "Registry", coordinator, inbox, reader, fee, factory),
+        deployer.deploy("EIP712Coordinator", "EIP712Coordinator", registry),
+        deployer.deploy("Inbox", "Inbox", registry),
+        deployer.deploy("Reader", "Reader", registry),
+        deployer.deploy("Fee", "Fee", deployer.address, 0),
+        deployer.deploy("WalletFactory", "WalletFactory", registry),
+    ]
+    assert deployed == addresses
+    assert registry == REGISTRY
+    assert coordinator == COORDINATOR
+    deployer.transact(
+        factory,
+        Function("createWallet", ("address",), ("address",)),
+        Account.from_key(NODE_KEY).address,
+    )
+
+
+def _create_address(sender: str, nonce: int) -> bytes:
+    return keccak(rlp.encode([bytes.fromhex(sender[2:]), nonce]))[12:]
+
+
+# ---------------------------------------------------------------- consumers
+
+REQUEST_COMPUTE = Function("requestCompute", ("uint8", "string", "string", "uint16"), ("uint32",))
+START_SUBSCRIPTION = Function(
+    "startSubscription",
+    ("uint8", "string", "string[]", "uint32", "uint32", "uint16", "bool"),
+    ("uint32",),
+)
+STOP_SUBSCRIPTION = Function("stopSubscription", ("uint32",))
+ANSWER_COUNT = Function("answerCount", ("uint32", "uint32"), ("uint256",))
+NEXT_ID = Function("id", (), ("uint32",))
+TEXT_GENERATION = 1
+
+
+def created_id(receipt: dict[str, Any]) -> int:
+    """Subscription id from the Coordinator's SubscriptionCreated log in a receipt."""
+    topic = "0x" + EVENT_SUBSCRIPTION_CREATED.hex()
+    for entry in receipt["logs"]:
+        if entry["topics"][0] == topic:
+            return int(entry["topics"][1], 16)
+    raise AssertionError("no SubscriptionCreated in receipt")
+
+
+# ---------------------------------------------------------------- echo container
+
+
+class EchoContainer:
+    """A container answering like the HF service with text "echo:<input>" (task 1 shape)."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict[str, Any]] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                return
+
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                outer.calls.append(body)
+                data = body.get("data")
+                if body.get("source") == 0:
+                    text = "echo:" + _onchain_input(str(data))
+                else:
+                    text = "echo:" + str(data.get("input", json.dumps(data)))
+                answer = {
+                    "raw_input": "",
+                    "processed_input": "",
+                    "raw_output": abi_encode(["string"], [text]).hex(),
+                    "processed_output": "",
+                    "proof": "",
+                }
+                payload = json.dumps(answer).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> EchoContainer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _onchain_input(data_hex: str) -> str:
+    if not data_hex:
+        return ""
+    _task, _model, text = abi_decode(["uint8", "string", "string"], bytes.fromhex(data_hex))
+    return str(text)
+
+
+# ---------------------------------------------------------------- devnode processes
+
+
+@dataclass
+class Devnode:
+    """One `infernet-devnode` process with a chain-enabled config."""
+
+    workdir: Path
+    rpc_url: str
+    containers: dict[str, str]  # id -> url
+    key: str = NODE_KEY
+    starting_sub_id: int = 0
+    port: int = field(default_factory=free_port)
+    extra_wallet: dict[str, Any] = field(default_factory=dict)
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def address(self) -> str:
+        return str(Account.from_key(self.key).address)
+
+    def config(self) -> dict[str, Any]:
+        return {
+            "containers": [{"id": cid, "url": url} for cid, url in self.containers.items()],
+            "chain": {
+                "enabled": True,
+                "rpc_url": self.rpc_url,
+                "registry_address": REGISTRY,
+                "trail_head_blocks": 0,
+                "wallet": {
+                    "private_key": self.key,
+                    "max_gas_limit": 4_000_000,
+                    **self.extra_wallet,
+                },
+                "snapshot_sync": {
+                    "sleep": 0,
+                    "batch_size": 500,
+                    "starting_sub_id": self.starting_sub_id,
+                    "sync_period": 0.1,
+                },
+            },
+            "manage_containers": False,
+            "forward_stats": False,
+            "server": {
+                "port": self.port,
+                "host": "127.0.0.1",
+                "rate_limit": {"num_requests": 10_000, "period": 1},
+            },
+            "storage": {"path": str(self.workdir / "devnode.sqlite3")},
+            "log": {"path": str(self.workdir / "devnode.log"), "level": "INFO"},
+        }
+
+    def start(self) -> Devnode:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        path = self.workdir / "config.json"
+        path.write_text(json.dumps(self.config()))
+        self._stderr = open(self.workdir / "stderr.txt", "ab")  # noqa: SIM115 - closed in stop
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "infernet_devnode", "--config", str(path)],
+            stdout=self._stderr,
+            stderr=self._stderr,
+        )
+
+        def healthy() -> bool:
+            assert self.proc is not None
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"devnode exited {self.proc.returncode}: {self.logs()}")
+            try:
+                return self.get("/health")[0] == 200
+            except OSError:
+                return False
+
+        wait_until(healthy, READY_TIMEOUT_S, "devnode /health")
+        return self
+
+    def logs(self) -> str:
+        path = self.workdir / "stderr.txt"
+        return path.read_text(errors="replace")[-4000:] if path.exists() else ""
+
+    def stop(self, *, hard: bool = False) -> None:
+        if self.proc is not None:
+            stop_process(self.proc, hard=hard)
+            self.proc = None
+        with contextlib.suppress(AttributeError):
+            self._stderr.close()
+
+    def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(  # noqa: S310 - http URL of a test process
+            self.url + path,
+            data=data,
+            method=method,
+            headers={"Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+                raw = response.read()
+                status = response.status
+        except urllib.error.HTTPError as e:
+            raw = e.read()
+            status = e.code
+        text = raw.decode()
+        try:
+            return status, json.loads(text)
+        except ValueError:
+            return status, text
+
+    def get(self, path: str) -> tuple[int, Any]:
+        return self.request("GET", path)
+
+    def subscription(self, sub_id: int) -> dict[str, Any] | None:
+        status, body = self.get(f"/api/subscriptions/{sub_id}")
+        return body if status == 200 else None
+
+    def delivery_state(self, sub_id: int, interval: int) -> str | None:
+        body = self.subscription(sub_id)
+        if body is None:
+            return None
+        for d in body["deliveries"]:
+            if d["interval"] == interval:
+                return str(d["state"])
+        return None
+
+
+@contextlib.contextmanager
+def running(*nodes: Devnode) -> Iterator[None]:
+    try:
+        for node in nodes:
+            node.start()
+        yield
+    except BaseException:
+        for node in nodes:
+            print(f"--- devnode {node.port} log ---\n{node.logs()}", file=sys.stderr)
+        raise
+    finally:
+        for node in nodes:
+            node.stop()
+
+
+def container_hash(ids: list[str]) -> str:
+    return "0x" + container_set_hash(ids).hex()
