@@ -24,6 +24,7 @@ from .components import NodeContext
 from .errors import GuardianRejection
 from .errors import InvalidField
 from .jobs import OffchainJobs
+from .jobs import StartedJob
 from .messages import DelegatedSubscriptionRequest
 from .messages import JobRequest
 from .messages import parse_job_message
@@ -199,7 +200,9 @@ class _Api:
 
     async def create_job(self, request: web.Request) -> web.Response:
         message = parse_job_message(await _read_json(request))
-        return _json(await self._accept(message, _client(request)))
+        answer, started = await self._accept(message, _client(request))
+        await self._jobs.settle(started, self._config.server.submit_wait)
+        return _json(answer)
 
     async def create_jobs(self, request: web.Request) -> web.Response:
         body = await _read_json(request)
@@ -213,25 +216,31 @@ class _Api:
                 raise InvalidField(f"[{index}].{e.field}", e.reason) from None
         client = _client(request)
         answers: list[dict[str, Any]] = []
+        started: list[StartedJob] = []
         for message in messages:
             try:
-                answers.append(await self._accept(message, client))
+                answer, job = await self._accept(message, client)
             except GuardianRejection as e:
                 answers.append({"error": e.error, "params": e.params})
+                continue
+            answers.append(answer)
+            started += job
+        await self._jobs.settle(started, self._config.server.submit_wait)
         return _json(answers)
 
     async def _accept(
         self, message: JobRequest | DelegatedSubscriptionRequest, client: str
-    ) -> dict[str, Any]:
+    ) -> tuple[dict[str, Any], list[StartedJob]]:
+        """Admit one job or delegated subscription; returns the answer and the job started."""
         if isinstance(message, DelegatedSubscriptionRequest):
             if self._chain is None:
                 raise GuardianRejection("Chain not enabled")
-            return await self._chain.submit_delegated(message, client)
+            return await self._chain.submit_delegated(message, client), []
         self._context.guardian.check_offchain(
             message.containers, bool(message.requires_proof), client
         )
-        job_id, _ = self._jobs.submit(client, message)
-        return {"id": job_id}
+        job = self._jobs.start(client, message)
+        return {"id": job.id}, [job]
 
     async def stream_job(self, request: web.Request) -> web.StreamResponse:
         message = parse_job_message(await _read_json(request))

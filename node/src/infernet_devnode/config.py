@@ -8,6 +8,7 @@ taken from the environment variable NAME, so secrets need not live in the file.
 
 Devnode-only keys (upstream ignores unknown keys, so the same file still works there):
 ``storage.path``, ``storage.retention``, ``server.host``, ``server.max_body_size``,
+``server.submit_wait``,
 ``log.json``, ``log.level``, ``containers[].timeout``, ``containers[].stream_timeout``.
 """
 
@@ -64,6 +65,9 @@ DEFAULT_STREAM_TIMEOUT_S = 60.0
 DEFAULT_STORAGE_PATH = "devnode.sqlite3"
 DEFAULT_RETENTION_S = 7 * 24 * 3600  # completed off-chain jobs are kept one week; 0 = forever
 DEFAULT_MAX_BODY_SIZE = 4 * 1024 * 1024  # bytes
+# POST /api/jobs answers once the job is done or after this long, whichever comes first, so a
+# client's first poll usually finds a fast job finished (the answer's shape is unchanged).
+DEFAULT_SUBMIT_WAIT_S = 0.02
 
 _ENV_REFERENCE = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
@@ -152,6 +156,7 @@ class ServerConfig(_Section):
     # devnode-only
     host: str = "0.0.0.0"
     max_body_size: int = Field(default=DEFAULT_MAX_BODY_SIZE, gt=0)
+    submit_wait: float = Field(default=DEFAULT_SUBMIT_WAIT_S, ge=0)
 
 
 class WalletConfig(_Section):

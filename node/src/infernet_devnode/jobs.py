@@ -1,7 +1,7 @@
 """Off-chain jobs (spec 2.4-2.8, 3): admission, running in the background, durable records.
 
-A job is written as ``running`` before its id is returned (so an immediate GET always finds it,
-unlike upstream's create_task race), then replaced by its final record. Jobs cut off by a stop
+A job's id is returned only once the job is durable: finished, or written as ``running`` (so an
+immediate GET always finds it, unlike upstream's create_task race). Jobs cut off by a stop
 are marked failed with "node restarted" at the next start (``JobRecords.fail_interrupted``).
 """
 
@@ -13,6 +13,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from .containers import ContainerClient
 from .containers import StreamFailed
@@ -27,9 +28,19 @@ from .results import JobResult
 from .results import JobStatus
 from .store import JobRecords
 
-__all__ = ["OffchainJobs"]
+__all__ = ["OffchainJobs", "StartedJob"]
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class StartedJob:
+    """A job whose task runs; ``OffchainJobs.settle`` makes it durable."""
+
+    id: str
+    client: str
+    containers: tuple[str, ...]
+    task: asyncio.Task[None]
 
 
 class OffchainJobs:
@@ -41,34 +52,54 @@ class OffchainJobs:
         self._metrics = metrics
         self._tasks: set[asyncio.Task[None]] = set()
 
-    def submit(self, client: str, request: JobRequest) -> tuple[str, asyncio.Task[None]]:
-        """Record a new running job and start it. Returns its id and its task."""
+    def start(self, client: str, request: JobRequest) -> StartedJob:
+        """Start a job in the background. Call ``settle`` before handing its id out."""
         job_id = str(uuid.uuid4())
-        self.records.put(client, JobResult(job_id, JobStatus.RUNNING, None), request.containers)
         task = asyncio.get_running_loop().create_task(self._run(client, job_id, request))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-        return job_id, task
+        return StartedJob(job_id, client, tuple(request.containers), task)
+
+    async def settle(self, started: Sequence[StartedJob], wait: float) -> None:
+        """Wait up to ``wait`` seconds for the jobs to finish, then record the unfinished ones
+        as running, so every id that leaves the node is durable. A job done within the wait
+        costs one write instead of two."""
+        if not started:
+            return
+        if wait > 0:
+            await asyncio.wait([job.task for job in started], timeout=wait)
+        for job in started:
+            if not job.task.done():
+                running = JobResult(job.id, JobStatus.RUNNING, None)
+                self.records.put(job.client, running, job.containers, replace=False)
 
     async def _run(self, client: str, job_id: str, request: JobRequest) -> None:
         def progress(done: tuple[ContainerResult, ...]) -> None:
             running = JobResult(job_id, JobStatus.RUNNING, None, done)
             self.records.put(client, running, request.containers)
 
-        pipeline = await self._containers.run(
-            request.containers,
-            source=JobLocation.OFFCHAIN,
-            destination=JobLocation.OFFCHAIN,
-            data=request.data,
-            requires_proof=bool(request.requires_proof),
-            progress=progress,
+        try:
+            pipeline = await self._containers.run(
+                request.containers,
+                source=JobLocation.OFFCHAIN,
+                destination=JobLocation.OFFCHAIN,
+                data=request.data,
+                requires_proof=bool(request.requires_proof),
+                progress=progress,
+            )
+            result, intermediate = pipeline.result, pipeline.intermediate_results
+        except Exception:
+            # A bug must not leave the job running forever: record it as failed.
+            log.exception("job %s crashed", job_id)
+            result = ContainerError(request.containers[-1], "internal error in the devnode")
+            intermediate = ()
+        status = JobStatus.SUCCESS if isinstance(result, ContainerOutput) else JobStatus.FAILED
+        self.records.put(
+            client, JobResult(job_id, status, result, intermediate), request.containers
         )
-        status = JobStatus.SUCCESS if pipeline.ok else JobStatus.FAILED
-        final = JobResult(job_id, status, pipeline.result, pipeline.intermediate_results)
-        self.records.put(client, final, request.containers)
         self._metrics.job_finished(JobLocation.OFFCHAIN, status)
         if status is JobStatus.FAILED:
-            log.info("job %s failed: %s", job_id, pipeline.result)
+            log.info("job %s failed: %s", job_id, result)
 
     async def stream(self, client: str, request: JobRequest) -> AsyncIterator[bytes]:
         """Run ``containers[0]`` streaming: yields ``<id>\\n`` then the container's raw bytes.

@@ -141,6 +141,19 @@ _JOB_MIGRATIONS = (
 )
 
 
+_INSERT = (
+    "INSERT INTO offchain_jobs"
+    " (client, id, status, containers, intermediate, result, created, updated)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_UPSERT = (
+    _INSERT + " ON CONFLICT (client, id) DO UPDATE SET status = excluded.status,"
+    " containers = excluded.containers, intermediate = excluded.intermediate,"
+    " result = excluded.result, updated = excluded.updated"
+)
+_INSERT_NEW = _INSERT + " ON CONFLICT (client, id) DO NOTHING"
+
+
 class JobRecords:
     """Off-chain job records keyed by (client address, job id), like upstream's ``<ip>:<id>``."""
 
@@ -148,16 +161,13 @@ class JobRecords:
         self._store = store
         store.migrate("offchain_jobs", _JOB_MIGRATIONS)
 
-    def put(self, client: str, job: JobResult, containers: Sequence[str]) -> None:
-        """Insert or replace a job record."""
+    def put(
+        self, client: str, job: JobResult, containers: Sequence[str], replace: bool = True
+    ) -> None:
+        """Insert a job record; an existing one is replaced, or kept when ``replace`` is False."""
         now = time.time()
         self._store.connection.execute(
-            "INSERT INTO offchain_jobs"
-            " (client, id, status, containers, intermediate, result, created, updated)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (client, id) DO UPDATE SET status = excluded.status,"
-            " containers = excluded.containers, intermediate = excluded.intermediate,"
-            " result = excluded.result, updated = excluded.updated",
+            _UPSERT if replace else _INSERT_NEW,
             (
                 client,
                 job.id,
