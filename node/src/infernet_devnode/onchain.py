@@ -223,6 +223,9 @@ class OnchainNode:
         self.head = await self.client.block("latest")
         await self._snapshot(self.head)
         self.rpc_healthy = True
+        # Settle what a previous run left in flight and start what is already due, without
+        # waiting for the next block (with automine there may be none for a while).
+        await self._on_block(self.head)
         log.info(
             "chain: node %s, coordinator %s, tracking %d subscriptions from block %d",
             self.address,

@@ -29,6 +29,7 @@ import rlp
 from eth_abi.abi import decode as abi_decode
 from eth_abi.abi import encode as abi_encode
 from eth_account import Account
+from eth_account.messages import encode_typed_data
 from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 from infernet_devnode._abi import EVENT_SUBSCRIPTION_CREATED
@@ -175,6 +176,9 @@ class Anvil:
     def stop(self) -> None:
         if self.proc is not None:
             stop_process(self.proc)
+            if self.proc.stderr is not None:
+                self.proc.stderr.close()
+            self.proc = None
 
 
 def artifact(file: str, contract: str) -> dict[str, Any]:
@@ -193,6 +197,16 @@ class Actor:
         self.address = str(self.account.address)
 
     def send(self, to: str | None, data: bytes, *, value: int = 0) -> dict[str, Any]:
+        tx_hash = self.broadcast(to, data, value=value)
+        receipt = wait_until(
+            lambda: self.rpc("eth_getTransactionReceipt", tx_hash), READY_TIMEOUT_S, "receipt"
+        )
+        if int(receipt["status"], 16) != 1:
+            raise AssertionError(f"transaction {tx_hash} reverted")
+        return dict(receipt)
+
+    def broadcast(self, to: str | None, data: bytes, *, value: int = 0) -> str:
+        """Sign and send without waiting for a receipt (for blocks mined by hand)."""
         tx: dict[str, Any] = {
             "from": self.address,
             "data": "0x" + data.hex(),
@@ -207,13 +221,7 @@ class Actor:
         if to is not None:
             tx["to"] = to
         signed = self.account.sign_transaction(tx)
-        tx_hash = self.rpc("eth_sendRawTransaction", "0x" + bytes(signed.raw_transaction).hex())
-        receipt = wait_until(
-            lambda: self.rpc("eth_getTransactionReceipt", tx_hash), READY_TIMEOUT_S, "receipt"
-        )
-        if int(receipt["status"], 16) != 1:
-            raise AssertionError(f"transaction {tx_hash} reverted")
-        return dict(receipt)
+        return str(self.rpc("eth_sendRawTransaction", "0x" + bytes(signed.raw_transaction).hex()))
 
     def transact(self, to: str, fn: Function, *args: Any) -> dict[str, Any]:
         return self.send(to, fn.encode(*args))
@@ -289,6 +297,7 @@ class EchoContainer:
 
     def __init__(self) -> None:
         self.calls: list[dict[str, Any]] = []
+        self.delay = 0.0  # seconds each answer takes (to catch a delivery in flight)
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -298,6 +307,8 @@ class EchoContainer:
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 outer.calls.append(body)
+                if outer.delay:
+                    time.sleep(outer.delay)
                 data = body.get("data")
                 if body.get("source") == 0:
                     text = "echo:" + _onchain_input(str(data))
@@ -450,6 +461,17 @@ class Devnode:
     def get(self, path: str) -> tuple[int, Any]:
         return self.request("GET", path)
 
+    def metric(self, name: str) -> float:
+        status, text = self.get("/metrics")
+        assert status == 200
+        for line in str(text).splitlines():
+            if line.startswith(name + " "):
+                return float(line.split()[1])
+        raise KeyError(name)
+
+    def sees_block(self, number: int) -> bool:
+        return self.metric("devnode_chain_head_block") >= number
+
     def subscription(self, sub_id: int) -> dict[str, Any] | None:
         status, body = self.get(f"/api/subscriptions/{sub_id}")
         return body if status == 200 else None
@@ -481,3 +503,103 @@ def running(*nodes: Devnode) -> Iterator[None]:
 
 def container_hash(ids: list[str]) -> str:
     return "0x" + container_set_hash(ids).hex()
+
+
+# ---------------------------------------------------------------- delegated requests
+
+DELEGATE_CREATED_IDS = Function("delegateCreatedIds", ("bytes32",), ("uint32",))
+CHAIN_ID = 31337
+
+
+def delegated_request(
+    key: str,
+    owner: str,
+    *,
+    nonce: int,
+    expiry: int,
+    data: dict[str, Any],
+    period: int = 0,
+    frequency: int = 1,
+    active_at: int = 0,
+    container: str = CONTAINER_ID,
+) -> dict[str, Any]:
+    """POST /api/jobs body for a delegated subscription, signed with `key` (EIP-712)."""
+    sub = {
+        "owner": to_checksum_address(owner),
+        "activeAt": active_at,
+        "period": period,
+        "frequency": frequency,
+        "redundancy": 1,
+        "containerId": container_set_hash([container]),
+        "lazy": False,
+        "verifier": ZERO,
+        "paymentAmount": 0,
+        "paymentToken": ZERO,
+        "wallet": ZERO,
+    }
+    typed = {
+        "types": {
+            "EIP712Domain": [
+                {"name": "name", "type": "string"},
+                {"name": "version", "type": "string"},
+                {"name": "chainId", "type": "uint256"},
+                {"name": "verifyingContract", "type": "address"},
+            ],
+            "DelegateSubscription": [
+                {"name": "nonce", "type": "uint32"},
+                {"name": "expiry", "type": "uint32"},
+                {"name": "sub", "type": "Subscription"},
+            ],
+            "Subscription": [
+                {"name": "owner", "type": "address"},
+                {"name": "activeAt", "type": "uint32"},
+                {"name": "period", "type": "uint32"},
+                {"name": "frequency", "type": "uint32"},
+                {"name": "redundancy", "type": "uint16"},
+                {"name": "containerId", "type": "bytes32"},
+                {"name": "lazy", "type": "bool"},
+                {"name": "verifier", "type": "address"},
+                {"name": "paymentAmount", "type": "uint256"},
+                {"name": "paymentToken", "type": "address"},
+                {"name": "wallet", "type": "address"},
+            ],
+        },
+        "primaryType": "DelegateSubscription",
+        "domain": {
+            "name": "InfernetCoordinator",
+            "version": "1",
+            "chainId": CHAIN_ID,
+            "verifyingContract": COORDINATOR,
+        },
+        "message": {"nonce": nonce, "expiry": expiry, "sub": sub},
+    }
+    signed = Account.sign_message(encode_typed_data(full_message=typed), key)
+    return {
+        "subscription": {
+            "owner": sub["owner"],
+            "active_at": active_at,
+            "period": period,
+            "frequency": frequency,
+            "redundancy": 1,
+            "containers": container_hash([container]),
+            "lazy": False,
+            "verifier": ZERO,
+            "payment_amount": 0,
+            "payment_token": ZERO,
+            "wallet": ZERO,
+        },
+        "signature": {
+            "nonce": nonce,
+            "expiry": expiry,
+            "v": signed.v,
+            "r": signed.r,
+            "s": signed.s,
+        },
+        "data": data,
+    }
+
+
+def delegate_created_id(rpc: Rpc, owner: str, nonce: int) -> int:
+    key = keccak(abi_encode(["address", "uint32"], [to_checksum_address(owner), nonce]))
+    (sub_id,) = rpc.call(COORDINATOR, DELEGATE_CREATED_IDS, key)
+    return int(sub_id)

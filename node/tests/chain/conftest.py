@@ -1,0 +1,77 @@
+"""Fixtures for the chain tests: one anvil with the protocol per session, fresh consumers and
+devnode processes per test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from chain_harness import CONTAINER_ID
+from chain_harness import COORDINATOR
+from chain_harness import DEPLOYER_KEY
+from chain_harness import NEXT_ID
+from chain_harness import REGISTRY
+from chain_harness import SIGNER_KEY
+from chain_harness import Actor
+from chain_harness import Anvil
+from chain_harness import Devnode
+from chain_harness import EchoContainer
+from chain_harness import Rpc
+from chain_harness import deploy_protocol
+
+
+@pytest.fixture(scope="session")
+def anvil() -> Iterator[Anvil]:
+    node = Anvil().start()
+    try:
+        deploy_protocol(Rpc(node.url))
+        yield node
+    finally:
+        node.stop()
+
+
+@pytest.fixture
+def rpc(anvil: Anvil) -> Rpc:
+    return Rpc(anvil.url)
+
+
+@pytest.fixture(scope="session")
+def echo() -> Iterator[EchoContainer]:
+    with EchoContainer() as container:
+        yield container
+
+
+@pytest.fixture
+def deployer(rpc: Rpc) -> Actor:
+    return Actor(rpc, DEPLOYER_KEY)
+
+
+@pytest.fixture
+def signer(rpc: Rpc) -> Actor:
+    return Actor(rpc, SIGNER_KEY)
+
+
+@pytest.fixture
+def last_id(rpc: Rpc) -> int:
+    """Subscriptions up to this id belong to earlier tests: nodes start syncing after it."""
+    (next_id,) = rpc.call(COORDINATOR, NEXT_ID)
+    return int(next_id) - 1
+
+
+@pytest.fixture
+def callback_consumer(deployer: Actor, signer: Actor) -> str:
+    return deployer.deploy(
+        "HFCallbackConsumer", "HFCallbackConsumer", REGISTRY, CONTAINER_ID, signer.address
+    )
+
+
+@pytest.fixture
+def devnode(tmp_path: Path, anvil: Anvil, echo: EchoContainer, last_id: int) -> Devnode:
+    """A devnode (not started) serving the echo container under the default container id."""
+    return Devnode(
+        workdir=tmp_path / "node",
+        rpc_url=anvil.url,
+        containers={CONTAINER_ID: echo.url},
+        starting_sub_id=last_id,
+    )

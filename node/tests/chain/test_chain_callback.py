@@ -1,0 +1,104 @@
+"""Callback and recurring subscriptions against a real anvil with the project's consumers."""
+
+from __future__ import annotations
+
+from chain_harness import ANSWER_COUNT
+from chain_harness import CONTAINER_ID
+from chain_harness import REGISTRY
+from chain_harness import REQUEST_COMPUTE
+from chain_harness import START_SUBSCRIPTION
+from chain_harness import STOP_SUBSCRIPTION
+from chain_harness import TEXT_GENERATION
+from chain_harness import Actor
+from chain_harness import Devnode
+from chain_harness import Rpc
+from chain_harness import created_id
+from chain_harness import running
+from chain_harness import wait_until
+
+DELIVERY_TIMEOUT_S = 30.0
+PERIOD_S = 60
+
+
+def answers(rpc: Rpc, consumer: str, sub_id: int, interval: int) -> int:
+    (count,) = rpc.call(consumer, ANSWER_COUNT, sub_id, interval)
+    return int(count)
+
+
+def test_callback_request_is_delivered_once(
+    rpc: Rpc, deployer: Actor, callback_consumer: str, devnode: Devnode
+) -> None:
+    with running(devnode):
+        receipt = deployer.transact(
+            callback_consumer, REQUEST_COMPUTE, TEXT_GENERATION, "", "hello", 1
+        )
+        sub_id = created_id(receipt)
+        wait_until(
+            lambda: devnode.delivery_state(sub_id, 1) == "delivered",
+            DELIVERY_TIMEOUT_S,
+            "delivery",
+        )
+        assert answers(rpc, callback_consumer, sub_id, 1) == 1
+        status = devnode.subscription(sub_id)
+        assert status is not None
+        assert status["containers"] == [CONTAINER_ID]
+        assert status["last"]["tx_hash"].startswith("0x")
+        assert rpc.transactions_from(devnode.address) >= 1
+
+
+def test_recurring_subscription_delivers_every_interval_on_chain_time(
+    rpc: Rpc, deployer: Actor, devnode: Devnode
+) -> None:
+    consumer = deployer.deploy(
+        "HFSubscriptionConsumer", "HFSubscriptionConsumer", REGISTRY, CONTAINER_ID
+    )
+    receipt = deployer.transact(
+        consumer, START_SUBSCRIPTION, TEXT_GENERATION, "", ["a", "b"], 3, PERIOD_S, 1, False
+    )
+    sub_id = created_id(receipt)
+    with running(devnode):
+        # Active one period after creation: nothing is due until chain time moves.
+        assert devnode.subscription(sub_id)["phase"] == "not_active"
+        for interval in (1, 2, 3):
+            rpc.advance(PERIOD_S)
+            wait_until(
+                lambda i=interval: devnode.delivery_state(sub_id, i) == "delivered",
+                DELIVERY_TIMEOUT_S,
+                f"interval {interval}",
+            )
+            assert answers(rpc, consumer, sub_id, interval) == 1
+        rpc.advance(PERIOD_S)
+        wait_until(
+            lambda: devnode.subscription(sub_id)["tracked"] is False,
+            DELIVERY_TIMEOUT_S,
+            "completion",
+        )
+        assert devnode.subscription(sub_id)["reason"] == "completed"
+
+
+def test_cancelled_subscription_stops(rpc: Rpc, deployer: Actor, devnode: Devnode) -> None:
+    consumer = deployer.deploy(
+        "HFSubscriptionConsumer", "HFSubscriptionConsumer", REGISTRY, CONTAINER_ID
+    )
+    sub_id = created_id(
+        deployer.transact(
+            consumer, START_SUBSCRIPTION, TEXT_GENERATION, "", ["a"], 5, PERIOD_S, 1, False
+        )
+    )
+    with running(devnode):
+        rpc.advance(PERIOD_S)
+        wait_until(
+            lambda: devnode.delivery_state(sub_id, 1) == "delivered",
+            DELIVERY_TIMEOUT_S,
+            "interval 1",
+        )
+        deployer.transact(consumer, STOP_SUBSCRIPTION, sub_id)
+        wait_until(
+            lambda: devnode.subscription(sub_id)["reason"] == "cancelled",
+            DELIVERY_TIMEOUT_S,
+            "cancellation seen",
+        )
+        rpc.advance(PERIOD_S)
+        rpc.advance(PERIOD_S)
+        assert devnode.delivery_state(sub_id, 2) is None
+        assert answers(rpc, consumer, sub_id, 2) == 0

@@ -1,0 +1,136 @@
+"""Delegated subscriptions: POST /api/jobs {subscription, signature, data} on a real anvil."""
+
+from __future__ import annotations
+
+import pytest
+from chain_harness import ANSWER_COUNT
+from chain_harness import REGISTRY
+from chain_harness import SECOND_NODE_KEY
+from chain_harness import SIGNER_KEY
+from chain_harness import Actor
+from chain_harness import Devnode
+from chain_harness import Rpc
+from chain_harness import delegate_created_id
+from chain_harness import delegated_request
+from chain_harness import running
+from chain_harness import wait_until
+
+DELIVERY_TIMEOUT_S = 30.0
+EXPIRY_MARGIN_S = 3_600
+PERIOD_S = 60
+
+
+@pytest.fixture
+def delegated_consumer(deployer: Actor, signer: Actor) -> str:
+    return deployer.deploy("HFDelegatedConsumer", "HFDelegatedConsumer", REGISTRY, signer.address)
+
+
+def answers(rpc: Rpc, consumer: str, sub_id: int, interval: int) -> int:
+    (count,) = rpc.call(consumer, ANSWER_COUNT, sub_id, interval)
+    return int(count)
+
+
+def test_delegated_request_is_created_and_delivered_once_even_when_replayed(
+    rpc: Rpc, delegated_consumer: str, devnode: Devnode
+) -> None:
+    now = rpc.block()["timestamp"]
+    body = delegated_request(
+        SIGNER_KEY,
+        delegated_consumer,
+        nonce=1,
+        expiry=now + EXPIRY_MARGIN_S,
+        data={"input": "hello"},
+    )
+    with running(devnode):
+        status, answer = devnode.request("POST", "/api/jobs", body)
+        assert (status, answer) == (200, {})
+        sub_id = wait_until(
+            lambda: delegate_created_id(rpc, delegated_consumer, 1),
+            DELIVERY_TIMEOUT_S,
+            "subscription created",
+        )
+        wait_until(
+            lambda: devnode.delivery_state(sub_id, 1) == "delivered",
+            DELIVERY_TIMEOUT_S,
+            "delivery recorded",
+        )
+        assert answers(rpc, delegated_consumer, sub_id, 1) == 1
+        sent = rpc.transactions_from(devnode.address)
+
+        # The same signed request again: the nonce is used, the interval answered.
+        status, answer = devnode.request("POST", "/api/jobs", body)
+        assert (status, answer) == (200, {})
+        rpc.advance(1)
+        block = rpc.block()["number"]
+        wait_until(lambda: devnode.sees_block(block), DELIVERY_TIMEOUT_S, "node at head")
+        assert rpc.transactions_from(devnode.address) == sent
+        assert answers(rpc, delegated_consumer, sub_id, 1) == 1
+
+
+def test_expired_signature_is_refused_with_400(
+    rpc: Rpc, delegated_consumer: str, devnode: Devnode
+) -> None:
+    now = rpc.block()["timestamp"]
+    body = delegated_request(
+        SIGNER_KEY, delegated_consumer, nonce=2, expiry=now - 1, data={"input": "late"}
+    )
+    with running(devnode):
+        status, answer = devnode.request("POST", "/api/jobs", body)
+    assert status == 400
+    assert answer["field"] == "signature.expiry"
+    assert "SignatureExpired" in answer["error"]
+    assert delegate_created_id(rpc, delegated_consumer, 2) == 0
+
+
+def test_signature_of_another_key_is_refused_with_400(
+    rpc: Rpc, delegated_consumer: str, devnode: Devnode
+) -> None:
+    now = rpc.block()["timestamp"]
+    body = delegated_request(
+        SECOND_NODE_KEY,
+        delegated_consumer,
+        nonce=3,
+        expiry=now + EXPIRY_MARGIN_S,
+        data={"input": "forged"},
+    )
+    with running(devnode):
+        status, answer = devnode.request("POST", "/api/jobs", body)
+    assert status == 400
+    assert answer["field"] == "signature"
+    assert "SignerMismatch" in answer["error"]
+    assert delegate_created_id(rpc, delegated_consumer, 3) == 0
+
+
+def test_recurring_delegated_subscription_continues_through_sync(
+    rpc: Rpc, delegated_consumer: str, devnode: Devnode
+) -> None:
+    now = rpc.block()["timestamp"]
+    body = delegated_request(
+        SIGNER_KEY,
+        delegated_consumer,
+        nonce=4,
+        expiry=now + EXPIRY_MARGIN_S,
+        data={"input": "tick"},
+        period=PERIOD_S,
+        frequency=2,
+        active_at=now,
+    )
+    with running(devnode):
+        assert devnode.request("POST", "/api/jobs", body)[0] == 200
+        sub_id = wait_until(
+            lambda: delegate_created_id(rpc, delegated_consumer, 4),
+            DELIVERY_TIMEOUT_S,
+            "subscription created",
+        )
+        wait_until(
+            lambda: devnode.delivery_state(sub_id, 1) == "delivered",
+            DELIVERY_TIMEOUT_S,
+            "interval 1",
+        )
+        rpc.advance(PERIOD_S)
+        wait_until(
+            lambda: devnode.delivery_state(sub_id, 2) == "delivered",
+            DELIVERY_TIMEOUT_S,
+            "interval 2",
+        )
+        assert answers(rpc, delegated_consumer, sub_id, 2) == 1
