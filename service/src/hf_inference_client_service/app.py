@@ -1,0 +1,164 @@
+"""The Quart application: routes of the Infernet container protocol.
+
+Routes: `GET /` (name and version; the health check), `POST /service_output` (jobs),
+`GET /service-resources[?model_id=]` (capabilities). Every failure is answered as JSON
+`{"code": "<status>", "name": <reason phrase>, "description": <text naming the field>}` with that
+HTTP status: the node reads `code`, and anything but "200" stops an on-chain delivery
+(infernet-node section 4.5). Never HTML, never a traceback.
+
+The request path is kept lean: one workflow (one HTTP client) per process, documents computed at
+startup, the body validated straight from bytes by pydantic, responses serialised once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator
+from http import HTTPStatus
+from importlib.metadata import version
+from typing import Any
+
+from quart import Quart
+from quart import Response
+from quart import request
+from werkzeug.exceptions import HTTPException
+
+from .config import ServiceConfig
+from .errors import ServiceError
+from .hf_backend import HFInferenceClientWorkflow
+from .protocol import JobLocation
+from .protocol import onchain_result
+from .protocol import parse_call
+from .resources import SERVICE_ID
+from .resources import model_supported
+from .resources import service_resources
+
+__all__ = ["WORKFLOW_KEY", "create_app"]
+
+logger = logging.getLogger("hf_inference_client_service")
+
+WORKFLOW_KEY = "hf_inference_client_workflow"
+_JSON = "application/json"
+_TEXT_STREAM = "text/plain; charset=utf-8"
+# Hex doubles the on-chain input and JSON escaping can multiply off-chain text; the per-field
+# limit (HF_INF_MAX_INPUT_BYTES) is the real check, this only bounds what is read at all.
+_BODY_FACTOR = 8
+_BODY_SLACK = 16_384
+# Upstream's GET / message, kept for clients that look for it.
+_UPSTREAM_MESSAGE = "Infernet-ML HuggingFace Model Inference Service"
+
+
+def _dumps(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+class _TokenFilter(logging.Filter):
+    """Replaces the token in log records, should any message ever carry it."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self._token = token
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if self._token in message:
+            record.msg, record.args = message.replace(self._token, "[redacted]"), None
+        return True
+
+
+def _configure_logging(config: ServiceConfig) -> None:
+    if not logger.handlers:
+        stream = logging.StreamHandler()
+        stream.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        logger.addHandler(stream)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+    if config.token:
+        for handler in logger.handlers:
+            handler.addFilter(_TokenFilter(config.token))
+
+
+def create_app(config: ServiceConfig | None = None) -> Quart:
+    """Build the service app; `config` defaults to ServiceConfig.from_env().
+
+    The workflow (and its HTTP client) is opened in `before_serving`, kept on
+    `app.extensions[WORKFLOW_KEY]` and closed in `after_serving`.
+    """
+    config = ServiceConfig.from_env() if config is None else config
+    _configure_logging(config)
+    app = Quart(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = config.inputs.max_input_bytes * _BODY_FACTOR + _BODY_SLACK
+    app.config["RESPONSE_TIMEOUT"] = config.timeout
+    workflow = HFInferenceClientWorkflow(config)
+    app.extensions[WORKFLOW_KEY] = workflow
+    token = config.token
+    index_body = _dumps(
+        {"name": SERVICE_ID, "version": version(SERVICE_ID), "message": _UPSTREAM_MESSAGE}
+    )
+    resources_body = _dumps(service_resources(config))
+
+    def error_response(status: HTTPStatus, description: str) -> Response:
+        if token:
+            description = description.replace(token, "[redacted]")
+        body = {"code": str(status.value), "name": status.phrase, "description": description}
+        return Response(_dumps(body), status=status.value, content_type=_JSON)
+
+    @app.before_serving
+    async def _open_workflow() -> None:
+        workflow.setup()
+
+    @app.after_serving
+    async def _close_workflow() -> None:
+        await workflow.close()
+
+    @app.get("/")
+    async def index() -> Response:
+        return Response(index_body, content_type=_JSON)
+
+    @app.get("/service-resources")
+    async def resources() -> Response:
+        model_id = request.args.get("model_id")
+        if model_id is None:
+            return Response(resources_body, content_type=_JSON)
+        return Response(
+            _dumps({"supported": model_supported(model_id, config)}), content_type=_JSON
+        )
+
+    @app.post("/service_output")
+    async def service_output() -> Response:
+        call = parse_call(
+            await request.get_data(cache=False, as_text=False, parse_form_data=False), config.inputs
+        )
+        if call.destination is JobLocation.STREAM:
+            tokens = await workflow.stream(call.job)
+            return Response(_encoded(tokens), content_type=_TEXT_STREAM)
+        output = await workflow.inference(call.job)
+        if call.destination is JobLocation.OFFCHAIN:
+            return Response(_dumps({"output": output}), content_type=_JSON)
+        return Response(_dumps(onchain_result(call, output)), content_type=_JSON)
+
+    @app.errorhandler(ServiceError)
+    async def _service_error(error: ServiceError) -> Response:
+        if error.status >= HTTPStatus.INTERNAL_SERVER_ERROR:
+            logger.warning("%s: %s", error.status.phrase, error.description)
+        return error_response(error.status, error.description)
+
+    @app.errorhandler(HTTPException)
+    async def _http_error(error: HTTPException) -> Response:
+        status = HTTPStatus(error.code or HTTPStatus.INTERNAL_SERVER_ERROR)
+        return error_response(status, error.description or status.description)
+
+    @app.errorhandler(Exception)
+    async def _unexpected(error: Exception) -> Response:
+        logger.error("unexpected error: %s", type(error).__name__, exc_info=error)
+        return error_response(
+            HTTPStatus.INTERNAL_SERVER_ERROR, f"internal error ({type(error).__name__})"
+        )
+
+    return app
+
+
+async def _encoded(tokens: AsyncIterator[str]) -> AsyncIterator[bytes]:
+    async for token in tokens:
+        yield token.encode()

@@ -1,0 +1,89 @@
+"""Errors raised by the service, each carrying the HTTP status it maps to.
+
+Hierarchy::
+
+    ServiceError                       root; `status` is the HTTP status the app answers with
+    +-- InvalidField(field, reason)    400, also a ValueError: bad input, names the field
+    +-- UnsupportedRequest(field, reason)
+    |                                  400: well-formed but not something this container does
+    |                                  (proofs, streaming a non-streaming task)
+    +-- BackendError(reason)           502: the inference backend failed or answered an error
+        +-- BackendUnavailable         503: 429/503/connection errors that survived every retry
+        +-- BackendTimeout             504: the job's time budget ran out
+
+Messages never contain the Hugging Face token: the backend layer builds them from status codes
+and response bodies only, and the HTTP layer scrubs the configured token as a last line of defence.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+
+__all__ = [
+    "BackendError",
+    "BackendTimeout",
+    "BackendUnavailable",
+    "InvalidField",
+    "ServiceError",
+    "UnsupportedRequest",
+]
+
+
+class ServiceError(Exception):
+    """Root of every error the service turns into an HTTP answer."""
+
+    status: HTTPStatus = HTTPStatus.INTERNAL_SERVER_ERROR
+
+    @property
+    def description(self) -> str:
+        """The text shown to the caller in the error body."""
+        return str(self)
+
+
+class InvalidField(ServiceError, ValueError):
+    """A request field is missing, of the wrong type, or out of range.
+
+    Args:
+        field: dotted path of the offending field, e.g. `data.prompt`.
+        reason: what is wrong with it.
+    """
+
+    status = HTTPStatus.BAD_REQUEST
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+class UnsupportedRequest(ServiceError):
+    """A well-formed request for something this container does not do."""
+
+    status = HTTPStatus.BAD_REQUEST
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+class BackendError(ServiceError):
+    """The inference backend failed; `reason` is its own explanation, secrets removed."""
+
+    status = HTTPStatus.BAD_GATEWAY
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class BackendUnavailable(BackendError):
+    """The backend stayed rate-limited, loading or unreachable through every retry."""
+
+    status = HTTPStatus.SERVICE_UNAVAILABLE
+
+
+class BackendTimeout(BackendError):
+    """The job's time budget ran out before the backend answered."""
+
+    status = HTTPStatus.GATEWAY_TIMEOUT

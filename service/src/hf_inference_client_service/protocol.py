@@ -1,0 +1,120 @@
+"""The node-to-container protocol: request body, job locations and the on-chain answer (pure).
+
+Facts from ../shared/spec/infernet-node.md section 4 and hf-service.md section 1: the node POSTs
+`{source, destination, data, requires_proof}` (streaming calls omit `requires_proof`); `source` and
+`destination` are 0 on-chain, 1 off-chain, 2 stream; on-chain `data` is hex without 0x, off-chain
+`data` a JSON object. Delegated subscriptions arrive as source 1, destination 0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic import ConfigDict
+from pydantic import ValidationError
+
+from .encoding import decode_onchain_input
+from .encoding import encode_raw_output
+from .encoding import parse_hex
+from .errors import InvalidField
+from .errors import UnsupportedRequest
+from .outputs import TaskOutput
+from .tasks import InputPolicy
+from .tasks import TaskId
+from .tasks import TaskInput
+from .tasks import parse_offchain
+
+__all__ = ["ContainerCall", "ContainerInput", "JobLocation", "onchain_result", "parse_call"]
+
+
+class JobLocation(IntEnum):
+    """Where a job's input comes from / its output goes (infernet-ml's JobLocation)."""
+
+    ONCHAIN = 0
+    OFFCHAIN = 1
+    STREAM = 2
+
+
+class ContainerInput(BaseModel):
+    """Body of POST /service_output as the node sends it."""
+
+    model_config = ConfigDict(extra="ignore", strict=True)
+
+    source: JobLocation
+    destination: JobLocation
+    data: Any
+    requires_proof: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerCall:
+    """A validated call: the job to run, where its answer goes, and the on-chain input echo.
+
+    Attributes:
+        job: the task input.
+        destination: on-chain, off-chain or stream.
+        raw_input: hex (no 0x) of the on-chain input bytes; "" for off-chain sources.
+    """
+
+    job: TaskInput
+    destination: JobLocation
+    raw_input: str
+
+
+def _load(body: bytes) -> ContainerInput:
+    try:
+        return ContainerInput.model_validate_json(body)
+    except ValidationError as e:
+        first = e.errors(include_url=False)[0]
+        loc = ".".join(str(part) for part in first["loc"]) or "body"
+        if first["type"] == "json_invalid":
+            raise InvalidField("body", "not a JSON object") from e
+        if first["type"] == "model_type":
+            raise InvalidField("body", "must be a JSON object") from e
+        raise InvalidField(loc, str(first["msg"])) from e
+
+
+def parse_call(body: bytes, policy: InputPolicy) -> ContainerCall:
+    """Validate a POST /service_output body into a ContainerCall.
+
+    Raises:
+        InvalidField: bad JSON, bad field types, bad hex/ABI, bad task input.
+        UnsupportedRequest: proofs requested, or streaming a task that does not stream.
+    """
+    call = _load(body)
+    if call.requires_proof:
+        raise UnsupportedRequest(
+            "requires_proof", "this container makes no proofs (set generates_proofs: false)"
+        )
+    if call.source is JobLocation.ONCHAIN:
+        if not isinstance(call.data, str):
+            raise InvalidField("data", "must be a hex string when source is 0 (on-chain)")
+        raw = parse_hex(call.data, "data")
+        job = decode_onchain_input(raw, policy)
+        raw_input = raw.hex()
+    elif call.source is JobLocation.OFFCHAIN:
+        if not isinstance(call.data, dict):
+            raise InvalidField("data", "must be a JSON object when source is 1 (off-chain)")
+        job = parse_offchain(call.data, policy)
+        raw_input = ""
+    else:
+        raise InvalidField("source", "must be 0 (on-chain) or 1 (off-chain); 2 is a destination")
+    if call.destination is JobLocation.STREAM and job.task is not TaskId.TEXT_GENERATION:
+        raise UnsupportedRequest(
+            "destination", "streaming (2) is only available for text generation (task_id 1)"
+        )
+    return ContainerCall(job, call.destination, raw_input)
+
+
+def onchain_result(call: ContainerCall, output: TaskOutput) -> dict[str, str]:
+    """The five hex fields (no 0x) the node turns into `deliverCompute` arguments."""
+    return {
+        "raw_input": call.raw_input,
+        "processed_input": "",
+        "raw_output": encode_raw_output(call.job.task, output).hex(),
+        "processed_output": "",
+        "proof": "",
+    }
