@@ -1,0 +1,207 @@
+"""Exactly once across crashes, failures with reasons, and an RPC endpoint that restarts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from chain_harness import ANSWER_COUNT
+from chain_harness import CONTAINER_ID
+from chain_harness import REGISTRY
+from chain_harness import REQUEST_COMPUTE
+from chain_harness import SECOND_NODE_KEY
+from chain_harness import TEXT_GENERATION
+from chain_harness import Actor
+from chain_harness import Anvil
+from chain_harness import Devnode
+from chain_harness import EchoContainer
+from chain_harness import Rpc
+from chain_harness import created_id
+from chain_harness import free_port
+from chain_harness import running
+from chain_harness import wait_until
+
+DELIVERY_TIMEOUT_S = 30.0
+SLOW_CONTAINER_S = 3.0
+
+
+def answers(rpc: Rpc, consumer: str, sub_id: int) -> int:
+    (count,) = rpc.call(consumer, ANSWER_COUNT, sub_id, 1)
+    return int(count)
+
+
+@pytest.fixture
+def manual_mining(rpc: Rpc) -> Iterator[None]:
+    """Blocks only when the test mines them; automine is restored for the next tests."""
+    rpc("evm_setAutomine", False)
+    try:
+        yield
+    finally:
+        rpc("evm_setAutomine", True)
+
+
+def pending_nonce(rpc: Rpc, address: str) -> int:
+    return int(rpc("eth_getTransactionCount", address, "pending"), 16)
+
+
+def test_crash_with_delivery_in_the_mempool_sends_no_second_transaction(
+    rpc: Rpc, deployer: Actor, callback_consumer: str, devnode: Devnode, manual_mining: None
+) -> None:
+    """Upstream re-sends after a restart and wastes a reverting transaction; we wait for it."""
+    tx = deployer.broadcast(
+        callback_consumer, REQUEST_COMPUTE.encode(TEXT_GENERATION, "", "mempool", 1)
+    )
+    rpc("evm_mine")
+    sub_id = created_id(rpc("eth_getTransactionReceipt", tx))
+    mined = rpc.transactions_from(devnode.address)
+    try:
+        devnode.start()
+        wait_until(
+            lambda: devnode.delivery_state(sub_id, 1) == "sent",
+            DELIVERY_TIMEOUT_S,
+            "delivery broadcast",
+        )
+        assert pending_nonce(rpc, devnode.address) == mined + 1
+        devnode.stop(hard=True)  # SIGKILL: no cleanup, the tx stays in anvil's mempool
+
+        devnode.start()
+        assert devnode.delivery_state(sub_id, 1) == "sent"
+        assert pending_nonce(rpc, devnode.address) == mined + 1  # nothing re-sent
+        rpc("evm_mine")
+        wait_until(
+            lambda: devnode.delivery_state(sub_id, 1) == "delivered",
+            DELIVERY_TIMEOUT_S,
+            "delivery settled",
+        )
+        rpc("evm_mine")
+        block = rpc.block()["number"]
+        wait_until(lambda: devnode.sees_block(block), DELIVERY_TIMEOUT_S, "node at head")
+        assert rpc.transactions_from(devnode.address) == mined + 1
+        assert answers(rpc, callback_consumer, sub_id) == 1
+    finally:
+        devnode.stop()
+
+
+def test_crash_while_the_container_runs_delivers_exactly_once(
+    rpc: Rpc, deployer: Actor, callback_consumer: str, devnode: Devnode, echo: EchoContainer
+) -> None:
+    sent_before = rpc.transactions_from(devnode.address)
+    echo.delay = SLOW_CONTAINER_S
+    try:
+        devnode.start()
+        calls = len(echo.calls)
+        sub_id = created_id(
+            deployer.transact(callback_consumer, REQUEST_COMPUTE, TEXT_GENERATION, "", "slow", 1)
+        )
+        wait_until(lambda: len(echo.calls) > calls, DELIVERY_TIMEOUT_S, "container called")
+        devnode.stop(hard=True)
+        echo.delay = 0.0
+        devnode.start()
+        wait_until(
+            lambda: devnode.delivery_state(sub_id, 1) == "delivered",
+            DELIVERY_TIMEOUT_S,
+            "delivery after restart",
+        )
+        assert answers(rpc, callback_consumer, sub_id) == 1
+        assert rpc.transactions_from(devnode.address) == sent_before + 1
+    finally:
+        echo.delay = 0.0
+        devnode.stop()
+
+
+def test_container_down_means_no_delivery_and_a_visible_reason(
+    rpc: Rpc, deployer: Actor, callback_consumer: str, devnode: Devnode
+) -> None:
+    devnode.containers = {CONTAINER_ID: f"http://127.0.0.1:{free_port()}"}  # nobody listens
+    sent_before = rpc.transactions_from(devnode.address)
+    with running(devnode):
+        sub_id = created_id(
+            deployer.transact(callback_consumer, REQUEST_COMPUTE, TEXT_GENERATION, "", "x", 1)
+        )
+        wait_until(
+            lambda: devnode.delivery_state(sub_id, 1) == "failed",
+            DELIVERY_TIMEOUT_S,
+            "delivery given up",
+        )
+        last = devnode.subscription(sub_id)["last"]
+        assert last["attempts"] == 3
+        assert last["reason"] == "container failed"
+        assert CONTAINER_ID in last["container_error"]
+        assert "cannot reach" in last["container_error"]
+        assert 'devnode_chain_deliveries{state="failed"}' in devnode.get("/metrics")[1]
+    assert rpc.transactions_from(devnode.address) == sent_before
+    assert answers(rpc, callback_consumer, sub_id) == 0
+
+
+def test_redundancy_two_with_two_nodes_each_delivering_once(
+    rpc: Rpc, deployer: Actor, callback_consumer: str, devnode: Devnode, tmp_path: Path
+) -> None:
+    second = Devnode(
+        workdir=tmp_path / "second",
+        rpc_url=devnode.rpc_url,
+        containers=devnode.containers,
+        key=SECOND_NODE_KEY,
+        starting_sub_id=devnode.starting_sub_id,
+    )
+    with running(devnode, second):
+        sub_id = created_id(
+            deployer.transact(callback_consumer, REQUEST_COMPUTE, TEXT_GENERATION, "", "r2", 2)
+        )
+        for node in (devnode, second):
+            wait_until(
+                lambda n=node: n.delivery_state(sub_id, 1) == "delivered",
+                DELIVERY_TIMEOUT_S,
+                f"delivery by {node.address}",
+            )
+        assert answers(rpc, callback_consumer, sub_id) == 2
+
+
+def test_node_recovers_when_anvil_restarts(
+    tmp_path: Path, deployer: Actor, echo: EchoContainer
+) -> None:
+    """A private anvil with --state: stopped and started again on the same port."""
+    from chain_harness import SIGNER_KEY
+    from chain_harness import deploy_protocol
+
+    chain = Anvil(state_path=tmp_path / "anvil-state.json").start()
+    node: Devnode | None = None
+    try:
+        private = Rpc(chain.url)
+        deploy_protocol(private)
+        owner = Actor(private, deployer.account.key.hex())
+        consumer = owner.deploy(
+            "HFCallbackConsumer",
+            "HFCallbackConsumer",
+            REGISTRY,
+            CONTAINER_ID,
+            Actor(private, SIGNER_KEY).address,
+        )
+        node = Devnode(
+            workdir=tmp_path / "node", rpc_url=chain.url, containers={CONTAINER_ID: echo.url}
+        )
+        node.start()
+        first = created_id(owner.transact(consumer, REQUEST_COMPUTE, TEXT_GENERATION, "", "a", 1))
+        wait_until(
+            lambda: node.delivery_state(first, 1) == "delivered",
+            DELIVERY_TIMEOUT_S,
+            "first delivery",
+        )
+        chain.stop()
+        wait_until(
+            lambda: node.metric("devnode_chain_rpc_healthy") == 0,
+            DELIVERY_TIMEOUT_S,
+            "outage noticed",
+        )
+        chain.start()
+        second = created_id(owner.transact(consumer, REQUEST_COMPUTE, TEXT_GENERATION, "", "b", 1))
+        wait_until(
+            lambda: node.delivery_state(second, 1) == "delivered",
+            DELIVERY_TIMEOUT_S,
+            "delivery after the restart",
+        )
+        assert answers(private, consumer, second) == 1
+    finally:
+        if node is not None:
+            node.stop()
+        chain.stop()
