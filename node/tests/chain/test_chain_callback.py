@@ -102,3 +102,25 @@ def test_cancelled_subscription_stops(rpc: Rpc, deployer: Actor, devnode: Devnod
         rpc.advance(PERIOD_S)
         assert devnode.delivery_state(sub_id, 2) is None
         assert answers(rpc, consumer, sub_id, 2) == 0
+
+
+def test_lazy_subscription_is_delivered_through_the_inbox(
+    rpc: Rpc, deployer: Actor, devnode: Devnode
+) -> None:
+    consumer = deployer.deploy(
+        "HFSubscriptionConsumer", "HFSubscriptionConsumer", REGISTRY, CONTAINER_ID
+    )
+    with running(devnode):
+        sub_id = created_id(
+            deployer.transact(
+                consumer, START_SUBSCRIPTION, TEXT_GENERATION, "", ["lazy"], 1, 0, 1, True
+            )
+        )
+        wait_until(
+            lambda: devnode.delivery_state(sub_id, 1) == "delivered",
+            DELIVERY_TIMEOUT_S,
+            "lazy delivery",
+        )
+        # The consumer reads the output back from the Inbox; an answer means it was there.
+        assert answers(rpc, consumer, sub_id, 1) == 1
+        assert devnode.subscription(sub_id)["subscription"]["lazy"] is True
