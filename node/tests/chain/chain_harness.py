@@ -145,6 +145,7 @@ class Anvil:
     port: int = field(default_factory=free_port)
     state_path: Path | None = None
     block_time: float | None = None
+    extra_args: tuple[str, ...] = ()
     proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -157,6 +158,7 @@ class Anvil:
             argv += ["--state", str(self.state_path)]
         if self.block_time is not None:
             argv += ["--block-time", str(self.block_time)]
+        argv += list(self.extra_args)
         self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         rpc = Rpc(self.url)
 
@@ -205,14 +207,16 @@ class Actor:
             raise AssertionError(f"transaction {tx_hash} reverted")
         return dict(receipt)
 
-    def broadcast(self, to: str | None, data: bytes, *, value: int = 0) -> str:
+    def broadcast(
+        self, to: str | None, data: bytes, *, value: int = 0, gas: int = 8_000_000
+    ) -> str:
         """Sign and send without waiting for a receipt (for blocks mined by hand)."""
         tx: dict[str, Any] = {
             "from": self.address,
             "data": "0x" + data.hex(),
             "value": value,
             "nonce": int(self.rpc("eth_getTransactionCount", self.address, "pending"), 16),
-            "gas": 8_000_000,
+            "gas": gas,
             "maxFeePerGas": 10 * 10**9,
             "maxPriorityFeePerGas": 10**9,
             "chainId": int(self.rpc("eth_chainId"), 16),

@@ -1,0 +1,348 @@
+"""Devnode on-chain latency, burst throughput and idle JSON-RPC load (issue 5, item 9).
+
+Method: one anvil with the protocol at its fixed addresses and an HFCallbackConsumer; one
+devnode (node/tests/chain harness, echo container) whose rpc_url is a counting proxy in front of
+anvil, so every JSON-RPC request the node sends is counted.
+- latency: 20 callback requests one after the other, from the request's receipt to the answer
+  being readable on the consumer (polled every 5 ms), with automine and with 1-second blocks;
+  blocks = delivery block - request block.
+- burst: 200 callback requests mined in one block, then automine: time until the last answer.
+- idle load: requests/s the node sends and its CPU over a window of 1-second blocks while it
+  tracks 0, 200 and 1,000 not-yet-active subscriptions.
+Baselines in the same run: a plain transaction round trip on the same anvil (latency), and the
+0-subscription idle load (load ratios).
+
+Reference (Infernet Node 1.4, this machine class): next 1-second block (~2 s), ~14 tx/s in a
+burst (last of 200 after 14.3 s), 7 req/s idle with 0 subscriptions and ~310 req/s, 70% CPU with
+200. Goals: next block with 1-second blocks, < 300 ms with automine, <= 10 req/s at 1,000,
+200-request burst within 5 s.
+
+Run: .venv/bin/python bench/node_onchain.py   (BENCH_QUICK=1 for a short run)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections import Counter
+from http.server import BaseHTTPRequestHandler
+from http.server import ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "node" / "tests" / "chain"))
+
+from chain_harness import ANSWER_COUNT  # noqa: E402
+from chain_harness import CONTAINER_ID  # noqa: E402
+from chain_harness import DEPLOYER_KEY  # noqa: E402
+from chain_harness import REGISTRY  # noqa: E402
+from chain_harness import REQUEST_COMPUTE  # noqa: E402
+from chain_harness import SIGNER_KEY  # noqa: E402
+from chain_harness import START_SUBSCRIPTION  # noqa: E402
+from chain_harness import TEXT_GENERATION  # noqa: E402
+from chain_harness import Actor  # noqa: E402
+from chain_harness import Anvil  # noqa: E402
+from chain_harness import Devnode  # noqa: E402
+from chain_harness import EchoContainer  # noqa: E402
+from chain_harness import Rpc  # noqa: E402
+from chain_harness import created_id  # noqa: E402
+from chain_harness import deploy_protocol  # noqa: E402
+from chain_harness import wait_until  # noqa: E402
+
+QUICK = os.environ.get("BENCH_QUICK") == "1"
+LATENCY_REQUESTS = 5 if QUICK else 20
+BURST = 50 if QUICK else 200
+IDLE_COUNTS = (0, 200) if QUICK else (0, 200, 1_000)
+IDLE_WINDOW_S = 3.0 if QUICK else 5.0
+POLL_S = 0.005
+TIMEOUT_S = 60.0
+IDLE_PERIOD_S = 3_600  # subscriptions become active one period after creation: not during the run
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+TX_GAS = 1_000_000  # per request tx; the block gas limit below fits a whole burst in one block
+BLOCK_GAS_LIMIT = 1_000_000_000
+
+
+class CountingProxy:
+    """Forwards JSON-RPC POSTs to anvil and counts the requests (batch items counted each)."""
+
+    def __init__(self, upstream: str) -> None:
+        self.count = 0
+        self.methods: Counter[str] = Counter()
+        lock = threading.Lock()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                return
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                parsed = json.loads(body)
+                items = parsed if isinstance(parsed, list) else [parsed]
+                with lock:
+                    outer.count += len(items)
+                    outer.methods.update(str(i.get("method")) for i in items)
+                request = urllib.request.Request(  # noqa: S310 - local anvil URL
+                    upstream, data=body, headers={"Content-Type": "application/json"}
+                )
+                try:
+                    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+                        answer = response.read()
+                        status = response.status
+                except OSError:
+                    self.send_response(502)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def answered(rpc: Rpc, consumer: str, sub_id: int) -> bool:
+    (count,) = rpc.call(consumer, ANSWER_COUNT, sub_id, 1)
+    return int(count) > 0
+
+
+def poll(predicate: Any, what: str) -> None:
+    deadline = time.monotonic() + TIMEOUT_S
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError(what)
+        time.sleep(POLL_S)
+
+
+def delivery_block(rpc: Rpc, node: Devnode, sub_id: int) -> int:
+    tx = wait_until(
+        lambda: (
+            (node.subscription(sub_id) or {}).get("last", {})
+            and node.subscription(sub_id)["last"]["tx_hash"]
+        ),
+        TIMEOUT_S,
+        "delivery tx",
+    )
+    receipt = wait_until(lambda: rpc("eth_getTransactionReceipt", tx), TIMEOUT_S, "receipt")
+    return int(receipt["blockNumber"], 16)
+
+
+def latency(rpc: Rpc, user: Actor, consumer: str, node: Devnode) -> tuple[list[float], list[int]]:
+    seconds: list[float] = []
+    blocks: list[int] = []
+    for i in range(LATENCY_REQUESTS):
+        receipt = user.transact(consumer, REQUEST_COMPUTE, TEXT_GENERATION, "", f"q{i}", 1)
+        start = time.perf_counter()
+        sub_id = created_id(receipt)
+        poll(lambda s=sub_id: answered(rpc, consumer, s), "answer")
+        seconds.append(time.perf_counter() - start)
+        blocks.append(delivery_block(rpc, node, sub_id) - int(receipt["blockNumber"], 16))
+    return seconds, blocks
+
+
+def tx_round_trip(user: Actor) -> float:
+    """Baseline: one plain transaction, sent and its receipt read, on the same anvil."""
+    samples = []
+    for _ in range(LATENCY_REQUESTS):
+        start = time.perf_counter()
+        user.send(user.address, b"")
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+def burst(rpc: Rpc, user: Actor, consumer: str) -> float:
+    rpc("evm_setAutomine", False)
+    try:
+        hashes = [
+            user.broadcast(
+                consumer, REQUEST_COMPUTE.encode(TEXT_GENERATION, "", f"b{i}", 1), gas=TX_GAS
+            )
+            for i in range(BURST)
+        ]
+        rpc("evm_mine")
+        start = time.perf_counter()
+    finally:
+        rpc("evm_setAutomine", True)
+    ids = [created_id(rpc("eth_getTransactionReceipt", h)) for h in hashes]
+    for sub_id in ids:
+        poll(lambda s=sub_id: answered(rpc, consumer, s), "burst answer")
+    return time.perf_counter() - start
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def idle_load(proxy: CountingProxy, node: Devnode) -> tuple[float, float]:
+    assert node.proc is not None
+    count, cpu, start = proxy.count, cpu_seconds(node.proc.pid), time.perf_counter()
+    time.sleep(IDLE_WINDOW_S)  # measuring a rate over wall-clock time is the point here
+    elapsed = time.perf_counter() - start
+    return (proxy.count - count) / elapsed, 100 * (cpu_seconds(node.proc.pid) - cpu) / elapsed
+
+
+def add_idle_subscriptions(rpc: Rpc, owner: Actor, consumer: str, count: int) -> None:
+    hashes = [
+        owner.broadcast(
+            consumer,
+            START_SUBSCRIPTION.encode(TEXT_GENERATION, "", ["idle"], 10, IDLE_PERIOD_S, 1, False),
+            gas=TX_GAS,
+        )
+        for _ in range(count)
+    ]
+    wait_until(lambda: rpc("eth_getTransactionReceipt", hashes[-1]), TIMEOUT_S, "subscriptions")
+
+
+def row(
+    case: str,
+    value: float,
+    unit: str,
+    baseline: float | None,
+    baseline_case: str | None,
+    **extra: Any,
+) -> dict[str, Any]:
+    ratio = value / baseline if baseline else None
+    return {
+        "case": case,
+        "value": round(value, 4),
+        "unit": unit,
+        "baseline": baseline,
+        "baseline_case": baseline_case,
+        "ratio": None if ratio is None else round(ratio, 3),
+        **extra,
+    }
+
+
+def main() -> None:
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory() as tmp, EchoContainer() as echo:
+        chain = Anvil(extra_args=("--gas-limit", str(BLOCK_GAS_LIMIT))).start()
+        proxy = CountingProxy(chain.url)
+        node: Devnode | None = None
+        try:
+            rpc = Rpc(chain.url)
+            deploy_protocol(rpc)
+            user = Actor(rpc, DEPLOYER_KEY)
+            consumer = user.deploy(
+                "HFCallbackConsumer",
+                "HFCallbackConsumer",
+                REGISTRY,
+                CONTAINER_ID,
+                Actor(rpc, SIGNER_KEY).address,
+            )
+            idle_consumer = user.deploy(
+                "HFSubscriptionConsumer", "HFSubscriptionConsumer", REGISTRY, CONTAINER_ID
+            )
+            node = Devnode(
+                workdir=Path(tmp) / "node", rpc_url=proxy.url, containers={CONTAINER_ID: echo.url}
+            ).start()
+
+            base = tx_round_trip(user)
+            seconds, blocks = latency(rpc, user, consumer, node)
+            print(
+                f"automine: p50 {statistics.median(seconds) * 1e3:.0f} ms, "
+                f"blocks {sorted(set(blocks))}",
+                file=sys.stderr,
+            )
+            rows.append(
+                row(
+                    "callback latency, automine (p50)",
+                    statistics.median(seconds) * 1e3,
+                    "ms",
+                    round(base * 1e3, 2),
+                    "plain tx round trip",
+                    max_ms=round(max(seconds) * 1e3, 1),
+                    blocks_max=max(blocks),
+                )
+            )
+
+            took = burst(rpc, user, consumer)
+            print(f"burst of {BURST}: last answer after {took:.2f} s", file=sys.stderr)
+            rows.append(
+                row(
+                    f"burst of {BURST} callbacks, last answer",
+                    took,
+                    "s",
+                    None,
+                    None,
+                    tx_per_s=round(BURST / took, 1),
+                )
+            )
+
+            rpc("evm_setAutomine", False)
+            rpc("evm_setIntervalMining", 1)
+            seconds, blocks = latency(rpc, user, consumer, node)
+            print(
+                f"1 s blocks: p50 {statistics.median(seconds):.2f} s, blocks {blocks}",
+                file=sys.stderr,
+            )
+            rows.append(
+                row(
+                    "callback latency, 1 s blocks (p50)",
+                    statistics.median(seconds),
+                    "s",
+                    None,
+                    None,
+                    blocks_max=max(blocks),
+                    blocks_median=statistics.median(blocks),
+                )
+            )
+
+            idle_base: float | None = None
+            tracked = 0
+            for count in IDLE_COUNTS:
+                if count > tracked:
+                    add_idle_subscriptions(rpc, user, idle_consumer, count - tracked)
+                    target = count
+                    wait_until(
+                        lambda t=target: node.metric("devnode_chain_subscriptions_tracked") >= t,
+                        TIMEOUT_S,
+                        "tracked",
+                    )
+                    tracked = count
+                rate, cpu = idle_load(proxy, node)
+                print(
+                    f"idle with {count} subscriptions: {rate:.1f} req/s, {cpu:.1f}% CPU",
+                    file=sys.stderr,
+                )
+                if idle_base is None:
+                    idle_base = rate
+                rows.append(
+                    row(
+                        f"idle JSON-RPC load, {count} subscriptions",
+                        rate,
+                        "req/s",
+                        round(idle_base, 2),
+                        "0 subscriptions",
+                        cpu_percent=round(cpu, 1),
+                    )
+                )
+            print(f"node requests by method: {dict(proxy.methods)}", file=sys.stderr)
+        finally:
+            if node is not None:
+                node.stop()
+            proxy.close()
+            chain.stop()
+    print(json.dumps({"bench": "node_onchain", "rows": rows}))
+
+
+if __name__ == "__main__":
+    main()
