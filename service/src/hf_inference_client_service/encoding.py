@@ -22,6 +22,7 @@ from eth_abi.exceptions import DecodingError
 from .errors import InvalidField
 from .outputs import TaskOutput
 from .outputs import labels_and_scores
+from .tasks import DEFAULT_MAX_NEW_TOKENS
 from .tasks import InputPolicy
 from .tasks import TaskId
 from .tasks import TaskInput
@@ -30,6 +31,7 @@ from .tasks import check_text
 
 __all__ = [
     "INPUT_ABI",
+    "ONCHAIN_GENERATION",
     "SCORE_SCALE",
     "decode_onchain_input",
     "encode_input",
@@ -43,6 +45,9 @@ SCORE_SCALE = 1_000_000
 INPUT_ABI = ("uint8", "string", "string")
 _HEX_DIGITS = frozenset(string.hexdigits)
 _TASK_TEXT_FIELD = "data.input"
+# On-chain jobs carry no parameters; text generation gets infernet-ml's defaults so the answer
+# is short enough for a transaction and holds only the continuation.
+ONCHAIN_GENERATION = {"max_new_tokens": DEFAULT_MAX_NEW_TOKENS, "return_full_text": False}
 
 
 def parse_hex(value: str, field: str) -> bytes:
@@ -77,11 +82,12 @@ def decode_onchain_input(raw: bytes, policy: InputPolicy) -> TaskInput:
         raise InvalidField("data", reason[:300]) from e
     if task_id not in _ONCHAIN_TASKS:
         raise InvalidField("data.task", f"{task_id} is not a task; expected 1..4")
+    task = TaskId(task_id)
     return TaskInput(
-        TaskId(task_id),
+        task,
         check_model(model, "data.model", policy),
         check_text(text, _TASK_TEXT_FIELD, policy),
-        {},
+        ONCHAIN_GENERATION if task is TaskId.TEXT_GENERATION else {},
     )
 
 

@@ -182,6 +182,9 @@ class PooledTransport(httpx2.AsyncBaseTransport):
         except (ConnectionError, asyncio.LimitOverrunError) as e:
             conn.close()
             raise _StaleConnection from e
+        except BaseException:
+            conn.close()  # cancelled (the job's deadline): the connection is mid-exchange
+            raise
         status, reason, headers = _parse_head(head, request)
         stream = _ResponseBody(pool, origin, conn, headers, status, request, read_timeout)
         return httpx2.Response(
@@ -282,6 +285,9 @@ class _ResponseBody(httpx2.AsyncByteStream):
         except (ConnectionError, asyncio.IncompleteReadError) as e:
             self._conn.close()
             raise httpx2.ReadError(f"response body cut short: {e}", request=self._request) from e
+        except BaseException:
+            self._conn.close()  # cancelled mid-body: the connection cannot be reused
+            raise
         self._done = True
 
     async def _chunks(
