@@ -24,6 +24,7 @@ import aiohttp
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils.address import to_checksum_address
+from eth_utils.crypto import keccak
 from web3 import AsyncWeb3
 from web3.providers.rpc.utils import ExceptionRetryConfiguration
 
@@ -50,6 +51,7 @@ __all__ = [
     "RpcUnavailable",
     "SignedTransaction",
     "TransactionSender",
+    "bloom_may_contain",
     "create_chain_component",
 ]
 
@@ -110,6 +112,25 @@ class Block:
     number: int
     timestamp: int
     base_fee: int
+    logs_bloom: bytes = b""
+
+
+# Ethereum's 2048-bit log bloom (yellow paper §4.3.1): 3 bits per address/topic, each from a
+# 2-byte slice of keccak256(value), modulo 2048.
+_BLOOM_BITS = 2048
+_BLOOM_BYTES = _BLOOM_BITS // 8
+
+
+def bloom_may_contain(bloom: bytes, value: bytes) -> bool:
+    """False when the block's bloom proves no log has this address or topic (pure)."""
+    if len(bloom) != _BLOOM_BYTES:
+        return True  # no usable bloom: assume it may
+    digest = keccak(value)
+    for i in (0, 2, 4):
+        bit = ((digest[i] << 8) | digest[i + 1]) % _BLOOM_BITS
+        if not bloom[_BLOOM_BYTES - 1 - bit // 8] & (1 << (bit % 8)):
+            return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -240,6 +261,7 @@ class ChainClient:
             number=int(raw["number"], 16),
             timestamp=int(raw["timestamp"], 16),
             base_fee=int(raw.get("baseFeePerGas") or "0x0", 16),
+            logs_bloom=bytes.fromhex(str(raw.get("logsBloom") or "0x")[2:]),
         )
 
     async def call(

@@ -47,6 +47,7 @@ from .chain import Reverted
 from .chain import RpcUnavailable
 from .chain import SignedTransaction
 from .chain import TransactionSender
+from .chain import bloom_may_contain
 from .chain_store import ChainStore
 from .delegation import SignedDelegation
 from .delegation import delegate_key
@@ -194,6 +195,8 @@ class OnchainNode:
         # (subscription, interval) -> state, for every delivery this node has touched
         self._deliveries: dict[_Key, DeliveryState] = {}
         self._delegations: dict[tuple[str, int], SignedDelegation] = {}
+        # ids whose SubscriptionCreated this process saw (their first interval is unanswered)
+        self._fresh: set[int] = set()
         self.rpc_healthy = False
         self.last_error = ""
 
@@ -314,7 +317,9 @@ class OnchainNode:
     async def _on_block(self, head: Block) -> None:
         await self._settle_sent()
         target = head.number - self.settings.trail_head_blocks
-        if target > self._synced_block:
+        if target == head.number == self._synced_block + 1 and not self._may_have_events(head):
+            self._synced_block = target  # the bloom proves there is nothing to read
+        elif target > self._synced_block:
             await self._follow_logs(target)
         self._schedule(head.timestamp)
 
@@ -335,6 +340,15 @@ class OnchainNode:
             first_batch = False
             start = end
         self._synced_block = target
+
+    def _may_have_events(self, block: Block) -> bool:
+        """Bloom check: saves the eth_getLogs of every block without Coordinator events."""
+        assert self.contracts is not None
+        coordinator = bytes.fromhex(self.contracts.coordinator[2:])
+        return bloom_may_contain(block.logs_bloom, coordinator) and any(
+            bloom_may_contain(block.logs_bloom, topic)
+            for topic in (EVENT_SUBSCRIPTION_CREATED, EVENT_SUBSCRIPTION_CANCELLED)
+        )
 
     async def _follow_logs(self, target: int) -> None:
         assert self.contracts is not None
@@ -357,6 +371,7 @@ class OnchainNode:
                 ids = [i for i in created if i > self.settings.starting_sub_id]
                 if ids:
                     await self._load_subscriptions(range(ids[0], ids[-1] + 1), to_block)
+                    self._fresh.update(i for i in ids if i in self._tracked)
             for entry in logs:
                 if entry.topics[0] == EVENT_SUBSCRIPTION_CANCELLED:
                     self._cancelled(int.from_bytes(entry.topics[1], "big"))
@@ -431,6 +446,7 @@ class OnchainNode:
                 self._finish_delegation(delegation, DeliveryState.SKIPPED, schedule.phase.name)
 
     def _untrack(self, sub: Subscription, reason: str) -> None:
+        self._fresh.discard(sub.id)
         self._tracked.pop(sub.id, None)
         self._containers.pop(sub.id, None)
         self.store.put_subscription(sub, tracked=False, reason=reason)
@@ -513,9 +529,10 @@ class OnchainNode:
         assert self.sender is not None
         assert self.payments is not None
         coordinator = self.contracts.coordinator
-        if not sub.requires_proof:
+        if not sub.requires_proof and not (interval == 1 and sub.id in self._fresh):
             # Pre-flight with an empty payload: skip the container run when the Coordinator
-            # already refuses this interval (filled, passed, cancelled, answered).
+            # already refuses this interval (filled, passed, cancelled, answered). Not worth an
+            # RPC for the first interval of a subscription created while we were watching.
             await self._simulate(
                 COORDINATOR.deliver_compute.encode(
                     sub.id, interval, b"", bytes(32), b"", self.node_wallet

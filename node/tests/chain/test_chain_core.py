@@ -11,6 +11,7 @@ from eth_utils.crypto import keccak
 from infernet_devnode._abi import COORDINATOR
 from infernet_devnode._abi import INFERNET_ERRORS
 from infernet_devnode._abi import decode_revert
+from infernet_devnode.chain import bloom_may_contain
 from infernet_devnode.delegation import SignedDelegation
 from infernet_devnode.delegation import delegation_digest
 from infernet_devnode.delegation import domain_separator
@@ -451,3 +452,23 @@ def test_retry_policy_is_bounded() -> None:
     assert [policy.delay_after(n) for n in (1, 2)] == [0.5, 1.0]
     assert not policy.exhausted(2)
     assert policy.exhausted(3)
+
+
+# ------------------------------------------------------------------ log bloom
+
+
+def bloom_with(*values: bytes) -> bytes:
+    bits = 0
+    for value in values:
+        digest = keccak(value)
+        for i in (0, 2, 4):
+            bits |= 1 << (((digest[i] << 8) | digest[i + 1]) % 2048)
+    return bits.to_bytes(256, "big")
+
+
+def test_bloom_answers_like_ethereum_blooms() -> None:
+    address = bytes.fromhex(COORDINATOR_ADDRESS[2:])
+    bloom = bloom_with(address)
+    assert bloom_may_contain(bloom, address)
+    assert not bloom_may_contain(bloom, bytes.fromhex(OWNER[2:]))
+    assert bloom_may_contain(b"", address)  # no bloom: cannot rule anything out
