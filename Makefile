@@ -24,7 +24,7 @@ PY_TOOLS := ruff mypy pytest hypothesis
 PY_LINT_PATHS := service node e2e bench scripts
 
 .PHONY: help setup build fmt lint test test-contracts test-service test-node e2e demo up down logs \
-	bench deploy serve clean
+	bench deploy serve backend clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -87,3 +87,18 @@ e2e: setup $(CLIENT_STAMP) ## end-to-end suite over the whole local stack
 
 # ---------------------------------------------------------------- run
 
+
+# ---- service (owner: service, issue 3). The offline Hugging Face stand-in and the service on
+# fixed ports for the README's curl examples: SERVE_PORT (3000) and SERVE_BACKEND_PORT (3030).
+SERVE_PORT ?= 3000
+SERVE_BACKEND_PORT ?= 3030
+
+backend: setup ## run the offline Hugging Face stand-in on SERVE_BACKEND_PORT (foreground)
+	$(PY) -m hf_inference_client_service.offline_backend --port $(SERVE_BACKEND_PORT)
+
+serve: setup ## run the service on SERVE_PORT against the offline stand-in (Ctrl-C stops both)
+	@$(PY) -m hf_inference_client_service.offline_backend --port $(SERVE_BACKEND_PORT) & \
+	backend=$$!; trap 'kill $$backend 2>/dev/null; wait $$backend 2>/dev/null' EXIT INT TERM; \
+	echo "serve: service on http://127.0.0.1:$(SERVE_PORT), offline stand-in on :$(SERVE_BACKEND_PORT)"; \
+	HF_INF_ENDPOINT=http://127.0.0.1:$(SERVE_BACKEND_PORT) \
+		$(VENV)/bin/hf-inference-client-service --bind=127.0.0.1:$(SERVE_PORT) --workers=1
