@@ -310,11 +310,18 @@ class NodeProcess:
         self.env = {**os.environ, **(env or {})}
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self, args: list[str] | None = None) -> NodeProcess:
+    def start(self, args: list[str] | None = None, console: bool = False) -> NodeProcess:
+        """Start ``python -m infernet_devnode`` (or the console script) with ``args``
+        (default: --config <path>)."""
         argv = args if args is not None else ["--config", str(self.config_path)]
+        program = (
+            [str(Path(sys.executable).parent / "infernet-devnode")]
+            if console
+            else [sys.executable, "-m", "infernet_devnode"]
+        )
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "infernet_devnode", *argv],
+                [*program, *argv],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env=self.env,
@@ -337,6 +344,11 @@ class NodeProcess:
                 return False
 
         wait_until(healthy, READY_TIMEOUT_S, "devnode /health")
+
+    def wait(self) -> int:
+        """Wait for the process to exit on its own; returns the exit code."""
+        assert self.process is not None
+        return self.process.wait(READY_TIMEOUT_S)
 
     def stop(self, hard: bool = False) -> int | None:
         """SIGINT (or SIGKILL when ``hard``), then terminate, then kill; returns the exit code."""

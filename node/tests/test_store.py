@@ -1,0 +1,107 @@
+"""SQLite store: per-component migrations, transactions, job records."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+from infernet_devnode.results import ContainerError
+from infernet_devnode.results import ContainerOutput
+from infernet_devnode.results import JobResult
+from infernet_devnode.results import JobStatus
+from infernet_devnode.store import JobRecords
+from infernet_devnode.store import Store
+
+SCRIPTS = ["CREATE TABLE a (x INTEGER); CREATE TABLE b (y TEXT)", "ALTER TABLE a ADD COLUMN z TEXT"]
+
+
+def test_migrations_apply_once_and_only_new_ones(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite3"
+    store = Store(path).open()
+    store.migrate("demo", SCRIPTS[:1])
+    store.migrate("demo", SCRIPTS[:1])  # nothing new: no "table exists" error
+    store.close()
+    reopened = Store(path).open()
+    reopened.migrate("demo", SCRIPTS)
+    reopened.connection.execute("INSERT INTO a (x, z) VALUES (1, 'new column')")
+    versions = reopened.connection.execute("SELECT component, version FROM schema_versions")
+    assert dict(versions.fetchall()) == {"demo": 2}
+    with pytest.raises(RuntimeError, match="newer than this devnode knows"):
+        reopened.migrate("demo", SCRIPTS[:1])
+    reopened.close()
+
+
+def test_failed_migration_leaves_no_trace(tmp_path: Path) -> None:
+    store = Store(tmp_path / "db.sqlite3").open()
+    with pytest.raises(sqlite3.OperationalError):
+        store.migrate("broken", ["CREATE TABLE c (x INTEGER); NOT SQL"])
+    tables = store.connection.execute("SELECT name FROM sqlite_master WHERE name = 'c'")
+    assert tables.fetchall() == []
+    store.close()
+
+
+def test_transaction_rolls_back_on_error(tmp_path: Path) -> None:
+    store = Store(tmp_path / "db.sqlite3").open()
+    store.migrate("demo", SCRIPTS)
+
+    def insert_then_fail() -> None:
+        with store.transaction() as connection:
+            connection.execute("INSERT INTO a (x) VALUES (1)")
+            raise ValueError("boom")
+
+    with pytest.raises(ValueError, match="boom"):
+        insert_then_fail()
+    assert store.connection.execute("SELECT COUNT(*) FROM a").fetchone() == (0,)
+    store.close()
+
+
+def test_lifecycle_misuse_is_an_error(tmp_path: Path) -> None:
+    store = Store(tmp_path / "db.sqlite3")
+    with pytest.raises(RuntimeError, match="not open"):
+        _ = store.connection
+    store.open()
+    with pytest.raises(RuntimeError, match="cannot be opened twice"):
+        store.open()
+    store.close()
+    store.close()  # idempotent
+    with pytest.raises(RuntimeError, match="not open"):
+        _ = store.connection
+
+
+def test_wal_mode(tmp_path: Path) -> None:
+    store = Store(tmp_path / "db.sqlite3").open()
+    assert store.connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    store.close()
+
+
+def test_records_round_trip_and_interrupted_jobs_fail(tmp_path: Path) -> None:
+    store = Store(tmp_path / "db.sqlite3").open()
+    records = JobRecords(store)
+    echo = ContainerOutput("a", {"k": [1, "two"]})
+    records.put("1.1.1.1", JobResult("done", JobStatus.SUCCESS, echo), ["a"])
+    records.put("1.1.1.1", JobResult("mid", JobStatus.RUNNING, None, (echo,)), ["a", "b", "c"])
+    records.put("2.2.2.2", JobResult("fresh", JobStatus.RUNNING, None), ["a"])
+    # a later insert that must not replace an existing record
+    records.put("1.1.1.1", JobResult("done", JobStatus.RUNNING, None), ["a"], replace=False)
+    assert records.get("1.1.1.1", ["done"]) == [JobResult("done", JobStatus.SUCCESS, echo)]
+    assert records.count_running() == 2
+    assert records.fail_interrupted() == 2
+    assert records.get("1.1.1.1", ["mid"]) == [
+        JobResult("mid", JobStatus.FAILED, ContainerError("b", "node restarted"), (echo,))
+    ]
+    assert records.get("2.2.2.2", ["fresh"])[0].result == ContainerError("a", "node restarted")
+    assert records.count_running() == 0
+    store.close()
+
+
+def test_prune_forgets_only_old_completed_jobs(tmp_path: Path) -> None:
+    store = Store(tmp_path / "db.sqlite3").open()
+    records = JobRecords(store)
+    records.put("c", JobResult("old", JobStatus.SUCCESS, None), ["a"])
+    records.put("c", JobResult("running", JobStatus.RUNNING, None), ["a"])
+    assert records.prune(older_than=time.time() - 3600) == 0
+    assert records.prune(older_than=time.time() + 1) == 1
+    assert records.ids("c", pending=None) == ["running"]
+    store.close()
