@@ -120,6 +120,15 @@ class OfflineBackend:
     def __init__(self) -> None:
         self.faults: deque[Fault] = deque()
         self.requests: deque[dict[str, Any]] = deque(maxlen=_RECORDED)
+        self._open: dict[asyncio.StreamWriter, asyncio.Task[None] | None] = {}
+
+    async def close_connections(self) -> None:
+        """Close open keep-alive connections so their handlers end normally (shutdown)."""
+        for writer in list(self._open):
+            writer.close()
+        handlers = [task for task in self._open.values() if task is not None]
+        if handlers:
+            await asyncio.wait(handlers, timeout=2.0)
 
     # ------------------------------------------------------------------ HTTP/1.1 plumbing
 
@@ -127,6 +136,7 @@ class OfflineBackend:
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
         """Answer requests on one keep-alive connection until the peer closes it."""
+        self._open[writer] = asyncio.current_task()
         try:
             while True:
                 request = await _read_request(reader)
@@ -139,6 +149,7 @@ class OfflineBackend:
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
             return
         finally:
+            self._open.pop(writer, None)
             writer.close()
             with contextlib.suppress(ConnectionError, OSError):
                 await writer.wait_closed()
@@ -387,6 +398,8 @@ async def serve(
             loop.add_signal_handler(sig, stop.set)
     async with server:
         await stop.wait()
+        server.close()
+        await backend.close_connections()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
