@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 PRUNE_PERIOD_S = 60.0
 # Listen backlog: enough for a burst of concurrent clients on a dev machine.
 LISTEN_BACKLOG = 1024
+# On stop, requests still in progress (e.g. a stream) get this long before being cut.
+SHUTDOWN_GRACE_S = 2.0
 
 
 class _State(IntEnum):
@@ -121,7 +123,9 @@ class Node:
         self._prune_task = asyncio.get_running_loop().create_task(self._prune_forever())
         self._prune_task.add_done_callback(_log_crash)
         app = create_app(self.context, self.jobs, self.chain)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        self._runner = web.AppRunner(
+            app, access_log=None, handle_signals=False, shutdown_timeout=SHUTDOWN_GRACE_S
+        )
         await self._runner.setup()
         server = self.config.server
         site = web.SockSite(self._runner, _listen(server.host, server.port))
