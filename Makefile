@@ -82,11 +82,28 @@ test-service: setup ## service tests (real HTTP on 127.0.0.1)
 test-node: setup $(CLIENT_STAMP) ## devnode tests (real HTTP, real anvil)
 	INFERNET_CLIENT_BIN=$(CURDIR)/$(CLIENT_VENV)/bin $(PY) -m pytest node/tests
 
-e2e: setup $(CLIENT_STAMP) ## end-to-end suite over the whole local stack
+e2e: build $(CLIENT_STAMP) ## end-to-end suite over the whole local stack
 	INFERNET_CLIENT_BIN=$(CURDIR)/$(CLIENT_VENV)/bin $(PY) -m pytest e2e
 
 # ---------------------------------------------------------------- run
 
+
+# ---- local stack (owner: stack launcher, issue 6). Ports: ANVIL_PORT NODE_PORT SERVICE_PORT
+# BACKEND_PORT; BLOCK_TIME=S for timed blocks; HF_INF_TOKEN (without OFFLINE=1) uses Hugging Face.
+up: build ## start anvil + protocol + consumers + HF backend + service + devnode (state in .run/)
+	$(PY) scripts/stack.py up
+
+down: ## stop exactly what `make up` started
+	$(PY) scripts/stack.py down
+
+logs: ## follow the logs of the stack started by `make up`
+	$(PY) scripts/stack.py logs --follow
+
+demo: build ## bring the stack up, run every flow for every task, print the answers (KEEP=1 keeps it up)
+	$(PY) scripts/demo.py
+
+bench: build ## run bench/*.py and print one table
+	$(PY) scripts/bench.py
 
 # ---- service (owner: service, issue 3). The offline Hugging Face stand-in and the service on
 # fixed ports for the README's curl examples: SERVE_PORT (3000) and SERVE_BACKEND_PORT (3030).

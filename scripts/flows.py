@@ -18,6 +18,19 @@ from eth_abi.abi import decode
 from eth_abi.abi import encode
 from eth_account import Account
 from eth_account.messages import encode_typed_data
+from onchain import CHAIN_ID
+from onchain import CONTAINER_ID
+from onchain import DEPLOYER_ADDRESS
+from onchain import PROTOCOL
+from onchain import SIGNER_ADDRESS
+from onchain import SIGNER_KEY
+from onchain import artifact
+from onchain import container_id_hash
+from onchain import deploy_contract
+from onchain import wait_for
+from web3 import Web3
+from web3.contract import Contract
+from web3.logs import DISCARD as DISCARD
 
 SCORE_SCALE = 1_000_000  # scores on-chain are int(score * 1e6) (spec: hf-service §1.4)
 JOB_DEADLINE_S = 60.0
@@ -297,3 +310,242 @@ def sign_delegated(
     }
     signed = Account.sign_message(encode_typed_data(full_message=typed), private_key=key)
     return {"nonce": nonce, "expiry": expiry, "v": signed.v, "r": signed.r, "s": signed.s}
+
+
+# ---------------------------------------------------------------- on-chain deliveries
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One deliverCompute(-Delegatee) transaction, decoded from its calldata as a user would."""
+
+    subscription_id: int
+    interval: int
+    node: str
+    tx_hash: str
+    output: bytes
+
+
+def deliveries(w3: Web3, coordinator: Contract, subscription_id: int) -> list[Delivery]:
+    """Every delivery to `subscription_id`: SubscriptionFulfilled logs, then each tx's calldata."""
+    logs = coordinator.events.SubscriptionFulfilled().get_logs(
+        from_block=0, argument_filters={"id": subscription_id}
+    )
+    found = []
+    for log in logs:
+        tx = w3.eth.get_transaction(log["transactionHash"])
+        _fn, args = coordinator.decode_function_input(tx["input"])
+        found.append(
+            Delivery(
+                subscription_id=subscription_id,
+                interval=int(args["deliveryInterval"]),
+                node=str(log["args"]["node"]),
+                tx_hash="0x" + bytes(log["transactionHash"]).hex(),
+                output=bytes(args["output"]),
+            )
+        )
+    return found
+
+
+@dataclass(frozen=True)
+class FlowResult:
+    """What a flow run shows: the decoded answer plus facts (ids, tx hashes, intervals)."""
+
+    answer: Answer
+    facts: dict[str, Any]
+
+    def lines(self) -> list[str]:
+        return [f"answer: {self.answer.show()}"] + [f"{k}: {v}" for k, v in self.facts.items()]
+
+
+# ---------------------------------------------------------------- flows 2-4 through the consumers
+
+USER_ADDRESS = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"  # anvil #0, an ordinary caller
+DELIVERY_DEADLINE_S = 60.0
+DEFAULT_PERIOD_S = 60  # chain seconds per interval of the recurring demo subscription
+DELEGATION_EXPIRY_S = 3600
+CONSUMERS = ("HFCallbackConsumer", "HFSubscriptionConsumer", "HFDelegatedConsumer")
+
+
+def answer_from_contract(task: HFTaskId, stored: Any) -> Answer:
+    """HFAnswerBook.getAnswer's tuple (task, node, redundancy, text, labels, scores)."""
+    _task, _node, _redundancy, text, labels, scores = stored
+    if task in (HFTaskId.TEXT_GENERATION, HFTaskId.SUMMARIZATION):
+        return Answer(task, text=text)
+    return Answer(task, labels=tuple(labels), scores=tuple(s / SCORE_SCALE for s in scores))
+
+
+@dataclass
+class ChainFlows:
+    """Flows 2-4 against deployed consumers (name -> address), as a contract user drives them."""
+
+    w3: Web3
+    node: NodeREST
+    consumers: dict[str, str]
+    _nonce: int = 0
+
+    def consumer(self, name: str) -> Contract:
+        return self.w3.eth.contract(
+            address=Web3.to_checksum_address(self.consumers[name]), abi=artifact(name)["abi"]
+        )
+
+    @property
+    def coordinator(self) -> Contract:
+        return self.w3.eth.contract(
+            address=Web3.to_checksum_address(PROTOCOL.coordinator),
+            abi=artifact("EIP712Coordinator")["abi"],
+        )
+
+    def transact(self, call: Any, sender: str) -> Any:
+        tx = call.transact({"from": sender})
+        receipt = self.w3.eth.wait_for_transaction_receipt(tx, timeout=DELIVERY_DEADLINE_S)
+        if receipt["status"] != 1:
+            raise RuntimeError(f"transaction {tx.hex()} reverted")
+        return receipt
+
+    def chain_time(self) -> int:
+        return int(self.w3.eth.get_block("latest")["timestamp"])
+
+    def advance(self, seconds: int) -> None:
+        """Move chain time forward and mine a block: intervals follow chain time, not the clock."""
+        self.w3.provider.make_request("evm_increaseTime", [seconds])  # type: ignore[arg-type]
+        self.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+
+    def wait_answer(self, consumer: Contract, sub_id: int, interval: int) -> Any:
+        def ready() -> bool:
+            return bool(consumer.functions.hasAnswer(sub_id, interval).call())
+
+        try:
+            wait_for(
+                f"answer to subscription {sub_id} interval {interval}", ready, DELIVERY_DEADLINE_S
+            )
+        except TimeoutError as e:
+            raise TimeoutError(f"{e}; the devnode says: {self.devnode_view(sub_id)}") from None
+        return consumer.functions.getAnswer(sub_id, interval).call()
+
+    def devnode_view(self, sub_id: int) -> Any:
+        try:
+            return self.node.subscription_status(sub_id)
+        except NodeHTTPError as e:
+            return e
+
+    def delivered(self, task: HFTaskId, sub_id: int, interval: int) -> tuple[Answer, Delivery]:
+        """The answer decoded from the delivery transaction's calldata (eth-abi, off-chain)."""
+        for delivery in deliveries(self.w3, self.coordinator, sub_id):
+            if delivery.interval == interval:
+                return decode_delivered_output(task, delivery.output), delivery
+        raise LookupError(f"no delivery transaction for subscription {sub_id} interval {interval}")
+
+    def _checked(self, task: HFTaskId, stored: Any, sub_id: int, interval: int) -> Delivery:
+        from_contract = answer_from_contract(task, stored)
+        from_calldata, delivery = self.delivered(task, sub_id, interval)
+        if from_contract != from_calldata:
+            raise AssertionError(f"contract stored {from_contract}, tx carried {from_calldata}")
+        return delivery
+
+    # -- flow 2
+    def callback(self, task: HFTaskId, text: str, model: str = "") -> FlowResult:
+        consumer = self.consumer("HFCallbackConsumer")
+        receipt = self.transact(
+            consumer.functions.requestCompute(int(task), model, text, 1), USER_ADDRESS
+        )
+        (event,) = consumer.events.ComputeRequested().process_receipt(receipt, errors=DISCARD)
+        sub_id = int(event["args"]["subscriptionId"])
+        stored = self.wait_answer(consumer, sub_id, 1)
+        delivery = self._checked(task, stored, sub_id, 1)
+        return FlowResult(
+            answer_from_contract(task, stored),
+            {
+                "subscription": sub_id,
+                "request tx": "0x" + bytes(receipt["transactionHash"]).hex(),
+                "delivery tx": delivery.tx_hash,
+            },
+        )
+
+    # -- flow 3
+    def recurring(
+        self, task: HFTaskId, text: str, intervals: int = 2, period: int = DEFAULT_PERIOD_S
+    ) -> FlowResult:
+        consumer = self.consumer("HFSubscriptionConsumer")
+        inputs = [f"{text} (interval {k})" for k in range(1, intervals + 1)]
+        receipt = self.transact(
+            consumer.functions.startSubscription(
+                int(task), "", inputs, intervals, period, 1, False
+            ),
+            DEPLOYER_ADDRESS,
+        )
+        (event,) = consumer.events.SubscriptionStarted().process_receipt(receipt, errors=DISCARD)
+        sub_id = int(event["args"]["subscriptionId"])
+        facts: dict[str, Any] = {"subscription": sub_id, "period": f"{period} s (chain time)"}
+        answer = Answer(task)
+        for interval in range(1, intervals + 1):
+            self.advance(period)  # interval k starts k periods after creation
+            stored = self.wait_answer(consumer, sub_id, interval)
+            delivery = self._checked(task, stored, sub_id, interval)
+            answer = answer_from_contract(task, stored)
+            facts[f"interval {interval}"] = f"{answer.show()} tx {delivery.tx_hash}"
+        return FlowResult(answer, facts)
+
+    # -- flow 4
+    def delegated(self, task: HFTaskId, text: str, key: str = SIGNER_KEY) -> FlowResult:
+        consumer = self.consumer("HFDelegatedConsumer")
+        sub, signature = self.signed_request(consumer.address, key)
+        self.node.request_delegated(sub.rest(), signature, offchain_data(task, text))
+        sub_id = self.wait_delegated_id(consumer.address, signature["nonce"])
+        stored = self.wait_answer(consumer, sub_id, 1)
+        delivery = self._checked(task, stored, sub_id, 1)
+        return FlowResult(
+            answer_from_contract(task, stored),
+            {"subscription": sub_id, "nonce": signature["nonce"], "delivery tx": delivery.tx_hash},
+        )
+
+    def signed_request(
+        self, owner: str, key: str = SIGNER_KEY, **fields: Any
+    ) -> tuple[DelegatedSubscription, dict[str, int]]:
+        """A one-shot DelegateSubscription for `owner`, signed with `key`, fresh nonce."""
+        now = self.chain_time()
+        values: dict[str, Any] = {
+            "owner": owner,
+            "active_at": now,
+            "period": 0,
+            "frequency": 1,
+            "redundancy": 1,
+            "container_id": container_id_hash(CONTAINER_ID),
+        }
+        values.update(fields)
+        sub = DelegatedSubscription(**values)
+        # nonces need not be sequential (spec: sdk §4); above both the chain's highest and the
+        # last one signed here, a nonce is unused even while an earlier request is in flight
+        on_chain = int(self.coordinator.functions.maxSubscriberNonce(owner).call())
+        self._nonce = nonce = max(on_chain, self._nonce) + 1
+        signature = sign_delegated(
+            sub, nonce, now + DELEGATION_EXPIRY_S, key, PROTOCOL.coordinator, CHAIN_ID
+        )
+        return sub, signature
+
+    def wait_delegated_id(self, owner: str, nonce: int) -> int:
+        key = Web3.keccak(encode(["address", "uint32"], [owner, nonce]))
+
+        def created() -> int:
+            return int(self.coordinator.functions.delegateCreatedIds(key).call())
+
+        sub_id: int = wait_for(
+            f"delegated subscription nonce {nonce}", created, DELIVERY_DEADLINE_S
+        )
+        return sub_id
+
+
+def deploy_consumers(w3: Web3) -> dict[str, str]:
+    """Fresh consumers (e2e: one set per test), deployed by anvil #2 like DeployConsumers.s.sol."""
+    registry = PROTOCOL.registry
+    return {
+        "HFCallbackConsumer": deploy_contract(
+            w3, "HFCallbackConsumer", registry, CONTAINER_ID, SIGNER_ADDRESS
+        ).address,
+        "HFSubscriptionConsumer": deploy_contract(
+            w3, "HFSubscriptionConsumer", registry, CONTAINER_ID
+        ).address,
+        "HFDelegatedConsumer": deploy_contract(
+            w3, "HFDelegatedConsumer", registry, SIGNER_ADDRESS
+        ).address,
+    }

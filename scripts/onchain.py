@@ -16,6 +16,7 @@ from web3 import Web3
 
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "out"
+CONTAINER_ID = "hf_inference_client_service"  # the default id everywhere (INTERFACES.md)
 CHAIN_ID = 31337  # anvil's default, also the infernet-anvil image's (spec: sdk §8)
 
 # anvil's default accounts (mnemonic "test test ... junk"); the roles are Ritual's (spec: sdk §8).

@@ -32,6 +32,7 @@ from collections.abc import Iterator
 from dataclasses import asdict
 from dataclasses import dataclass
 from dataclasses import field
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -48,11 +49,13 @@ from processes import rpc_ok
 from processes import start_ticks
 from processes import stop_process
 from processes import wait_until
+from web3 import Web3
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_RUN_DIR = REPO / ".run"
 STATE_FILE = "stack.json"
-CONTAINER_ID = "hf_inference_client_service"
+CONTAINER_ID = onchain.CONTAINER_ID
+PROOF_CONTAINER_ID = "hf_with_proofs"  # as in Ritual's own e2e setup (spec: hf-service §5)
 
 # Infernet's docs use these, so their examples work verbatim (spec: node §0, sdk §8).
 DEFAULT_ANVIL_PORT = 8545
@@ -100,10 +103,33 @@ class StackConfig:
     deploy_consumers: bool = True
     service_workers: int = 1
     quiet: bool = False
+    # also register the service as PROOF_CONTAINER_ID with generates_proofs=true (e2e: lets a
+    # requires_proof job reach the service, whose refusal must then show in the job)
+    proof_container: bool = False
 
     @classmethod
     def with_free_ports(cls, run_dir: Path, **kwargs: Any) -> StackConfig:
         return cls(run_dir=run_dir, ports=Ports.free(), **kwargs)
+
+    @classmethod
+    def from_env(cls, run_dir: Path, **kwargs: Any) -> StackConfig:
+        """Ports, block time and backend from the environment `make up` documents."""
+        hf_token = os.environ.get("HF_INF_TOKEN") or None
+        return cls(
+            run_dir=run_dir,
+            ports=Ports(
+                anvil=_env_int("ANVIL_PORT", DEFAULT_ANVIL_PORT),
+                node=_env_int("NODE_PORT", DEFAULT_NODE_PORT),
+                service=_env_int("SERVICE_PORT", DEFAULT_SERVICE_PORT),
+                backend=_env_int("BACKEND_PORT", DEFAULT_BACKEND_PORT),
+            ),
+            block_time=float(os.environ.get("BLOCK_TIME") or 0) or None,
+            # Hugging Face itself only with a token and without OFFLINE
+            offline=bool(os.environ.get("OFFLINE")) or hf_token is None,
+            hf_token=hf_token,
+            service_workers=_env_int("SERVICE_WORKERS", 1),
+            **kwargs,
+        )
 
 
 @dataclass(frozen=True)
@@ -124,12 +150,31 @@ class Urls:
         )
 
 
+def _container(container_id: str, url: str, port: int, generates_proofs: bool) -> dict[str, Any]:
+    return {
+        "id": container_id,
+        "url": url,
+        "port": port,
+        "external": True,
+        "description": "Hugging Face inference for Infernet jobs",
+        "allowed_ips": [],
+        "allowed_addresses": [],
+        "allowed_delegate_addresses": [],
+        "accepted_payments": {},
+        "generates_proofs": generates_proofs,
+    }
+
+
 def node_config(config: StackConfig, urls: Urls) -> dict[str, Any]:
     """The devnode's config.json (Infernet Node 1.4 schema, spec node §7)."""
+    containers = [_container(CONTAINER_ID, urls.service, config.ports.service, False)]
+    if config.proof_container:
+        containers.append(_container(PROOF_CONTAINER_ID, urls.service, config.ports.service, True))
     return {
-        "log": {"path": str(config.run_dir / "logs" / "devnode.json.log")},
+        "log": {"path": str(config.run_dir / "infernet_node.log")},
         "manage_containers": False,
         "server": {
+            "host": LOCALHOST,  # devnode key: the local stack is not exposed to the network
             "port": config.ports.node,
             "rate_limit": {"num_requests": 10_000, "period": 60},
         },
@@ -149,20 +194,7 @@ def node_config(config: StackConfig, urls: Urls) -> dict[str, Any]:
         "startup_wait": 0.0,
         "forward_stats": False,
         "storage": {"path": str(config.run_dir / "devnode.sqlite")},
-        "containers": [
-            {
-                "id": CONTAINER_ID,
-                "url": urls.service,
-                "port": config.ports.service,
-                "external": True,
-                "description": "Hugging Face inference for Infernet jobs",
-                "allowed_ips": [],
-                "allowed_addresses": [],
-                "allowed_delegate_addresses": [],
-                "accepted_payments": {},
-                "generates_proofs": False,
-            }
-        ],
+        "containers": containers,
     }
 
 
@@ -260,6 +292,10 @@ class Stack:
             stop_process(proc, self._children)
         self._save_state()
 
+    def detach(self) -> None:
+        """Leave the processes running (they live in sessions of their own); `down` stops them."""
+        self._children.clear()
+
     # -- components
     def _spawn(
         self, name: str, argv: list[str], env: dict[str, str] | None = None
@@ -332,7 +368,10 @@ class Stack:
                     deploy_log,
                     COMPILE_DEADLINE_S,
                 )
-                self.consumers = {tx["contractName"]: tx["contractAddress"] for tx in created}
+                self.consumers = {
+                    tx["contractName"]: Web3.to_checksum_address(tx["contractAddress"])
+                    for tx in created
+                }
         self._save_state()
 
     def _start_backend(self) -> None:
@@ -442,6 +481,16 @@ def recorded_processes(run_dir: Path) -> list[RunningProcess]:
     ]
 
 
+def running_stack(run_dir: Path) -> tuple[Urls, dict[str, str]] | None:
+    """URLs and consumers of a stack `up` left running in run_dir, if all of it is alive."""
+    procs = recorded_processes(run_dir)
+    if not procs or not all(is_alive(p) for p in procs):
+        return None
+    state = _load_state(run_dir) or {}
+    consumers: dict[str, str] = state.get("consumers", {})
+    return Urls(**state["urls"]), consumers
+
+
 def cmd_up(args: argparse.Namespace) -> int:
     run_dir: Path = args.run_dir
     alive = [p for p in recorded_processes(run_dir) if is_alive(p)]
@@ -452,10 +501,9 @@ def cmd_up(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-    hf_token = os.environ.get("HF_INF_TOKEN") or None
-    offline = bool(os.environ.get("OFFLINE")) or hf_token is None
-    config = StackConfig(
-        run_dir=run_dir,
+    defaults = StackConfig.from_env(run_dir)
+    config = replace(
+        defaults,
         ports=Ports(
             anvil=args.anvil_port,
             node=args.node_port,
@@ -463,8 +511,6 @@ def cmd_up(args: argparse.Namespace) -> int:
             backend=args.backend_port,
         ),
         block_time=args.block_time,
-        offline=offline,
-        hf_token=hf_token,
         service_workers=args.workers,
     )
     stack = Stack(config)
@@ -479,8 +525,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("stack: interrupted; everything started was stopped", file=sys.stderr)
         return 130
-    # the processes outlive this command: they are in sessions of their own
-    stack._children.clear()
+    stack.detach()
     print(stack.summary(), flush=True)
     return 0
 

@@ -1,0 +1,191 @@
+"""Flow 1, the off-chain job: client -> node POST /api/jobs -> service -> GET /api/jobs?id=.
+
+Driven three ways: the REST API as in Infernet's docs, the published infernet-client Python API,
+and its CLI (`job` with an input.json). Every answer is compared with what the service itself
+returns for the same input, so the node is shown to relay the service's JSON unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import flows
+import pytest
+from flows import PROMPTS
+from flows import TASKS
+from flows import HFTaskId
+from stack import CONTAINER_ID
+from stack import PROOF_CONTAINER_ID
+from stack import REPO
+from stack import Stack
+
+CLIENT_TIMEOUT_S = 60
+
+
+def call_service(stack: Stack, body: dict[str, Any]) -> tuple[int, Any]:
+    """POST /service_output on the service directly, as the node would."""
+    req = urllib.request.Request(  # noqa: S310 (our own local service)
+        stack.urls.service + "/service_output",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+def client_bin() -> Path:
+    """The infernet-client 1.4.0 venv (its own, see Makefile); `make e2e` sets the path."""
+    path = Path(os.environ.get("INFERNET_CLIENT_BIN", REPO / ".venv-client" / "bin"))
+    if not (path / "infernet-client").exists():
+        pytest.fail(f"infernet-client not found in {path}: run `make e2e` (it installs it)")
+    return path
+
+
+@pytest.mark.parametrize("task", TASKS, ids=lambda t: t.name.lower())
+def test_rest_job_relays_the_service_answer(stack: Stack, node: flows.NodeREST, task: HFTaskId):
+    data = flows.offchain_data(task, PROMPTS[task])
+
+    job = node.wait_job(node.request_job(data, CONTAINER_ID))
+
+    assert job["status"] == "success", job
+    assert job["result"]["container"] == CONTAINER_ID
+    status, direct = call_service(stack, {"source": 1, "destination": 1, "data": data})
+    assert status == 200
+    assert job["result"]["output"] == direct
+    answer = flows.answer_from_offchain(task, job["result"]["output"]["output"])
+    assert answer.text or answer.labels
+
+
+def test_python_client_job_as_in_infernet_docs(stack: Stack):
+    """infernet_client.NodeClient.request_job + get_job_result_sync, unchanged 1.4.0 code."""
+    data = flows.offchain_data(HFTaskId.TEXT_GENERATION, PROMPTS[HFTaskId.TEXT_GENERATION])
+    program = (
+        "import asyncio, json, sys\n"
+        "from infernet_client import NodeClient\n"
+        "from infernet_client.types import JobRequest\n"
+        "async def main():\n"
+        "    client = NodeClient(sys.argv[1])\n"
+        "    job_id = await client.request_job(\n"
+        "        JobRequest(containers=[sys.argv[2]], data=json.loads(sys.argv[3]))\n"
+        "    )\n"
+        "    result = await client.get_job_result_sync(job_id, retries=30)\n"
+        "    print(json.dumps(result))\n"
+        "asyncio.run(main())\n"
+    )
+    done = subprocess.run(
+        [
+            str(client_bin() / "python"),
+            "-c",
+            program,
+            stack.urls.node,
+            CONTAINER_ID,
+            json.dumps(data),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=CLIENT_TIMEOUT_S,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+
+    result = json.loads(done.stdout)
+
+    assert result["status"] == "success"
+    _, direct = call_service(stack, {"source": 1, "destination": 1, "data": data})
+    assert result["result"]["output"] == direct
+
+
+def test_cli_job_with_input_json(stack: Stack, tmp_path: Path):
+    """`infernet-client job -c <container> -i input.json --sync`, as in Infernet's docs."""
+    data = flows.offchain_data(HFTaskId.TEXT_CLASSIFICATION, PROMPTS[HFTaskId.TEXT_CLASSIFICATION])
+    (tmp_path / "input.json").write_text(json.dumps(data))
+
+    done = subprocess.run(
+        [
+            str(client_bin() / "infernet-client"),
+            "job",
+            "-c",
+            CONTAINER_ID,
+            "-i",
+            "input.json",
+            "--sync",
+            "--retries",
+            "30",
+        ],
+        cwd=tmp_path,
+        env=dict(os.environ, SERVER_URL=stack.urls.node),
+        capture_output=True,
+        text=True,
+        timeout=CLIENT_TIMEOUT_S,
+        check=False,
+    )
+
+    assert done.returncode == 0, done.stderr
+    _, direct = call_service(stack, {"source": 1, "destination": 1, "data": data})
+    assert json.loads(done.stdout) == direct
+
+
+@pytest.mark.parametrize(
+    ("container", "data", "requires_proof"),
+    [
+        pytest.param(CONTAINER_ID, {"task_id": 0, "prompt": "hi"}, False, id="task-unset"),
+        pytest.param(CONTAINER_ID, {"task_id": 9, "text": "hi"}, False, id="task-unknown"),
+        pytest.param(
+            PROOF_CONTAINER_ID,
+            flows.offchain_data(HFTaskId.TEXT_GENERATION, "hi"),
+            True,
+            id="requires-proof",
+        ),
+    ],
+)
+def test_bad_job_shows_the_service_error(
+    stack: Stack,
+    node: flows.NodeREST,
+    container: str,
+    data: dict[str, Any],
+    requires_proof: bool,
+):
+    status, error = call_service(
+        stack, {"source": 1, "destination": 1, "data": data, "requires_proof": requires_proof}
+    )
+    assert 400 <= status < 500, error
+
+    job = node.wait_job(node.request_job(data, container, requires_proof=requires_proof))
+
+    shown = json.dumps(job["result"])
+    assert error["description"] in shown or json.dumps(error["description"])[1:-1] in shown
+
+
+def test_proof_request_to_a_container_without_proofs_is_refused(node: flows.NodeREST):
+    """The node's admission rule (spec: node §5), before the service is ever called."""
+    data = flows.offchain_data(HFTaskId.TEXT_GENERATION, "hi")
+
+    with pytest.raises(flows.NodeHTTPError) as refused:
+        node.request_job(data, CONTAINER_ID, requires_proof=True)
+
+    assert refused.value.status == 405
+    assert refused.value.body["error"] == "Container does not generate proof"
+
+
+def test_job_fails_with_reason_when_the_container_is_down(stack: Stack, node: flows.NodeREST):
+    data = flows.offchain_data(HFTaskId.SUMMARIZATION, PROMPTS[HFTaskId.SUMMARIZATION])
+    stack.stop_component("service")
+    try:
+        job = node.wait_job(node.request_job(data, CONTAINER_ID))
+    finally:
+        stack.start_service()
+
+    assert job["status"] == "failed"
+    assert job["result"]["container"] == CONTAINER_ID
+    assert job["result"]["error"]
+    # and the node recovers as soon as the container is back
+    assert node.wait_job(node.request_job(data, CONTAINER_ID))["status"] == "success"

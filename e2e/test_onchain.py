@@ -1,0 +1,218 @@
+"""Flows 2-4 on the chain: callback, direct recurring subscription, delegated subscription.
+
+Each test deploys fresh consumers. Answers are read back three ways and must agree: what the
+consumer stored (HFAnswerBook.getAnswer), what the delivery transaction carried (its calldata,
+decoded with eth-abi), and what the service answers for the same input when called directly.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import flows
+import onchain
+import pytest
+from flows import PROMPTS
+from flows import TASKS
+from flows import Answer
+from flows import ChainFlows
+from flows import HFTaskId
+from stack import Stack
+from web3.exceptions import ContractCustomError
+
+ids = pytest.mark.parametrize("task", TASKS, ids=lambda t: t.name.lower())
+
+
+@pytest.fixture
+def chain(w3: onchain.Web3, node: flows.NodeREST) -> ChainFlows:
+    return ChainFlows(w3, node, flows.deploy_consumers(w3))
+
+
+def service_answer(stack: Stack, task: HFTaskId, source: int, data: Any) -> Answer:
+    """The service's own on-chain answer for an input (source 0: hex bytes, 1: JSON)."""
+    body = {"source": source, "destination": 0, "data": data}
+    req = urllib.request.Request(  # noqa: S310 (our own local service)
+        stack.urls.service + "/service_output",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310
+        reply = json.loads(resp.read())
+    return flows.decode_raw_output(task, bytes.fromhex(reply["raw_output"]))
+
+
+def onchain_hex(task: HFTaskId, text: str) -> str:
+    return flows.onchain_input(task, "", text).hex()
+
+
+@ids
+def test_callback_answer_is_delivered_and_decoded(stack: Stack, chain: ChainFlows, task: HFTaskId):
+    result = chain.callback(task, PROMPTS[task])
+
+    assert result.answer == service_answer(stack, task, 0, onchain_hex(task, PROMPTS[task]))
+
+
+@ids
+def test_recurring_subscription_delivers_every_interval_once(
+    stack: Stack, chain: ChainFlows, task: HFTaskId
+):
+    result = chain.recurring(task, PROMPTS[task], intervals=2)
+
+    sub_id = result.facts["subscription"]
+    consumer = chain.consumer("HFSubscriptionConsumer")
+    for interval in (1, 2):
+        text = consumer.functions.inputForInterval(sub_id, interval).call()
+        stored = consumer.functions.getAnswer(sub_id, interval).call()
+        expected = service_answer(stack, task, 0, onchain_hex(task, text))
+        assert flows.answer_from_contract(task, stored) == expected
+    delivered = flows.deliveries(chain.w3, chain.coordinator, sub_id)
+    assert sorted(d.interval for d in delivered) == [1, 2]
+
+
+@ids
+def test_delegated_subscription_signed_off_chain(stack: Stack, chain: ChainFlows, task: HFTaskId):
+    result = chain.delegated(task, PROMPTS[task])
+
+    expected = service_answer(stack, task, 1, flows.offchain_data(task, PROMPTS[task]))
+    assert result.answer == expected
+
+
+def test_docs_eth_abi_input_is_what_the_consumer_sends(stack: Stack, chain: ChainFlows):
+    """eth_abi.encode(["uint8","string","string"], [HFTaskId.TEXT_GENERATION, "", prompt])."""
+    from eth_abi import encode
+
+    prompt = "Is the sky blue during a clear day?"
+    data = encode(["uint8", "string", "string"], [HFTaskId.TEXT_GENERATION, "", prompt])
+
+    result = chain.callback(HFTaskId.TEXT_GENERATION, prompt)
+
+    consumer = chain.consumer("HFCallbackConsumer")
+    sub_id = result.facts["subscription"]
+    assert consumer.functions.getContainerInputs(sub_id, 1, 0, onchain.NODE_ADDRESS).call() == data
+    assert result.answer == service_answer(stack, HFTaskId.TEXT_GENERATION, 0, data.hex())
+
+
+def test_docs_style_consumer_receives_its_completion(stack: Stack, chain: ChainFlows):
+    """HFExampleConsumer: a CallbackConsumer written as Infernet's documentation writes one."""
+    example = onchain.deploy_contract(chain.w3, "HFExampleConsumer", onchain.PROTOCOL.registry)
+    prompt = "Is the sky blue during a clear day?"
+
+    receipt = chain.transact(example.functions.generate(prompt), flows.USER_ADDRESS)
+
+    (created,) = chain.coordinator.events.SubscriptionCreated().process_receipt(receipt)
+    sub_id = created["args"]["id"]
+    text = onchain.wait_for(
+        "completion",
+        lambda: example.functions.completions(sub_id).call(),
+        flows.DELIVERY_DEADLINE_S,
+    )
+    expected = service_answer(
+        stack, HFTaskId.TEXT_GENERATION, 0, onchain_hex(HFTaskId.TEXT_GENERATION, prompt)
+    )
+    assert text == expected.text
+
+
+# ---------------------------------------------------------------- error paths
+
+
+def test_consumer_refuses_an_unsupported_task_before_any_node_sees_it(chain: ChainFlows):
+    consumer = chain.consumer("HFCallbackConsumer")
+    selector = onchain.Web3.keccak(text="UnsupportedTask(uint8)")[:4]
+
+    with pytest.raises(ContractCustomError) as refused:
+        consumer.functions.requestCompute(int(HFTaskId.UNSET), "", "hi", 1).call(
+            {"from": flows.USER_ADDRESS}
+        )
+
+    assert str(refused.value.data).startswith("0x" + selector.hex())
+
+
+@pytest.fixture
+def failing_backend(stack: Stack) -> Iterator[None]:
+    """The offline backend answers 400 to the next inference requests (its test control)."""
+
+    def control(method: str, body: Any = None) -> None:
+        req = urllib.request.Request(  # noqa: S310 (our own local backend)
+            f"{stack.urls.backend}/_stand-in/faults",
+            data=None if body is None else json.dumps(body).encode(),
+            method=method,
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(req, timeout=10):  # noqa: S310
+            pass
+
+    control("POST", {"status": 400, "times": 100})
+    try:
+        yield
+    finally:
+        control("DELETE")
+
+
+@pytest.mark.usefixtures("failing_backend")
+def test_failed_inference_is_not_delivered_and_the_devnode_says_why(chain: ChainFlows):
+    consumer = chain.consumer("HFCallbackConsumer")
+    call = consumer.functions.requestCompute(int(HFTaskId.TEXT_CLASSIFICATION), "", "hi", 1)
+    receipt = chain.transact(call, flows.USER_ADDRESS)
+    (event,) = consumer.events.ComputeRequested().process_receipt(receipt, errors=flows.DISCARD)
+    sub_id = event["args"]["subscriptionId"]
+
+    def settled() -> Any:
+        try:
+            last = chain.node.subscription_status(sub_id).get("last")
+        except flows.NodeHTTPError as e:
+            if e.status == 404:  # not synced yet
+                return None
+            raise
+        return last if last and last["state"] in ("skipped", "failed") else None
+
+    last = onchain.wait_for(f"devnode verdict on {sub_id}", settled, flows.DELIVERY_DEADLINE_S)
+
+    assert last["state"] == "failed"
+    assert "backend answered 400" in last["container_error"]
+    assert not consumer.functions.hasAnswer(sub_id, 1).call()
+    assert flows.deliveries(chain.w3, chain.coordinator, sub_id) == []
+
+
+def test_delegated_request_with_a_wrong_signer_gets_400(chain: ChainFlows):
+    consumer = chain.consumer("HFDelegatedConsumer")
+    stranger = "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a"  # anvil #5
+    sub, signature = chain.signed_request(consumer.address, key=stranger)
+    data = flows.offchain_data(HFTaskId.TEXT_CLASSIFICATION, "hi")
+
+    with pytest.raises(flows.NodeHTTPError) as refused:
+        chain.node.request_delegated(sub.rest(), signature, data)
+
+    assert refused.value.status == 400
+    assert "signature" in json.dumps(refused.value.body)
+
+
+def test_devnode_restart_loses_nothing_and_duplicates_nothing(stack: Stack, chain: ChainFlows):
+    consumer = chain.consumer("HFCallbackConsumer")
+    before = chain.callback(HFTaskId.TEXT_CLASSIFICATION, "delivered before the restart")
+
+    def request(text: str) -> Any:
+        call = consumer.functions.requestCompute(int(HFTaskId.SUMMARIZATION), "", text, 1)
+        return chain.transact(call, flows.USER_ADDRESS)
+
+    # in flight when the devnode stops (SIGINT right after the requests), then while it is down
+    receipts = [request(f"in flight {i}") for i in range(2)]
+    stack.stop_component("devnode")
+    try:
+        receipts += [request(f"while down {i}") for i in range(2)]
+    finally:
+        stack.start_node()
+    waiting = [
+        e["args"]["subscriptionId"]
+        for r in receipts
+        for e in consumer.events.ComputeRequested().process_receipt(r, errors=flows.DISCARD)
+    ]
+    for sub_id in waiting:
+        chain.wait_answer(consumer, sub_id, 1)
+    after = chain.callback(HFTaskId.TEXT_GENERATION, "requested after the restart")
+
+    for sub_id in [before.facts["subscription"], *waiting, after.facts["subscription"]]:
+        assert len(flows.deliveries(chain.w3, chain.coordinator, sub_id)) == 1, sub_id
+        assert consumer.functions.answerCount(sub_id, 1).call() == 1

@@ -1,0 +1,137 @@
+"""`make demo`: bring the local stack up, run every flow for every task, print the answers.
+
+Uses a stack already started by `make up` when there is one (and leaves it running); otherwise
+starts one in .run/ and stops it at the end unless KEEP=1. Exits non-zero if any flow fails.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+import flows
+import onchain
+import stack as stack_module
+from flows import PROMPTS
+from flows import TASKS
+from flows import Answer
+from flows import HFTaskId
+from processes import StackError
+
+
+@dataclass(frozen=True)
+class Outcome:
+    flow: str
+    task: HFTaskId
+    ok: bool
+    seconds: float
+    detail: str
+
+
+class Demo:
+    """Runs the flows against a running stack and keeps a scorecard."""
+
+    def __init__(self, urls: stack_module.Urls, consumers: dict[str, str]) -> None:
+        self.urls = urls
+        self.node = flows.NodeREST(urls.node)
+        self.w3 = onchain.connect(urls.rpc)
+        self.chain = flows.ChainFlows(self.w3, self.node, consumers)
+        self.outcomes: list[Outcome] = []
+
+    def run(self, flow: str, task: HFTaskId, action: Callable[[], flows.FlowResult]) -> None:
+        label = f"{flow:<22} {task.name.lower():<21}"
+        print(f"  {label} ...", end="", flush=True)
+        t0 = time.monotonic()
+        try:
+            result = action()
+        except Exception as e:  # a demo reports every failure and carries on
+            took = time.monotonic() - t0
+            print(f" FAILED ({took:.1f} s): {type(e).__name__}: {e}", flush=True)
+            if os.environ.get("DEMO_DEBUG"):
+                traceback.print_exc()
+            self.outcomes.append(Outcome(flow, task, False, took, str(e)))
+            return
+        took = time.monotonic() - t0
+        print(f" ok ({took:.1f} s)", flush=True)
+        for line in result.lines():
+            print(f"      {line}")
+        self.outcomes.append(Outcome(flow, task, True, took, result.answer.show()))
+
+    def offchain(self, task: HFTaskId) -> flows.FlowResult:
+        job_id = self.node.request_job(
+            flows.offchain_data(task, PROMPTS[task]), stack_module.CONTAINER_ID
+        )
+        job = self.node.wait_job(job_id)
+        if job["status"] != "success":
+            raise RuntimeError(f"job {job_id} {job['status']}: {job['result']}")
+        answer: Answer = flows.answer_from_offchain(task, job["result"]["output"]["output"])
+        return flows.FlowResult(answer, {"job id": job_id})
+
+    def all_flows(self) -> None:
+        print("\nFlow 1: off-chain job (POST /api/jobs, GET /api/jobs?id=)")
+        for task in TASKS:
+            self.run("off-chain job", task, partial(self.offchain, task))
+        print("\nFlow 2: callback request from HFCallbackConsumer")
+        for task in TASKS:
+            self.run("callback", task, partial(self.chain.callback, task, PROMPTS[task]))
+        print("\nFlow 3: direct recurring subscription (2 intervals; chain time moved by anvil)")
+        for task in TASKS:
+            self.run("subscription x2", task, partial(self.chain.recurring, task, PROMPTS[task]))
+        print("\nFlow 4: delegated subscription signed off-chain (EIP-712, anvil #3)")
+        for task in TASKS:
+            self.run("delegated", task, partial(self.chain.delegated, task, PROMPTS[task]))
+
+    def scorecard(self) -> str:
+        ok = sum(o.ok for o in self.outcomes)
+        lines = [f"\n{ok}/{len(self.outcomes)} flow runs succeeded"]
+        lines += [
+            f"  FAILED {o.flow} / {o.task.name.lower()}: {o.detail}"
+            for o in self.outcomes
+            if not o.ok
+        ]
+        return "\n".join(lines)
+
+
+def main() -> int:
+    t0 = time.monotonic()
+    run_dir = Path(os.environ.get("RUN_DIR", stack_module.DEFAULT_RUN_DIR)).resolve()
+    running = stack_module.running_stack(run_dir)
+    started: stack_module.Stack | None = None
+    if running is not None:
+        urls, consumers = running
+        print(f"demo: using the stack already running from {run_dir} (it stays up)")
+    else:
+        config = stack_module.StackConfig.from_env(run_dir)
+        started = stack_module.Stack(config)
+        try:
+            started.start()
+        except (StackError, onchain.DeployError) as e:
+            print(f"demo: the stack did not start: {e}", file=sys.stderr)
+            return 1
+        urls, consumers = started.urls, started.consumers
+        print(started.summary())
+    keep = bool(os.environ.get("KEEP")) and started is not None
+    try:
+        demo = Demo(urls, consumers)
+        demo.all_flows()
+        print(demo.scorecard())
+        failed = any(not o.ok for o in demo.outcomes)
+    finally:
+        if started is not None and not keep:
+            print("demo: stopping the stack (KEEP=1 keeps it running)")
+            started.stop()
+        elif started is not None:
+            started.detach()
+            print(f"demo: the stack keeps running (run folder {run_dir}); `make down` stops it")
+    print(f"demo: finished in {time.monotonic() - t0:.0f} s")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
