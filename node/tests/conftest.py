@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from devnode_harness import Containers
+from devnode_harness import NodeFactory
 from devnode_harness import NodeThread
 from devnode_harness import node_config
 
@@ -36,9 +36,6 @@ def standard_containers(containers: Containers) -> list[dict[str, Any]]:
         {"id": "echo", "url": containers.url("echo"), "description": "echoes its input"},
         {"id": "wrap", "url": containers.url("wrap"), "external": False},
     ]
-
-
-NodeFactory = Callable[..., NodeThread]
 
 
 @pytest.fixture

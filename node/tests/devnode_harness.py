@@ -301,6 +301,28 @@ class NodeThread:
                 self._loop = None
 
 
+NodeFactory = Callable[..., NodeThread]
+
+# A well-formed delegated subscription request (it fails admission on a node without chain).
+DELEGATED: dict[str, Any] = {
+    "subscription": {
+        "owner": "0x" + "11" * 20,
+        "active_at": 0,
+        "period": 0,
+        "frequency": 1,
+        "redundancy": 1,
+        "containers": "0x" + "00" * 32,
+        "lazy": False,
+        "verifier": "0x" + "00" * 20,
+        "payment_amount": 0,
+        "payment_token": "0x" + "00" * 20,
+        "wallet": "0x" + "22" * 20,
+    },
+    "signature": {"nonce": 1, "expiry": 2**32 - 1, "v": 27, "r": 1, "s": 2},
+    "data": {"x": 1},
+}
+
+
 class NodeProcess:
     """``infernet-devnode --config PATH`` as a subprocess; output captured to a file."""
 

@@ -5,29 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import NodeFactory
+from devnode_harness import DELEGATED
 from devnode_harness import OTHER_CLIENT
 from devnode_harness import Containers
+from devnode_harness import NodeFactory
 from devnode_harness import NodeThread
 from devnode_harness import wait_until
-
-DELEGATED = {
-    "subscription": {
-        "owner": "0x" + "11" * 20,
-        "active_at": 0,
-        "period": 0,
-        "frequency": 1,
-        "redundancy": 1,
-        "containers": "0x" + "00" * 32,
-        "lazy": False,
-        "verifier": "0x" + "00" * 20,
-        "payment_amount": 0,
-        "payment_token": "0x" + "00" * 20,
-        "wallet": "0x" + "22" * 20,
-    },
-    "signature": {"nonce": 1, "expiry": 2**32 - 1, "v": 27, "r": 1, "s": 2},
-    "data": {"x": 1},
-}
 
 
 def test_health(node: NodeThread) -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import NodeFactory
+from devnode_harness import DELEGATED
 from devnode_harness import Containers
+from devnode_harness import NodeFactory
 from devnode_harness import NodeThread
-from test_api import DELEGATED
 
 
 def test_chain_of_two_feeds_each_output_to_the_next(
