@@ -10,8 +10,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -20,34 +18,12 @@ import pytest
 from flows import PROMPTS
 from flows import TASKS
 from flows import HFTaskId
+from reference import CLIENT_TIMEOUT_S
+from reference import call_service
+from reference import client_bin
 from stack import CONTAINER_ID
 from stack import PROOF_CONTAINER_ID
-from stack import REPO
 from stack import Stack
-
-CLIENT_TIMEOUT_S = 60
-
-
-def call_service(stack: Stack, body: dict[str, Any]) -> tuple[int, Any]:
-    """POST /service_output on the service directly, as the node would."""
-    req = urllib.request.Request(  # noqa: S310 (our own local service)
-        stack.urls.service + "/service_output",
-        data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json"},
-    )
-    try:
-        with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310
-            return resp.status, json.loads(resp.read())
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read())
-
-
-def client_bin() -> Path:
-    """The infernet-client 1.4.0 venv (its own, see Makefile); `make e2e` sets the path."""
-    path = Path(os.environ.get("INFERNET_CLIENT_BIN", REPO / ".venv-client" / "bin"))
-    if not (path / "infernet-client").exists():
-        pytest.fail(f"infernet-client not found in {path}: run `make e2e` (it installs it)")
-    return path
 
 
 @pytest.mark.parametrize("task", TASKS, ids=lambda t: t.name.lower())

@@ -8,8 +8,10 @@ decoded with eth-abi), and what the service answers for the same input when call
 from __future__ import annotations
 
 import json
+import subprocess
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import flows
@@ -17,9 +19,12 @@ import onchain
 import pytest
 from flows import PROMPTS
 from flows import TASKS
-from flows import Answer
 from flows import ChainFlows
 from flows import HFTaskId
+from reference import CLIENT_TIMEOUT_S
+from reference import client_bin
+from reference import onchain_hex
+from reference import service_answer
 from stack import Stack
 from web3.exceptions import ContractCustomError
 
@@ -29,23 +34,6 @@ ids = pytest.mark.parametrize("task", TASKS, ids=lambda t: t.name.lower())
 @pytest.fixture
 def chain(w3: onchain.Web3, node: flows.NodeREST) -> ChainFlows:
     return ChainFlows(w3, node, flows.deploy_consumers(w3))
-
-
-def service_answer(stack: Stack, task: HFTaskId, source: int, data: Any) -> Answer:
-    """The service's own on-chain answer for an input (source 0: hex bytes, 1: JSON)."""
-    body = {"source": source, "destination": 0, "data": data}
-    req = urllib.request.Request(  # noqa: S310 (our own local service)
-        stack.urls.service + "/service_output",
-        data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310
-        reply = json.loads(resp.read())
-    return flows.decode_raw_output(task, bytes.fromhex(reply["raw_output"]))
-
-
-def onchain_hex(task: HFTaskId, text: str) -> str:
-    return flows.onchain_input(task, "", text).hex()
 
 
 @ids
@@ -113,6 +101,47 @@ def test_docs_style_consumer_receives_its_completion(stack: Stack, chain: ChainF
         stack, HFTaskId.TEXT_GENERATION, 0, onchain_hex(HFTaskId.TEXT_GENERATION, prompt)
     )
     assert text == expected.text
+
+
+def test_cli_sub_with_params_json(stack: Stack, chain: ChainFlows, tmp_path: Path):
+    """`infernet-client sub --params params.json --key ... -i input.json`, as in Infernet's docs."""
+    consumer = chain.consumer("HFDelegatedConsumer")
+    task = HFTaskId.SUMMARIZATION
+    nonce = 7
+    params = {
+        "owner": consumer.address,
+        "active_at": chain.chain_time(),
+        "period": 0,
+        "frequency": 1,
+        "redundancy": 1,
+        "containers": [onchain.CONTAINER_ID],
+        "lazy": False,
+        "verifier": flows.ZERO_ADDRESS,
+        "payment_amount": 0,
+        "payment_token": flows.ZERO_ADDRESS,
+        "wallet": flows.ZERO_ADDRESS,
+    }
+    (tmp_path / "params.json").write_text(json.dumps(params))
+    (tmp_path / "input.json").write_text(json.dumps(flows.offchain_data(task, PROMPTS[task])))
+    (tmp_path / "key").write_text(onchain.SIGNER_KEY)
+    argv = [
+        str(client_bin() / "infernet-client"), "sub",
+        "--url", stack.urls.node, "--rpc-url", stack.urls.rpc,
+        "--address", onchain.PROTOCOL.coordinator,
+        "--params", "params.json", "--key", "key", "-i", "input.json",
+        "--expiry", str(chain.chain_time() + 3600), "--nonce", str(nonce),
+    ]  # fmt: skip
+
+    done = subprocess.run(
+        argv, cwd=tmp_path, capture_output=True, text=True, timeout=CLIENT_TIMEOUT_S, check=False
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert "Success: Subscription created." in done.stdout
+    sub_id = chain.wait_delegated_id(consumer.address, nonce)
+    stored = chain.wait_answer(consumer, sub_id, 1)
+    expected = service_answer(stack, task, 1, flows.offchain_data(task, PROMPTS[task]))
+    assert flows.answer_from_contract(task, stored) == expected
 
 
 # ---------------------------------------------------------------- error paths

@@ -1,0 +1,54 @@
+"""References the e2e tests compare against: the service called directly, as the node calls it,
+and the published infernet-client 1.4.0 in its own venv."""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import flows
+import pytest
+from flows import Answer
+from flows import HFTaskId
+from stack import REPO
+from stack import Stack
+
+CLIENT_TIMEOUT_S = 60
+
+
+def call_service(stack: Stack, body: dict[str, Any]) -> tuple[int, Any]:
+    """POST /service_output on the service directly; returns (status, JSON body)."""
+    req = urllib.request.Request(  # noqa: S310 (our own local service)
+        stack.urls.service + "/service_output",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+def service_answer(stack: Stack, task: HFTaskId, source: int, data: Any) -> Answer:
+    """The service's own on-chain answer for an input (source 0: hex bytes, 1: JSON)."""
+    status, reply = call_service(stack, {"source": source, "destination": 0, "data": data})
+    assert status == 200, reply
+    return flows.decode_raw_output(task, bytes.fromhex(reply["raw_output"]))
+
+
+def onchain_hex(task: HFTaskId, text: str) -> str:
+    """The consumers' request bytes for (task, default model, text), hex without 0x."""
+    return flows.onchain_input(task, "", text).hex()
+
+
+def client_bin() -> Path:
+    """The infernet-client 1.4.0 venv (its own, see Makefile); `make e2e` sets the path."""
+    path = Path(os.environ.get("INFERNET_CLIENT_BIN", REPO / ".venv-client" / "bin"))
+    if not (path / "infernet-client").exists():
+        pytest.fail(f"infernet-client not found in {path}: run `make e2e` (it installs it)")
+    return path
