@@ -140,3 +140,14 @@ def test_profiles_are_alternatives_on_the_same_host_ports(compose: dict[str, Any
             host for svc in _services_in(compose, profile).values() for host in _published(svc)
         ]
         assert sorted(published) == [3000, 4000, 8545], profile
+
+
+@pytest.mark.parametrize("profile", sorted(PROFILES))
+def test_node_config_passes_the_config_schema(compose: dict[str, Any], profile: str) -> None:
+    """Both inline configs are valid Infernet Node 1.4 config.json (the devnode's schema)."""
+    from infernet_devnode.config import parse_config
+
+    loaded = parse_config(_config(compose, profile), environ={})
+
+    assert [c.id for c in loaded.config.containers] == [CONTAINER_ID]
+    assert loaded.config.chain.enabled
