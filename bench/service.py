@@ -12,6 +12,9 @@ on 2 cores), else a small asyncio keep-alive generator in this file.
 
     .venv/bin/python bench/service.py [--duration 5] [--concurrency 1,16,64] [--workers 2]
                                       [--loadgen auto|wrk|python]
+
+BENCH_QUICK=1 shortens every run to 1 s. The last stdout line is the JSON summary `make bench`
+collects (../notes on the bench convention: {"bench": "service", "rows": [...]}).
 """
 
 from __future__ import annotations
@@ -213,7 +216,10 @@ def load(kind: str, url: str, body: str, concurrency: int, seconds: float) -> Ru
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--duration", type=float, default=5.0, help="seconds per measurement")
+    quick = os.environ.get("BENCH_QUICK") == "1"
+    parser.add_argument(
+        "--duration", type=float, default=1.0 if quick else 5.0, help="seconds per measurement"
+    )
     parser.add_argument("--concurrency", default="1,16,64")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--loadgen", choices=["auto", "wrk", "python"], default="auto")
@@ -297,7 +303,31 @@ def main() -> int:
         print(f"  added p50 at c=1 <= {GOAL_ADDED_P50_MS} ms: {svc.p50_ms - floor.p50_ms:.2f} ms")
     if 64 in by_c:
         print(f"  req/s at c=64 >= {GOAL_RPS_AT_64:.0f}: {by_c[64][1].rps:,.0f}")
+    print(json.dumps({"bench": "service", "rows": _summary_rows(rows)}))
     return 0
+
+
+def _summary_rows(rows: list[tuple[int, Run, Run, float]]) -> list[dict[str, object]]:
+    out: list[dict[str, object]] = []
+    floor_case = "offline stand-in called directly"
+    for c, floor, svc, cpu in rows:
+        out.append(_row(f"service req/s c={c}", svc.rps, "req/s", floor.rps, floor_case))
+        out.append(_row(f"service p50 c={c}", svc.p50_ms, "ms", floor.p50_ms, floor_case))
+        out.append(_row(f"service CPU per request c={c}", cpu, "ms CPU", None, None))
+    return out
+
+
+def _row(
+    case: str, value: float, unit: str, baseline: float | None, baseline_case: str | None
+) -> dict[str, object]:
+    return {
+        "case": case,
+        "value": round(value, 3),
+        "unit": unit,
+        "baseline": None if baseline is None else round(baseline, 3),
+        "baseline_case": baseline_case,
+        "ratio": None if not baseline else round(value / baseline, 3),
+    }
 
 
 if __name__ == "__main__":
