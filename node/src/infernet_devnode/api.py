@@ -124,14 +124,14 @@ class _Api:
         route = resource.canonical if resource is not None else "<unmatched>"
         decision = None
         if resource is not None and (request.method, route) not in _UNLIMITED:
-            decision = self._limiter.check((_client(request), route), time.monotonic())
+            decision = self._limiter.check((request.remote, route), time.monotonic())
         try:
             if decision is not None and not decision.allowed:
                 response: web.StreamResponse = _error(429, "Too many requests")
             else:
                 response = await handler(request)
         except InvalidField as e:
-            response = _error(400, str(e), field=e.field)
+            response = _error(400, str(e), **({"field": e.field} if e.field else {}))
         except GuardianRejection as e:
             response = _error(405, e.error, params=e.params)
         except web.HTTPRequestEntityTooLarge:
@@ -278,8 +278,14 @@ class _Api:
 
 
 def _client(request: web.Request) -> str:
-    """The caller's address: the TCP peer (spec 2.7 scopes results by it)."""
-    return request.remote or ""
+    """The caller's address: the TCP peer (spec 2.7 scopes results by it).
+
+    Raises:
+        InvalidField: no peer address (e.g. a Unix socket), upstream's 400.
+    """
+    if not request.remote:
+        raise InvalidField("", "Could not get client IP address")
+    return request.remote
 
 
 async def _read_json(request: web.Request) -> Any:
