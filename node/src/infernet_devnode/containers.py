@@ -20,14 +20,14 @@ from typing import Any
 import aiohttp
 
 from .config import ContainerConfig
-from .errors import NodeError
+from .errors import StreamFailed
 from .metrics import Metrics
 from .results import ContainerError
 from .results import ContainerOutput
 from .results import ContainerResult
 from .results import JobLocation
 
-__all__ = ["ContainerCall", "ContainerClient", "Pipeline", "PipelineProgress", "StreamFailed"]
+__all__ = ["ContainerCall", "ContainerClient", "Pipeline", "PipelineProgress"]
 
 _JSON = "application/json"
 # Cap on how much of a bad answer is quoted in a ContainerError.
@@ -233,10 +233,6 @@ class ContainerClient:
             return {}
         answers = await asyncio.gather(*(one(c) for c in self._containers.values()))
         return dict(a for a in answers if a is not None)
-
-
-class StreamFailed(NodeError):
-    """A streaming container call failed before or while streaming."""
 
 
 def _headers(config: ContainerConfig) -> dict[str, str]:

@@ -7,6 +7,7 @@ Hierarchy::
     +-- InvalidField(field, reason)    a request body is malformed (also a ValueError) -> HTTP 400
     +-- GuardianRejection(error, params)  an admission rule refused a request -> HTTP 405
     +-- ChainNotAvailable(reason)      chain.enabled is true but the chain side cannot start
+    +-- StreamFailed                   a streaming container call failed (the stream just ends)
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ __all__ = [
     "GuardianRejection",
     "InvalidField",
     "NodeError",
+    "StreamFailed",
 ]
 
 
@@ -59,3 +61,7 @@ class ChainNotAvailable(NodeError):
     def __init__(self, reason: str) -> None:
         super().__init__(f"chain side not available: {reason}")
         self.reason = reason
+
+
+class StreamFailed(NodeError):
+    """A streaming container call failed before or while streaming."""

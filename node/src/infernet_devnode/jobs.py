@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .containers import ContainerClient
-from .containers import StreamFailed
+from .errors import StreamFailed
 from .messages import JobRequest
 from .messages import StatusReport
 from .metrics import Metrics
