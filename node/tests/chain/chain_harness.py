@@ -223,7 +223,7 @@ class Actor:
             "type": 2,
         }
         if to is not None:
-            tx["to"] = to
+            tx["to"] = to_checksum_address(to)
         signed = self.account.sign_transaction(tx)
         return str(self.rpc("eth_sendRawTransaction", "0x" + bytes(signed.raw_transaction).hex()))
 
@@ -366,6 +366,7 @@ class Devnode:
     starting_sub_id: int = 0
     port: int = field(default_factory=free_port)
     extra_wallet: dict[str, Any] = field(default_factory=dict)
+    container_options: dict[str, Any] = field(default_factory=dict)  # added to every container
     proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -378,7 +379,10 @@ class Devnode:
 
     def config(self) -> dict[str, Any]:
         return {
-            "containers": [{"id": cid, "url": url} for cid, url in self.containers.items()],
+            "containers": [
+                {"id": cid, "url": url, **self.container_options}
+                for cid, url in self.containers.items()
+            ],
             "chain": {
                 "enabled": True,
                 "rpc_url": self.rpc_url,

@@ -1,0 +1,107 @@
+"""Paid subscriptions: served only when the consumer's wallet can pay, and the node gets paid."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from chain_harness import CONTAINER_ID
+from chain_harness import NODE_WALLET
+from chain_harness import REGISTRY
+from chain_harness import TEXT_GENERATION
+from chain_harness import ZERO
+from chain_harness import Actor
+from chain_harness import Devnode
+from chain_harness import Rpc
+from chain_harness import created_id
+from chain_harness import running
+from chain_harness import wait_until
+from eth_abi.abi import encode as abi_encode
+from infernet_devnode._abi import Function
+
+DELIVERY_TIMEOUT_S = 30.0
+PRICE_WEI = 1_000
+FUNDING_WEI = 10**18
+WALLET_FACTORY = "0xF6168876932289D073567f347121A267095f3DD6"
+CREATE_WALLET = Function("createWallet", ("address",), ("address",))
+APPROVE = Function("approve", ("address", "address", "uint256"))
+CREATE_MOCK_REQUEST = Function(
+    "createMockRequest",
+    ("string", "bytes", "uint16", "address", "uint256", "address", "address"),
+    ("uint32",),
+)
+
+
+def balance(rpc: Rpc, address: str) -> int:
+    return int(rpc("eth_getBalance", address, "latest"), 16)
+
+
+@pytest.fixture
+def paying_consumer(deployer: Actor) -> str:
+    return deployer.deploy("MockCallbackConsumer", "MockCallbackConsumer", REGISTRY, [])
+
+
+def consumer_wallet(rpc: Rpc, owner: Actor, consumer: str, funding: int) -> str:
+    """A WalletFactory wallet owned by `owner` that lets `consumer` spend ETH."""
+    (wallet,) = rpc.call(WALLET_FACTORY, CREATE_WALLET, owner.address)
+    owner.transact(WALLET_FACTORY, CREATE_WALLET, owner.address)
+    owner.transact(wallet, APPROVE, consumer, ZERO, 10 * PRICE_WEI)
+    if funding:
+        owner.send(wallet, b"", value=funding)
+    return str(wallet)
+
+
+def request(owner: Actor, consumer: str, wallet: str, amount: int) -> int:
+    inputs = abi_encode(["uint8", "string", "string"], [TEXT_GENERATION, "", "paid"])
+    receipt = owner.transact(
+        consumer, CREATE_MOCK_REQUEST, CONTAINER_ID, inputs, 1, ZERO, amount, wallet, ZERO
+    )
+    return created_id(receipt)
+
+
+def paid_node(devnode: Devnode) -> Devnode:
+    devnode.extra_wallet = {"payment_address": NODE_WALLET}
+    devnode.container_options = {"accepted_payments": {ZERO: PRICE_WEI}}
+    return devnode
+
+
+def test_funded_wallet_pays_the_node(
+    rpc: Rpc, deployer: Actor, paying_consumer: str, devnode: Devnode
+) -> None:
+    wallet = consumer_wallet(rpc, deployer, paying_consumer, FUNDING_WEI)
+    before = balance(rpc, NODE_WALLET)
+    with running(paid_node(devnode)):
+        sub_id = request(deployer, paying_consumer, wallet, PRICE_WEI)
+        wait_until(
+            lambda: devnode.delivery_state(sub_id, 1) == "delivered",
+            DELIVERY_TIMEOUT_S,
+            "paid delivery",
+        )
+    assert balance(rpc, NODE_WALLET) == before + PRICE_WEI  # protocol fee is 0 here
+
+
+def test_unfunded_wallet_is_skipped_with_the_reason(
+    rpc: Rpc, deployer: Actor, paying_consumer: str, devnode: Devnode
+) -> None:
+    wallet = consumer_wallet(rpc, deployer, paying_consumer, 0)
+    sent = rpc.transactions_from(devnode.address)
+    with running(paid_node(devnode)):
+        sub_id = request(deployer, paying_consumer, wallet, PRICE_WEI)
+        wait_until(
+            lambda: devnode.delivery_state(sub_id, 1) == "skipped", DELIVERY_TIMEOUT_S, "skip"
+        )
+        last: dict[str, Any] = devnode.subscription(sub_id)["last"]
+        assert last["reason"].startswith("InsufficientFunds")
+    assert rpc.transactions_from(devnode.address) == sent
+
+
+def test_payment_below_the_containers_minimum_is_not_tracked(
+    rpc: Rpc, deployer: Actor, paying_consumer: str, devnode: Devnode
+) -> None:
+    wallet = consumer_wallet(rpc, deployer, paying_consumer, FUNDING_WEI)
+    with running(paid_node(devnode)):
+        sub_id = request(deployer, paying_consumer, wallet, PRICE_WEI - 1)
+        status = wait_until(lambda: devnode.subscription(sub_id), DELIVERY_TIMEOUT_S, "status")
+        assert status["tracked"] is False
+        assert "below the minimum" in status["reason"]
+        assert status["deliveries"] == []
