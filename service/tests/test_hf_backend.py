@@ -283,3 +283,15 @@ def test_unsupported_task_detection_from_hub_value_error() -> None:
     assert says_task_unsupported(ValueError(message))
     assert not says_task_unsupported(ValueError("something else"))
     assert not says_task_unsupported(RuntimeError("not supported"))
+
+
+def test_allowed_url_model_is_used_verbatim(start_service, backend: OfflineBackendProcess) -> None:
+    from hf_inference_client_service import InputPolicy
+
+    service = start_service(inputs=InputPolicy(allow_url_models=True))
+    data = {"task_id": 1, "prompt": "Hello", "model": backend.url}  # a TGI-style server root
+    answer = service.post({"source": 1, "destination": 1, "data": data})
+    assert answer.status_code == 200
+    (received,) = backend.received()
+    assert received["path"] == "/"
+    assert received["body"] == {"inputs": "Hello", "parameters": GEN_DEFAULTS}

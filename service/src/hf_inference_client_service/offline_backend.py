@@ -9,6 +9,7 @@ HF_INF_ENDPOINT at it:
   classification (`[[{label, score}]]`), token classification, summarization (`[{summary_text}]`);
 - `POST /models/{model}/v1/chat/completions` and `POST /v1/chat/completions`: OpenAI-style chat
   completion, streamed or not;
+- `POST /`: TGI's root route (what a URL model pointing at a TGI server is sent), as model "tgi";
 - `GET /`: health, names itself a stand-in.
 
 Test controls (not part of HF's protocol):
@@ -55,6 +56,7 @@ __all__ = ["Fault", "OfflineBackend", "main"]
 STAND_IN_HEADER = b"x-stand-in: offline-hf-backend\r\n"
 _MODELS = "/models/"
 _CHAT_SUFFIX = "/v1/chat/completions"
+_ROOT_MODEL = "tgi"
 _RECORDED = 256
 _MAX_HEAD = 65_536
 _CHUNK_END = b"0\r\n\r\n"
@@ -183,6 +185,9 @@ class OfflineBackend:
             reply.headers.update(headers)
             return reply
         token_delay = fault.token_delay if fault is not None else 0.0
+        if path == "/":
+            # TGI's compatibility route: a URL model pointing at the server root lands here.
+            return _task(_ROOT_MODEL, body, token_delay)
         if path == _CHAT_SUFFIX:
             return _chat(str(body.get("model", "")), body, token_delay)
         if path.startswith(_MODELS):
