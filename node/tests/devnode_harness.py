@@ -145,6 +145,7 @@ class Containers:
     /badjson    200 application/json with a body that is not JSON
     /fail       500 {"error": "boom"}
     /stream     streams b"one ", b"two ", b"three" (chunked)
+    /hangstream streams b"first" then waits until ``release()``, then b"last"
     /streamfail 500 before streaming
     each prefix also serves GET /service-resources[?model_id=] ("/fail" answers 500).
     """
@@ -235,6 +236,17 @@ class Containers:
             for chunk in (b"one ", b"two ", b"three"):
                 await response.write(chunk)
                 await asyncio.sleep(0.01)
+            await response.write_eof()
+            return response
+        if prefix == "hangstream":
+            assert self._release is not None
+            release = self._release
+            response = web.StreamResponse()
+            response.enable_chunked_encoding()
+            await response.prepare(request)
+            await response.write(b"first")
+            await release.wait()
+            await response.write(b"last")
             await response.write_eof()
             return response
         return web.json_response(echo)

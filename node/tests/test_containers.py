@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import http.client
+import json
 from typing import Any
 
 import pytest
@@ -159,6 +161,26 @@ def test_stream_failure_ends_stream_and_fails_job(
     result = node.http().result(job_id.decode())
     assert result["status"] == "failed"
     assert "HTTP 500" in result["result"]["error"]
+
+
+def test_stream_closed_by_the_client_fails_the_job(
+    start_node: NodeFactory, containers: Containers
+) -> None:
+    node = start_node([{"id": "hangstream", "url": containers.url("hangstream")}])
+    connection = http.client.HTTPConnection("127.0.0.1", node.node.port, timeout=10)
+    try:
+        body = json.dumps({"containers": ["hangstream"], "data": {}})
+        connection.request("POST", "/api/jobs/stream", body=body)
+        response = connection.getresponse()
+        job_id = response.read(37).decode().strip()
+    finally:
+        connection.close()
+    try:
+        result = node.http().result(job_id)
+    finally:
+        containers.release()
+    assert result["status"] == "failed"
+    assert "stream ended early" in result["result"]["error"]
 
 
 def test_stream_rejects_delegated_and_guardian_failures(node: NodeThread) -> None:

@@ -252,9 +252,15 @@ class _Api:
         )
         response = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
         await response.prepare(request)
-        async for chunk in self._jobs.stream(client, message):
-            await response.write(chunk)
-        await response.write_eof()
+        stream = self._jobs.stream(client, message)
+        try:
+            async for chunk in stream:
+                await response.write(chunk)
+            await response.write_eof()
+        except ConnectionResetError:
+            log.info("stream client %s went away", client)
+        finally:
+            await stream.aclose()  # records the job even when the client left early
         return response
 
     async def get_jobs(self, request: web.Request) -> web.Response:

@@ -123,8 +123,14 @@ class Node:
         self._prune_task = asyncio.get_running_loop().create_task(self._prune_forever())
         self._prune_task.add_done_callback(_log_crash)
         app = create_app(self.context, self.jobs, self.chain)
+        # handler_cancellation: a client that hangs up stops its handler (e.g. a stream's
+        # container call) instead of leaving it to run to the end.
         self._runner = web.AppRunner(
-            app, access_log=None, handle_signals=False, shutdown_timeout=SHUTDOWN_GRACE_S
+            app,
+            access_log=None,
+            handle_signals=False,
+            shutdown_timeout=SHUTDOWN_GRACE_S,
+            handler_cancellation=True,
         )
         await self._runner.setup()
         server = self.config.server

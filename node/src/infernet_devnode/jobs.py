@@ -11,7 +11,7 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -101,30 +101,35 @@ class OffchainJobs:
         if status is JobStatus.FAILED:
             log.info("job %s failed: %s", job_id, result)
 
-    async def stream(self, client: str, request: JobRequest) -> AsyncIterator[bytes]:
+    async def stream(self, client: str, request: JobRequest) -> AsyncGenerator[bytes, None]:
         """Run ``containers[0]`` streaming: yields ``<id>\\n`` then the container's raw bytes.
 
         The joined output is recorded when the stream ends; a failure mid-stream just ends the
-        stream and records the job as failed (spec 2.6).
+        stream and records the job as failed (spec 2.6), as does a stream closed early.
         """
         container = request.containers[0]
         job_id = str(uuid.uuid4())
         self.records.put(client, JobResult(job_id, JobStatus.RUNNING, None), [container])
-        yield f"{job_id}\n".encode()
         chunks: list[bytes] = []
-        result: ContainerResult
+        result: ContainerResult = ContainerError(
+            container, "stream ended early: the client went away or the node stopped"
+        )
         try:
-            async for chunk in self._containers.stream(container, request.data):
-                chunks.append(chunk)
-                yield chunk
-        except StreamFailed as e:
-            result = ContainerError(container, str(e))
-        else:
-            text = b"".join(chunks).decode("utf-8", errors="replace")
-            result = ContainerOutput(container, {"output": text})
-        status = JobStatus.SUCCESS if isinstance(result, ContainerOutput) else JobStatus.FAILED
-        self.records.put(client, JobResult(job_id, status, result), [container])
-        self._metrics.job_finished(JobLocation.STREAM, status)
+            yield f"{job_id}\n".encode()
+            try:
+                async for chunk in self._containers.stream(container, request.data):
+                    chunks.append(chunk)
+                    yield chunk
+            except StreamFailed as e:
+                result = ContainerError(container, str(e))
+            else:
+                text = b"".join(chunks).decode("utf-8", errors="replace")
+                result = ContainerOutput(container, {"output": text})
+        finally:
+            ok = isinstance(result, ContainerOutput)
+            status = JobStatus.SUCCESS if ok else JobStatus.FAILED
+            self.records.put(client, JobResult(job_id, status, result), [container])
+            self._metrics.job_finished(JobLocation.STREAM, status)
 
     def report_status(self, client: str, report: StatusReport) -> None:
         """PUT /api/status: an independent container records a job's state itself (spec 2.8).
