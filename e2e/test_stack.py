@@ -1,0 +1,112 @@
+"""The stack launcher's own promises: `up` then `down` leaves nothing behind, a busy port is
+named, and `down` never signals a process it did not start."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import stack as stack_module
+from processes import LOCALHOST
+from processes import RunningProcess
+from processes import StackError
+from processes import is_alive
+from processes import start_ticks
+from processes import stop_process
+from stack import REPO
+
+STACK_CLI = [sys.executable, str(REPO / "scripts" / "stack.py")]
+CLI_TIMEOUT_S = 300
+
+
+@pytest.fixture
+def listener() -> Iterator[int]:
+    with socket.socket() as s:
+        s.bind((LOCALHOST, 0))
+        s.listen()
+        yield s.getsockname()[1]
+
+
+def test_busy_port_is_named_before_anything_starts(tmp_path: Path, listener: int):
+    config = stack_module.StackConfig.with_free_ports(tmp_path, quiet=True)
+    config = replace(config, ports=replace(config.ports, node=listener))
+    stack = stack_module.Stack(config)
+
+    with pytest.raises(StackError) as busy:
+        stack.start()
+
+    assert busy.value.component == "devnode"
+    assert f"port {listener}" in busy.value.reason
+    assert "NODE_PORT" in busy.value.reason
+    assert stack.processes == {}
+
+
+def test_down_leaves_alone_a_process_that_reused_a_recorded_pid():
+    bystander = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        ticks = start_ticks(bystander.pid)
+        assert ticks is not None
+        stale = RunningProcess("old", bystander.pid, ticks - 1, ("old",), "/dev/null")
+
+        stop_process(stale)
+
+        assert bystander.poll() is None, "a process `up` did not start was signalled"
+    finally:
+        bystander.kill()
+        bystander.wait()
+
+
+def test_up_then_down_leaves_no_process_behind(tmp_path: Path):
+    ports = stack_module.Ports.free()
+    env_ports = [
+        f"--anvil-port={ports.anvil}",
+        f"--node-port={ports.node}",
+        f"--service-port={ports.service}",
+        f"--backend-port={ports.backend}",
+    ]
+    run_dir = ["--run-dir", str(tmp_path)]
+    up = subprocess.run(
+        [*STACK_CLI, *run_dir, "up", *env_ports],
+        capture_output=True,
+        text=True,
+        timeout=CLI_TIMEOUT_S,
+        check=False,
+    )
+    recorded = stack_module.recorded_processes(tmp_path)
+    try:
+        assert up.returncode == 0, up.stdout + up.stderr
+        assert "Local Infernet stack is up." in up.stdout
+        assert {p.name for p in recorded} == {"anvil", "backend", "service", "devnode"}
+        assert all(is_alive(p) for p in recorded)
+        state = json.loads((tmp_path / "stack.json").read_text())
+        assert set(state["consumers"]) >= {"HFCallbackConsumer", "HFDelegatedConsumer"}
+
+        again = subprocess.run(
+            [*STACK_CLI, *run_dir, "up", *env_ports],
+            capture_output=True,
+            text=True,
+            timeout=CLI_TIMEOUT_S,
+            check=False,
+        )
+        assert again.returncode == 1
+        assert "already running" in again.stderr
+    finally:
+        down = subprocess.run(
+            [*STACK_CLI, *run_dir, "down"],
+            capture_output=True,
+            text=True,
+            timeout=CLI_TIMEOUT_S,
+            check=False,
+        )
+        for proc in recorded:  # never leave processes behind, even if `down` is broken
+            stop_process(proc)
+
+    assert down.returncode == 0, down.stderr
+    assert not [p.name for p in recorded if is_alive(p)]
+    assert stack_module.recorded_processes(tmp_path) == []
