@@ -6,6 +6,7 @@ directly: encode and decode are pure, only `ChainClient` talks to the RPC endpoi
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,7 +53,7 @@ class Function:
 
     @property
     def selector(self) -> bytes:
-        return keccak(text=self.signature)[:_SELECTOR_BYTES]
+        return _selector(self.signature)
 
     def encode(self, *args: Any) -> bytes:
         """Calldata for a call with `args` (selector followed by the ABI-encoded arguments)."""
@@ -61,6 +62,11 @@ class Function:
     def decode(self, data: bytes) -> tuple[Any, ...]:
         """The decoded return values of a successful call."""
         return tuple(abi_decode(list(self.outputs), data))
+
+
+@functools.cache
+def _selector(signature: str) -> bytes:
+    return keccak(text=signature)[:_SELECTOR_BYTES]
 
 
 def _event_topic(signature: str) -> bytes:

@@ -60,6 +60,8 @@ log = logging.getLogger(__name__)
 # JSON-RPC error code EIP-1474 / geth / anvil use for "execution reverted" with revert data.
 _REVERT_CODE = 3
 _RPC_TIMEOUT_SECONDS = 30.0
+# Keep-alive connections to the RPC endpoint (concurrent deliveries share them).
+_MAX_CONNECTIONS = 32
 # Reads are safe to retry on a connection error; eth_sendRawTransaction is settled by the
 # receipt check instead (the endpoint may have accepted it).
 _RETRYABLE_METHODS = (
@@ -212,11 +214,26 @@ class ChainClient:
             )
         )
         self.requests_sent = 0
+        self._session: aiohttp.ClientSession | None = None
+
+    async def _ensure_session(self) -> None:
+        # web3's default session closes the TCP connection after every request
+        # (force_close=True); a keep-alive pool saves a connect per JSON-RPC call.
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=_MAX_CONNECTIONS),
+                timeout=aiohttp.ClientTimeout(total=_RPC_TIMEOUT_SECONDS),
+            )
+            provider = cast(Any, self._w3.provider)
+            await provider.cache_async_session(self._session)
 
     async def close(self) -> None:
         """Close the HTTP session; safe to call twice."""
         provider = cast(Any, self._w3.provider)
         await provider.disconnect()
+        if self._session is not None:
+            session, self._session = self._session, None
+            await session.close()
 
     async def request(self, method: str, params: Sequence[Any]) -> Any:
         """One JSON-RPC request; returns `result`.
@@ -227,6 +244,7 @@ class ChainClient:
             RpcFailed: any other JSON-RPC error.
         """
         self.requests_sent += 1
+        await self._ensure_session()
         try:
             response = await self._w3.provider.make_request(cast(Any, method), list(params))
         except (TimeoutError, aiohttp.ClientError, OSError) as e:

@@ -305,6 +305,8 @@ class EchoContainer:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, like a real container server
+
             def log_message(self, *args: Any) -> None:
                 return
 
