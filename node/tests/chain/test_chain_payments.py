@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from chain_harness import CONTAINER_ID
+from chain_harness import COORDINATOR
 from chain_harness import NODE_WALLET
 from chain_harness import REGISTRY
 from chain_harness import TEXT_GENERATION
@@ -105,3 +106,41 @@ def test_payment_below_the_containers_minimum_is_not_tracked(
         assert status["tracked"] is False
         assert "below the minimum" in status["reason"]
         assert status["deliveries"] == []
+
+
+SET_FEE = Function("setFee", ("address", "uint256"))
+VERIFIER_FEE_WEI = 100
+
+
+def test_subscription_with_a_verifier_escrows_from_the_node_wallet_and_pays(
+    rpc: Rpc, deployer: Actor, paying_consumer: str, devnode: Devnode
+) -> None:
+    """§6.4 step 4: the node approves its own wallet's escrow before delivering with a proof."""
+    verifier = deployer.deploy("MockVerifier", "MockAtomicVerifier", COORDINATOR)
+    deployer.transact(verifier, SET_FEE, ZERO, VERIFIER_FEE_WEI)
+    wallet = consumer_wallet(rpc, deployer, paying_consumer, FUNDING_WEI)
+    deployer.send(NODE_WALLET, b"", value=FUNDING_WEI)  # the node's slashable stake
+    before = balance(rpc, NODE_WALLET)
+    paid_node(devnode).container_options["generates_proofs"] = True
+    with running(devnode):
+        inputs = abi_encode(["uint8", "string", "string"], [TEXT_GENERATION, "", "proved"])
+        sub_id = created_id(
+            deployer.transact(
+                paying_consumer,
+                CREATE_MOCK_REQUEST,
+                CONTAINER_ID,
+                inputs,
+                1,
+                ZERO,
+                PRICE_WEI,
+                wallet,
+                verifier,
+            )
+        )
+        wait_until(
+            lambda: devnode.delivery_state(sub_id, 1) == "delivered",
+            DELIVERY_TIMEOUT_S,
+            "delivery with proof",
+        )
+    # valid proof: the escrow is released to the node, minus the verifier's fee
+    assert balance(rpc, NODE_WALLET) == before + PRICE_WEI - VERIFIER_FEE_WEI
