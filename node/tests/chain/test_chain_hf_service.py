@@ -1,0 +1,109 @@
+"""The real HF service (over the offline Hugging Face stand-in) behind the devnode, on-chain."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from chain_harness import ANSWER_COUNT
+from chain_harness import CONTAINER_ID
+from chain_harness import READY_TIMEOUT_S
+from chain_harness import REQUEST_COMPUTE
+from chain_harness import TEXT_GENERATION
+from chain_harness import Actor
+from chain_harness import Devnode
+from chain_harness import Rpc
+from chain_harness import created_id
+from chain_harness import free_port
+from chain_harness import running
+from chain_harness import stop_process
+from chain_harness import wait_until
+from infernet_devnode._abi import Function
+
+DELIVERY_TIMEOUT_S = 60.0
+GET_ANSWER = Function(
+    "getAnswer",
+    ("uint32", "uint32"),
+    ("(uint8,address,uint16,string,string[],uint256[])",),
+)
+
+
+def _up(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - local URL
+            return bool(response.status == 200)
+    except (OSError, urllib.error.URLError):
+        return False
+
+
+@pytest.fixture(scope="module")
+def hf_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Offline backend + hf-inference-client-service on free ports; yields the service URL."""
+    logs = tmp_path_factory.mktemp("hf")
+    backend_port, service_port = free_port(), free_port()
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        with (logs / "backend.log").open("ab") as log:
+            procs.append(
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "hf_inference_client_service.offline_backend",
+                        "--port",
+                        str(backend_port),
+                    ],
+                    stdout=log,
+                    stderr=log,
+                )
+            )
+        env = {
+            **os.environ,
+            "HF_INF_ENDPOINT": f"http://127.0.0.1:{backend_port}",
+            "HF_INF_TOKEN": "hf_offline_test_token",
+        }
+        service = Path(sys.executable).parent / "hf-inference-client-service"
+        with (logs / "service.log").open("ab") as log:
+            procs.append(
+                subprocess.Popen(
+                    [str(service), f"--bind=127.0.0.1:{service_port}"],
+                    stdout=log,
+                    stderr=log,
+                    env=env,
+                )
+            )
+        url = f"http://127.0.0.1:{service_port}"
+        wait_until(lambda: _up(f"http://127.0.0.1:{backend_port}/"), READY_TIMEOUT_S, "backend")
+        wait_until(lambda: _up(url + "/"), READY_TIMEOUT_S, "service")
+        yield url
+    finally:
+        for proc in procs:
+            stop_process(proc)
+
+
+def test_callback_answered_by_the_hf_service(
+    rpc: Rpc, deployer: Actor, callback_consumer: str, devnode: Devnode, hf_service: str
+) -> None:
+    devnode.containers = {CONTAINER_ID: hf_service}
+    with running(devnode):
+        sub_id = created_id(
+            deployer.transact(
+                callback_consumer, REQUEST_COMPUTE, TEXT_GENERATION, "", "Once upon a time", 1
+            )
+        )
+        wait_until(
+            lambda: devnode.delivery_state(sub_id, 1) == "delivered", DELIVERY_TIMEOUT_S, "delivery"
+        )
+    (count,) = rpc.call(callback_consumer, ANSWER_COUNT, sub_id, 1)
+    assert count == 1
+    ((task, node, redundancy, text, _labels, _scores),) = rpc.call(
+        callback_consumer, GET_ANSWER, sub_id, 1
+    )
+    assert (task, node.lower(), redundancy) == (TEXT_GENERATION, devnode.address.lower(), 1)
+    assert text  # the offline backend's deterministic continuation
