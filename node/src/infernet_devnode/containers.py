@@ -1,5 +1,8 @@
 """Calling containers (spec section 4): ``POST {base}/service_output``, chaining, streaming.
 
+Calls to plain http:// containers use the small keep-alive client in _http.py (the hot path of
+every job); https, streaming and resources use aiohttp.
+
 Error mapping follows upstream: a connection error, a timeout or a body that is not JSON becomes a
 ContainerError (the job fails). One deliberate difference: a non-2xx answer is also an error
 (upstream ignores the status code and stores e.g. a 500's JSON body as a successful output).
@@ -19,6 +22,8 @@ from typing import Any
 
 import aiohttp
 
+from ._http import HttpPool
+from ._http import HttpProtocolError
 from .config import ContainerConfig
 from .errors import StreamFailed
 from .metrics import Metrics
@@ -77,6 +82,7 @@ class ContainerClient:
         self._containers = {c.id: c for c in containers}
         self._metrics = metrics
         self._session: aiohttp.ClientSession | None = None
+        self._pool = HttpPool()
 
     async def open(self) -> None:
         connector = aiohttp.TCPConnector(limit=0, limit_per_host=_CONNECTIONS_PER_HOST)
@@ -84,6 +90,7 @@ class ContainerClient:
 
     async def close(self) -> None:
         """Close the session; safe to call twice."""
+        await self._pool.close()
         if self._session is not None:
             session, self._session = self._session, None
             await session.close()
@@ -113,32 +120,27 @@ class ContainerClient:
 
     async def _post(self, config: ContainerConfig, call: ContainerCall) -> ContainerResult:
         url = f"{config.base_url}/service_output"
-        timeout = aiohttp.ClientTimeout(total=config.timeout)
+        body = json.dumps(call.body()).encode()
         try:
-            async with self.session.post(
-                url, data=json.dumps(call.body()), headers=_headers(config), timeout=timeout
-            ) as response:
-                text = await response.text(errors="replace")
-                content_type = response.content_type
-                status = response.status
+            if HttpPool.supports(url):
+                async with asyncio.timeout(config.timeout):
+                    answer = await self._pool.post(url, body, _headers(config))
+                status, content_type, text = answer.status, answer.content_type, answer.text()
+            else:
+                timeout = aiohttp.ClientTimeout(total=config.timeout)
+                async with self.session.post(
+                    url, data=body, headers=_headers(config), timeout=timeout
+                ) as response:
+                    text = await response.text(errors="replace")
+                    content_type = response.content_type
+                    status = response.status
         except TimeoutError:
             return ContainerError(config.id, f"timed out after {config.timeout:g} s calling {url}")
-        except aiohttp.ClientError as e:
+        except asyncio.IncompleteReadError:
+            return ContainerError(config.id, f"{url} closed the connection mid-answer")
+        except (aiohttp.ClientError, OSError, HttpProtocolError) as e:
             return ContainerError(config.id, f"cannot reach {url}: {e}")
-        if content_type != _JSON:
-            return ContainerError(
-                config.id,
-                f"answer is not JSON (HTTP {status}, Content-Type {content_type!r}):"
-                f" {text[:_MAX_ERROR_BODY]}",
-            )
-        try:
-            output = json.loads(text)
-        except ValueError:
-            # Upstream: an invalid JSON body becomes the error text itself.
-            return ContainerError(config.id, text[:_MAX_ERROR_BODY])
-        if not 200 <= status < 300:
-            return ContainerError(config.id, f"HTTP {status}: {text[:_MAX_ERROR_BODY]}")
-        return ContainerOutput(config.id, output)
+        return _result(config.id, status, content_type, text)
 
     async def run(
         self,
@@ -233,6 +235,24 @@ class ContainerClient:
             return {}
         answers = await asyncio.gather(*(one(c) for c in self._containers.values()))
         return dict(a for a in answers if a is not None)
+
+
+def _result(container: str, status: int, content_type: str, text: str) -> ContainerResult:
+    """Spec 4.4's mapping of an answer to a result (plus: non-2xx is an error)."""
+    if content_type != _JSON:
+        return ContainerError(
+            container,
+            f"answer is not JSON (HTTP {status}, Content-Type {content_type!r}):"
+            f" {text[:_MAX_ERROR_BODY]}",
+        )
+    try:
+        output = json.loads(text)
+    except ValueError:
+        # Upstream: an invalid JSON body becomes the error text itself.
+        return ContainerError(container, text[:_MAX_ERROR_BODY])
+    if not 200 <= status < 300:
+        return ContainerError(container, f"HTTP {status}: {text[:_MAX_ERROR_BODY]}")
+    return ContainerOutput(container, output)
 
 
 def _headers(config: ContainerConfig) -> dict[str, str]:
