@@ -84,10 +84,27 @@ contract DeployConsumers is Script {
         }
 
         vm.startBroadcast(deployerKey);
-        consumers.callback = new HFCallbackConsumer(registry, containerId, signer);
-        consumers.subscription = new HFSubscriptionConsumer(registry, containerId);
-        consumers.delegated = new HFDelegatedConsumer(registry, signer);
-        consumers.example = new HFExampleConsumer(registry);
+        // From artifacts (plain CREATE) so this script does not re-optimise every consumer under via_ir
+        consumers.callback = HFCallbackConsumer(
+            vm.deployCode(
+                "HFCallbackConsumer.sol:HFCallbackConsumer",
+                abi.encode(registry, containerId, signer)
+            )
+        );
+        consumers.subscription = HFSubscriptionConsumer(
+            vm.deployCode(
+                "HFSubscriptionConsumer.sol:HFSubscriptionConsumer",
+                abi.encode(registry, containerId)
+            )
+        );
+        consumers.delegated = HFDelegatedConsumer(
+            vm.deployCode(
+                "HFDelegatedConsumer.sol:HFDelegatedConsumer", abi.encode(registry, signer)
+            )
+        );
+        consumers.example = HFExampleConsumer(
+            vm.deployCode("HFExampleConsumer.sol:HFExampleConsumer", abi.encode(registry))
+        );
         vm.stopBroadcast();
 
         console.log("HFCallbackConsumer:    ", address(consumers.callback));

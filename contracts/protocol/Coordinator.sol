@@ -214,10 +214,110 @@ contract Coordinator is ReentrancyGuard {
         emit SubscriptionCreated(subscriptionId);
     }
 
+    /// @notice Applies the delivery rules in their fixed order (nodes decode these errors), then
+    ///         counts the delivery and marks the node as having responded.
+    /// @dev The redundancy count is incremented before the duplicate-node check, as upstream;
+    ///      a revert undoes both.
+    /// @return subscription the subscription
+    /// @return interval the current interval (== deliveryInterval)
+    /// @return deliveries deliveries in this interval, this one included
+    /// @return nodeKey keccak256(abi.encode(subscriptionId, interval, msg.sender))
+    function _acceptDelivery(uint32 subscriptionId, uint32 deliveryInterval)
+        internal
+        returns (
+            Subscription memory subscription,
+            uint32 interval,
+            uint16 deliveries,
+            bytes32 nodeKey
+        )
+    {
+        subscription = subscriptions[subscriptionId];
+
+        // Revert if the subscription does not exist
+        if (subscription.owner == address(0)) {
+            revert SubscriptionNotFound();
+        }
+
+        // Revert if the subscription is not active yet (or was cancelled)
+        if (uint32(block.timestamp) < subscription.activeAt) {
+            revert SubscriptionNotActive();
+        }
+
+        // Revert if the node is not delivering for the current interval
+        interval = getSubscriptionInterval(subscription.activeAt, subscription.period);
+        if (interval != deliveryInterval) {
+            revert IntervalMismatch();
+        }
+
+        // Revert if the subscription has run all its intervals
+        if (interval > subscription.frequency) {
+            revert SubscriptionCompleted();
+        }
+
+        // Revert if the interval already has all its deliveries
+        bytes32 intervalKey = keccak256(abi.encode(subscriptionId, interval));
+        deliveries = redundancyCount[intervalKey];
+        if (deliveries == subscription.redundancy) {
+            revert IntervalCompleted();
+        }
+        deliveries += 1;
+        redundancyCount[intervalKey] = deliveries;
+
+        // Revert if this node already delivered this interval
+        nodeKey = keccak256(abi.encode(subscriptionId, interval, msg.sender));
+        if (nodeResponded[nodeKey]) {
+            revert NodeRespondedAlready();
+        }
+        nodeResponded[nodeKey] = true;
+    }
+
+    /// @notice Stores a lazy output in the Inbox under (containerId, msg.sender).
+    /// @return index of the Inbox item
+    function _writeInbox(
+        bytes32 containerId,
+        uint32 subscriptionId,
+        uint32 interval,
+        bytes calldata input,
+        bytes calldata output,
+        bytes calldata proof
+    ) internal returns (uint256) {
+        return INBOX.writeViaCoordinator(
+            containerId, msg.sender, subscriptionId, interval, input, output, proof
+        );
+    }
+
+    /// @notice Calls the consumer back with the delivery (memory arguments keep the legacy code
+    ///         generator within its stack limit).
+    function _callConsumer(
+        address owner,
+        uint32 subscriptionId,
+        uint32 interval,
+        uint16 deliveries,
+        bytes memory input,
+        bytes memory output,
+        bytes memory proof,
+        bytes32 containerId,
+        uint256 index
+    ) internal {
+        BaseConsumer(owner)
+            .rawReceiveCompute(
+                subscriptionId,
+                interval,
+                deliveries,
+                msg.sender,
+                input,
+                output,
+                proof,
+                containerId,
+                index
+            );
+    }
+
     /// @notice Charges a paid delivery: protocol fee, then either the node's payment or, with a
     ///         verifier, the verifier fee plus both escrows and the verification request.
     /// @dev The protocol takes `fee` twice on the gross amount (once per side), and `fee` of the
-    ///      verifier fee, as upstream.
+    ///      verifier fee, as upstream. The verification request goes out before the consumer
+    ///      callback, so an atomic verifier settles first.
     function _processPayment(
         uint32 subscriptionId,
         uint32 interval,
@@ -236,44 +336,64 @@ contract Coordinator is ReentrancyGuard {
 
         uint16 fee = FEE.FEE();
         address recipient = FEE.FEE_RECIPIENT();
-        Wallet consumerWallet = Wallet(subscription.wallet);
-        address owner = subscription.owner;
-        address token = subscription.paymentToken;
-
         uint256 protocolCut = subscription.paymentAmount * (2 * fee) / FEE_DENOMINATOR;
-        consumerWallet.cTransfer(owner, token, recipient, protocolCut);
+        Wallet(subscription.wallet)
+            .cTransfer(subscription.owner, subscription.paymentToken, recipient, protocolCut);
         uint256 available = subscription.paymentAmount - protocolCut;
 
         if (subscription.verifier == address(0)) {
-            consumerWallet.cTransfer(owner, token, nodeWallet, available);
+            Wallet(subscription.wallet)
+                .cTransfer(subscription.owner, subscription.paymentToken, nodeWallet, available);
             return;
         }
 
+        available -= _payVerifier(subscription, fee, recipient);
+        _lockEscrows(subscription, nodeWallet, available, nodeKey);
+        IVerifier(subscription.verifier)
+            .requestProofVerification(subscriptionId, interval, msg.sender, proof);
+    }
+
+    /// @notice Pays the verifier fee from the consumer wallet, `fee` of it to the protocol.
+    /// @return verifierFee the verifier's fee in the payment token
+    function _payVerifier(Subscription memory subscription, uint16 fee, address recipient)
+        internal
+        returns (uint256 verifierFee)
+    {
         IVerifier verifier = IVerifier(subscription.verifier);
         // Revert if the verifier does not accept the payment token
-        if (!verifier.isSupportedToken(token)) {
+        if (!verifier.isSupportedToken(subscription.paymentToken)) {
             revert UnsupportedVerifierToken();
         }
-        uint256 verifierFee = verifier.fee(token);
-        available -= verifierFee;
+        verifierFee = verifier.fee(subscription.paymentToken);
         uint256 verifierProtocolCut = verifierFee * fee / FEE_DENOMINATOR;
-        consumerWallet.cTransfer(owner, token, recipient, verifierProtocolCut);
+        Wallet consumerWallet = Wallet(subscription.wallet);
         consumerWallet.cTransfer(
-            owner, token, verifier.getWallet(), verifierFee - verifierProtocolCut
+            subscription.owner, subscription.paymentToken, recipient, verifierProtocolCut
         );
+        consumerWallet.cTransfer(
+            subscription.owner,
+            subscription.paymentToken,
+            verifier.getWallet(),
+            verifierFee - verifierProtocolCut
+        );
+    }
 
-        // The node stakes the full payment from its own wallet (slashable); the consumer escrows
-        // what the node will be paid.
-        Wallet(nodeWallet).cLock(msg.sender, token, subscription.paymentAmount);
-        consumerWallet.cLock(owner, token, available);
+    /// @notice Locks the node's slashable stake (the full payment, from its own allowance) and the
+    ///         consumer's `consumerEscrowed`, and records the pending proof request.
+    function _lockEscrows(
+        Subscription memory subscription,
+        address payable nodeWallet,
+        uint256 consumerEscrowed,
+        bytes32 nodeKey
+    ) internal {
+        Wallet(nodeWallet).cLock(msg.sender, subscription.paymentToken, subscription.paymentAmount);
+        Wallet(subscription.wallet)
+            .cLock(subscription.owner, subscription.paymentToken, consumerEscrowed);
         proofRequests[nodeKey] = ProofRequest({
             expiry: uint32(block.timestamp) + PROOF_WINDOW,
             nodeWallet: Wallet(nodeWallet),
-            consumerEscrowed: available
+            consumerEscrowed: consumerEscrowed
         });
-
-        // Before the consumer callback, so an atomic verifier settles first
-        verifier.requestProofVerification(subscriptionId, interval, msg.sender, proof);
     }
 
     /*//////////////////////////////////////////////////////////////
@@ -354,9 +474,8 @@ contract Coordinator is ReentrancyGuard {
 
     /// @notice Delivers a node's output for the current interval, settles payment, and calls the
     ///         consumer back (with the output, or with an Inbox pointer if lazy).
-    /// @dev Check order is part of the interface (nodes decode these errors). The redundancy count
-    ///      is incremented before the duplicate-node check, as upstream; reverts undo both.
-    ///      4-byte signature: `0xc509543d`
+    /// @dev Checks in `_acceptDelivery`; payment before the callback; the consumer's revert undoes
+    ///      everything. 4-byte signature: `0xc509543d`
     /// @param subscriptionId subscription id
     /// @param deliveryInterval interval the node computed for
     /// @param input container input
@@ -371,78 +490,40 @@ contract Coordinator is ReentrancyGuard {
         bytes calldata proof,
         address payable nodeWallet
     ) public nonReentrant {
-        Subscription memory subscription = subscriptions[subscriptionId];
-
-        // Revert if the subscription does not exist
-        if (subscription.owner == address(0)) {
-            revert SubscriptionNotFound();
-        }
-
-        // Revert if the subscription is not active yet (or was cancelled)
-        if (uint32(block.timestamp) < subscription.activeAt) {
-            revert SubscriptionNotActive();
-        }
-
-        // Revert if the node is not delivering for the current interval
-        uint32 interval = getSubscriptionInterval(subscription.activeAt, subscription.period);
-        if (interval != deliveryInterval) {
-            revert IntervalMismatch();
-        }
-
-        // Revert if the subscription has run all its intervals
-        if (interval > subscription.frequency) {
-            revert SubscriptionCompleted();
-        }
-
-        // Revert if the interval already has all its deliveries
-        bytes32 intervalKey = keccak256(abi.encode(subscriptionId, interval));
-        uint16 deliveries = redundancyCount[intervalKey];
-        if (deliveries == subscription.redundancy) {
-            revert IntervalCompleted();
-        }
-        deliveries += 1;
-        redundancyCount[intervalKey] = deliveries;
-
-        // Revert if this node already delivered this interval
-        bytes32 nodeKey = keccak256(abi.encode(subscriptionId, interval, msg.sender));
-        if (nodeResponded[nodeKey]) {
-            revert NodeRespondedAlready();
-        }
-        nodeResponded[nodeKey] = true;
+        (Subscription memory subscription, uint32 interval, uint16 deliveries, bytes32 nodeKey) =
+            _acceptDelivery(subscriptionId, deliveryInterval);
 
         if (subscription.paymentAmount > 0) {
             _processPayment(subscriptionId, interval, subscription, nodeWallet, proof, nodeKey);
         }
 
         if (subscription.lazy) {
-            uint256 index = INBOX.writeViaCoordinator(
-                subscription.containerId, msg.sender, subscriptionId, interval, input, output, proof
+            uint256 index = _writeInbox(
+                subscription.containerId, subscriptionId, interval, input, output, proof
             );
-            BaseConsumer(subscription.owner)
-                .rawReceiveCompute(
-                    subscriptionId,
-                    interval,
-                    deliveries,
-                    msg.sender,
-                    "",
-                    "",
-                    "",
-                    subscription.containerId,
-                    index
-                );
+            _callConsumer(
+                subscription.owner,
+                subscriptionId,
+                interval,
+                deliveries,
+                "",
+                "",
+                "",
+                subscription.containerId,
+                index
+            );
         } else {
-            BaseConsumer(subscription.owner)
-                .rawReceiveCompute(
-                    subscriptionId,
-                    interval,
-                    deliveries,
-                    msg.sender,
-                    input,
-                    output,
-                    proof,
-                    bytes32(0), // eager: no Inbox containerId
-                    0 // eager: no Inbox index
-                );
+            _callConsumer(
+                subscription.owner,
+                subscriptionId,
+                interval,
+                deliveries,
+                input,
+                output,
+                proof,
+                bytes32(0), // eager: no Inbox containerId
+                0 // eager: no Inbox index
+            );
         }
 
         emit SubscriptionFulfilled(subscriptionId, msg.sender);

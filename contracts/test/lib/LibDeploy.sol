@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-3-Clause-Clear
 pragma solidity ^0.8.4;
 
+import {Vm} from "forge-std/Vm.sol";
 import {LibRLP} from "solady/utils/LibRLP.sol";
 import {EIP712Coordinator} from "infernet-sdk/EIP712Coordinator.sol";
 import {Inbox} from "infernet-sdk/Inbox.sol";
@@ -14,8 +15,14 @@ import {Reader} from "infernet-sdk/utility/Reader.sol";
 ///         yields the same addresses: run by anvil #2 at nonce 0 it reproduces infernet-anvil's.
 /// @dev Every contract reads its peers from the Registry in its constructor, so the Registry is
 ///      deployed first with the precomputed CREATE addresses of the five that follow. Used by
-///      scripts/DeployProtocol.s.sol and by the tests' setUp.
+///      scripts/DeployProtocol.s.sol and by the tests' setUp. Contracts are created from their
+///      compiled artifacts (`vm.deployCode`, a plain CREATE, broadcast inside scripts) rather than
+///      with `new`: under via_ir every `new` re-optimises the created contract inside its creator,
+///      which made each test contract recompile the whole protocol with solcjs.
 library LibDeploy {
+    /// @notice forge's cheatcode address.
+    Vm private constant VM = Vm(address(uint160(uint256(keccak256("hevm cheat code")))));
+
     /*//////////////////////////////////////////////////////////////
                              PUBLIC STRUCTS
     //////////////////////////////////////////////////////////////*/
@@ -64,14 +71,27 @@ library LibDeploy {
         address feeAddress = LibRLP.computeAddress(deployer, initialNonce + 4);
         address walletFactoryAddress = LibRLP.computeAddress(deployer, initialNonce + 5);
 
-        protocol.registry = new Registry(
-            coordinatorAddress, inboxAddress, readerAddress, feeAddress, walletFactoryAddress
+        protocol.registry = Registry(
+            VM.deployCode(
+                "Registry.sol:Registry",
+                abi.encode(
+                    coordinatorAddress,
+                    inboxAddress,
+                    readerAddress,
+                    feeAddress,
+                    walletFactoryAddress
+                )
+            )
         );
-        protocol.coordinator = new EIP712Coordinator(protocol.registry);
-        protocol.inbox = new Inbox(protocol.registry);
-        protocol.reader = new Reader(protocol.registry);
-        protocol.fee = new Fee(feeRecipient, fee);
-        protocol.walletFactory = new WalletFactory(protocol.registry);
+        bytes memory registryArg = abi.encode(protocol.registry);
+        protocol.coordinator = EIP712Coordinator(
+            VM.deployCode("EIP712Coordinator.sol:EIP712Coordinator", registryArg)
+        );
+        protocol.inbox = Inbox(VM.deployCode("Inbox.sol:Inbox", registryArg));
+        protocol.reader = Reader(VM.deployCode("Reader.sol:Reader", registryArg));
+        protocol.fee = Fee(VM.deployCode("Fee.sol:Fee", abi.encode(feeRecipient, fee)));
+        protocol.walletFactory =
+            WalletFactory(VM.deployCode("WalletFactory.sol:WalletFactory", registryArg));
 
         _expectAt("EIP712Coordinator", coordinatorAddress, address(protocol.coordinator));
         _expectAt("Inbox", inboxAddress, address(protocol.inbox));
