@@ -22,6 +22,7 @@ import argparse
 import contextlib
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -271,6 +272,7 @@ class Stack:
             busy.append(("offline backend", c.ports.backend, "BACKEND_PORT"))
         for component, port, env_var in busy:
             ensure_port_free(component, port, env_var)
+        self._clear_previous_run()
         try:
             self._start_chain()
             if c.offline:
@@ -280,6 +282,15 @@ class Stack:
         except BaseException:
             self.stop()
             raise
+
+    def _clear_previous_run(self) -> None:
+        """A fresh chain needs a fresh devnode store: the old one would hold deliveries for
+        subscription ids that the new chain reuses, and the devnode would skip them."""
+        for path in self.config.run_dir.glob("devnode.sqlite*"):
+            path.unlink()
+        for path in self.log_dir.glob("*.log"):
+            path.unlink()
+        shutil.rmtree(self.config.run_dir / "broadcast", ignore_errors=True)
 
     def stop(self) -> None:
         for name in reversed(list(self.processes)):
