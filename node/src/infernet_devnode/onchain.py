@@ -189,6 +189,7 @@ class OnchainNode:
         self.payments: PaymentCheck | None = None
         self.head: Block | None = None
         self._synced_block = 0
+        self._processed = -1  # last head fully processed
         # tracked subscriptions and the ordered containers serving each
         self._tracked: dict[int, Subscription] = {}
         self._containers: dict[int, tuple[str, ...]] = {}
@@ -228,7 +229,7 @@ class OnchainNode:
         self.rpc_healthy = True
         # Settle what a previous run left in flight and start what is already due, without
         # waiting for the next block (with automine there may be none for a while).
-        await self._on_block(self.head)
+        await self._on_head(self.head)
         log.info(
             "chain: node %s, coordinator %s, tracking %d subscriptions from block %d",
             self.address,
@@ -287,19 +288,14 @@ class OnchainNode:
                     assert self.sender is not None
                     self.sender.forget_nonce()
                     self.rpc_healthy = True
-                if self.head is not None and head.number < self.head.number:
+                if head.number < self._processed:
                     # The endpoint restarted from an older state: start over from a snapshot.
-                    log.warning(
-                        "chain: head went back from %d to %d", self.head.number, head.number
-                    )
+                    log.warning("chain: head went back from %d to %d", self._processed, head.number)
                     self._tracked.clear()
                     self._containers.clear()
                     await self._snapshot(head)
-                if self.head is None or head.number != self.head.number:
-                    assert self.sender is not None
-                    self.sender.base_fee = head.base_fee
-                    self.head = head
-                    await self._on_block(head)
+                if head.number != self._processed:
+                    await self._on_head(head)
                 backoff = self.settings.sync_period
             except asyncio.CancelledError:
                 raise
@@ -313,6 +309,14 @@ class OnchainNode:
                 log.exception("chain: block processing failed")
                 self.last_error = f"{type(e).__name__}: {e}"
             await asyncio.sleep(backoff)
+
+    async def _on_head(self, head: Block) -> None:
+        """Process a new head; only marked done once it went through without an error."""
+        assert self.sender is not None
+        self.sender.base_fee = head.base_fee
+        self.head = head
+        await self._on_block(head)
+        self._processed = head.number
 
     async def _on_block(self, head: Block) -> None:
         await self._settle_sent()
@@ -455,6 +459,10 @@ class OnchainNode:
         async def run() -> None:
             try:
                 await work
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a bug: keep the node alive, leave the trace in the log
+                log.exception("delivery %s crashed", key)
             finally:
                 self._tasks.pop(key, None)
 
@@ -495,12 +503,23 @@ class OnchainNode:
                     closed.reason,
                 )
                 return
+            except RpcUnavailable as e:
+                # An outage is not this delivery's fault: no attempt counted; the scheduler
+                # starts it again on the first block after the endpoint is back.
+                self._record(
+                    replace(delivery, state=DeliveryState.PENDING, reason=f"waiting: {e.reason}")
+                )
+                return
             except _Failure as failure:
                 delivery = replace(
                     delivery,
                     attempts=delivery.attempts + 1,
                     reason=failure.reason,
                     container_error=failure.container_error,
+                )
+            except ChainError as e:  # a read that reverted or an RPC error: counts as a try
+                delivery = replace(
+                    delivery, attempts=delivery.attempts + 1, reason=e.reason, container_error=""
                 )
             if self.retry.exhausted(delivery.attempts):
                 self._record(replace(delivery, state=DeliveryState.FAILED))
@@ -572,7 +591,9 @@ class OnchainNode:
         try:
             await self.sender.send(coordinator, calldata, gas, persist)
         except RpcUnavailable:
-            return  # persisted as SENT: settled (or re-broadcast) once the endpoint is back
+            if self._deliveries.get((sub.id, interval)) is DeliveryState.SENT:
+                return  # persisted: settled (or re-broadcast) once the endpoint is back
+            raise
         except ChainError as e:
             self._record(replace(delivery, state=DeliveryState.RUNNING))
             raise _Failure(f"broadcast failed: {e.reason}") from e
@@ -822,7 +843,10 @@ class OnchainNode:
                 try:
                     await self.sender.send(self.contracts.coordinator, calldata, gas, persist)
                 except RpcUnavailable:
-                    return
+                    stored = self.store.delegation(*key)
+                    if stored is not None and stored.delivery.state is DeliveryState.SENT:
+                        return  # persisted: settled once the endpoint is back
+                    raise
                 except ChainError as e:
                     raise _Failure(f"broadcast failed: {e.reason}") from e
                 return
@@ -834,12 +858,22 @@ class OnchainNode:
                 )
                 self._finish_delegation(delegation, state, closed.reason, delivery)
                 return
+            except RpcUnavailable as e:
+                self.store.put_delegation(
+                    delegation,
+                    replace(delivery, state=DeliveryState.PENDING, reason=f"waiting: {e.reason}"),
+                )
+                return
             except _Failure as failure:
                 delivery = replace(
                     delivery,
                     attempts=delivery.attempts + 1,
                     reason=failure.reason,
                     container_error=failure.container_error,
+                )
+            except ChainError as e:
+                delivery = replace(
+                    delivery, attempts=delivery.attempts + 1, reason=e.reason, container_error=""
                 )
             if self.retry.exhausted(delivery.attempts):
                 self._finish_delegation(delegation, DeliveryState.FAILED, delivery.reason, delivery)
