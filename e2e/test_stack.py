@@ -71,6 +71,8 @@ def test_up_then_down_leaves_no_process_behind(tmp_path: Path):
         f"--backend-port={ports.backend}",
     ]
     run_dir = ["--run-dir", str(tmp_path)]
+    # a store left by an earlier stack must not be reused against the fresh chain
+    (tmp_path / "devnode.sqlite").write_bytes(b"left by an earlier run")
     up = subprocess.run(
         [*STACK_CLI, *run_dir, "up", *env_ports],
         capture_output=True,
@@ -84,6 +86,7 @@ def test_up_then_down_leaves_no_process_behind(tmp_path: Path):
         assert "Local Infernet stack is up." in up.stdout
         assert {p.name for p in recorded} == {"anvil", "backend", "service", "devnode"}
         assert all(is_alive(p) for p in recorded)
+        assert (tmp_path / "devnode.sqlite").read_bytes()[:16] == b"SQLite format 3\x00"
         state = json.loads((tmp_path / "stack.json").read_text())
         assert set(state["consumers"]) >= {"HFCallbackConsumer", "HFDelegatedConsumer"}
 
