@@ -117,6 +117,7 @@ def main() -> int:
         urls, consumers = started.urls, started.consumers
         print(started.summary())
     keep = bool(os.environ.get("KEEP")) and started is not None
+    failed = True
     try:
         demo = Demo(urls, consumers)
         demo.all_flows()
