@@ -36,9 +36,6 @@ from eth_utils.crypto import keccak
 
 from ._abi import CONSUMER
 from ._abi import COORDINATOR
-from ._abi import EVENT_SUBSCRIPTION_CANCELLED
-from ._abi import EVENT_SUBSCRIPTION_CREATED
-from ._abi import READER
 from .chain import Block
 from .chain import ChainClient
 from .chain import ChainError
@@ -47,7 +44,6 @@ from .chain import Reverted
 from .chain import RpcUnavailable
 from .chain import SignedTransaction
 from .chain import TransactionSender
-from .chain import bloom_may_contain
 from .chain_store import ChainStore
 from .delegation import SignedDelegation
 from .delegation import delegate_key
@@ -70,6 +66,8 @@ from .subscriptions import ContainerLookup
 from .subscriptions import ContainerPolicy
 from .subscriptions import Subscription
 from .subscriptions import admit_subscription
+from .sync import SubscriptionFeed
+from .sync import SyncSettings
 
 __all__ = ["ChainSettings", "ContainerRun", "ContainerRunner", "OnchainNode"]
 
@@ -78,8 +76,6 @@ log = logging.getLogger(__name__)
 # JobLocation values (spec infernet-node.md §3): where input comes from and output goes.
 _ONCHAIN = 0
 _OFFCHAIN = 1
-# Upper bound on blocks read by one eth_getLogs (public endpoints cap ranges; upstream uses 100).
-_MAX_LOG_RANGE = 1_000
 # While the endpoint is down, polls back off up to this many seconds.
 _MAX_OUTAGE_BACKOFF_S = 2.0
 
@@ -188,7 +184,7 @@ class OnchainNode:
         self.sender: TransactionSender | None = None
         self.payments: PaymentCheck | None = None
         self.head: Block | None = None
-        self._synced_block = 0
+        self.feed: SubscriptionFeed | None = None
         self._processed = -1  # last head fully processed
         # tracked subscriptions and the ordered containers serving each
         self._tracked: dict[int, Subscription] = {}
@@ -225,7 +221,19 @@ class OnchainNode:
         self.payments = PaymentCheck(self.client, self.contracts, self.sender)
         self._load_deliveries()
         self.head = await self.client.block("latest")
-        await self._snapshot(self.head)
+        self.feed = SubscriptionFeed(
+            self.client,
+            self.contracts,
+            SyncSettings(
+                trail_head_blocks=self.settings.trail_head_blocks,
+                batch_size=self.settings.batch_size,
+                starting_sub_id=self.settings.starting_sub_id,
+                snapshot_sleep=self.settings.snapshot_sleep,
+            ),
+            self._consider,
+            self._cancelled,
+        )
+        await self.feed.snapshot(self.head)
         self.rpc_healthy = True
         # Settle what a previous run left in flight and start what is already due, without
         # waiting for the next block (with automine there may be none for a while).
@@ -235,7 +243,7 @@ class OnchainNode:
             self.address,
             self.contracts.coordinator,
             len(self._tracked),
-            self._synced_block,
+            self.feed.synced_block,
         )
         self._loop_task = asyncio.create_task(self._run(), name="devnode-chain-loop")
         self._loop_task.add_done_callback(self._loop_done)
@@ -293,7 +301,8 @@ class OnchainNode:
                     log.warning("chain: head went back from %d to %d", self._processed, head.number)
                     self._tracked.clear()
                     self._containers.clear()
-                    await self._snapshot(head)
+                    assert self.feed is not None
+                    await self.feed.snapshot(head)
                 if head.number != self._processed:
                     await self._on_head(head)
                 backoff = self.settings.sync_period
@@ -319,81 +328,14 @@ class OnchainNode:
         self._processed = head.number
 
     async def _on_block(self, head: Block) -> None:
+        assert self.feed is not None
         await self._settle_sent()
-        target = head.number - self.settings.trail_head_blocks
-        if target == head.number == self._synced_block + 1 and not self._may_have_events(head):
-            self._synced_block = target  # the bloom proves there is nothing to read
-        elif target > self._synced_block:
-            await self._follow_logs(target)
+        await self.feed.follow(head)
         self._schedule(head.timestamp)
 
     # ------------------------------------------------------------------ discovery
 
-    async def _snapshot(self, head: Block) -> None:
-        """Initial sync (spec infernet-node.md §6.3): every id after starting_sub_id, in batches."""
-        assert self.contracts is not None
-        target = max(head.number - self.settings.trail_head_blocks, 0)
-        next_id = await self.client.next_subscription_id(self.contracts, target)
-        start = self.settings.starting_sub_id + 1
-        first_batch = True
-        while start < next_id:
-            end = min(start + self.settings.batch_size, next_id)
-            if not first_batch:
-                await asyncio.sleep(self.settings.snapshot_sleep)
-            await self._load_subscriptions(range(start, end), target)
-            first_batch = False
-            start = end
-        self._synced_block = target
-
-    def _may_have_events(self, block: Block) -> bool:
-        """Bloom check: saves the eth_getLogs of every block without Coordinator events."""
-        assert self.contracts is not None
-        coordinator = bytes.fromhex(self.contracts.coordinator[2:])
-        return bloom_may_contain(block.logs_bloom, coordinator) and any(
-            bloom_may_contain(block.logs_bloom, topic)
-            for topic in (EVENT_SUBSCRIPTION_CREATED, EVENT_SUBSCRIPTION_CANCELLED)
-        )
-
-    async def _follow_logs(self, target: int) -> None:
-        assert self.contracts is not None
-        while self._synced_block < target:
-            to_block = min(target, self._synced_block + _MAX_LOG_RANGE)
-            logs = await self.client.logs(
-                self.contracts.coordinator,
-                [EVENT_SUBSCRIPTION_CREATED, EVENT_SUBSCRIPTION_CANCELLED],
-                self._synced_block + 1,
-                to_block,
-            )
-            created = sorted(
-                {
-                    int.from_bytes(entry.topics[1], "big")
-                    for entry in logs
-                    if entry.topics[0] == EVENT_SUBSCRIPTION_CREATED
-                }
-            )
-            if created:
-                ids = [i for i in created if i > self.settings.starting_sub_id]
-                if ids:
-                    await self._load_subscriptions(range(ids[0], ids[-1] + 1), to_block)
-                    self._fresh.update(i for i in ids if i in self._tracked)
-            for entry in logs:
-                if entry.topics[0] == EVENT_SUBSCRIPTION_CANCELLED:
-                    self._cancelled(int.from_bytes(entry.topics[1], "big"))
-            self._synced_block = to_block
-
-    async def _load_subscriptions(self, ids: range, block: int) -> None:
-        assert self.contracts is not None
-        (values,) = await self.client.call(
-            self.contracts.reader,
-            READER.read_subscription_batch,
-            ids.start,
-            ids.stop,
-            block=block,
-        )
-        for sub_id, raw in zip(ids, values, strict=True):
-            self._consider(Subscription.from_tuple(sub_id, raw))
-
-    def _consider(self, sub: Subscription) -> None:
+    def _consider(self, sub: Subscription, fresh: bool = False) -> None:
         """Guardian + bookkeeping for a subscription read from the chain."""
         if not sub.exists or sub.id in self._tracked:
             return
@@ -409,6 +351,8 @@ class OnchainNode:
             return
         self._tracked[sub.id] = sub
         self._containers[sub.id] = admission.containers
+        if fresh:
+            self._fresh.add(sub.id)
         self.store.put_subscription(sub, tracked=True)
 
     def _cancelled(self, subscription_id: int) -> None:
@@ -993,7 +937,7 @@ class OnchainNode:
             "chain_rpc_healthy": float(self.rpc_healthy),
             "chain_head_block": float(self.head.number if self.head else 0),
             "chain_head_timestamp": float(self.head.timestamp if self.head else 0),
-            "chain_synced_block": float(self._synced_block),
+            "chain_synced_block": float(self.feed.synced_block if self.feed else 0),
             "chain_subscriptions_tracked": float(len(self._tracked)),
             "chain_deliveries_in_flight": float(self.in_flight()),
             "chain_delegations_pending": float(len(self._delegations)),

@@ -1,0 +1,125 @@
+"""Subscription discovery: the initial snapshot, then the Coordinator's logs block by block.
+
+Upstream polls `id()` and re-reads every tracked subscription every 100 ms (spec
+infernet-node.md §6.3/§6.4); here new and cancelled subscriptions come from `SubscriptionCreated`
+/ `SubscriptionCancelled` logs (one eth_getLogs per block, none when the block's log bloom rules
+them out) and new ones are read with one `Reader.readSubscriptionBatch`. The cost of following
+the chain therefore does not depend on how many subscriptions exist.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ._abi import EVENT_SUBSCRIPTION_CANCELLED
+from ._abi import EVENT_SUBSCRIPTION_CREATED
+from ._abi import READER
+from .chain import Block
+from .chain import ChainClient
+from .chain import Contracts
+from .chain import bloom_may_contain
+from .subscriptions import Subscription
+
+__all__ = ["SubscriptionFeed", "SyncSettings"]
+
+# Upper bound on blocks read by one eth_getLogs (public endpoints cap ranges; upstream uses 100).
+_MAX_LOG_RANGE = 1_000
+
+
+@dataclass(frozen=True)
+class SyncSettings:
+    """`chain.trail_head_blocks` and `chain.snapshot_sync` (spec infernet-node.md §7)."""
+
+    trail_head_blocks: int = 1
+    batch_size: int = 500
+    starting_sub_id: int = 0
+    snapshot_sleep: float = 1.0
+
+
+class SubscriptionFeed:
+    """Reports subscriptions as they are created and cancelled, reading at head - trail.
+
+    Args:
+        on_created: called with each subscription read and whether it was just created
+            (seen in a log, so its first interval cannot have been answered before).
+        on_cancelled: called with the id of each cancelled subscription.
+    """
+
+    def __init__(
+        self,
+        client: ChainClient,
+        contracts: Contracts,
+        settings: SyncSettings,
+        on_created: Callable[[Subscription, bool], None],
+        on_cancelled: Callable[[int], None],
+    ) -> None:
+        self._client = client
+        self._contracts = contracts
+        self._settings = settings
+        self._on_created = on_created
+        self._on_cancelled = on_cancelled
+        self.synced_block = 0
+
+    async def snapshot(self, head: Block) -> None:
+        """Initial sync (spec §6.3): every id after starting_sub_id, in batches."""
+        target = max(head.number - self._settings.trail_head_blocks, 0)
+        next_id = await self._client.next_subscription_id(self._contracts, target)
+        start = self._settings.starting_sub_id + 1
+        first_batch = True
+        while start < next_id:
+            end = min(start + self._settings.batch_size, next_id)
+            if not first_batch:
+                await asyncio.sleep(self._settings.snapshot_sleep)
+            await self._load(range(start, end), target, fresh=False)
+            first_batch = False
+            start = end
+        self.synced_block = target
+
+    async def follow(self, head: Block) -> None:
+        """Read the logs of the blocks between the last synced one and head - trail."""
+        target = head.number - self._settings.trail_head_blocks
+        if target == head.number == self.synced_block + 1 and not self._may_have_events(head):
+            self.synced_block = target  # the bloom proves there is nothing to read
+            return
+        while self.synced_block < target:
+            to_block = min(target, self.synced_block + _MAX_LOG_RANGE)
+            logs = await self._client.logs(
+                self._contracts.coordinator,
+                [EVENT_SUBSCRIPTION_CREATED, EVENT_SUBSCRIPTION_CANCELLED],
+                self.synced_block + 1,
+                to_block,
+            )
+            created = sorted(
+                {
+                    int.from_bytes(entry.topics[1], "big")
+                    for entry in logs
+                    if entry.topics[0] == EVENT_SUBSCRIPTION_CREATED
+                    and int.from_bytes(entry.topics[1], "big") > self._settings.starting_sub_id
+                }
+            )
+            if created:
+                await self._load(range(created[0], created[-1] + 1), to_block, fresh=True)
+            for entry in logs:
+                if entry.topics[0] == EVENT_SUBSCRIPTION_CANCELLED:
+                    self._on_cancelled(int.from_bytes(entry.topics[1], "big"))
+            self.synced_block = to_block
+
+    def _may_have_events(self, block: Block) -> bool:
+        coordinator = bytes.fromhex(self._contracts.coordinator[2:])
+        return bloom_may_contain(block.logs_bloom, coordinator) and any(
+            bloom_may_contain(block.logs_bloom, topic)
+            for topic in (EVENT_SUBSCRIPTION_CREATED, EVENT_SUBSCRIPTION_CANCELLED)
+        )
+
+    async def _load(self, ids: range, block: int, *, fresh: bool) -> None:
+        (values,) = await self._client.call(
+            self._contracts.reader,
+            READER.read_subscription_batch,
+            ids.start,
+            ids.stop,
+            block=block,
+        )
+        for sub_id, raw in zip(ids, values, strict=True):
+            self._on_created(Subscription.from_tuple(sub_id, raw), fresh)
