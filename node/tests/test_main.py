@@ -84,13 +84,13 @@ def test_port_in_use_exits_1(tmp_path: Path) -> None:
         first.stop()
 
 
-def test_json_logs_are_one_object_per_line_and_redact_secrets(tmp_path: Path) -> None:
+def test_json_logs_to_stderr_and_log_file_without_secrets(tmp_path: Path) -> None:
     port = free_port()
     config = node_config(
         tmp_path,
         [{"id": "echo", "url": "http://127.0.0.1:9", "bearer": BEARER, "command": "x"}],
         server={"port": port},
-        log={"json": True},
+        log={"json": True, "path": str(tmp_path / "node.log")},
     )
     node = NodeProcess(_write(tmp_path, config)).start()
     try:
@@ -101,3 +101,6 @@ def test_json_logs_are_one_object_per_line_and_redact_secrets(tmp_path: Path) ->
     assert {line["level"] for line in lines} >= {"warning", "info"}
     assert any("devnode listening" in line["message"] for line in lines)
     assert BEARER not in node.output
+    # log.path given explicitly: the same lines also go to that (rotating) file
+    logged = (tmp_path / "node.log").read_text().splitlines()
+    assert [json.loads(line)["message"] for line in logged] == [line["message"] for line in lines]
