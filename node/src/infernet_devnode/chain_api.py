@@ -22,6 +22,7 @@ from .delivery import Delivery
 from .delivery import DeliveryState
 from .errors import ChainNotAvailable
 from .errors import InvalidField
+from .intervals import schedule_at
 from .messages import DelegatedSubscriptionRequest
 from .onchain import ChainSettings
 from .onchain import ContainerRun
@@ -32,7 +33,7 @@ from .results import JobLocation
 from .results import JobStatus
 from .subscriptions import ContainerPolicy
 
-__all__ = ["ChainSide", "chain_settings", "container_policies"]
+__all__ = ["ChainSide", "chain_settings", "container_policies", "subscription_status"]
 
 _UINT32_MAX = 2**32 - 1
 _METRIC_PREFIX = "devnode_"
@@ -155,7 +156,7 @@ class ChainSide:
         raw = request.match_info["id"]
         if not raw.isdigit() or not 0 < int(raw) <= _UINT32_MAX:
             raise InvalidField("id", "expected a subscription id between 1 and 2**32-1")
-        body = self.node.status_of(int(raw))
+        body = subscription_status(self.node, int(raw))
         if body is None:
             return web.Response(
                 body=json.dumps(
@@ -192,3 +193,50 @@ class ChainSide:
             lines.append(f"# TYPE {_METRIC_PREFIX}{name} gauge\n")
             lines.append(f"{_METRIC_PREFIX}{name} {value:g}\n")
         return "".join(lines)
+
+
+def subscription_status(node: OnchainNode, subscription_id: int) -> dict[str, Any] | None:
+    """GET /api/subscriptions/{id}: what the node knows and did about one subscription."""
+    record = node.store.subscription(subscription_id)
+    deliveries = node.store.deliveries_of(subscription_id)
+    if record is None and not deliveries:
+        return None
+    body: dict[str, Any] = {"id": subscription_id}
+    if record is not None:
+        sub = record.subscription
+        schedule = schedule_at(sub, node.chain_now())
+        body.update(
+            tracked=node.tracks(sub.id),
+            reason=record.reason,
+            containers=list(node.lookup.resolve(sub.container_id)),
+            phase=schedule.phase.name.lower(),
+            interval=schedule.interval,
+            subscription={
+                "owner": sub.owner,
+                "active_at": sub.active_at,
+                "period": sub.period,
+                "frequency": sub.frequency,
+                "redundancy": sub.redundancy,
+                "containers": "0x" + sub.container_id.hex(),
+                "lazy": sub.lazy,
+                "verifier": sub.verifier,
+                "payment_amount": sub.payment_amount,
+                "payment_token": sub.payment_token,
+                "wallet": sub.wallet,
+            },
+        )
+    body["deliveries"] = [_delivery_json(d) for d in deliveries]
+    body["last"] = _delivery_json(deliveries[-1]) if deliveries else None
+    return body
+
+
+def _delivery_json(d: Delivery) -> dict[str, Any]:
+    return {
+        "interval": d.interval,
+        "state": d.state.name.lower(),
+        "attempts": d.attempts,
+        "tx_hash": d.tx_hash or None,
+        "reason": d.reason,
+        "container_error": d.container_error,
+        "updated_at": d.updated_at,
+    }

@@ -143,10 +143,6 @@ class _Lifecycle(IntEnum):
     STOPPED = 2
 
 
-def _redundancy_key(subscription_id: int, interval: int) -> bytes:
-    return keccak(abi_encode(["uint32", "uint32"], [subscription_id, interval]))
-
-
 def _responded_key(subscription_id: int, interval: int, node: str) -> bytes:
     return keccak(abi_encode(["uint32", "uint32", "address"], [subscription_id, interval, node]))
 
@@ -882,40 +878,12 @@ class OnchainNode:
 
     # ------------------------------------------------------------------ status
 
-    def status_of(self, subscription_id: int) -> dict[str, Any] | None:
-        """GET /api/subscriptions/{id}: what the node knows and did about one subscription."""
-        record = self.store.subscription(subscription_id)
-        deliveries = self.store.deliveries_of(subscription_id)
-        if record is None and not deliveries:
-            return None
-        body: dict[str, Any] = {"id": subscription_id}
-        if record is not None:
-            sub = record.subscription
-            now = self.head.timestamp if self.head else 0
-            schedule = schedule_at(sub, now)
-            body.update(
-                tracked=sub.id in self._tracked,
-                reason=record.reason,
-                containers=list(self.lookup.resolve(sub.container_id)),
-                phase=schedule.phase.name.lower(),
-                interval=schedule.interval,
-                subscription={
-                    "owner": sub.owner,
-                    "active_at": sub.active_at,
-                    "period": sub.period,
-                    "frequency": sub.frequency,
-                    "redundancy": sub.redundancy,
-                    "containers": "0x" + sub.container_id.hex(),
-                    "lazy": sub.lazy,
-                    "verifier": sub.verifier,
-                    "payment_amount": sub.payment_amount,
-                    "payment_token": sub.payment_token,
-                    "wallet": sub.wallet,
-                },
-            )
-        body["deliveries"] = [_delivery_json(d) for d in deliveries]
-        body["last"] = _delivery_json(deliveries[-1]) if deliveries else None
-        return body
+    def tracks(self, subscription_id: int) -> bool:
+        return subscription_id in self._tracked
+
+    def chain_now(self) -> int:
+        """Timestamp of the last head seen (0 before the first)."""
+        return self.head.timestamp if self.head else 0
 
     def in_flight(self) -> int:
         """Deliveries being worked on or waiting for their receipt."""
@@ -952,15 +920,3 @@ class OnchainNode:
             if sub_id in self._tracked and interval >= latest.get(sub_id, (0, state))[0]:
                 latest[sub_id] = (interval, state)
         return latest
-
-
-def _delivery_json(d: Delivery) -> dict[str, Any]:
-    return {
-        "interval": d.interval,
-        "state": d.state.name.lower(),
-        "attempts": d.attempts,
-        "tx_hash": d.tx_hash or None,
-        "reason": d.reason,
-        "container_error": d.container_error,
-        "updated_at": d.updated_at,
-    }
