@@ -1,0 +1,157 @@
+// SPDX-License-Identifier: BSD-3-Clause-Clear
+pragma solidity ^0.8.22;
+
+import {Ownable} from "solady/auth/Ownable.sol";
+import {Subscription} from "infernet-sdk/Coordinator.sol";
+import {BaseConsumer} from "infernet-sdk/consumer/Base.sol";
+import {HFAnswerBook} from "../src/HFAnswerBook.sol";
+import {HFCallbackConsumer} from "../src/HFCallbackConsumer.sol";
+import {HFInference} from "../src/HFInference.sol";
+import {HFConsumerTest} from "./lib/HFConsumerTest.sol";
+
+/// @title HFCallbackConsumerTest
+/// @notice Requests through HFCallbackConsumer, answered by test nodes.
+contract HFCallbackConsumerTest is HFConsumerTest {
+    HFCallbackConsumer internal CONSUMER;
+    address internal immutable SIGNER = makeAddr("signer");
+
+    function setUp() public override {
+        super.setUp();
+        CONSUMER = HFCallbackConsumer(
+            deployCode(
+                "HFCallbackConsumer.sol:HFCallbackConsumer",
+                abi.encode(address(REGISTRY), CONTAINER_ID, SIGNER)
+            )
+        );
+    }
+
+    /// @notice A request creates a one-shot eager subscription for the service and serves its input.
+    function test_requestCompute_createsSubscriptionAndServesInput() public {
+        vm.expectEmit(address(CONSUMER));
+        emit HFCallbackConsumer.ComputeRequested(
+            1, address(this), TEXT_CLASSIFICATION, "model", "I love it", 1
+        );
+        uint32 id = CONSUMER.requestCompute(TEXT_CLASSIFICATION, "model", "I love it", 1);
+
+        Subscription memory sub = COORDINATOR.getSubscription(id);
+        assertEq(sub.owner, address(CONSUMER));
+        assertEq(sub.containerId, keccak256(abi.encode(CONTAINER_ID)));
+        assertEq(sub.frequency, 1);
+        assertEq(sub.period, 0);
+        assertFalse(sub.lazy);
+        assertEq(
+            CONSUMER.getContainerInputs(id, 1, 0, ALICE),
+            abi.encode(TEXT_CLASSIFICATION, "model", "I love it")
+        );
+        assertEq(CONSUMER.getRequest(id).input, "I love it");
+        assertEq(CONSUMER.serviceContainerId(), CONTAINER_ID);
+    }
+
+    /// @notice A text answer is decoded, stored under (id, 1) and announced.
+    function test_receiveCompute_recordsTextAnswer() public {
+        uint32 id = CONSUMER.requestCompute(TEXT_GENERATION, "", "Once upon", 1);
+
+        vm.expectEmit(address(CONSUMER));
+        emit HFAnswerBook.AnswerReceived(
+            id, 1, ALICE, TEXT_GENERATION, "a time", new string[](0), new uint256[](0)
+        );
+        _deliverOutput(ALICE, id, 1, _textOutput("a time"));
+
+        assertTrue(CONSUMER.hasAnswer(id, 1));
+        HFAnswerBook.HFAnswer memory answer = CONSUMER.getAnswer(id, 1);
+        assertEq(answer.task, TEXT_GENERATION);
+        assertEq(answer.node, ALICE);
+        assertEq(answer.redundancy, 1);
+        assertEq(answer.text, "a time");
+        assertEq(answer.labels.length, 0);
+    }
+
+    /// @notice A classification answer keeps labels and scores in order.
+    function test_receiveCompute_recordsLabelsAndScores() public {
+        uint32 id = CONSUMER.requestCompute(TEXT_CLASSIFICATION, "", "great", 1);
+        _deliverOutput(ALICE, id, 1, _sentimentOutput());
+
+        HFAnswerBook.HFAnswer memory answer = CONSUMER.getAnswer(id, 1);
+        assertEq(answer.labels[0], "POSITIVE");
+        assertEq(answer.labels[1], "NEGATIVE");
+        assertEq(answer.scores[0], 999_800);
+        assertEq(answer.scores[1], 200);
+        assertEq(answer.text, "");
+    }
+
+    /// @notice With redundancy 2 both nodes' answers are kept in delivery order.
+    function test_receiveCompute_keepsEveryRedundantAnswer() public {
+        uint32 id = CONSUMER.requestCompute(SUMMARIZATION, "", "long text", 2);
+        _deliverOutput(ALICE, id, 1, _textOutput("short"));
+        _deliverOutput(BOB, id, 1, _textOutput("brief"));
+
+        assertEq(CONSUMER.answerCount(id, 1), 2);
+        HFAnswerBook.HFAnswer[] memory answers = CONSUMER.getAnswers(id, 1);
+        assertEq(answers[0].text, "short");
+        assertEq(answers[1].node, BOB);
+        assertEq(answers[1].redundancy, 2);
+        assertEq(CONSUMER.getAnswerAt(id, 1, 1).text, "brief");
+    }
+
+    /// @notice Outputs that do not decode for the task revert the delivery with MalformedOutput.
+    function test_receiveCompute_revertsMalformedOutput() public {
+        uint32 id = CONSUMER.requestCompute(TEXT_GENERATION, "", "x", 1);
+
+        vm.expectRevert(abi.encodeWithSelector(HFAnswerBook.MalformedOutput.selector, id, 1));
+        _deliverOutput(ALICE, id, 1, _fallbackOutput());
+
+        vm.expectRevert(abi.encodeWithSelector(HFAnswerBook.MalformedOutput.selector, id, 1));
+        _deliverOutput(ALICE, id, 1, _sentimentOutput());
+        assertFalse(CONSUMER.hasAnswer(id, 1));
+    }
+
+    /// @notice Reading a missing answer names the position.
+    function test_getAnswer_revertsAnswerNotFound() public {
+        vm.expectRevert(abi.encodeWithSelector(HFAnswerBook.AnswerNotFound.selector, 9, 1, 0));
+        CONSUMER.getAnswer(9, 1);
+    }
+
+    /// @notice Task 0, unknown tasks and redundancy 0 are rejected before reaching the Coordinator.
+    function test_requestCompute_rejectsInvalidRequests() public {
+        vm.expectRevert(abi.encodeWithSelector(HFInference.UnsupportedTask.selector, 0));
+        CONSUMER.requestCompute(0, "", "x", 1);
+        vm.expectRevert(abi.encodeWithSelector(HFInference.UnsupportedTask.selector, 5));
+        CONSUMER.requestCompute(5, "", "x", 1);
+        vm.expectRevert(HFCallbackConsumer.ZeroRedundancy.selector);
+        CONSUMER.requestCompute(TEXT_GENERATION, "", "x", 0);
+        assertEq(COORDINATOR.id(), 1);
+    }
+
+    /// @notice Only the owner rotates the delegated signer.
+    function test_updateSigner_onlyOwner() public {
+        vm.expectRevert(Ownable.Unauthorized.selector);
+        vm.prank(ALICE);
+        CONSUMER.updateSigner(ALICE);
+        CONSUMER.updateSigner(BOB);
+        assertEq(CONSUMER.getSigner(), BOB);
+    }
+
+    /// @notice decodeOutput inverts the service encoding for any text (fuzzed).
+    function testFuzz_decodeOutput_text(string calldata text, bool summarize) public view {
+        uint8 task = summarize ? SUMMARIZATION : TEXT_GENERATION;
+        (string memory decoded, string[] memory labels,) =
+            CONSUMER.decodeOutput(task, _textOutput(text));
+        assertEq(decoded, text);
+        assertEq(labels.length, 0);
+        (decoded,,) = CONSUMER.decodeOutput(HFInference.TASK_UNSET, _textOutput(text));
+        assertEq(decoded, text);
+    }
+
+    /// @notice decodeOutput rejects labels and scores of different lengths.
+    function test_decodeOutput_revertsLabelScoreMismatch() public {
+        vm.expectRevert(abi.encodeWithSelector(HFAnswerBook.LabelScoreMismatch.selector, 1, 0));
+        CONSUMER.decodeOutput(TEXT_CLASSIFICATION, _labelsOutput(new string[](1), new uint256[](0)));
+    }
+
+    /// @notice Nothing but the Coordinator may deliver.
+    function test_rawReceiveCompute_onlyCoordinator() public {
+        vm.expectRevert(BaseConsumer.NotCoordinator.selector);
+        vm.prank(ALICE);
+        CONSUMER.rawReceiveCompute(1, 1, 1, ALICE, "", _textOutput("forged"), "", bytes32(0), 0);
+    }
+}

@@ -1,0 +1,32 @@
+// SPDX-License-Identifier: BSD-3-Clause-Clear
+pragma solidity ^0.8.22;
+
+import {HFExampleConsumer} from "../src/HFExampleConsumer.sol";
+import {HFConsumerTest} from "./lib/HFConsumerTest.sol";
+
+/// @title HFExampleConsumerTest
+/// @notice The docs-style consumer requests text generation and stores the completion.
+contract HFExampleConsumerTest is HFConsumerTest {
+    HFExampleConsumer internal CONSUMER;
+
+    function setUp() public override {
+        super.setUp();
+        CONSUMER = HFExampleConsumer(
+            deployCode("HFExampleConsumer.sol:HFExampleConsumer", abi.encode(REGISTRY))
+        );
+    }
+
+    /// @notice generate() sends (1, "", prompt) to the service and stores the answer.
+    function test_generate_storesCompletion() public {
+        uint32 id = CONSUMER.generate("Hello");
+        assertEq(COORDINATOR.getSubscription(id).containerId, keccak256(abi.encode(CONTAINER_ID)));
+        assertEq(
+            CONSUMER.getContainerInputs(id, 1, 0, ALICE), abi.encode(TEXT_GENERATION, "", "Hello")
+        );
+
+        vm.expectEmit(address(CONSUMER));
+        emit HFExampleConsumer.CompletionReceived(id, ALICE, "Hello, world");
+        _deliverOutput(ALICE, id, 1, _textOutput("Hello, world"));
+        assertEq(CONSUMER.completions(id), "Hello, world");
+    }
+}

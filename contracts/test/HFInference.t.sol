@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: BSD-3-Clause-Clear
+pragma solidity ^0.8.22;
+
+import {Test} from "forge-std/Test.sol";
+import {HFInference} from "../src/HFInference.sol";
+
+/// @title HFInferenceHarness
+/// @notice Exposes the library so reverts happen one call deep.
+contract HFInferenceHarness {
+    function encodeInput(uint8 task, string calldata model, string calldata input)
+        external
+        pure
+        returns (bytes memory)
+    {
+        return HFInference.encodeInput(task, model, input);
+    }
+}
+
+/// @title HFInferenceTest
+/// @notice The service's on-chain wire format.
+contract HFInferenceTest is Test {
+    HFInferenceHarness internal HARNESS = new HFInferenceHarness();
+
+    /// @notice (1, "", "hi") is the 192-byte layout the service decodes (spec hf-service §1.3).
+    function test_encodeInput_matchesServiceLayout() public pure {
+        bytes memory encoded = HFInference.encodeInput(HFInference.TEXT_GENERATION, "", "hi");
+        assertEq(encoded.length, 192);
+        assertEq(
+            encoded,
+            abi.encodePacked(
+                uint256(1), uint256(0x60), uint256(0x80), uint256(0), uint256(2), bytes32("hi")
+            )
+        );
+    }
+
+    /// @notice Every supported task round-trips through encode and decode.
+    function testFuzz_encodeInput_roundTrips(
+        uint8 task,
+        string calldata model,
+        string calldata input
+    ) public pure {
+        task = uint8(bound(task, HFInference.TEXT_GENERATION, HFInference.SUMMARIZATION));
+        (uint8 decodedTask, string memory decodedModel, string memory decodedInput) =
+            HFInference.decodeInput(HFInference.encodeInput(task, model, input));
+        assertEq(decodedTask, task);
+        assertEq(decodedModel, model);
+        assertEq(decodedInput, input);
+    }
+
+    /// @notice Task 0 (UNSET) and ids above 4 are rejected with the offending id.
+    function testFuzz_encodeInput_rejectsUnsupportedTasks(uint8 task) public {
+        task = task > HFInference.SUMMARIZATION ? task : HFInference.TASK_UNSET;
+        vm.expectRevert(abi.encodeWithSelector(HFInference.UnsupportedTask.selector, task));
+        HARNESS.encodeInput(task, "", "x");
+    }
+
+    /// @notice Text outputs decode from the two-layer encoding and are recognised by shape.
+    function testFuzz_decodeText_roundTrips(string calldata text) public pure {
+        bytes memory raw = HFInference.rawOutput(abi.encode(abi.encode(text), bytes("")));
+        assertEq(HFInference.headWord(raw), HFInference.TEXT_OUTPUT_HEAD);
+        assertEq(HFInference.decodeText(raw), text);
+    }
+
+    /// @notice Label outputs decode from the two-layer encoding and are recognised by shape.
+    function testFuzz_decodeLabels_roundTrips(string[] calldata labels, uint256[] calldata scores)
+        public
+        pure
+    {
+        bytes memory raw = HFInference.rawOutput(abi.encode(abi.encode(labels, scores), bytes("")));
+        assertEq(HFInference.headWord(raw), HFInference.LABELS_OUTPUT_HEAD);
+        (string[] memory decodedLabels, uint256[] memory decodedScores) =
+            HFInference.decodeLabels(raw);
+        assertEq(decodedLabels, labels);
+        assertEq(decodedScores, scores);
+    }
+
+    /// @notice Only tasks 1 and 4 produce text; headWord of a short output is 0.
+    function test_producesText_onlyForGenerationAndSummarization() public pure {
+        assertTrue(HFInference.producesText(HFInference.TEXT_GENERATION));
+        assertTrue(HFInference.producesText(HFInference.SUMMARIZATION));
+        assertFalse(HFInference.producesText(HFInference.TEXT_CLASSIFICATION));
+        assertFalse(HFInference.producesText(HFInference.TOKEN_CLASSIFICATION));
+        assertFalse(HFInference.isSupportedTask(HFInference.TASK_UNSET));
+        assertEq(HFInference.headWord(hex"20"), 0);
+    }
+}
