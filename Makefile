@@ -88,6 +88,21 @@ e2e: build $(CLIENT_STAMP) ## end-to-end suite over the whole local stack
 # ---------------------------------------------------------------- run
 
 
+# ---- contracts (owner: contracts, issue 2). RPC_URL: a chain with the protocol deployed (on a
+# fresh anvil, deploy-protocol puts it at infernet-anvil's addresses); PRIVATE_KEY defaults to
+# anvil #2. Script settings come from the environment, e.g. `make request TASK=4 INPUT="..."`.
+RPC_URL ?= http://127.0.0.1:8545
+.PHONY: deploy-protocol request
+
+deploy-protocol: build ## deploy the Infernet protocol + node Wallet to RPC_URL (PROTOCOL_FEE, default 0)
+	$(FORGE) script scripts/DeployProtocol.s.sol:DeployProtocol --rpc-url $(RPC_URL) --broadcast
+
+deploy: build ## deploy the HF consumers to RPC_URL (REGISTRY, SIGNER, CONTAINER_ID optional)
+	$(FORGE) script scripts/DeployConsumers.s.sol:DeployConsumers --rpc-url $(RPC_URL) --broadcast
+
+request: build ## send one request to HFCallbackConsumer on RPC_URL (TASK, MODEL, INPUT, CONSUMER)
+	$(FORGE) script scripts/RequestCompute.s.sol:RequestCompute --rpc-url $(RPC_URL) --broadcast
+
 # ---- local stack (owner: stack launcher, issue 6). Ports: ANVIL_PORT NODE_PORT SERVICE_PORT
 # BACKEND_PORT; BLOCK_TIME=S for timed blocks; HF_INF_TOKEN (without OFFLINE=1) uses Hugging Face.
 up: build ## start anvil + protocol + consumers + HF backend + service + devnode (state in .run/)
