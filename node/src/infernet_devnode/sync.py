@@ -20,6 +20,9 @@ from .chain import Block
 from .chain import ChainClient
 from .chain import Contracts
 from .chain import bloom_may_contain
+from .intervals import Phase
+from .intervals import interval_at
+from .intervals import schedule_at
 from .subscriptions import Subscription
 
 __all__ = ["SubscriptionFeed", "SyncSettings"]
@@ -72,7 +75,7 @@ class SubscriptionFeed:
             end = min(start + self._settings.batch_size, next_id)
             if not first_batch:
                 await asyncio.sleep(self._settings.snapshot_sleep)
-            await self._load(range(start, end), target, fresh=False)
+            await self._load(range(start, end), target, fresh=False, now=head.timestamp)
             first_batch = False
             start = end
         self.synced_block = target
@@ -113,7 +116,7 @@ class SubscriptionFeed:
             for topic in (EVENT_SUBSCRIPTION_CREATED, EVENT_SUBSCRIPTION_CANCELLED)
         )
 
-    async def _load(self, ids: range, block: int, *, fresh: bool) -> None:
+    async def _load(self, ids: range, block: int, *, fresh: bool, now: int = 0) -> None:
         (values,) = await self._client.call(
             self._contracts.reader,
             READER.read_subscription_batch,
@@ -121,5 +124,35 @@ class SubscriptionFeed:
             ids.stop,
             block=block,
         )
-        for sub_id, raw in zip(ids, values, strict=True):
-            self._on_created(Subscription.from_tuple(sub_id, raw), fresh)
+        subs = [
+            Subscription.from_tuple(sub_id, raw) for sub_id, raw in zip(ids, values, strict=True)
+        ]
+        if not fresh:
+            subs = await self._drop_completed(subs, block, now)
+        for sub in subs:
+            self._on_created(sub, fresh)
+
+    async def _drop_completed(
+        self, subs: list[Subscription], block: int, now: int
+    ) -> list[Subscription]:
+        """Like upstream's snapshot: subscriptions on their last interval whose redundancy is
+        already reached are done; one readRedundancyCountBatch call filters them out."""
+        last = [
+            s
+            for s in subs
+            if s.exists
+            and not s.is_cancelled
+            and schedule_at(s, now).phase is not Phase.NOT_ACTIVE
+            and interval_at(s, now) >= s.frequency
+        ]
+        if not last:
+            return subs
+        (counts,) = await self._client.call(
+            self._contracts.reader,
+            READER.read_redundancy_count_batch,
+            [s.id for s in last],
+            [s.frequency for s in last],
+            block=block,
+        )
+        done = {s.id for s, count in zip(last, counts, strict=True) if count >= s.redundancy}
+        return [s for s in subs if s.id not in done]

@@ -205,3 +205,35 @@ def test_node_recovers_when_anvil_restarts(
         if node is not None:
             node.stop()
         chain.stop()
+
+
+def test_snapshot_leaves_out_subscriptions_already_answered(
+    rpc: Rpc, deployer: Actor, callback_consumer: str, devnode: Devnode, tmp_path: Path
+) -> None:
+    """A node joining late does not even look at callbacks whose redundancy is reached."""
+    with running(devnode):
+        answered = created_id(
+            deployer.transact(callback_consumer, REQUEST_COMPUTE, TEXT_GENERATION, "", "old", 1)
+        )
+        wait_until(
+            lambda: devnode.delivery_state(answered, 1) == "delivered",
+            DELIVERY_TIMEOUT_S,
+            "first node's delivery",
+        )
+    unanswered = created_id(
+        deployer.transact(callback_consumer, REQUEST_COMPUTE, TEXT_GENERATION, "", "new", 1)
+    )
+    late = Devnode(
+        workdir=tmp_path / "late",
+        rpc_url=devnode.rpc_url,
+        containers=devnode.containers,
+        key=SECOND_NODE_KEY,
+        starting_sub_id=devnode.starting_sub_id,
+    )
+    with running(late):
+        wait_until(
+            lambda: late.delivery_state(unanswered, 1) == "delivered",
+            DELIVERY_TIMEOUT_S,
+            "late node's delivery",
+        )
+        assert late.subscription(answered) is None
