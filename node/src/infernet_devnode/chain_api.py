@@ -190,7 +190,8 @@ class ChainSide:
                 f'state="{state.name.lower()}"}} {interval}\n'
             )
         for name, value in self.node.metrics().items():
-            lines.append(f"# TYPE {_METRIC_PREFIX}{name} gauge\n")
+            kind = "counter" if name.endswith("_total") else "gauge"
+            lines.append(f"# TYPE {_METRIC_PREFIX}{name} {kind}\n")
             lines.append(f"{_METRIC_PREFIX}{name} {value:g}\n")
         return "".join(lines)
 

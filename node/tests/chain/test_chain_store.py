@@ -1,0 +1,56 @@
+"""Chain tables in the node's SQLite store: what a restart reads back is what was written."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from infernet_devnode.chain_store import ChainStore
+from infernet_devnode.delegation import SignedDelegation
+from infernet_devnode.delivery import Delivery
+from infernet_devnode.delivery import DeliveryState
+from infernet_devnode.store import Store
+from test_chain_core import make_sub
+
+BIG = 2**255 + 12345  # r and s are full uint256 values
+
+
+@pytest.fixture
+def chain_store() -> Iterator[ChainStore]:
+    store = Store(":memory:").open()
+    try:
+        yield ChainStore(store)
+    finally:
+        store.close()
+
+
+def test_deliveries_round_trip_and_filter_by_state(chain_store: ChainStore) -> None:
+    sent = Delivery(7, 2, DeliveryState.SENT, attempts=1, tx_hash="0xab", raw_tx="0xcd")
+    chain_store.put_delivery(sent)
+    chain_store.put_delivery(Delivery(7, 1, DeliveryState.DELIVERED))
+    again = chain_store.delivery(7, 2)
+    assert again is not None
+    assert (again.state, again.attempts, again.tx_hash, again.raw_tx) == (
+        DeliveryState.SENT,
+        1,
+        "0xab",
+        "0xcd",
+    )
+    assert [d.interval for d in chain_store.deliveries_in(DeliveryState.SENT)] == [2]
+    assert [d.interval for d in chain_store.deliveries_of(7)] == [1, 2]
+    assert chain_store.delivery_counts() == {DeliveryState.SENT: 1, DeliveryState.DELIVERED: 1}
+
+
+def test_subscriptions_and_delegations_round_trip(chain_store: ChainStore) -> None:
+    sub = make_sub(payment_amount=BIG)
+    chain_store.put_subscription(sub, tracked=False, reason="cancelled")
+    record = chain_store.subscription(sub.id)
+    assert record is not None
+    assert (record.subscription, record.tracked, record.reason) == (sub, False, "cancelled")
+
+    delegation = SignedDelegation(make_sub(id=0), 5, 99, 28, BIG, BIG - 1, {"input": "x"})
+    chain_store.put_delegation(delegation, Delivery(0, 1, DeliveryState.PENDING))
+    back = chain_store.delegation(delegation.subscription.owner, 5)
+    assert back is not None
+    assert back.delegation == delegation
+    assert [r.delegation.nonce for r in chain_store.delegations_in(DeliveryState.PENDING)] == [5]
