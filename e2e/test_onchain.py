@@ -144,6 +144,42 @@ def test_cli_sub_with_params_json(stack: Stack, chain: ChainFlows, tmp_path: Pat
     assert flows.answer_from_contract(task, stored) == expected
 
 
+def test_python_client_delegated_subscription(stack: Stack, chain: ChainFlows):
+    """infernet_client.NodeClient.request_delegated_subscription, unchanged 1.4.0 code."""
+    consumer = chain.consumer("HFDelegatedConsumer")
+    task = HFTaskId.TOKEN_CLASSIFICATION
+    nonce = 11
+    program = (
+        "import asyncio, json, sys\n"
+        "from infernet_client import NodeClient\n"
+        "from infernet_client.chain.rpc import RPC\n"
+        "from infernet_client.chain.subscription import Subscription\n"
+        "node, rpc_url, coordinator, owner, key, expiry, nonce, data, container = sys.argv[1:]\n"
+        "zero = '0x' + '0' * 40\n"
+        "sub = Subscription(owner, 0, 0, 1, 1, [container], False, zero, 0, zero, zero)\n"
+        "rpc = RPC(rpc_url)\n"
+        "asyncio.run(NodeClient(node).request_delegated_subscription(\n"
+        "    sub, rpc, rpc.get_checksum_address(coordinator), int(expiry), int(nonce), key,\n"
+        "    json.loads(data)))\n"
+    )
+    argv = [
+        str(client_bin() / "python"), "-c", program,
+        stack.urls.node, stack.urls.rpc, onchain.PROTOCOL.coordinator, consumer.address,
+        onchain.SIGNER_KEY, str(chain.chain_time() + 3600), str(nonce),
+        json.dumps(flows.offchain_data(task, PROMPTS[task])), onchain.CONTAINER_ID,
+    ]  # fmt: skip
+
+    done = subprocess.run(
+        argv, capture_output=True, text=True, timeout=CLIENT_TIMEOUT_S, check=False
+    )
+
+    assert done.returncode == 0, done.stderr
+    sub_id = chain.wait_delegated_id(consumer.address, nonce)
+    stored = chain.wait_answer(consumer, sub_id, 1)
+    expected = service_answer(stack, task, 1, flows.offchain_data(task, PROMPTS[task]))
+    assert flows.answer_from_contract(task, stored) == expected
+
+
 # ---------------------------------------------------------------- error paths
 
 
