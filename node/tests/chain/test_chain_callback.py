@@ -124,3 +124,36 @@ def test_lazy_subscription_is_delivered_through_the_inbox(
         # The consumer reads the output back from the Inbox; an answer means it was there.
         assert answers(rpc, consumer, sub_id, 1) == 1
         assert devnode.subscription(sub_id)["subscription"]["lazy"] is True
+
+
+CONCURRENT_REQUESTS = 10
+
+
+def test_requests_mined_together_are_each_delivered_once_with_consecutive_nonces(
+    rpc: Rpc, deployer: Actor, callback_consumer: str, devnode: Devnode
+) -> None:
+    """Concurrent deliveries share one sender: no nonce reused or skipped."""
+    sent = rpc.transactions_from(devnode.address)
+    with running(devnode):
+        rpc("evm_setAutomine", False)
+        try:
+            hashes = [
+                deployer.broadcast(
+                    callback_consumer,
+                    REQUEST_COMPUTE.encode(TEXT_GENERATION, "", f"c{i}", 1),
+                    gas=1_000_000,
+                )
+                for i in range(CONCURRENT_REQUESTS)
+            ]
+            rpc("evm_mine")
+        finally:
+            rpc("evm_setAutomine", True)
+        ids = [created_id(rpc("eth_getTransactionReceipt", h)) for h in hashes]
+        for sub_id in ids:
+            wait_until(
+                lambda s=sub_id: devnode.delivery_state(s, 1) == "delivered",
+                DELIVERY_TIMEOUT_S,
+                f"delivery of {sub_id}",
+            )
+            assert answers(rpc, callback_consumer, sub_id, 1) == 1
+    assert rpc.transactions_from(devnode.address) == sent + CONCURRENT_REQUESTS
