@@ -91,13 +91,20 @@ def stop_process(
 ) -> None:
     """SIGINT, then SIGTERM, then SIGKILL, each with a bounded wait (STYLE.md 15)."""
     children = children or {}
+    if not is_alive(proc):
+        # gone already (or its pid now belongs to someone else): signal nothing
+        popen = children.pop(proc.pid, None)
+        if popen is not None:
+            popen.poll()
+        return
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
         if not is_alive(proc):
             break
         _signal_group(proc, sig)
         if _wait_gone(proc, children, STOP_GRACE_S):
             break
-    # the group may still hold workers whose leader already exited
+    # the group may still hold workers whose leader already exited (the group id cannot be
+    # reused while any member lives, so this reaches only what we started)
     _signal_group(proc, signal.SIGKILL)
     popen = children.pop(proc.pid, None)
     if popen is not None:
