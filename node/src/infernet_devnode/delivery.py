@@ -13,18 +13,22 @@ from enum import IntEnum
 from typing import Any
 
 from eth_abi.abi import encode as abi_encode
+from eth_utils.crypto import keccak
 
 from .errors import NodeError
 
 __all__ = [
     "MAX_ATTEMPTS",
     "ChainPayload",
+    "Closed",
     "ContainerOutputError",
     "Delivery",
     "DeliveryState",
+    "Failure",
     "RetryPolicy",
     "Verdict",
     "encode_container_output",
+    "responded_key",
     "verdict_for_revert",
 ]
 
@@ -94,6 +98,29 @@ def verdict_for_revert(error_name: str) -> Verdict:
     if error_name in _SKIP_ERRORS:
         return Verdict.SKIP
     return Verdict.RETRY
+
+
+class Failure(NodeError):
+    """One attempt failed; `container_error` set when a container caused it."""
+
+    def __init__(self, reason: str, container_error: str = "") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.container_error = container_error
+
+
+class Closed(NodeError):
+    """The interval is closed for this node (verdict DONE or SKIP)."""
+
+    def __init__(self, verdict: Verdict, reason: str) -> None:
+        super().__init__(reason)
+        self.verdict = verdict
+        self.reason = reason
+
+
+def responded_key(subscription_id: int, interval: int, node: str) -> bytes:
+    """Key of `nodeResponded`: keccak256(abi.encode(uint32 id, uint32 interval, address node))."""
+    return keccak(abi_encode(["uint32", "uint32", "address"], [subscription_id, interval, node]))
 
 
 @dataclass(frozen=True)

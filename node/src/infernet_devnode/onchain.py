@@ -31,9 +31,6 @@ from enum import IntEnum
 from typing import Any
 from typing import Protocol
 
-from eth_abi.abi import encode as abi_encode
-from eth_utils.crypto import keccak
-
 from ._abi import CONSUMER
 from ._abi import COORDINATOR
 from .chain import Block
@@ -45,19 +42,19 @@ from .chain import RpcUnavailable
 from .chain import SignedTransaction
 from .chain import TransactionSender
 from .chain_store import ChainStore
+from .delegated import Delegations
 from .delegation import SignedDelegation
-from .delegation import delegate_key
-from .delegation import signature_problem
 from .delivery import ChainPayload
+from .delivery import Closed
 from .delivery import ContainerOutputError
 from .delivery import Delivery
 from .delivery import DeliveryState
+from .delivery import Failure
 from .delivery import RetryPolicy
 from .delivery import Verdict
 from .delivery import encode_container_output
+from .delivery import responded_key
 from .delivery import verdict_for_revert
-from .errors import GuardianRejection
-from .errors import InvalidField
 from .intervals import Phase
 from .intervals import schedule_at
 from .payments import PaymentCheck
@@ -119,32 +116,10 @@ class ContainerRunner(Protocol):
     ) -> Awaitable[ContainerRun]: ...
 
 
-class _Failure(Exception):
-    """One attempt failed; `container_error` set when a container caused it."""
-
-    def __init__(self, reason: str, container_error: str = "") -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.container_error = container_error
-
-
-class _Closed(Exception):
-    """The interval is closed for this node (verdict DONE or SKIP)."""
-
-    def __init__(self, verdict: Verdict, reason: str) -> None:
-        super().__init__(reason)
-        self.verdict = verdict
-        self.reason = reason
-
-
 class _Lifecycle(IntEnum):
     NEW = 0
     RUNNING = 1
     STOPPED = 2
-
-
-def _responded_key(subscription_id: int, interval: int, node: str) -> bytes:
-    return keccak(abi_encode(["uint32", "uint32", "address"], [subscription_id, interval, node]))
 
 
 _Key = tuple[int, int]
@@ -187,7 +162,7 @@ class OnchainNode:
         self._containers: dict[int, tuple[str, ...]] = {}
         # (subscription, interval) -> state, for every delivery this node has touched
         self._deliveries: dict[_Key, DeliveryState] = {}
-        self._delegations: dict[tuple[str, int], SignedDelegation] = {}
+        self.delegations = Delegations(self)
         # ids whose SubscriptionCreated this process saw (their first interval is unanswered)
         self._fresh: set[int] = set()
         self.rpc_healthy = False
@@ -226,7 +201,7 @@ class OnchainNode:
                 starting_sub_id=self.settings.starting_sub_id,
                 snapshot_sleep=self.settings.snapshot_sleep,
             ),
-            self._consider,
+            self.consider,
             self._cancelled,
         )
         await self.feed.snapshot(self.head)
@@ -270,13 +245,7 @@ class OnchainNode:
                 state = DeliveryState.PENDING
                 self.store.put_delivery(replace(delivery, state=state))
             self._deliveries[(delivery.subscription_id, delivery.interval)] = state
-        for record in self.store.delegations_in(
-            DeliveryState.PENDING, DeliveryState.RUNNING, DeliveryState.SENT
-        ):
-            d = record.delegation
-            self._delegations[(d.subscription.owner, d.nonce)] = d
-            if record.delivery.state is DeliveryState.RUNNING:
-                self.store.put_delegation(d, replace(record.delivery, state=DeliveryState.PENDING))
+        self.delegations.load()
 
     # ------------------------------------------------------------------ the loop
 
@@ -327,11 +296,11 @@ class OnchainNode:
         assert self.feed is not None
         await self._settle_sent()
         await self.feed.follow(head)
-        self._schedule(head.timestamp)
+        self.schedule(head.timestamp)
 
     # ------------------------------------------------------------------ discovery
 
-    def _consider(self, sub: Subscription, fresh: bool = False) -> None:
+    def consider(self, sub: Subscription, fresh: bool = False) -> None:
         """Guardian + bookkeeping for a subscription read from the chain."""
         if not sub.exists or sub.id in self._tracked:
             return
@@ -361,7 +330,7 @@ class OnchainNode:
 
     # ------------------------------------------------------------------ scheduling
 
-    def _schedule(self, now: int) -> None:
+    def schedule(self, now: int) -> None:
         """Start a task for every due (subscription, interval) not handled yet (chain time)."""
         for sub_id, sub in list(self._tracked.items()):
             schedule = schedule_at(sub, now)
@@ -374,20 +343,10 @@ class OnchainNode:
             state = self._deliveries.get(key)
             if state is None or state is DeliveryState.PENDING:
                 if key not in self._tasks:
-                    self._spawn(key, self._deliver(sub, schedule.interval))
+                    self.spawn(key, self._deliver(sub, schedule.interval))
             elif state.final and sub.is_callback:
                 self._untrack(sub, "completed")
-        for owner_nonce, delegation in list(self._delegations.items()):
-            if owner_nonce in self._tasks:
-                continue
-            record = self.store.delegation(*owner_nonce)
-            if record is None or record.delivery.state is not DeliveryState.PENDING:
-                continue
-            schedule = schedule_at(delegation.subscription, now)
-            if schedule.phase is Phase.ACTIVE:
-                self._spawn(owner_nonce, self._deliver_delegated(delegation, schedule.interval))
-            elif schedule.phase is not Phase.NOT_ACTIVE:
-                self._finish_delegation(delegation, DeliveryState.SKIPPED, schedule.phase.name)
+        self.delegations.schedule(now)
 
     def _untrack(self, sub: Subscription, reason: str) -> None:
         self._fresh.discard(sub.id)
@@ -395,7 +354,11 @@ class OnchainNode:
         self._containers.pop(sub.id, None)
         self.store.put_subscription(sub, tracked=False, reason=reason)
 
-    def _spawn(self, key: _Key | tuple[str, int], work: Awaitable[None]) -> None:
+    def busy(self, key: _Key | tuple[str, int]) -> bool:
+        """Whether a delivery task for this key is running."""
+        return key in self._tasks
+
+    def spawn(self, key: _Key | tuple[str, int], work: Awaitable[None]) -> None:
         async def run() -> None:
             try:
                 await work
@@ -410,7 +373,7 @@ class OnchainNode:
 
     # ------------------------------------------------------------------ one delivery
 
-    def _record(self, delivery: Delivery) -> Delivery:
+    def record(self, delivery: Delivery) -> Delivery:
         key = (delivery.subscription_id, delivery.interval)
         before = self._deliveries.get(key)
         self._deliveries[key] = delivery.state
@@ -424,17 +387,17 @@ class OnchainNode:
             sub.id, interval, DeliveryState.PENDING
         )
         while True:
-            delivery = self._record(replace(delivery, state=DeliveryState.RUNNING))
+            delivery = self.record(replace(delivery, state=DeliveryState.RUNNING))
             try:
                 await self._attempt(sub, interval, delivery)
                 return
-            except _Closed as closed:
+            except Closed as closed:
                 state = (
                     DeliveryState.DELIVERED
                     if closed.verdict is Verdict.DONE
                     else DeliveryState.SKIPPED
                 )
-                self._record(replace(delivery, state=state, reason=closed.reason))
+                self.record(replace(delivery, state=state, reason=closed.reason))
                 log.info(
                     "subscription %d interval %d %s: %s",
                     sub.id,
@@ -446,11 +409,11 @@ class OnchainNode:
             except RpcUnavailable as e:
                 # An outage is not this delivery's fault: no attempt counted; the scheduler
                 # starts it again on the first block after the endpoint is back.
-                self._record(
+                self.record(
                     replace(delivery, state=DeliveryState.PENDING, reason=f"waiting: {e.reason}")
                 )
                 return
-            except _Failure as failure:
+            except Failure as failure:
                 delivery = replace(
                     delivery,
                     attempts=delivery.attempts + 1,
@@ -462,7 +425,7 @@ class OnchainNode:
                     delivery, attempts=delivery.attempts + 1, reason=e.reason, container_error=""
                 )
             if self.retry.exhausted(delivery.attempts):
-                self._record(replace(delivery, state=DeliveryState.FAILED))
+                self.record(replace(delivery, state=DeliveryState.FAILED))
                 log.warning(
                     "subscription %d interval %d failed after %d attempts: %s",
                     sub.id,
@@ -471,10 +434,10 @@ class OnchainNode:
                     delivery.reason,
                 )
                 return
-            delivery = self._record(replace(delivery, state=DeliveryState.PENDING))
+            delivery = self.record(replace(delivery, state=DeliveryState.PENDING))
             await asyncio.sleep(self.retry.delay_after(delivery.attempts))
             if self.head is not None and schedule_at(sub, self.head.timestamp).interval != interval:
-                self._record(
+                self.record(
                     replace(
                         delivery,
                         state=DeliveryState.SKIPPED,
@@ -492,7 +455,7 @@ class OnchainNode:
             # Pre-flight with an empty payload: skip the container run when the Coordinator
             # already refuses this interval (filled, passed, cancelled, answered). Not worth an
             # RPC for the first interval of a subscription created while we were watching.
-            await self._simulate(
+            await self.simulate(
                 COORDINATOR.deliver_compute.encode(
                     sub.id, interval, b"", bytes(32), b"", self.node_wallet
                 ),
@@ -501,23 +464,23 @@ class OnchainNode:
         if sub.pays:
             problem = await self.payments.consumer_problem(sub)
             if problem:
-                raise _Closed(Verdict.SKIP, problem)
+                raise Closed(Verdict.SKIP, problem)
         data = await self._container_inputs(sub, interval)
-        payload = await self._run_containers(
+        payload = await self.run_containers(
             self._containers.get(sub.id) or self.lookup.resolve(sub.container_id),
             source=_ONCHAIN,
             data=data.hex(),
             requires_proof=sub.requires_proof,
         )
         if sub.requires_proof:
-            await self._approve_escrow(sub)
+            await self.approve_escrow(sub)
         calldata = COORDINATOR.deliver_compute.encode(
             sub.id, interval, payload.input, payload.output, payload.proof, self.node_wallet
         )
-        gas = await self._simulate(calldata)
+        gas = await self.simulate(calldata)
 
         async def persist(signed: SignedTransaction) -> None:
-            self._record(
+            self.record(
                 replace(
                     delivery,
                     state=DeliveryState.SENT,
@@ -535,10 +498,10 @@ class OnchainNode:
                 return  # persisted: settled (or re-broadcast) once the endpoint is back
             raise
         except ChainError as e:
-            self._record(replace(delivery, state=DeliveryState.RUNNING))
-            raise _Failure(f"broadcast failed: {e.reason}") from e
+            self.record(replace(delivery, state=DeliveryState.RUNNING))
+            raise Failure(f"broadcast failed: {e.reason}") from e
 
-    async def _simulate(self, calldata: bytes, *, closing_only: bool = False) -> int:
+    async def simulate(self, calldata: bytes, *, closing_only: bool = False) -> int:
         """Simulate a delivery; the gas to send it with.
 
         With `closing_only`, only reverts that close the interval count (the pre-flight runs with
@@ -555,14 +518,14 @@ class OnchainNode:
         except Reverted as e:
             verdict = verdict_for_revert(e.name)
             if verdict is not Verdict.RETRY:
-                raise _Closed(verdict, e.name) from e
+                raise Closed(verdict, e.name) from e
             if closing_only:
                 return 0
-            raise _Failure(f"simulation reverted: {e.name}") from e
+            raise Failure(f"simulation reverted: {e.name}") from e
         except ChainError as e:
             if closing_only:
                 return 0
-            raise _Failure(e.reason) from e
+            raise Failure(e.reason) from e
 
     async def _container_inputs(self, sub: Subscription, interval: int) -> bytes:
         """Owner's getContainerInputs at latest; empty when it fails, like upstream (§4.1)."""
@@ -576,7 +539,7 @@ class OnchainNode:
             log.info("getContainerInputs(%d, %d) reverted: %s", sub.id, interval, e.name)
             return b""
 
-    async def _run_containers(
+    async def run_containers(
         self, containers: Sequence[str], *, source: int, data: Any, requires_proof: bool
     ) -> ChainPayload:
         run = await self._runner(
@@ -587,29 +550,29 @@ class OnchainNode:
             requires_proof=requires_proof,
         )
         if run.error:
-            raise _Failure("container failed", container_error=run.error)
+            raise Failure("container failed", container_error=run.error)
         try:
             return encode_container_output(run.output)
         except ContainerOutputError as e:
-            raise _Failure("container output not deliverable", container_error=str(e)) from e
+            raise Failure("container output not deliverable", container_error=str(e)) from e
 
-    async def _approve_escrow(self, sub: Subscription) -> None:
+    async def approve_escrow(self, sub: Subscription) -> None:
         assert self.payments is not None
         try:
             await self.payments.approve_escrow(sub, self.settings.payment_address)
         except ChainError as e:
-            raise _Failure(f"escrow approval failed: {e.reason}") from e
+            raise Failure(f"escrow approval failed: {e.reason}") from e
 
     # ------------------------------------------------------------------ settling
 
     async def _settle_sent(self) -> None:
         """Resolve every broadcast transaction from its receipt (one call per in-flight tx)."""
         for delivery in self.store.deliveries_in(DeliveryState.SENT):
-            outcome = await self._tx_outcome(delivery.tx_hash, delivery.raw_tx)
+            outcome = await self.tx_outcome(delivery.tx_hash, delivery.raw_tx)
             if outcome is None:
                 continue
             if outcome == 1:
-                self._record(replace(delivery, state=DeliveryState.DELIVERED, raw_tx=""))
+                self.record(replace(delivery, state=DeliveryState.DELIVERED, raw_tx=""))
                 log.info(
                     "delivered subscription %d interval %d in %s",
                     delivery.subscription_id,
@@ -618,13 +581,9 @@ class OnchainNode:
                 )
                 continue
             await self._after_lost_or_reverted(delivery)
-        for record in self.store.delegations_in(DeliveryState.SENT):
-            outcome = await self._tx_outcome(record.delivery.tx_hash, record.delivery.raw_tx)
-            if outcome is None:
-                continue
-            await self._settle_delegation(record.delegation, record.delivery, outcome)
+        await self.delegations.settle()
 
-    async def _tx_outcome(self, tx_hash: str, raw_tx: str) -> int | None:
+    async def tx_outcome(self, tx_hash: str, raw_tx: str) -> int | None:
         """1 mined ok, 0 reverted, -1 lost (endpoint forgot it), None still pending."""
         receipt = await self.client.receipt(tx_hash)
         if receipt is not None:
@@ -636,12 +595,12 @@ class OnchainNode:
     async def _after_lost_or_reverted(self, delivery: Delivery) -> None:
         assert self.contracts is not None
         assert self.sender is not None
-        key = _responded_key(delivery.subscription_id, delivery.interval, self.address)
+        key = responded_key(delivery.subscription_id, delivery.interval, self.address)
         (responded,) = await self.client.call(
             self.contracts.coordinator, COORDINATOR.node_responded, key
         )
         if responded:
-            self._record(
+            self.record(
                 replace(
                     delivery,
                     state=DeliveryState.DELIVERED,
@@ -651,15 +610,15 @@ class OnchainNode:
             )
             return
         receipt = await self.client.receipt(delivery.tx_hash)
-        if receipt is None and await self._rebroadcast(delivery.raw_tx):
+        if receipt is None and await self.rebroadcast(delivery.raw_tx):
             log.info("re-broadcast %s (the endpoint had forgotten it)", delivery.tx_hash)
             return
         attempts = delivery.attempts + 1
         reason = "transaction reverted" if receipt is not None else "transaction lost"
         state = DeliveryState.FAILED if self.retry.exhausted(attempts) else DeliveryState.PENDING
-        self._record(replace(delivery, state=state, attempts=attempts, reason=reason, raw_tx=""))
+        self.record(replace(delivery, state=state, attempts=attempts, reason=reason, raw_tx=""))
 
-    async def _rebroadcast(self, raw_tx: str) -> bool:
+    async def rebroadcast(self, raw_tx: str) -> bool:
         """Send the stored signed transaction again; False when its nonce is already used."""
         assert self.sender is not None
         if not raw_tx:
@@ -674,207 +633,8 @@ class OnchainNode:
     # ------------------------------------------------------------------ delegated
 
     async def submit_delegation(self, delegation: SignedDelegation) -> None:
-        """Admit a delegated subscription request (POST /api/jobs), or raise why not.
-
-        Raises:
-            GuardianRejection: an admission rule refused it (upstream answers 405).
-            InvalidField: the signature is expired or not the owner's signer (400; upstream
-                accepts these and drops them silently).
-        """
-        assert self.contracts is not None
-        sub = delegation.subscription
-        if not self.lookup.resolve(sub.container_id):
-            raise GuardianRejection(
-                "Container not supported", {"containers_hash": "0x" + sub.container_id.hex()}
-            )
-        head = await self.client.block("latest")
-        try:
-            (signer,) = await self.client.call(sub.owner, CONSUMER.get_signer)
-        except Reverted:
-            signer = ZERO_ADDRESS  # upstream treats a failing getSigner() as the zero address
-        problem = signature_problem(
-            delegation,
-            chain_id=self.chain_id,
-            coordinator=self.contracts.coordinator,
-            now=head.timestamp,
-            expected_signer=signer,
-        )
-        if problem:
-            raise InvalidField("signature", problem)
-        key = (sub.owner, delegation.nonce)
-        existing = self.store.delegation(*key)
-        if existing is not None and not existing.delivery.state.final:
-            return  # same request already in progress
-        (existing_id,) = await self.client.call(
-            self.contracts.coordinator,
-            COORDINATOR.delegate_created_ids,
-            delegate_key(sub.owner, delegation.nonce),
-        )
-        if existing_id:
-            # The Coordinator keeps the stored subscription, not the request's copy; its next
-            # due interval follows from the stored one, and normal sync delivers it.
-            (raw,) = await self.client.call(
-                self.contracts.coordinator, COORDINATOR.get_subscription, existing_id
-            )
-            stored = Subscription.from_tuple(int(existing_id), raw)
-            self._consider(stored)
-            self.store.put_delegation(
-                delegation,
-                Delivery(
-                    int(existing_id),
-                    0,
-                    DeliveryState.SKIPPED,
-                    reason=f"nonce already used: subscription {existing_id}",
-                ),
-            )
-            self._schedule(head.timestamp)
-            return
-        self._delegations[key] = delegation
-        self.store.put_delegation(delegation, Delivery(0, 0, DeliveryState.PENDING))
-        self._schedule(max(head.timestamp, self.head.timestamp if self.head else 0))
-
-    async def _deliver_delegated(self, delegation: SignedDelegation, interval: int) -> None:
-        assert self.contracts is not None
-        assert self.sender is not None
-        sub = delegation.subscription
-        key = (sub.owner, delegation.nonce)
-        record = self.store.delegation(*key)
-        delivery = record.delivery if record else Delivery(0, interval, DeliveryState.PENDING)
-        while True:
-            delivery = replace(delivery, interval=interval, state=DeliveryState.RUNNING)
-            self.store.put_delegation(delegation, delivery)
-            try:
-                payload = await self._run_containers(
-                    self.lookup.resolve(sub.container_id),
-                    source=_OFFCHAIN,
-                    data=delegation.data,
-                    requires_proof=sub.requires_proof,
-                )
-                if sub.requires_proof:
-                    await self._approve_escrow(sub)
-                calldata = COORDINATOR.deliver_compute_delegatee.encode(
-                    delegation.nonce,
-                    delegation.expiry,
-                    sub.as_tuple(),
-                    delegation.v,
-                    delegation.r.to_bytes(32, "big"),
-                    delegation.s.to_bytes(32, "big"),
-                    interval,
-                    payload.input,
-                    payload.output,
-                    payload.proof,
-                    self.node_wallet,
-                )
-                gas = await self._simulate(calldata)
-
-                async def persist(signed: SignedTransaction, delivery: Delivery = delivery) -> None:
-                    self.store.put_delegation(
-                        delegation,
-                        replace(
-                            delivery,
-                            state=DeliveryState.SENT,
-                            tx_hash=signed.tx_hash,
-                            raw_tx=signed.raw,
-                            reason="",
-                            container_error="",
-                        ),
-                    )
-
-                try:
-                    await self.sender.send(self.contracts.coordinator, calldata, gas, persist)
-                except RpcUnavailable:
-                    stored = self.store.delegation(*key)
-                    if stored is not None and stored.delivery.state is DeliveryState.SENT:
-                        return  # persisted: settled once the endpoint is back
-                    raise
-                except ChainError as e:
-                    raise _Failure(f"broadcast failed: {e.reason}") from e
-                return
-            except _Closed as closed:
-                state = (
-                    DeliveryState.DELIVERED
-                    if closed.verdict is Verdict.DONE
-                    else DeliveryState.SKIPPED
-                )
-                self._finish_delegation(delegation, state, closed.reason, delivery)
-                return
-            except RpcUnavailable as e:
-                self.store.put_delegation(
-                    delegation,
-                    replace(delivery, state=DeliveryState.PENDING, reason=f"waiting: {e.reason}"),
-                )
-                return
-            except _Failure as failure:
-                delivery = replace(
-                    delivery,
-                    attempts=delivery.attempts + 1,
-                    reason=failure.reason,
-                    container_error=failure.container_error,
-                )
-            except ChainError as e:
-                delivery = replace(
-                    delivery, attempts=delivery.attempts + 1, reason=e.reason, container_error=""
-                )
-            if self.retry.exhausted(delivery.attempts):
-                self._finish_delegation(delegation, DeliveryState.FAILED, delivery.reason, delivery)
-                return
-            self.store.put_delegation(delegation, replace(delivery, state=DeliveryState.PENDING))
-            await asyncio.sleep(self.retry.delay_after(delivery.attempts))
-
-    def _finish_delegation(
-        self,
-        delegation: SignedDelegation,
-        state: DeliveryState,
-        reason: str,
-        delivery: Delivery | None = None,
-    ) -> None:
-        key = (delegation.subscription.owner, delegation.nonce)
-        base = delivery or Delivery(0, 0, state)
-        self.store.put_delegation(delegation, replace(base, state=state, reason=reason, raw_tx=""))
-        self._delegations.pop(key, None)
-
-    async def _settle_delegation(
-        self, delegation: SignedDelegation, delivery: Delivery, outcome: int
-    ) -> None:
-        assert self.contracts is not None
-        (sub_id,) = await self.client.call(
-            self.contracts.coordinator,
-            COORDINATOR.delegate_created_ids,
-            delegate_key(delegation.subscription.owner, delegation.nonce),
-        )
-        sub_id = int(sub_id)
-        if outcome == 1:
-            delivered = replace(delivery, subscription_id=sub_id, state=DeliveryState.DELIVERED)
-            self._finish_delegation(delegation, DeliveryState.DELIVERED, "", delivered)
-            self._record(replace(delivered, raw_tx=""))
-            return
-        if sub_id:
-            key = _responded_key(sub_id, delivery.interval, self.address)
-            (responded,) = await self.client.call(
-                self.contracts.coordinator, COORDINATOR.node_responded, key
-            )
-            if responded:
-                delivered = replace(delivery, subscription_id=sub_id, state=DeliveryState.DELIVERED)
-                self._finish_delegation(
-                    delegation, DeliveryState.DELIVERED, "nodeResponded already true", delivered
-                )
-                self._record(replace(delivered, raw_tx=""))
-                return
-        if outcome == -1 and await self._rebroadcast(delivery.raw_tx):
-            return
-        attempts = delivery.attempts + 1
-        reason = "transaction reverted" if outcome == 0 else "transaction lost"
-        if self.retry.exhausted(attempts):
-            self._finish_delegation(
-                delegation, DeliveryState.FAILED, reason, replace(delivery, attempts=attempts)
-            )
-            return
-        self.store.put_delegation(
-            delegation,
-            replace(
-                delivery, state=DeliveryState.PENDING, attempts=attempts, reason=reason, raw_tx=""
-            ),
-        )
+        """See `Delegations.submit`."""
+        await self.delegations.submit(delegation)
 
     # ------------------------------------------------------------------ status
 
@@ -908,7 +668,7 @@ class OnchainNode:
             "chain_synced_block": float(self.feed.synced_block if self.feed else 0),
             "chain_subscriptions_tracked": float(len(self._tracked)),
             "chain_deliveries_in_flight": float(self.in_flight()),
-            "chain_delegations_pending": float(len(self._delegations)),
+            "chain_delegations_pending": float(len(self.delegations.pending)),
             "chain_rpc_requests_total": float(self.client.requests_sent),
         }
         return values
