@@ -47,6 +47,7 @@ from .outputs import text_classification_output
 from .outputs import token_classification_output
 from .tasks import TaskId
 from .tasks import TaskInput
+from .transport import CachingAsyncClient
 from .transport import PooledTransport
 from .transport import lean_transport_enabled
 
@@ -84,7 +85,7 @@ async def _read_error_bodies(response: httpx2.Response) -> None:
 
 
 def _lean_async_client() -> httpx2.AsyncClient:
-    return httpx2.AsyncClient(
+    return CachingAsyncClient(
         transport=_TRANSPORT,
         event_hooks={"response": [_read_error_bodies]},
         follow_redirects=True,

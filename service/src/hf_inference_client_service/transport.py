@@ -25,10 +25,11 @@ import ssl
 import weakref
 from collections import deque
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx2
 
-__all__ = ["PooledTransport", "lean_transport_enabled"]
+__all__ = ["CachingAsyncClient", "PooledTransport", "lean_transport_enabled"]
 
 _PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 _MAX_IDLE_PER_ORIGIN = 512
@@ -37,11 +38,37 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 _NO_BODY_STATUSES = frozenset({204, 304})
 
 _Origin = tuple[str, str, int]
+_URL_CACHE_SIZE = 1024
 
 
 def lean_transport_enabled() -> bool:
     """False when proxy variables are set (httpx2's transport honours them, this one does not)."""
     return not any(os.environ.get(name) for name in _PROXY_VARS)
+
+
+class CachingAsyncClient(httpx2.AsyncClient):
+    """An httpx2 client that parses each absolute URL once.
+
+    huggingface_hub passes the URL as a string on every call and httpx2 parses it each time
+    (about 8% of a job's CPU here); a service sends to a handful of URLs. httpx2 URLs are
+    immutable, so sharing the parsed value is safe. If httpx2 renames `_merge_url`, this
+    override is simply never called.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._parsed: dict[str, httpx2.URL] = {}
+
+    def _merge_url(self, url: httpx2.URL | str) -> httpx2.URL:
+        if not isinstance(url, str):
+            return super()._merge_url(url)
+        parsed = self._parsed.get(url)
+        if parsed is None:
+            parsed = super()._merge_url(url)
+            if len(self._parsed) >= _URL_CACHE_SIZE:
+                self._parsed.clear()
+            self._parsed[url] = parsed
+        return parsed
 
 
 class _Connection:
