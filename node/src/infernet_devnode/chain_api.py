@@ -14,6 +14,7 @@ from aiohttp import web
 from eth_utils.address import to_checksum_address
 
 from .chain import ChainError
+from .chain import RpcUnavailable
 from .chain_store import ChainStore
 from .components import NodeContext
 from .config import NodeConfig
@@ -138,6 +139,15 @@ class ChainSide:
         self, request: DelegatedSubscriptionRequest, client: str
     ) -> dict[str, Any]:
         delegation = SignedDelegation.from_message(request)
+        try:
+            return await self._submit(request, delegation)
+        except RpcUnavailable as e:
+            # 503 naming the endpoint problem rather than a generic 500.
+            raise web.HTTPServiceUnavailable(reason=f"chain unavailable: {e.reason}") from e
+
+    async def _submit(
+        self, request: DelegatedSubscriptionRequest, delegation: SignedDelegation
+    ) -> dict[str, Any]:
         now = await self.node.chain_time()
         # Expiry first, on chain time, as a 400 that says so (upstream: silent drop later).
         if now >= delegation.expiry:
