@@ -19,6 +19,10 @@ contract HFInferenceHarness {
 /// @title HFInferenceTest
 /// @notice The service's on-chain wire format.
 contract HFInferenceTest is Test {
+    /// @notice "hi" right-padded to one ABI word.
+    bytes internal constant HI_PADDED =
+        hex"6869000000000000000000000000000000000000000000000000000000000000";
+
     HFInferenceHarness internal HARNESS = new HFInferenceHarness();
 
     /// @notice (1, "", "hi") is the 192-byte layout the service decodes (spec hf-service §1.3).
@@ -28,7 +32,7 @@ contract HFInferenceTest is Test {
         assertEq(
             encoded,
             abi.encodePacked(
-                uint256(1), uint256(0x60), uint256(0x80), uint256(0), uint256(2), bytes32("hi")
+                uint256(1), uint256(0x60), uint256(0x80), uint256(0), uint256(2), HI_PADDED
             )
         );
     }
