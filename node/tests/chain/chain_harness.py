@@ -370,6 +370,7 @@ class Devnode:
     port: int = field(default_factory=free_port)
     extra_wallet: dict[str, Any] = field(default_factory=dict)
     container_options: dict[str, Any] = field(default_factory=dict)  # added to every container
+    sync_period: float = 0.1  # head poll period: idle load ~1/sync_period requests/s
     proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -400,7 +401,7 @@ class Devnode:
                     "sleep": 0,
                     "batch_size": 500,
                     "starting_sub_id": self.starting_sub_id,
-                    "sync_period": 0.1,
+                    "sync_period": self.sync_period,
                 },
             },
             "manage_containers": False,
