@@ -286,8 +286,8 @@ contract Coordinator is ReentrancyGuard {
         );
     }
 
-    /// @notice Calls the consumer back with the delivery (memory arguments keep the legacy code
-    ///         generator within its stack limit).
+    /// @notice Calls the consumer back with the delivery (memory arguments, so the lazy path can
+    ///         pass empty bytes in place of the stored input, output and proof).
     function _callConsumer(
         address owner,
         uint32 subscriptionId,
