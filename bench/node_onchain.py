@@ -2,7 +2,7 @@
 
 Method: one anvil with the protocol at its fixed addresses and an HFCallbackConsumer, one
 devnode (node/tests/chain harness, echo container).
-- latency: callback requests one after the other (20 with automine, 10 with 1-second blocks),
+- latency: 20 callback requests one after the other, with automine and with 1-second blocks,
   from the request's receipt to the answer being readable on the consumer (polled every 5 ms);
   blocks = delivery block - request block.
 - burst: 200 callback requests mined in one block, then automine: time until the last answer.
@@ -62,8 +62,8 @@ from infernet_devnode._abi import EVENT_SUBSCRIPTION_FULFILLED  # noqa: E402
 
 QUICK = os.environ.get("BENCH_QUICK") == "1"
 LATENCY_REQUESTS = 5 if QUICK else 20
-# With 1-second blocks each request costs ~1.5 s of wall clock: fewer keep the run near a minute.
-BLOCK_LATENCY_REQUESTS = 5 if QUICK else 10
+# With 1-second blocks each request costs ~1.5 s of wall clock.
+BLOCK_LATENCY_REQUESTS = 5 if QUICK else 20
 BURST = 50 if QUICK else 200
 IDLE_COUNTS = (0, 200) if QUICK else (0, 200, 1_000)
 IDLE_WINDOW_S = 3.0 if QUICK else 4.0
