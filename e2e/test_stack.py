@@ -117,3 +117,27 @@ def test_up_then_down_leaves_no_process_behind(tmp_path: Path):
     assert down.returncode == 0, down.stderr
     assert not [p.name for p in recorded if is_alive(p)]
     assert stack_module.recorded_processes(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    ("env", "offline"),
+    [
+        pytest.param({}, True, id="no-token"),
+        pytest.param({"HF_INF_TOKEN": "hf_secret_e2e"}, False, id="token"),
+        pytest.param({"HF_INF_TOKEN": "hf_secret_e2e", "OFFLINE": "1"}, True, id="token-offline"),
+    ],
+)
+def test_backend_choice_and_the_token_stays_out_of_state(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, env: dict[str, str], offline: bool
+):
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+
+    stack = stack_module.Stack(stack_module.StackConfig.from_env(tmp_path))
+
+    assert stack.config.offline is offline
+    assert (stack.urls.backend is not None) is offline
+    service_env = stack.service_env()
+    assert ("HF_INF_ENDPOINT" in service_env) is offline
+    assert service_env.get("HF_INF_TOKEN") == (None if offline else "hf_secret_e2e")
+    assert "hf_secret_e2e" not in json.dumps(stack.state()) + repr(stack.config) + stack.summary()
