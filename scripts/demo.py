@@ -89,7 +89,15 @@ class Demo:
 
     def scorecard(self) -> str:
         ok = sum(o.ok for o in self.outcomes)
-        lines = [f"\n{ok}/{len(self.outcomes)} flow runs succeeded"]
+        lines = ["\nflow                    ok    time per run (min / max)"]
+        for flow in dict.fromkeys(o.flow for o in self.outcomes):
+            runs = [o for o in self.outcomes if o.flow == flow]
+            times = [o.seconds for o in runs]
+            lines.append(
+                f"  {flow:<22}{sum(o.ok for o in runs)}/{len(runs)}   "
+                f"{min(times):.2f} s / {max(times):.2f} s"
+            )
+        lines.append(f"{ok}/{len(self.outcomes)} flow runs succeeded")
         lines += [
             f"  FAILED {o.flow} / {o.task.name.lower()}: {o.detail}"
             for o in self.outcomes
