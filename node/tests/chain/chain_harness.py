@@ -231,12 +231,17 @@ class Actor:
         return self.send(to, fn.encode(*args))
 
     def deploy(self, file: str, contract: str, *args: Any) -> str:
-        art = artifact(file, contract)
-        ctor = next((x for x in art["abi"] if x["type"] == "constructor"), {"inputs": []})
-        types = [i["type"] for i in ctor["inputs"]]
-        code = bytes.fromhex(art["bytecode"]["object"].removeprefix("0x"))
-        receipt = self.send(None, code + abi_encode(types, list(args)))
+        receipt = self.send(None, creation_code(file, contract, *args))
         return to_checksum_address(receipt["contractAddress"])
+
+
+def creation_code(file: str, contract: str, *args: Any) -> bytes:
+    """Bytecode plus ABI-encoded constructor arguments, from the out/ artifact."""
+    art = artifact(file, contract)
+    ctor = next((x for x in art["abi"] if x["type"] == "constructor"), {"inputs": []})
+    types = [i["type"] for i in ctor["inputs"]]
+    code = bytes.fromhex(art["bytecode"]["object"].removeprefix("0x"))
+    return code + abi_encode(types, list(args))
 
 
 def deploy_protocol(rpc: Rpc) -> None:

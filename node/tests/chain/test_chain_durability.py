@@ -11,6 +11,7 @@ from chain_harness import CONTAINER_ID
 from chain_harness import REGISTRY
 from chain_harness import REQUEST_COMPUTE
 from chain_harness import SECOND_NODE_KEY
+from chain_harness import SIGNER_KEY
 from chain_harness import TEXT_GENERATION
 from chain_harness import Actor
 from chain_harness import Anvil
@@ -18,6 +19,10 @@ from chain_harness import Devnode
 from chain_harness import EchoContainer
 from chain_harness import Rpc
 from chain_harness import created_id
+from chain_harness import creation_code
+from chain_harness import delegate_created_id
+from chain_harness import delegated_request
+from chain_harness import deploy_protocol
 from chain_harness import free_port
 from chain_harness import running
 from chain_harness import wait_until
@@ -161,8 +166,6 @@ def test_node_recovers_when_anvil_restarts(
     tmp_path: Path, deployer: Actor, echo: EchoContainer
 ) -> None:
     """A private anvil with --state: stopped and started again on the same port."""
-    from chain_harness import SIGNER_KEY
-    from chain_harness import deploy_protocol
 
     chain = Anvil(state_path=tmp_path / "anvil-state.json").start()
     node: Devnode | None = None
@@ -237,3 +240,70 @@ def test_snapshot_leaves_out_subscriptions_already_answered(
             "late node's delivery",
         )
         assert late.subscription(answered) is None
+
+
+def test_gas_estimate_above_max_gas_limit_fails_with_the_reason(
+    rpc: Rpc, deployer: Actor, callback_consumer: str, devnode: Devnode
+) -> None:
+    """max_gas_limit is a cap (upstream only uses it as a fallback gas value)."""
+    devnode.extra_wallet = {"max_gas_limit": 50_000}
+    sent = rpc.transactions_from(devnode.address)
+    with running(devnode):
+        sub_id = created_id(
+            deployer.transact(callback_consumer, REQUEST_COMPUTE, TEXT_GENERATION, "", "gas", 1)
+        )
+        wait_until(
+            lambda: devnode.delivery_state(sub_id, 1) == "failed",
+            DELIVERY_TIMEOUT_S,
+            "gas cap failure",
+        )
+        assert "exceeds max_gas_limit 50000" in devnode.subscription(sub_id)["last"]["reason"]
+        # the status API names bad and unknown ids
+        assert devnode.get("/api/subscriptions/abc")[0] == 400
+        status, body = devnode.get(f"/api/subscriptions/{sub_id + 1000}")
+        assert (status, body["field"]) == (404, "id")
+    assert rpc.transactions_from(devnode.address) == sent
+
+
+def test_crash_with_delegated_delivery_in_the_mempool_sends_no_second_transaction(
+    rpc: Rpc, deployer: Actor, signer: Actor, devnode: Devnode, manual_mining: None
+) -> None:
+    tx = deployer.broadcast(
+        None, creation_code("HFDelegatedConsumer", "HFDelegatedConsumer", REGISTRY, signer.address)
+    )
+    rpc("evm_mine")
+    consumer = rpc("eth_getTransactionReceipt", tx)["contractAddress"]
+    mined = rpc.transactions_from(devnode.address)
+    body = delegated_request(
+        SIGNER_KEY,
+        consumer,
+        nonce=7,
+        expiry=rpc.block()["timestamp"] + 3_600,
+        data={"input": "pooled"},
+    )
+    try:
+        devnode.start()
+        assert devnode.request("POST", "/api/jobs", body)[0] == 200
+        wait_until(
+            lambda: pending_nonce(rpc, devnode.address) == mined + 1,
+            DELIVERY_TIMEOUT_S,
+            "delegated delivery broadcast",
+        )
+        devnode.stop(hard=True)
+        devnode.start()
+        assert pending_nonce(rpc, devnode.address) == mined + 1
+        rpc("evm_mine")
+        sub_id = wait_until(
+            lambda: delegate_created_id(rpc, consumer, 7), DELIVERY_TIMEOUT_S, "created"
+        )
+        wait_until(
+            lambda: devnode.delivery_state(sub_id, 1) == "delivered",
+            DELIVERY_TIMEOUT_S,
+            "settled after restart",
+        )
+        rpc("evm_mine")
+        block = rpc.block()["number"]
+        wait_until(lambda: devnode.sees_block(block), DELIVERY_TIMEOUT_S, "node at head")
+        assert rpc.transactions_from(devnode.address) == mined + 1
+    finally:
+        devnode.stop()
