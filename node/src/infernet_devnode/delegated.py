@@ -18,7 +18,6 @@ from ._abi import COORDINATOR
 from .chain import ChainError
 from .chain import Reverted
 from .chain import RpcUnavailable
-from .chain import SignedTransaction
 from .delegation import SignedDelegation
 from .delegation import delegate_key
 from .delegation import signature_problem
@@ -32,6 +31,7 @@ from .errors import GuardianRejection
 from .errors import InvalidField
 from .intervals import Phase
 from .intervals import schedule_at
+from .sender import SignedTransaction
 from .subscriptions import ZERO_ADDRESS
 from .subscriptions import Subscription
 

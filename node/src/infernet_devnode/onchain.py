@@ -39,8 +39,6 @@ from .chain import ChainError
 from .chain import Contracts
 from .chain import Reverted
 from .chain import RpcUnavailable
-from .chain import SignedTransaction
-from .chain import TransactionSender
 from .chain_store import ChainStore
 from .delegated import Delegations
 from .delegation import SignedDelegation
@@ -58,6 +56,8 @@ from .delivery import verdict_for_revert
 from .intervals import Phase
 from .intervals import schedule_at
 from .payments import PaymentCheck
+from .sender import SignedTransaction
+from .sender import TransactionSender
 from .subscriptions import ZERO_ADDRESS
 from .subscriptions import ContainerLookup
 from .subscriptions import ContainerPolicy

@@ -14,8 +14,8 @@ from ._abi import WALLET
 from .chain import ChainClient
 from .chain import ChainError
 from .chain import Contracts
-from .chain import SignedTransaction
-from .chain import TransactionSender
+from .sender import SignedTransaction
+from .sender import TransactionSender
 from .subscriptions import ZERO_ADDRESS
 from .subscriptions import Subscription
 
