@@ -79,7 +79,7 @@ test-contracts: setup ## forge tests
 test-service: setup ## service tests (real HTTP on 127.0.0.1)
 	$(PY) -m pytest service/tests
 
-test-node: setup $(CLIENT_STAMP) ## devnode tests (real HTTP, real anvil)
+test-node: build $(CLIENT_STAMP) ## devnode tests (real HTTP, real anvil; needs the contract artifacts)
 	INFERNET_CLIENT_BIN=$(CURDIR)/$(CLIENT_VENV)/bin $(PY) -m pytest node/tests
 
 e2e: build $(CLIENT_STAMP) ## end-to-end suite over the whole local stack
