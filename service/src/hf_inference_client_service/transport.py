@@ -173,7 +173,10 @@ class PooledTransport(httpx2.AsyncBaseTransport):
         scheme, host, port = origin
         context: ssl.SSLContext | None = None
         if scheme == "https":
-            context = self._ssl or httpx2.create_ssl_context()
+            if self._ssl is None:
+                # Loading the CA bundle takes tens of milliseconds: once per transport.
+                self._ssl = httpx2.create_ssl_context()
+            context = self._ssl
         try:
             async with asyncio.timeout(limit):
                 reader, writer = await asyncio.open_connection(
