@@ -39,6 +39,7 @@ _NO_BODY_STATUSES = frozenset({204, 304})
 
 _Origin = tuple[str, str, int]
 _URL_CACHE_SIZE = 1024
+_CLOSE_WAIT = 1.0
 
 
 def lean_transport_enabled() -> bool:
@@ -107,11 +108,16 @@ class _Pool:
             return
         idle.append(conn)
 
-    def close(self) -> None:
-        for idle in self.idle.values():
-            for conn in idle:
-                conn.close()
+    async def close(self) -> None:
+        conns = [conn for idle in self.idle.values() for conn in idle]
         self.idle.clear()
+        for conn in conns:
+            conn.close()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(_CLOSE_WAIT):  # TLS shutdown needs a few loop turns
+                for conn in conns:
+                    with contextlib.suppress(ConnectionError, OSError, ssl.SSLError):
+                        await conn.writer.wait_closed()
 
 
 def _timeouts(request: httpx2.Request) -> tuple[float | None, float | None]:
@@ -146,7 +152,7 @@ class PooledTransport(httpx2.AsyncBaseTransport):
         """Close the idle connections of the running loop (idempotent)."""
         pool = self._pools.pop(asyncio.get_running_loop(), None)
         if pool is not None:
-            pool.close()
+            await pool.close()
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         """Send one request, reusing an idle connection when there is one."""
