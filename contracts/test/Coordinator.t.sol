@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-3-Clause-Clear
 pragma solidity ^0.8.22;
 
+import {ReentrancyGuard} from "solady/utils/ReentrancyGuard.sol";
 import {Coordinator, Subscription} from "infernet-sdk/Coordinator.sol";
 import {Inbox, InboxItem} from "infernet-sdk/Inbox.sol";
 import {BaseConsumer} from "infernet-sdk/consumer/Base.sol";
@@ -222,6 +223,14 @@ contract CoordinatorCallbackTest is CoordinatorTest {
         assertEq(COORDINATOR.redundancyCount(keccak256(abi.encode(id, uint32(1)))), 0);
 
         CALLBACK.setRejectDeliveries(false);
+        _deliver(ALICE, id, 1, NO_WALLET);
+    }
+
+    /// @notice The callback runs under the reentrancy lock: it cannot deliver again.
+    function test_deliverCompute_revertsReentrantDelivery() public {
+        uint32 id = _request(2);
+        CALLBACK.setReenterOnDelivery(true);
+        vm.expectRevert(ReentrancyGuard.Reentrancy.selector);
         _deliver(ALICE, id, 1, NO_WALLET);
     }
 

@@ -12,6 +12,9 @@ contract MockCallbackConsumer is CallbackConsumer, Allowlist, MockDeliveryLog {
     /// @notice Whether the allowlist is enforced.
     bool private immutable RESTRICTED;
 
+    /// @notice When true, the callback tries to deliver again (to test the reentrancy guard).
+    bool public reenterOnDelivery;
+
     constructor(address registry, address[] memory allowedNodes)
         CallbackConsumer(registry)
         Allowlist(allowedNodes)
@@ -34,6 +37,11 @@ contract MockCallbackConsumer is CallbackConsumer, Allowlist, MockDeliveryLog {
         );
     }
 
+    /// @notice Makes the callback call `deliverCompute` again (or not).
+    function setReenterOnDelivery(bool reenter) external {
+        reenterOnDelivery = reenter;
+    }
+
     /// @notice Forwards to `_updateAllowlist`.
     function updateMockAllowlist(address[] calldata nodes, bool[] calldata statuses) external {
         _updateAllowlist(nodes, statuses);
@@ -53,6 +61,11 @@ contract MockCallbackConsumer is CallbackConsumer, Allowlist, MockDeliveryLog {
         // Revert if the allowlist is enforced and the node is not on it
         if (RESTRICTED) {
             _checkAllowed(node);
+        }
+        if (reenterOnDelivery) {
+            COORDINATOR.deliverCompute(
+                subscriptionId, interval, input, output, proof, payable(address(0))
+            );
         }
         _record(
             DeliveredOutput(
