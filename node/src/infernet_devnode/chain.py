@@ -40,6 +40,7 @@ __all__ = [
     "Block",
     "ChainClient",
     "ChainError",
+    "ChainIdentity",
     "Contracts",
     "Log",
     "Receipt",
@@ -153,6 +154,21 @@ class Contracts:
     wallet_factory: str
 
 
+@dataclass(frozen=True)
+class ChainIdentity:
+    """Which chain an endpoint serves: its id and its genesis block's hash.
+
+    The chain id alone cannot tell two anvils apart (both 31337); the genesis hash can (anvil's
+    genesis carries its start time), and it survives an anvil restarted with `--load-state`.
+    """
+
+    chain_id: int
+    genesis_hash: str
+
+    def describe(self) -> str:
+        return f"chain id {self.chain_id}, genesis {self.genesis_hash}"
+
+
 def _hex(value: int) -> str:
     return hex(value)
 
@@ -253,6 +269,13 @@ class ChainClient:
 
     async def chain_id(self) -> int:
         return int(await self.request("eth_chainId", []), 16)
+
+    async def identity(self) -> ChainIdentity:
+        """The endpoint's chain id and genesis block hash."""
+        genesis = await self.request("eth_getBlockByNumber", ["0x0", False])
+        if genesis is None:
+            raise RpcFailed("eth_getBlockByNumber: genesis block not found")
+        return ChainIdentity(await self.chain_id(), str(genesis["hash"]).lower())
 
     async def block(self, block: int | str = "latest") -> Block:
         raw = await self.request("eth_getBlockByNumber", [_block_param(block), False])

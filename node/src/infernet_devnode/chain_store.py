@@ -4,6 +4,11 @@ Tables (all prefixed `chain_` so they never collide with the job store's):
     chain_deliveries    one row per (subscription, interval) this node worked on
     chain_delegations   delegated requests accepted by the API, until delivered or given up
     chain_subscriptions last known subscription state and why it is (not) tracked
+    chain_identity      the chain (id, genesis hash) the rows above belong to
+
+The rows are only true of one chain: a store reused against a fresh anvil would otherwise skip
+deliveries it recorded on the old one. `adopt` compares the stored identity with the endpoint's
+and clears the chain tables when they differ; job records (another component's tables) stay.
 
 Rows are written before the action they describe (a signed transaction is stored before it is
 broadcast), so a restart can tell "sent, maybe mined" apart from "never sent".
@@ -18,6 +23,7 @@ from dataclasses import dataclass
 from dataclasses import replace
 from typing import Any
 
+from .chain import ChainIdentity
 from .delegation import SignedDelegation
 from .delivery import Delivery
 from .delivery import DeliveryState
@@ -25,6 +31,9 @@ from .store import Store
 from .subscriptions import Subscription
 
 __all__ = ["ChainStore", "DelegationRecord", "SubscriptionRecord"]
+
+# Tables holding facts about one chain; cleared together when the chain changes.
+_CHAIN_TABLES = ("chain_deliveries", "chain_delegations", "chain_subscriptions")
 
 # Migrations of the "chain" component (append only; see store.Store.migrate).
 _MIGRATIONS = [
@@ -63,7 +72,15 @@ CREATE TABLE chain_subscriptions (
     reason TEXT NOT NULL DEFAULT '',
     updated_at REAL NOT NULL
 )
-"""
+""",
+    """
+CREATE TABLE chain_identity (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    chain_id INTEGER NOT NULL,
+    genesis_hash TEXT NOT NULL,
+    updated_at REAL NOT NULL
+)
+""",
 ]
 
 
@@ -143,12 +160,39 @@ class ChainStore:
 
     def __init__(self, store: Store) -> None:
         store.migrate("chain", _MIGRATIONS)
+        self._store = store
         self._db = store.connection
 
     def _exec(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         cursor = self._db.execute(sql, params)
         cursor.row_factory = sqlite3.Row
         return list(cursor.fetchall())
+
+    # ------------------------------------------------------------ chain identity
+
+    def identity(self) -> ChainIdentity | None:
+        """The chain the stored rows belong to (None for a new store or one older than this)."""
+        rows = self._exec("SELECT chain_id, genesis_hash FROM chain_identity WHERE id = 1")
+        return ChainIdentity(rows[0]["chain_id"], rows[0]["genesis_hash"]) if rows else None
+
+    def adopt(self, identity: ChainIdentity) -> ChainIdentity | None:
+        """Bind the store to `identity`; returns the previous identity when it differed.
+
+        A different previous identity means every chain row describes another chain: they are
+        deleted in the same transaction that records the new identity. A store without an
+        identity (new, or written before identities were recorded) is adopted as it is.
+        """
+        previous = self.identity()
+        with self._store.transaction() as connection:
+            if previous is not None and previous != identity:
+                for table in _CHAIN_TABLES:
+                    connection.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed names
+            connection.execute(
+                "INSERT OR REPLACE INTO chain_identity (id, chain_id, genesis_hash, updated_at)"
+                " VALUES (1, ?, ?, ?)",
+                (identity.chain_id, identity.genesis_hash, time.time()),
+            )
+        return previous if previous is not None and previous != identity else None
 
     # ------------------------------------------------------------ deliveries
 

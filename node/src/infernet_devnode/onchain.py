@@ -184,7 +184,17 @@ class OnchainNode:
         if self._lifecycle is not _Lifecycle.NEW:
             raise RuntimeError("OnchainNode.start() called twice")
         self._lifecycle = _Lifecycle.RUNNING
-        self.chain_id = await self.client.chain_id()
+        identity = await self.client.identity()
+        self.chain_id = identity.chain_id
+        previous = self.store.adopt(identity)
+        if previous is not None:
+            log.warning(
+                "chain: the store's chain state belongs to another chain (%s; now %s):"
+                " deliveries, subscriptions and delegated requests recorded there were reset,"
+                " job records kept",
+                previous.describe(),
+                identity.describe(),
+            )
         self.contracts = await self.client.contracts(self.settings.registry_address)
         self.sender = TransactionSender(
             self.client, self.settings.private_key, self.chain_id, self.settings.max_gas_limit

@@ -210,6 +210,74 @@ def test_node_recovers_when_anvil_restarts(
         chain.stop()
 
 
+def test_store_reused_against_a_fresh_chain_resets_and_delivers(
+    tmp_path: Path, deployer: Actor, echo: EchoContainer
+) -> None:
+    """Old store + new anvil: the recorded deliveries belong to the old chain, not this one."""
+
+    def fresh_chain(extra_args: tuple[str, ...] = ()) -> tuple[Anvil, Rpc, str]:
+        chain = Anvil(port=port, extra_args=extra_args).start()
+        private = Rpc(chain.url)
+        deploy_protocol(private)
+        consumer = Actor(private, deployer.account.key.hex()).deploy(
+            "HFCallbackConsumer",
+            "HFCallbackConsumer",
+            REGISTRY,
+            CONTAINER_ID,
+            Actor(private, SIGNER_KEY).address,
+        )
+        return chain, private, consumer
+
+    def request(private: Rpc, consumer: str) -> int:
+        owner = Actor(private, deployer.account.key.hex())
+        return created_id(owner.transact(consumer, REQUEST_COMPUTE, TEXT_GENERATION, "", "x", 1))
+
+    port = free_port()
+    node = Devnode(
+        workdir=tmp_path / "node",
+        rpc_url=f"http://127.0.0.1:{port}",
+        containers={CONTAINER_ID: echo.url},
+    )
+    chain, private, consumer = fresh_chain()
+    try:
+        genesis_time = int(private("eth_getBlockByNumber", "0x0", False)["timestamp"], 16)
+        with running(node):
+            first = request(private, consumer)
+            wait_until(
+                lambda: node.delivery_state(first, 1) == "delivered",
+                DELIVERY_TIMEOUT_S,
+                "delivery on the first chain",
+            )
+            status, job = node.request(
+                "POST", "/api/jobs", {"containers": [CONTAINER_ID], "data": {"input": "kept"}}
+            )
+            assert status == 200
+        chain.stop()
+        # Same port, same chain id, same contract addresses, same subscription id 1: only the
+        # genesis differs (a later --timestamp, as a restart in a later second would give it).
+        chain, private, consumer = fresh_chain(("--timestamp", str(genesis_time + 60)))
+        with running(node):
+            second = request(private, consumer)
+            assert second == first
+            wait_until(
+                lambda: answers(private, consumer, second) == 1,
+                DELIVERY_TIMEOUT_S,
+                "delivery on the new chain",
+            )
+            wait_until(
+                lambda: node.delivery_state(second, 1) == "delivered",
+                DELIVERY_TIMEOUT_S,
+                "delivery recorded",
+            )
+            status, jobs = node.get(f"/api/jobs?id={job['id']}")
+            assert status == 200
+            assert [j["id"] for j in jobs] == [job["id"]]  # off-chain job records are kept
+        assert node.logs().count("belongs to another chain") == 1
+    finally:
+        node.stop()
+        chain.stop()
+
+
 def test_snapshot_leaves_out_subscriptions_already_answered(
     rpc: Rpc, deployer: Actor, callback_consumer: str, devnode: Devnode, tmp_path: Path
 ) -> None:

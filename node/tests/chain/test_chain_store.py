@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from infernet_devnode.chain import ChainIdentity
 from infernet_devnode.chain_store import ChainStore
 from infernet_devnode.delegation import SignedDelegation
 from infernet_devnode.delivery import Delivery
@@ -16,12 +17,21 @@ BIG = 2**255 + 12345  # r and s are full uint256 values
 
 
 @pytest.fixture
-def chain_store() -> Iterator[ChainStore]:
-    store = Store(":memory:").open()
+def store() -> Iterator[Store]:
+    opened = Store(":memory:").open()
     try:
-        yield ChainStore(store)
+        yield opened
     finally:
-        store.close()
+        opened.close()
+
+
+@pytest.fixture
+def chain_store(store: Store) -> ChainStore:
+    return ChainStore(store)
+
+
+ANVIL_A = ChainIdentity(31337, "0x" + "aa" * 32)
+ANVIL_B = ChainIdentity(31337, "0x" + "bb" * 32)
 
 
 def test_deliveries_round_trip_and_filter_by_state(chain_store: ChainStore) -> None:
@@ -54,3 +64,30 @@ def test_subscriptions_and_delegations_round_trip(chain_store: ChainStore) -> No
     assert back is not None
     assert back.delegation == delegation
     assert [r.delegation.nonce for r in chain_store.delegations_in(DeliveryState.PENDING)] == [5]
+
+
+def test_same_chain_keeps_the_rows(chain_store: ChainStore) -> None:
+    assert chain_store.adopt(ANVIL_A) is None  # a new store takes the first chain it meets
+    chain_store.put_delivery(Delivery(1, 1, DeliveryState.DELIVERED))
+    assert chain_store.adopt(ANVIL_A) is None
+    assert chain_store.delivery(1, 1) is not None
+    assert chain_store.identity() == ANVIL_A
+
+
+def test_another_chain_clears_chain_rows_but_not_job_records(
+    store: Store, chain_store: ChainStore
+) -> None:
+    chain_store.adopt(ANVIL_A)
+    chain_store.put_delivery(Delivery(1, 1, DeliveryState.DELIVERED))
+    chain_store.put_subscription(make_sub(id=1), tracked=True)
+    delegation = SignedDelegation(make_sub(id=0), 5, 99, 28, BIG, BIG - 1, {"input": "x"})
+    chain_store.put_delegation(delegation, Delivery(0, 0, DeliveryState.PENDING))
+    store.connection.execute("CREATE TABLE offchain_marker (id INTEGER)")
+    store.connection.execute("INSERT INTO offchain_marker VALUES (1)")
+
+    assert chain_store.adopt(ANVIL_B) == ANVIL_A
+    assert chain_store.identity() == ANVIL_B
+    assert chain_store.delivery(1, 1) is None
+    assert chain_store.subscription(1) is None
+    assert chain_store.delegation(delegation.subscription.owner, 5) is None
+    assert store.connection.execute("SELECT COUNT(*) FROM offchain_marker").fetchone()[0] == 1
