@@ -1,12 +1,16 @@
 """The chain side as the node's `ChainComponent`: wiring from config, REST routes, metrics.
 
 Routes (devnode extensions, not in Infernet Node 1.4):
-    GET /api/subscriptions/{id}   what this node knows and did about one subscription
+    GET /api/subscriptions/{id}               what this node knows and did about one subscription
+    GET /api/delegations/{owner}/{nonce}      the state of one delegated request (POST /api/jobs
+                                              with a `subscription`), keyed as the Coordinator
+                                              keys it: subscription owner and signature nonce
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,6 +20,7 @@ from eth_utils.address import to_checksum_address
 from .chain import ChainError
 from .chain import RpcUnavailable
 from .chain_store import ChainStore
+from .chain_store import DelegationRecord
 from .components import NodeContext
 from .config import NodeConfig
 from .delegation import SignedDelegation
@@ -33,10 +38,18 @@ from .results import ContainerOutput
 from .results import JobLocation
 from .results import JobStatus
 from .subscriptions import ContainerPolicy
+from .subscriptions import Subscription
 
-__all__ = ["ChainSide", "chain_settings", "container_policies", "subscription_status"]
+__all__ = [
+    "ChainSide",
+    "chain_settings",
+    "container_policies",
+    "delegation_status",
+    "subscription_status",
+]
 
 _UINT32_MAX = 2**32 - 1
+_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 _METRIC_PREFIX = "devnode_"
 
 
@@ -160,7 +173,24 @@ class ChainSide:
         return {}
 
     def routes(self) -> Sequence[web.RouteDef]:
-        return [web.get("/api/subscriptions/{id}", self._subscription)]
+        return [
+            web.get("/api/subscriptions/{id}", self._subscription),
+            web.get("/api/delegations/{owner}/{nonce}", self._delegation),
+        ]
+
+    async def _delegation(self, request: web.Request) -> web.Response:
+        owner, nonce = request.match_info["owner"], request.match_info["nonce"]
+        if not _ADDRESS.match(owner):
+            raise InvalidField("owner", "expected a 0x-prefixed 20-byte hex address")
+        if not nonce.isdigit() or int(nonce) > _UINT32_MAX:
+            raise InvalidField("nonce", "expected a signature nonce between 0 and 2**32-1")
+        record = self.node.store.delegation(to_checksum_address(owner), int(nonce))
+        if record is None:
+            return _not_found(
+                f"no delegated request from {owner} with nonce {nonce} is known to this node",
+                "nonce",
+            )
+        return _json(delegation_status(self.node, record))
 
     async def _subscription(self, request: web.Request) -> web.Response:
         raw = request.match_info["id"]
@@ -168,14 +198,8 @@ class ChainSide:
             raise InvalidField("id", "expected a subscription id between 1 and 2**32-1")
         body = subscription_status(self.node, int(raw))
         if body is None:
-            return web.Response(
-                body=json.dumps(
-                    {"error": f"subscription {raw} is not known to this node", "field": "id"}
-                ).encode(),
-                status=404,
-                content_type="application/json",
-            )
-        return web.Response(body=json.dumps(body).encode(), content_type="application/json")
+            return _not_found(f"subscription {raw} is not known to this node", "id")
+        return _json(body)
 
     def metrics_text(self) -> str:
         """Prometheus lines for /metrics: chain gauges and deliveries by state."""
@@ -206,6 +230,16 @@ class ChainSide:
         return "".join(lines)
 
 
+def _json(body: dict[str, Any], status: int = 200) -> web.Response:
+    return web.Response(
+        body=json.dumps(body).encode(), status=status, content_type="application/json"
+    )
+
+
+def _not_found(error: str, field: str) -> web.Response:
+    return _json({"error": error, "field": field}, status=404)
+
+
 def subscription_status(node: OnchainNode, subscription_id: int) -> dict[str, Any] | None:
     """GET /api/subscriptions/{id}: what the node knows and did about one subscription."""
     record = node.store.subscription(subscription_id)
@@ -222,19 +256,7 @@ def subscription_status(node: OnchainNode, subscription_id: int) -> dict[str, An
             containers=list(node.lookup.resolve(sub.container_id)),
             phase=schedule.phase.name.lower(),
             interval=schedule.interval,
-            subscription={
-                "owner": sub.owner,
-                "active_at": sub.active_at,
-                "period": sub.period,
-                "frequency": sub.frequency,
-                "redundancy": sub.redundancy,
-                "containers": "0x" + sub.container_id.hex(),
-                "lazy": sub.lazy,
-                "verifier": sub.verifier,
-                "payment_amount": sub.payment_amount,
-                "payment_token": sub.payment_token,
-                "wallet": sub.wallet,
-            },
+            subscription=_subscription_json(sub),
         )
     body["deliveries"] = [_delivery_json(d) for d in deliveries]
     body["last"] = _delivery_json(deliveries[-1]) if deliveries else None
@@ -250,4 +272,36 @@ def _delivery_json(d: Delivery) -> dict[str, Any]:
         "reason": d.reason,
         "container_error": d.container_error,
         "updated_at": d.updated_at,
+    }
+
+
+def delegation_status(node: OnchainNode, record: DelegationRecord) -> dict[str, Any]:
+    """GET /api/delegations/{owner}/{nonce}: one delegated request and what became of it."""
+    delegation, delivery = record.delegation, record.delivery
+    sub = delegation.subscription
+    return {
+        "owner": sub.owner,
+        "nonce": delegation.nonce,
+        "expiry": delegation.expiry,
+        "containers": list(node.lookup.resolve(sub.container_id)),
+        "subscription": _subscription_json(sub),
+        # the Coordinator's id once deliverComputeDelegatee created it (null before)
+        "subscription_id": delivery.subscription_id or None,
+        **_delivery_json(delivery),
+    }
+
+
+def _subscription_json(sub: Subscription) -> dict[str, Any]:
+    return {
+        "owner": sub.owner,
+        "active_at": sub.active_at,
+        "period": sub.period,
+        "frequency": sub.frequency,
+        "redundancy": sub.redundancy,
+        "containers": "0x" + sub.container_id.hex(),
+        "lazy": sub.lazy,
+        "verifier": sub.verifier,
+        "payment_amount": sub.payment_amount,
+        "payment_token": sub.payment_token,
+        "wallet": sub.wallet,
     }

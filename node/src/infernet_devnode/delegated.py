@@ -129,15 +129,17 @@ class Delegations:
             )
             stored = Subscription.from_tuple(int(existing_id), raw)
             self._node.consider(stored)
-            self._node.store.put_delegation(
-                delegation,
-                Delivery(
-                    int(existing_id),
-                    0,
-                    DeliveryState.SKIPPED,
-                    reason=f"nonce already used: subscription {existing_id}",
-                ),
-            )
+            if existing is None or existing.delivery.state is not DeliveryState.DELIVERED:
+                # (a request this node delivered keeps its record: tx and subscription id)
+                self._node.store.put_delegation(
+                    delegation,
+                    Delivery(
+                        int(existing_id),
+                        0,
+                        DeliveryState.SKIPPED,
+                        reason=f"nonce already used: subscription {existing_id}",
+                    ),
+                )
             self._node.schedule(head.timestamp)
             return
         self.pending[key] = delegation

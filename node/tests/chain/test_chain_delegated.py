@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from chain_harness import ANSWER_COUNT
+from chain_harness import CONTAINER_ID
 from chain_harness import REGISTRY
 from chain_harness import SECOND_NODE_KEY
 from chain_harness import SIGNER_KEY
@@ -12,6 +15,7 @@ from chain_harness import Devnode
 from chain_harness import Rpc
 from chain_harness import delegate_created_id
 from chain_harness import delegated_request
+from chain_harness import free_port
 from chain_harness import running
 from chain_harness import wait_until
 
@@ -55,6 +59,15 @@ def test_delegated_request_is_created_and_delivered_once_even_when_replayed(
             "delivery recorded",
         )
         assert answers(rpc, delegated_consumer, sub_id, 1) == 1
+        status, view = devnode.get(f"/api/delegations/{delegated_consumer}/1")
+        assert status == 200
+        assert (view["state"], view["subscription_id"], view["interval"]) == (
+            "delivered",
+            sub_id,
+            1,
+        )
+        assert view["tx_hash"] == devnode.subscription(sub_id)["last"]["tx_hash"]
+        assert view["containers"] == [CONTAINER_ID]
         sent = rpc.transactions_from(devnode.address)
 
         # The same signed request again: the nonce is used, the interval answered.
@@ -65,6 +78,8 @@ def test_delegated_request_is_created_and_delivered_once_even_when_replayed(
         wait_until(lambda: devnode.sees_block(block), DELIVERY_TIMEOUT_S, "node at head")
         assert rpc.transactions_from(devnode.address) == sent
         assert answers(rpc, delegated_consumer, sub_id, 1) == 1
+        # the replay did not overwrite what happened to the request
+        assert devnode.get(f"/api/delegations/{delegated_consumer.lower()}/1")[1] == view
 
 
 def test_expired_signature_is_refused_with_400(
@@ -134,3 +149,34 @@ def test_recurring_delegated_subscription_continues_through_sync(
             "interval 2",
         )
         assert answers(rpc, delegated_consumer, sub_id, 2) == 1
+
+
+def test_failed_delegated_request_shows_why_through_the_devnode(
+    rpc: Rpc, delegated_consumer: str, devnode: Devnode
+) -> None:
+    devnode.containers = {CONTAINER_ID: f"http://127.0.0.1:{free_port()}"}  # nobody listens
+    now = rpc.block()["timestamp"]
+    body = delegated_request(
+        SIGNER_KEY, delegated_consumer, nonce=5, expiry=now + EXPIRY_MARGIN_S, data={"input": "x"}
+    )
+    sent = rpc.transactions_from(devnode.address)
+    with running(devnode):
+        assert devnode.request("POST", "/api/jobs", body)[0] == 200
+        path = f"/api/delegations/{delegated_consumer}/5"
+
+        def given_up() -> dict[str, Any] | None:
+            view: dict[str, Any] = devnode.get(path)[1]
+            return view if view["state"] == "failed" else None
+
+        view = wait_until(given_up, DELIVERY_TIMEOUT_S, "delegated request given up")
+        assert (view["subscription_id"], view["tx_hash"], view["attempts"]) == (None, None, 3)
+        assert view["reason"] == "container failed"
+        assert CONTAINER_ID in view["container_error"]
+        assert "cannot reach" in view["container_error"]
+        # the route names what is wrong with a bad key, and what it does not know
+        assert devnode.get("/api/delegations/0x1234/5")[1]["field"] == "owner"
+        assert devnode.get(f"/api/delegations/{delegated_consumer}/-1")[1]["field"] == "nonce"
+        status, missing = devnode.get(f"/api/delegations/{delegated_consumer}/6")
+        assert (status, missing["field"]) == (404, "nonce")
+    assert rpc.transactions_from(devnode.address) == sent
+    assert delegate_created_id(rpc, delegated_consumer, 5) == 0
