@@ -17,14 +17,17 @@ from typing import Any
 import flows
 import onchain
 import pytest
+from eth_abi import encode
 from flows import PROMPTS
 from flows import TASKS
 from flows import ChainFlows
 from flows import HFTaskId
 from reference import CLIENT_TIMEOUT_S
+from reference import call_service
 from reference import client_bin
 from reference import onchain_hex
 from reference import service_answer
+from stack import PROOF_CONTAINER_ID
 from stack import Stack
 from web3.exceptions import ContractCustomError
 
@@ -252,6 +255,66 @@ def test_delegated_request_with_a_wrong_signer_gets_400(chain: ChainFlows):
 
     assert refused.value.status == 400
     assert "signature" in json.dumps(refused.value.body)
+
+
+def deploy_verifier(w3: onchain.Web3) -> str:
+    """MockAtomicVerifier (contracts/test/mocks) from its out/ artifact: a real verifier address."""
+    art = onchain.artifact("MockAtomicVerifier", "MockVerifier")
+    factory = w3.eth.contract(abi=art["abi"], bytecode=art["bytecode"]["object"])
+    tx = factory.constructor(onchain.PROTOCOL.coordinator).transact(
+        {"from": onchain.DEPLOYER_ADDRESS}
+    )
+    receipt = w3.eth.wait_for_transaction_receipt(tx, timeout=60)
+    assert receipt["status"] == 1
+    return str(receipt["contractAddress"])
+
+
+def test_delegated_proof_request_is_not_delivered_and_the_devnode_says_why(
+    stack: Stack, chain: ChainFlows
+):
+    """A signed subscription with a verifier: only a generates_proofs container may take it
+    (the guardian), and when that container refuses (the service makes no proofs) nothing is
+    delivered and the service's 400 shows through the devnode."""
+    consumer = chain.consumer("HFDelegatedConsumer")
+    verifier = deploy_verifier(chain.w3)
+    data = flows.offchain_data(HFTaskId.TEXT_GENERATION, "prove it")
+
+    # the guardian: a container without generates_proofs never sees a verifier subscription
+    sub, signature = chain.signed_request(consumer.address, verifier=verifier)
+    with pytest.raises(flows.NodeHTTPError) as refused:
+        chain.node.request_delegated(sub.rest(), signature, data)
+    assert refused.value.status == 405
+    assert refused.value.body["error"] == "Container does not generate proof"
+
+    # the proof container takes it, the service refuses it
+    sub, signature = chain.signed_request(
+        consumer.address,
+        verifier=verifier,
+        container_id=onchain.container_id_hash(PROOF_CONTAINER_ID),
+    )
+    nonce = signature["nonce"]
+    chain.node.request_delegated(sub.rest(), signature, data)
+
+    def settled() -> Any:
+        view = chain.node.delegation_status(consumer.address, nonce)
+        return view if view["state"] in ("delivered", "skipped", "failed") else None
+
+    view = onchain.wait_for(f"devnode verdict on nonce {nonce}", settled, flows.DELIVERY_DEADLINE_S)
+
+    status, error = call_service(
+        stack, {"source": 1, "destination": 0, "data": data, "requires_proof": True}
+    )
+    assert status == 400
+    assert view["state"] == "failed"
+    assert view["containers"] == [PROOF_CONTAINER_ID]
+    assert view["subscription"]["verifier"] == verifier
+    assert (view["subscription_id"], view["tx_hash"]) == (None, None)
+    assert view["reason"] == "container failed"
+    assert PROOF_CONTAINER_ID in view["container_error"]
+    assert "requires_proof" in view["container_error"]
+    assert error["description"] in view["container_error"]
+    key = onchain.Web3.keccak(encode(["address", "uint32"], [consumer.address, nonce]))
+    assert chain.coordinator.functions.delegateCreatedIds(key).call() == 0
 
 
 def test_devnode_restart_loses_nothing_and_duplicates_nothing(stack: Stack, chain: ChainFlows):

@@ -207,6 +207,10 @@ class NodeREST:
         """GET /api/subscriptions/{id}: the devnode's view of a subscription (extension)."""
         return self._call("GET", f"/api/subscriptions/{sub_id}")
 
+    def delegation_status(self, owner: str, nonce: int) -> Any:
+        """GET /api/delegations/{owner}/{nonce}: what became of a delegated request (extension)."""
+        return self._call("GET", f"/api/delegations/{owner}/{nonce}")
+
 
 # ---------------------------------------------------------------- delegated subscriptions (flow 4)
 
