@@ -32,6 +32,7 @@ from .errors import InvalidField
 from .intervals import Phase
 from .intervals import schedule_at
 from .sender import SignedTransaction
+from .settlement import TxOutcome
 from .subscriptions import ZERO_ADDRESS
 from .subscriptions import Subscription
 
@@ -79,7 +80,7 @@ class Delegations:
     async def settle(self) -> None:
         """Settle broadcast delegated deliveries from their receipts."""
         for record in self._node.store.delegations_in(DeliveryState.SENT):
-            outcome = await self._node.tx_outcome(record.delivery.tx_hash, record.delivery.raw_tx)
+            outcome = await self._node.settlement.tx_outcome(record.delivery.tx_hash)
             if outcome is None:
                 continue
             await self._settle(record.delegation, record.delivery, outcome)
@@ -159,14 +160,14 @@ class Delegations:
             delivery = replace(delivery, interval=interval, state=DeliveryState.RUNNING)
             self._node.store.put_delegation(delegation, delivery)
             try:
-                payload = await self._node.run_containers(
+                payload = await self._node.execution.run_containers(
                     self._node.lookup.resolve(sub.container_id),
                     source=_OFFCHAIN,
                     data=delegation.data,
                     requires_proof=sub.requires_proof,
                 )
                 if sub.requires_proof:
-                    await self._node.approve_escrow(sub)
+                    await self._node.execution.approve_escrow(sub)
                 calldata = COORDINATOR.deliver_compute_delegatee.encode(
                     delegation.nonce,
                     delegation.expiry,
@@ -180,7 +181,7 @@ class Delegations:
                     payload.proof,
                     self._node.node_wallet,
                 )
-                gas = await self._node.simulate(calldata)
+                gas = await self._node.execution.simulate(calldata)
 
                 async def persist(signed: SignedTransaction, delivery: Delivery = delivery) -> None:
                     self._node.store.put_delegation(
@@ -254,7 +255,9 @@ class Delegations:
         )
         self.pending.pop(key, None)
 
-    async def _settle(self, delegation: SignedDelegation, delivery: Delivery, outcome: int) -> None:
+    async def _settle(
+        self, delegation: SignedDelegation, delivery: Delivery, outcome: TxOutcome
+    ) -> None:
         assert self._node.contracts is not None
         (sub_id,) = await self._node.client.call(
             self._node.contracts.coordinator,
@@ -262,7 +265,7 @@ class Delegations:
             delegate_key(delegation.subscription.owner, delegation.nonce),
         )
         sub_id = int(sub_id)
-        if outcome == 1:
+        if outcome is TxOutcome.MINED:
             delivered = replace(delivery, subscription_id=sub_id, state=DeliveryState.DELIVERED)
             self._finish(delegation, DeliveryState.DELIVERED, "", delivered)
             self._node.record(replace(delivered, raw_tx=""))
@@ -279,10 +282,10 @@ class Delegations:
                 )
                 self._node.record(replace(delivered, raw_tx=""))
                 return
-        if outcome == -1 and await self._node.rebroadcast(delivery.raw_tx):
+        if outcome is TxOutcome.LOST and await self._node.settlement.rebroadcast(delivery.raw_tx):
             return
         attempts = delivery.attempts + 1
-        reason = "transaction reverted" if outcome == 0 else "transaction lost"
+        reason = "transaction reverted" if outcome is TxOutcome.REVERTED else "transaction lost"
         if self._node.retry.exhausted(attempts):
             self._finish(
                 delegation, DeliveryState.FAILED, reason, replace(delivery, attempts=attempts)
