@@ -215,3 +215,10 @@ def test_oversized_body_is_413_json(start_service) -> None:
     answer = service.post(offchain({"task_id": 2, "text": "x" * 100_000}))
     assert answer.status_code == 413
     assert answer.json()["code"] == "413"
+
+
+def test_requires_proof_may_be_null_or_absent(service: ServiceThread) -> None:
+    data = {"task_id": 2, "text": "good"}
+    assert service.post({"source": 1, "destination": 1, "data": data}).status_code == 200
+    body = {"source": 1, "destination": 1, "data": data, "requires_proof": None}
+    assert service.post(body).status_code == 200

@@ -46,7 +46,8 @@ class ContainerInput(BaseModel):
     source: JobLocation
     destination: JobLocation
     data: Any
-    requires_proof: bool = False
+    # Optional in infernet-ml's InfernetInput; streaming calls leave it out, null means false.
+    requires_proof: bool | None = False
 
 
 @dataclass(frozen=True, slots=True)
