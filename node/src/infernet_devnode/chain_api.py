@@ -28,10 +28,10 @@ from .delivery import Delivery
 from .delivery import DeliveryState
 from .errors import ChainNotAvailable
 from .errors import InvalidField
+from .execution import ContainerRun
 from .intervals import schedule_at
 from .messages import DelegatedSubscriptionRequest
 from .onchain import ChainSettings
-from .onchain import ContainerRun
 from .onchain import OnchainNode
 from .results import ContainerError
 from .results import ContainerOutput

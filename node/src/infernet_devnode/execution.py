@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable
 from collections.abc import Sequence
+from dataclasses import dataclass
 from dataclasses import replace
 from typing import TYPE_CHECKING
 from typing import Any
+from typing import Protocol
 
 from ._abi import CONSUMER
 from ._abi import COORDINATOR
@@ -36,12 +39,34 @@ from .subscriptions import Subscription
 if TYPE_CHECKING:
     from .onchain import OnchainNode
 
-__all__ = ["ONCHAIN", "DeliveryRunner"]
+__all__ = ["ONCHAIN", "ContainerRun", "ContainerRunner", "DeliveryRunner"]
 
 log = logging.getLogger(__name__)
 
 # JobLocation.ONCHAIN (spec infernet-node.md §3): input read from the chain, output delivered to it.
 ONCHAIN = 0
+
+
+@dataclass(frozen=True)
+class ContainerRun:
+    """Outcome of running a container chain: the last output, or the first error."""
+
+    output: Any = None
+    error: str = ""
+
+
+class ContainerRunner(Protocol):
+    """Runs the containers in order with the node's container protocol (spec §4.1/§4.3)."""
+
+    def __call__(
+        self,
+        containers: Sequence[str],
+        *,
+        source: int,
+        destination: int,
+        data: Any,
+        requires_proof: bool,
+    ) -> Awaitable[ContainerRun]: ...
 
 
 class DeliveryRunner:

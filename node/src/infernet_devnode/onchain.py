@@ -21,16 +21,14 @@ import logging
 from collections.abc import Awaitable
 from collections.abc import Callable
 from collections.abc import Mapping
-from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
 from dataclasses import replace
 from enum import IntEnum
-from typing import Any
-from typing import Protocol
 
 from .chain import Block
 from .chain import ChainClient
+from .chain import ChainIdentity
 from .chain import Contracts
 from .chain import RpcUnavailable
 from .chain_store import ChainStore
@@ -39,6 +37,7 @@ from .delegation import SignedDelegation
 from .delivery import Delivery
 from .delivery import DeliveryState
 from .delivery import RetryPolicy
+from .execution import ContainerRunner
 from .execution import DeliveryRunner
 from .payments import PaymentCheck
 from .scheduling import DeliveryKey
@@ -52,7 +51,7 @@ from .sync import SubscriptionFeed
 from .sync import SyncSettings
 from .tracking import TrackedSubscriptions
 
-__all__ = ["ChainSettings", "ContainerRun", "ContainerRunner", "OnchainNode"]
+__all__ = ["ChainSettings", "OnchainNode"]
 
 log = logging.getLogger(__name__)
 
@@ -75,28 +74,6 @@ class ChainSettings:
     batch_size: int = 500
     starting_sub_id: int = 0
     sync_period: float = 0.5
-
-
-@dataclass(frozen=True)
-class ContainerRun:
-    """Outcome of running a container chain: the last output, or the first error."""
-
-    output: Any = None
-    error: str = ""
-
-
-class ContainerRunner(Protocol):
-    """Runs the containers in order with the node's container protocol (spec §4.1/§4.3)."""
-
-    def __call__(
-        self,
-        containers: Sequence[str],
-        *,
-        source: int,
-        destination: int,
-        data: Any,
-        requires_proof: bool,
-    ) -> Awaitable[ContainerRun]: ...
 
 
 class _Lifecycle(IntEnum):
@@ -132,13 +109,16 @@ class OnchainNode:
         self._loop_task: asyncio.Task[None] | None = None
         self._tasks: dict[_TaskKey, asyncio.Task[None]] = {}
         # chain facts, filled by start()
-        self.chain_id = 0
         self.contracts: Contracts | None = None
         self.sender: TransactionSender | None = None
         self.payments: PaymentCheck | None = None
         self.head: Block | None = None
         self.feed: SubscriptionFeed | None = None
         self._processed = -1  # last head fully processed
+        self.identity = ChainIdentity(0, "")
+        # set by an outage or a rewind: is it still the same chain? then: re-read the snapshot
+        self._check_identity = False
+        self._resync = False
         self.tracked = TrackedSubscriptions(rules, settings.payment_address, store)
         self.lookup = self.tracked.lookup
         # (subscription, interval) -> state, for every delivery this node has touched
@@ -157,6 +137,10 @@ class OnchainNode:
         return self.sender.address
 
     @property
+    def chain_id(self) -> int:
+        return self.identity.chain_id
+
+    @property
     def node_wallet(self) -> str:
         return self.settings.payment_address or ZERO_ADDRESS
 
@@ -165,22 +149,10 @@ class OnchainNode:
         if self._lifecycle is not _Lifecycle.NEW:
             raise RuntimeError("OnchainNode.start() called twice")
         self._lifecycle = _Lifecycle.RUNNING
-        identity = await self.client.identity()
-        self.chain_id = identity.chain_id
-        previous = self.store.adopt(identity)
-        if previous is not None:
-            log.warning(
-                "chain: the store's chain state belongs to another chain (%s; now %s):"
-                " deliveries, subscriptions and delegated requests recorded there were reset,"
-                " job records kept",
-                previous.describe(),
-                identity.describe(),
-            )
+        self.identity = await self.client.identity()
+        self._adopt(self.identity)
         self.contracts = await self.client.contracts(self.settings.registry_address)
-        self.sender = TransactionSender(
-            self.client, self.settings.private_key, self.chain_id, self.settings.max_gas_limit
-        )
-        self.payments = PaymentCheck(self.client, self.contracts, self.sender)
+        self._connect_sender()
         self._load_deliveries()
         self.head = await self.client.block("latest")
         self.feed = SubscriptionFeed(
@@ -210,6 +182,50 @@ class OnchainNode:
         self._loop_task = asyncio.create_task(self._run(), name="devnode-chain-loop")
         self._loop_task.add_done_callback(self._loop_done)
 
+    def _adopt(self, identity: ChainIdentity) -> None:
+        """Bind the store to the endpoint's chain; state recorded for another chain is reset."""
+        previous = self.store.adopt(identity)
+        if previous is not None:
+            log.warning(
+                "chain: the store's chain state belongs to another chain (%s; now %s):"
+                " deliveries, subscriptions and delegated requests recorded there were reset,"
+                " job records kept",
+                previous.describe(),
+                identity.describe(),
+            )
+
+    def _connect_sender(self) -> None:
+        assert self.contracts is not None
+        self.sender = TransactionSender(
+            self.client,
+            self.settings.private_key,
+            self.identity.chain_id,
+            self.settings.max_gas_limit,
+        )
+        self.payments = PaymentCheck(self.client, self.contracts, self.sender)
+
+    async def _follow_identity(self) -> None:
+        """After an outage or a rewind: when the endpoint now serves another chain (anvil
+        restarted fresh), drop everything known about the old one and sync the new one."""
+        identity = await self.client.identity()
+        if identity == self.identity:
+            return
+        await self._cancel(list(self._tasks.values()))
+        self._adopt(identity)
+        self._deliveries.clear()
+        self.delegations.pending.clear()
+        self.tracked.reset()
+        self.identity = identity
+        self._connect_sender()
+        self._resync = True
+
+    async def _cancel(self, tasks: list[asyncio.Task[None]]) -> None:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
     def _loop_done(self, task: asyncio.Task[None]) -> None:
         if not task.cancelled() and task.exception() is not None:
             log.error("chain loop stopped: %r", task.exception())
@@ -219,12 +235,7 @@ class OnchainNode:
         if self._lifecycle is _Lifecycle.STOPPED:
             return
         self._lifecycle = _Lifecycle.STOPPED
-        tasks = [t for t in (self._loop_task, *self._tasks.values()) if t is not None]
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await self._cancel([t for t in (self._loop_task, *self._tasks.values()) if t is not None])
         self._tasks.clear()
         await self.client.close()
 
@@ -252,12 +263,19 @@ class OnchainNode:
                     assert self.sender is not None
                     self.sender.forget_nonce()
                     self.rpc_healthy = True
+                    self._check_identity = True
                 if head.number < self._processed:
                     # The endpoint restarted from an older state: start over from a snapshot.
                     log.warning("chain: head went back from %d to %d", self._processed, head.number)
+                    self._check_identity = self._resync = True
+                if self._check_identity:
+                    await self._follow_identity()
+                    self._check_identity = False
+                if self._resync:
                     self.tracked.forget_all()
                     assert self.feed is not None
                     await self.feed.snapshot(head)
+                    self._resync = False
                 if head.number != self._processed:
                     await self._on_head(head)
                 backoff = self.settings.sync_period

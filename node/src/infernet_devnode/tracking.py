@@ -98,6 +98,11 @@ class TrackedSubscriptions(Mapping[int, Subscription]):
         self._subs.clear()
         self._containers.clear()
 
+    def reset(self) -> None:
+        """Forget everything, fresh ids included (the endpoint now serves another chain)."""
+        self.forget_all()
+        self._fresh.clear()
+
     def containers_for(self, sub: Subscription) -> tuple[str, ...]:
         """The ordered container ids that serve `sub`."""
         return self._containers.get(sub.id) or self.lookup.resolve(sub.container_id)

@@ -210,39 +210,49 @@ def test_node_recovers_when_anvil_restarts(
         chain.stop()
 
 
+def fresh_chain(
+    port: int, deployer: Actor, extra_args: tuple[str, ...] = ()
+) -> tuple[Anvil, Rpc, str]:
+    """A new anvil on `port` with the protocol and a callback consumer (same addresses)."""
+    chain = Anvil(port=port, extra_args=extra_args).start()
+    private = Rpc(chain.url)
+    deploy_protocol(private)
+    consumer = Actor(private, deployer.account.key.hex()).deploy(
+        "HFCallbackConsumer",
+        "HFCallbackConsumer",
+        REGISTRY,
+        CONTAINER_ID,
+        Actor(private, SIGNER_KEY).address,
+    )
+    return chain, private, consumer
+
+
+def request_on(private: Rpc, deployer: Actor, consumer: str) -> int:
+    owner = Actor(private, deployer.account.key.hex())
+    return created_id(owner.transact(consumer, REQUEST_COMPUTE, TEXT_GENERATION, "", "x", 1))
+
+
+def later_genesis(private: Rpc) -> tuple[str, ...]:
+    """anvil args for a fresh chain whose genesis differs from `private`'s, as a restart in a
+    later second gives it (same chain id, contract addresses and subscription ids)."""
+    genesis_time = int(private("eth_getBlockByNumber", "0x0", False)["timestamp"], 16)
+    return ("--timestamp", str(genesis_time + 60))
+
+
 def test_store_reused_against_a_fresh_chain_resets_and_delivers(
     tmp_path: Path, deployer: Actor, echo: EchoContainer
 ) -> None:
     """Old store + new anvil: the recorded deliveries belong to the old chain, not this one."""
-
-    def fresh_chain(extra_args: tuple[str, ...] = ()) -> tuple[Anvil, Rpc, str]:
-        chain = Anvil(port=port, extra_args=extra_args).start()
-        private = Rpc(chain.url)
-        deploy_protocol(private)
-        consumer = Actor(private, deployer.account.key.hex()).deploy(
-            "HFCallbackConsumer",
-            "HFCallbackConsumer",
-            REGISTRY,
-            CONTAINER_ID,
-            Actor(private, SIGNER_KEY).address,
-        )
-        return chain, private, consumer
-
-    def request(private: Rpc, consumer: str) -> int:
-        owner = Actor(private, deployer.account.key.hex())
-        return created_id(owner.transact(consumer, REQUEST_COMPUTE, TEXT_GENERATION, "", "x", 1))
-
     port = free_port()
     node = Devnode(
         workdir=tmp_path / "node",
         rpc_url=f"http://127.0.0.1:{port}",
         containers={CONTAINER_ID: echo.url},
     )
-    chain, private, consumer = fresh_chain()
+    chain, private, consumer = fresh_chain(port, deployer)
     try:
-        genesis_time = int(private("eth_getBlockByNumber", "0x0", False)["timestamp"], 16)
         with running(node):
-            first = request(private, consumer)
+            first = request_on(private, deployer, consumer)
             wait_until(
                 lambda: node.delivery_state(first, 1) == "delivered",
                 DELIVERY_TIMEOUT_S,
@@ -252,12 +262,11 @@ def test_store_reused_against_a_fresh_chain_resets_and_delivers(
                 "POST", "/api/jobs", {"containers": [CONTAINER_ID], "data": {"input": "kept"}}
             )
             assert status == 200
+        restart_args = later_genesis(private)
         chain.stop()
-        # Same port, same chain id, same contract addresses, same subscription id 1: only the
-        # genesis differs (a later --timestamp, as a restart in a later second would give it).
-        chain, private, consumer = fresh_chain(("--timestamp", str(genesis_time + 60)))
+        chain, private, consumer = fresh_chain(port, deployer, restart_args)
         with running(node):
-            second = request(private, consumer)
+            second = request_on(private, deployer, consumer)
             assert second == first
             wait_until(
                 lambda: answers(private, consumer, second) == 1,
@@ -273,6 +282,46 @@ def test_store_reused_against_a_fresh_chain_resets_and_delivers(
             assert status == 200
             assert [j["id"] for j in jobs] == [job["id"]]  # off-chain job records are kept
         assert node.logs().count("belongs to another chain") == 1
+    finally:
+        node.stop()
+        chain.stop()
+
+
+def test_running_node_follows_anvil_restarted_fresh(
+    tmp_path: Path, deployer: Actor, echo: EchoContainer
+) -> None:
+    """The chain changes under a running node: it notices after the outage and starts over."""
+    port = free_port()
+    node = Devnode(
+        workdir=tmp_path / "node",
+        rpc_url=f"http://127.0.0.1:{port}",
+        containers={CONTAINER_ID: echo.url},
+    )
+    chain, private, consumer = fresh_chain(port, deployer)
+    try:
+        with running(node):
+            first = request_on(private, deployer, consumer)
+            wait_until(
+                lambda: node.delivery_state(first, 1) == "delivered",
+                DELIVERY_TIMEOUT_S,
+                "delivery on the first chain",
+            )
+            restart_args = later_genesis(private)
+            chain.stop()
+            wait_until(
+                lambda: node.metric("devnode_chain_rpc_healthy") == 0,
+                DELIVERY_TIMEOUT_S,
+                "outage noticed",
+            )
+            chain, private, consumer = fresh_chain(port, deployer, restart_args)
+            second = request_on(private, deployer, consumer)
+            assert second == first
+            wait_until(
+                lambda: answers(private, consumer, second) == 1,
+                DELIVERY_TIMEOUT_S,
+                "delivery on the new chain",
+            )
+            assert node.logs().count("belongs to another chain") == 1
     finally:
         node.stop()
         chain.stop()
