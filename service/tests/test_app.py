@@ -222,3 +222,31 @@ def test_requires_proof_may_be_null_or_absent(service: ServiceThread) -> None:
     assert service.post({"source": 1, "destination": 1, "data": data}).status_code == 200
     body = {"source": 1, "destination": 1, "data": data, "requires_proof": None}
     assert service.post(body).status_code == 200
+
+
+def test_log_output_redacts_the_token_in_messages_and_tracebacks() -> None:
+    import io
+    import logging
+
+    from hf_inference_client_service.app import _configure_logging
+    from hf_inference_client_service.app import logger as service_logger
+    from hf_inference_client_service.config import ServiceConfig
+
+    secret = "hf_TracebackSecret0123456789"
+    _configure_logging(ServiceConfig(token=secret))
+    handler = service_logger.handlers[0]
+    assert isinstance(handler, logging.StreamHandler)
+    captured = io.StringIO()
+    previous = handler.setStream(captured)
+    try:
+        try:
+            raise RuntimeError(f"backend said: bad header Bearer {secret}")
+        except RuntimeError as error:
+            service_logger.error("unexpected error for %s", secret, exc_info=error)
+    finally:
+        handler.setStream(previous)
+        _configure_logging(ServiceConfig())
+    text = captured.getvalue()
+    assert "RuntimeError" in text
+    assert "[redacted]" in text
+    assert secret not in text

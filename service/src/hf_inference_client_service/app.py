@@ -48,36 +48,36 @@ _BODY_FACTOR = 8
 _BODY_SLACK = 16_384
 # Upstream's GET / message, kept for clients that look for it.
 _UPSTREAM_MESSAGE = "Infernet-ML HuggingFace Model Inference Service"
+_LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 def _dumps(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-class _TokenFilter(logging.Filter):
-    """Replaces the token in log records, should any message ever carry it."""
+class _RedactingFormatter(logging.Formatter):
+    """Formats records with the token replaced, tracebacks included.
 
-    def __init__(self, token: str) -> None:
-        super().__init__()
+    Redacting the formatted text rather than the message also covers `exc_info`, whose
+    exception text may carry a URL or header the backend library echoed.
+    """
+
+    def __init__(self, fmt: str, token: str) -> None:
+        super().__init__(fmt)
         self._token = token
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if self._token in message:
-            record.msg, record.args = message.replace(self._token, "[redacted]"), None
-        return True
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        return text.replace(self._token, "[redacted]") if self._token else text
 
 
 def _configure_logging(config: ServiceConfig) -> None:
     if not logger.handlers:
-        stream = logging.StreamHandler()
-        stream.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        logger.addHandler(stream)
+        logger.addHandler(logging.StreamHandler())
         logger.setLevel(logging.INFO)
         logger.propagate = False
-    if config.token:
-        for handler in logger.handlers:
-            handler.addFilter(_TokenFilter(config.token))
+    for handler in logger.handlers:
+        handler.setFormatter(_RedactingFormatter(_LOG_FORMAT, config.token or ""))
 
 
 def create_app(config: ServiceConfig | None = None) -> Quart:
