@@ -1,17 +1,19 @@
 // SPDX-License-Identifier: BSD-3-Clause-Clear
 pragma solidity ^0.8.4;
 
+import {Inbox} from "infernet-sdk/Inbox.sol";
 import {HFInference} from "./HFInference.sol";
 
 /// @title HFAnswerBook
 /// @notice Decodes HF service deliveries and records them per (subscriptionId, interval), one entry
 ///         per delivering node, with an event carrying the decoded answer so off-chain readers can
 ///         use either logs or views.
-/// @dev Consumers call `_recordAnswer` from `_receiveCompute` with the output (read from the Inbox
-///      first when lazy) and the task the subscription asked for; task 0 means unknown (e.g.
-///      delegated subscriptions, whose request never reaches the contract), and the output is then
-///      decoded by its shape (text vs labels). Kept apart from BaseConsumer so it mixes into
-///      CallbackConsumer and SubscriptionConsumer without override clashes.
+/// @dev Consumers forward `_receiveCompute` to `_recordDelivery` with their `INBOX` and the task the
+///      subscription asked for; task 0 means unknown (e.g. delegated subscriptions, whose request
+///      never reaches the contract), and the output is then decoded by its shape (text vs labels).
+///      Kept apart from BaseConsumer (hence the Inbox parameter) so it mixes into CallbackConsumer
+///      and SubscriptionConsumer without override clashes: deriving from BaseConsumer here would
+///      force HFCallbackConsumer to re-override `getContainerInputs`.
 abstract contract HFAnswerBook {
     /*//////////////////////////////////////////////////////////////
                              PUBLIC STRUCTS
@@ -76,23 +78,32 @@ abstract contract HFAnswerBook {
                            INTERNAL FUNCTIONS
     //////////////////////////////////////////////////////////////*/
 
-    /// @notice Decodes and records one delivery.
+    /// @notice Decodes and records one delivery, reading a lazy output back from the Inbox first.
+    /// @param inbox the consumer's Inbox (BaseConsumer's `INBOX`)
     /// @param subscriptionId subscription id
     /// @param interval delivery interval
     /// @param redundancy position of the delivery within its interval
     /// @param node delivering node
     /// @param task task the subscription asked for (0 = unknown, decode by shape)
-    /// @param output delivered `abi.encode(bytes raw, bytes processed)`
-    function _recordAnswer(
+    /// @param output eager delivery's `abi.encode(bytes raw, bytes processed)`; empty when lazy
+    /// @param containerId Inbox containerId (lazy) or 0 (eager)
+    /// @param index Inbox index (lazy) or 0 (eager)
+    function _recordDelivery(
+        Inbox inbox,
         uint32 subscriptionId,
         uint32 interval,
         uint16 redundancy,
         address node,
         uint8 task,
-        bytes memory output
+        bytes calldata output,
+        bytes32 containerId,
+        uint256 index
     ) internal {
+        bytes memory delivered = containerId == bytes32(0)
+            ? output
+            : inbox.read(containerId, node, index).output;
         // Revert if the output does not decode (abi.decode alone would revert without a reason)
-        try this.decodeOutput(task, output) returns (
+        try this.decodeOutput(task, delivered) returns (
             string memory text, string[] memory labels, uint256[] memory scores
         ) {
             HFAnswer storage answer = answers[subscriptionId][interval].push();

@@ -78,7 +78,7 @@ contract HFCallbackConsumer is CallbackConsumer, Delegator, HFAnswerBook, Ownabl
                            OVERRIDE FUNCTIONS
     //////////////////////////////////////////////////////////////*/
 
-    /// @notice Records the delivery; a lazy output is read back from the Inbox first.
+    /// @notice Records the delivery under the requested task (0 for delegated subscriptions).
     function _receiveCompute(
         uint32 subscriptionId,
         uint32 interval,
@@ -90,10 +90,9 @@ contract HFCallbackConsumer is CallbackConsumer, Delegator, HFAnswerBook, Ownabl
         bytes32 containerId,
         uint256 index
     ) internal override {
-        bytes memory delivered =
-            containerId == bytes32(0) ? output : INBOX.read(containerId, node, index).output;
-        _recordAnswer(
-            subscriptionId, interval, redundancy, node, requests[subscriptionId].task, delivered
+        uint8 task = requests[subscriptionId].task;
+        _recordDelivery(
+            INBOX, subscriptionId, interval, redundancy, node, task, output, containerId, index
         );
     }
 

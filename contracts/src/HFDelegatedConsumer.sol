@@ -28,7 +28,7 @@ contract HFDelegatedConsumer is BaseConsumer, Delegator, HFAnswerBook, Ownable {
                            OVERRIDE FUNCTIONS
     //////////////////////////////////////////////////////////////*/
 
-    /// @notice Records the delivery; a lazy output is read back from the Inbox first.
+    /// @notice Records the delivery with task 0: the request never reached this contract.
     function _receiveCompute(
         uint32 subscriptionId,
         uint32 interval,
@@ -40,9 +40,10 @@ contract HFDelegatedConsumer is BaseConsumer, Delegator, HFAnswerBook, Ownable {
         bytes32 containerId,
         uint256 index
     ) internal override {
-        bytes memory delivered =
-            containerId == bytes32(0) ? output : INBOX.read(containerId, node, index).output;
-        _recordAnswer(subscriptionId, interval, redundancy, node, HFInference.TASK_UNSET, delivered);
+        uint8 task = HFInference.TASK_UNSET;
+        _recordDelivery(
+            INBOX, subscriptionId, interval, redundancy, node, task, output, containerId, index
+        );
     }
 
     /*//////////////////////////////////////////////////////////////

@@ -81,7 +81,7 @@ contract HFSubscriptionConsumer is SubscriptionConsumer, HFAnswerBook, Ownable {
                            OVERRIDE FUNCTIONS
     //////////////////////////////////////////////////////////////*/
 
-    /// @notice Records the delivery; a lazy output is read back from the Inbox first.
+    /// @notice Records the delivery under the schedule's task.
     function _receiveCompute(
         uint32 subscriptionId,
         uint32 interval,
@@ -93,10 +93,9 @@ contract HFSubscriptionConsumer is SubscriptionConsumer, HFAnswerBook, Ownable {
         bytes32 containerId,
         uint256 index
     ) internal override {
-        bytes memory delivered =
-            containerId == bytes32(0) ? output : INBOX.read(containerId, node, index).output;
-        _recordAnswer(
-            subscriptionId, interval, redundancy, node, schedules[subscriptionId].task, delivered
+        uint8 task = schedules[subscriptionId].task;
+        _recordDelivery(
+            INBOX, subscriptionId, interval, redundancy, node, task, output, containerId, index
         );
     }
 
