@@ -10,14 +10,15 @@ import json
 import time
 import urllib.error
 import urllib.request
+from dataclasses import asdict
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
 from eth_abi.abi import decode
 from eth_abi.abi import encode
-from eth_account import Account
-from eth_account.messages import encode_typed_data
+from infernet_devnode.delegation import sign_delegation
+from infernet_devnode.subscriptions import Subscription
 from onchain import CHAIN_ID
 from onchain import CONTAINER_ID
 from onchain import DEPLOYER_ADDRESS
@@ -248,21 +249,6 @@ class DelegatedSubscription:
         }
 
 
-_SUBSCRIPTION_TYPE = [
-    {"name": "owner", "type": "address"},
-    {"name": "activeAt", "type": "uint32"},
-    {"name": "period", "type": "uint32"},
-    {"name": "frequency", "type": "uint32"},
-    {"name": "redundancy", "type": "uint16"},
-    {"name": "containerId", "type": "bytes32"},
-    {"name": "lazy", "type": "bool"},
-    {"name": "verifier", "type": "address"},
-    {"name": "paymentAmount", "type": "uint256"},
-    {"name": "paymentToken", "type": "address"},
-    {"name": "wallet", "type": "address"},
-]
-
-
 def sign_delegated(
     sub: DelegatedSubscription,
     nonce: int,
@@ -271,48 +257,18 @@ def sign_delegated(
     coordinator: str,
     chain_id: int,
 ) -> dict[str, int]:
-    """EIP-712 DelegateSubscription signature, domain "InfernetCoordinator"/"1" (spec: sdk §4)."""
-    typed = {
-        "types": {
-            "EIP712Domain": [
-                {"name": "name", "type": "string"},
-                {"name": "version", "type": "string"},
-                {"name": "chainId", "type": "uint256"},
-                {"name": "verifyingContract", "type": "address"},
-            ],
-            "DelegateSubscription": [
-                {"name": "nonce", "type": "uint32"},
-                {"name": "expiry", "type": "uint32"},
-                {"name": "sub", "type": "Subscription"},
-            ],
-            "Subscription": _SUBSCRIPTION_TYPE,
-        },
-        "primaryType": "DelegateSubscription",
-        "domain": {
-            "name": "InfernetCoordinator",
-            "version": "1",
-            "chainId": chain_id,
-            "verifyingContract": coordinator,
-        },
-        "message": {
-            "nonce": nonce,
-            "expiry": expiry,
-            "sub": {
-                "owner": sub.owner,
-                "activeAt": sub.active_at,
-                "period": sub.period,
-                "frequency": sub.frequency,
-                "redundancy": sub.redundancy,
-                "containerId": sub.container_id,
-                "lazy": sub.lazy,
-                "verifier": sub.verifier,
-                "paymentAmount": sub.payment_amount,
-                "paymentToken": sub.payment_token,
-                "wallet": sub.wallet,
-            },
-        },
-    }
-    signed = Account.sign_message(encode_typed_data(full_message=typed), private_key=key)
+    """EIP-712 DelegateSubscription signature, domain "InfernetCoordinator"/"1" (spec: sdk §4).
+
+    Signed with the devnode's own EIP-712 code (checked against eth_account in its tests).
+    """
+    signed = sign_delegation(
+        key,
+        Subscription(id=0, **asdict(sub)),
+        nonce=nonce,
+        expiry=expiry,
+        chain_id=chain_id,
+        coordinator=coordinator,
+    )
     return {"nonce": nonce, "expiry": expiry, "v": signed.v, "r": signed.r, "s": signed.s}
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from eth_abi.abi import encode as abi_encode
+from eth_keys.datatypes import PrivateKey
 from eth_keys.datatypes import Signature
 from eth_keys.exceptions import BadSignature
 from eth_utils.address import to_checksum_address
@@ -30,6 +31,7 @@ __all__ = [
     "delegation_digest",
     "domain_separator",
     "recover_signer",
+    "sign_delegation",
     "signature_problem",
 ]
 
@@ -104,6 +106,31 @@ def delegation_digest(
     return keccak(b"\x19\x01" + domain_separator(chain_id, coordinator) + struct_hash)
 
 
+def sign_delegation(
+    private_key: str,
+    sub: Subscription,
+    *,
+    nonce: int,
+    expiry: int,
+    chain_id: int,
+    coordinator: str,
+    data: dict[str, Any] | None = None,
+) -> SignedDelegation:
+    """Sign a DelegateSubscription as the owner's signer does (v as 27/28, like eth_account).
+
+    The node itself never signs; this is for clients of POST /api/jobs (scripts, tests).
+
+    Args:
+        private_key: the signer's 0x-hex secp256k1 key (the consumer's `getSigner()`).
+    """
+    key = PrivateKey(bytes.fromhex(private_key.removeprefix("0x")))
+    digest = delegation_digest(chain_id, coordinator, nonce, expiry, sub)
+    signature = key.sign_msg_hash(digest)
+    return SignedDelegation(
+        sub, nonce, expiry, signature.v + _V_OFFSET, signature.r, signature.s, dict(data or {})
+    )
+
+
 def recover_signer(digest: bytes, v: int, r: int, s: int) -> str | None:
     """The checksummed address that signed `digest`, or None when (v, r, s) is not a signature."""
     recovery_id = v - _V_OFFSET if v >= _V_OFFSET else v
@@ -173,6 +200,33 @@ class SignedDelegation:
             wallet=_address("subscription.wallet", sub.wallet),
         )
         return cls(subscription, sig.nonce, sig.expiry, sig.v, sig.r, sig.s, dict(message.data))
+
+    def request_body(self) -> dict[str, Any]:
+        """The POST /api/jobs body that `from_message` reads back (spec infernet-node.md §2.4 B)."""
+        sub = self.subscription
+        return {
+            "subscription": {
+                "owner": sub.owner,
+                "active_at": sub.active_at,
+                "period": sub.period,
+                "frequency": sub.frequency,
+                "redundancy": sub.redundancy,
+                "containers": "0x" + sub.container_id.hex(),
+                "lazy": sub.lazy,
+                "verifier": sub.verifier,
+                "payment_amount": sub.payment_amount,
+                "payment_token": sub.payment_token,
+                "wallet": sub.wallet,
+            },
+            "signature": {
+                "nonce": self.nonce,
+                "expiry": self.expiry,
+                "v": self.v,
+                "r": self.r,
+                "s": self.s,
+            },
+            "data": self.data,
+        }
 
 
 def _address(field: str, value: str) -> str:

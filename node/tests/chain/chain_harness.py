@@ -29,11 +29,12 @@ import rlp
 from eth_abi.abi import decode as abi_decode
 from eth_abi.abi import encode as abi_encode
 from eth_account import Account
-from eth_account.messages import encode_typed_data
 from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 from infernet_devnode._abi import EVENT_SUBSCRIPTION_CREATED
 from infernet_devnode._abi import Function
+from infernet_devnode.delegation import sign_delegation
+from infernet_devnode.subscriptions import Subscription
 from infernet_devnode.subscriptions import container_set_hash
 
 REPO = Path(__file__).resolve().parents[3]
@@ -541,79 +542,24 @@ def delegated_request(
     container: str = CONTAINER_ID,
 ) -> dict[str, Any]:
     """POST /api/jobs body for a delegated subscription, signed with `key` (EIP-712)."""
-    sub = {
-        "owner": to_checksum_address(owner),
-        "activeAt": active_at,
-        "period": period,
-        "frequency": frequency,
-        "redundancy": 1,
-        "containerId": container_set_hash([container]),
-        "lazy": False,
-        "verifier": ZERO,
-        "paymentAmount": 0,
-        "paymentToken": ZERO,
-        "wallet": ZERO,
-    }
-    typed = {
-        "types": {
-            "EIP712Domain": [
-                {"name": "name", "type": "string"},
-                {"name": "version", "type": "string"},
-                {"name": "chainId", "type": "uint256"},
-                {"name": "verifyingContract", "type": "address"},
-            ],
-            "DelegateSubscription": [
-                {"name": "nonce", "type": "uint32"},
-                {"name": "expiry", "type": "uint32"},
-                {"name": "sub", "type": "Subscription"},
-            ],
-            "Subscription": [
-                {"name": "owner", "type": "address"},
-                {"name": "activeAt", "type": "uint32"},
-                {"name": "period", "type": "uint32"},
-                {"name": "frequency", "type": "uint32"},
-                {"name": "redundancy", "type": "uint16"},
-                {"name": "containerId", "type": "bytes32"},
-                {"name": "lazy", "type": "bool"},
-                {"name": "verifier", "type": "address"},
-                {"name": "paymentAmount", "type": "uint256"},
-                {"name": "paymentToken", "type": "address"},
-                {"name": "wallet", "type": "address"},
-            ],
-        },
-        "primaryType": "DelegateSubscription",
-        "domain": {
-            "name": "InfernetCoordinator",
-            "version": "1",
-            "chainId": CHAIN_ID,
-            "verifyingContract": COORDINATOR,
-        },
-        "message": {"nonce": nonce, "expiry": expiry, "sub": sub},
-    }
-    signed = Account.sign_message(encode_typed_data(full_message=typed), key)
-    return {
-        "subscription": {
-            "owner": sub["owner"],
-            "active_at": active_at,
-            "period": period,
-            "frequency": frequency,
-            "redundancy": 1,
-            "containers": container_hash([container]),
-            "lazy": False,
-            "verifier": ZERO,
-            "payment_amount": 0,
-            "payment_token": ZERO,
-            "wallet": ZERO,
-        },
-        "signature": {
-            "nonce": nonce,
-            "expiry": expiry,
-            "v": signed.v,
-            "r": signed.r,
-            "s": signed.s,
-        },
-        "data": data,
-    }
+    sub = Subscription(
+        id=0,
+        owner=to_checksum_address(owner),
+        active_at=active_at,
+        period=period,
+        frequency=frequency,
+        redundancy=1,
+        container_id=container_set_hash([container]),
+        lazy=False,
+        verifier=ZERO,
+        payment_amount=0,
+        payment_token=ZERO,
+        wallet=ZERO,
+    )
+    signed = sign_delegation(
+        key, sub, nonce=nonce, expiry=expiry, chain_id=CHAIN_ID, coordinator=COORDINATOR, data=data
+    )
+    return signed.request_body()
 
 
 def delegate_created_id(rpc: Rpc, owner: str, nonce: int) -> int:

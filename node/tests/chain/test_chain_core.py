@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from eth_abi.abi import decode as abi_decode
 from eth_abi.abi import encode as abi_encode
@@ -16,6 +18,7 @@ from infernet_devnode.delegation import SignedDelegation
 from infernet_devnode.delegation import delegation_digest
 from infernet_devnode.delegation import domain_separator
 from infernet_devnode.delegation import recover_signer
+from infernet_devnode.delegation import sign_delegation
 from infernet_devnode.delegation import signature_problem
 from infernet_devnode.delivery import ContainerOutputError
 from infernet_devnode.delivery import RetryPolicy
@@ -297,21 +300,22 @@ def typed_data(sub: Subscription, nonce: int, expiry: int) -> dict[str, object]:
 
 
 def signed(key: str, sub: Subscription, nonce: int = 1, expiry: int = 2_000) -> SignedDelegation:
-    """Sign with eth_account's own EIP-712 implementation (an independent reference)."""
-    signature = Account.sign_message(
-        encode_typed_data(full_message=typed_data(sub, nonce, expiry)), key
+    return sign_delegation(
+        key, sub, nonce=nonce, expiry=expiry, chain_id=CHAIN_ID, coordinator=COORDINATOR_ADDRESS
     )
-    return SignedDelegation(sub, nonce, expiry, signature.v, signature.r, signature.s, {})
 
 
-def test_digest_matches_eth_account_and_recovers_the_signer() -> None:
+def test_digest_and_signature_match_eth_account() -> None:
+    """eth_account's own EIP-712 implementation (independent of ours) is the reference."""
     sub = make_sub(id=0)
-    delegation = signed(SIGNER_KEY, sub)
     message = encode_typed_data(full_message=typed_data(sub, 1, 2_000))
     digest = delegation_digest(CHAIN_ID, COORDINATOR_ADDRESS, 1, 2_000, sub)
     assert digest == keccak(b"\x19" + message.version + message.header + message.body)
-    recovered = recover_signer(digest, delegation.v, delegation.r, delegation.s)
-    assert recovered == Account.from_key(SIGNER_KEY).address
+
+    ours = signed(SIGNER_KEY, sub)
+    reference = Account.sign_message(message, SIGNER_KEY)
+    assert (ours.v, ours.r, ours.s) == (reference.v, reference.r, reference.s)
+    assert recover_signer(digest, ours.v, ours.r, ours.s) == Account.from_key(SIGNER_KEY).address
 
 
 @pytest.mark.parametrize(
@@ -383,6 +387,13 @@ def test_delegated_request_fields_are_validated(changes: dict[str, object], fiel
     with pytest.raises(InvalidField) as caught:
         SignedDelegation.from_message(wire_request(**changes))
     assert caught.value.field == field
+
+
+def test_request_body_reads_back_as_the_same_delegation() -> None:
+    delegation = signed(SIGNER_KEY, make_sub(id=0))
+    delegation = replace(delegation, data={"input": "hi"})
+    wire = DelegatedSubscriptionRequest.model_validate(delegation.request_body())
+    assert SignedDelegation.from_message(wire) == delegation
 
 
 # ------------------------------------------------------------------ delivery decisions
