@@ -65,13 +65,8 @@ contract HFDelegatedConsumerTest is HFConsumerTest {
 
     /// @notice A delegated classification is recorded with task 0 and decoded by its shape.
     function test_deliverComputeDelegatee_recordsLabels() public {
+        (string[] memory labels, uint256[] memory scores) = _sentiment();
         vm.expectEmit(address(CONSUMER));
-        string[] memory labels = new string[](2);
-        labels[0] = "POSITIVE";
-        labels[1] = "NEGATIVE";
-        uint256[] memory scores = new uint256[](2);
-        scores[0] = 999_800;
-        scores[1] = 200;
         emit HFAnswerBook.AnswerReceived(1, 1, ALICE, HFInference.TASK_UNSET, "", labels, scores);
         _deliverDelegated(SIGNER_KEY, 1, _sub(EAGER), _sentimentOutput());
 

@@ -30,14 +30,19 @@ abstract contract HFConsumerTest is ProtocolTest {
         return abi.encode(abi.encode(labels, scores), bytes(""));
     }
 
-    /// @notice A two-label classification output: POSITIVE 0.9998, NEGATIVE 0.0002 (times 1e6).
-    function _sentimentOutput() internal pure returns (bytes memory) {
-        string[] memory labels = new string[](2);
+    /// @notice A two-label classification: POSITIVE 0.9998, NEGATIVE 0.0002 (times 1e6).
+    function _sentiment() internal pure returns (string[] memory labels, uint256[] memory scores) {
+        labels = new string[](2);
         labels[0] = "POSITIVE";
         labels[1] = "NEGATIVE";
-        uint256[] memory scores = new uint256[](2);
+        scores = new uint256[](2);
         scores[0] = 999_800;
         scores[1] = 200;
+    }
+
+    /// @notice `_sentiment()` as the node delivers it.
+    function _sentimentOutput() internal pure returns (bytes memory) {
+        (string[] memory labels, uint256[] memory scores) = _sentiment();
         return _labelsOutput(labels, scores);
     }
 
