@@ -28,12 +28,7 @@ abstract contract CoordinatorTest is ProtocolTest {
                 abi.encode(address(REGISTRY), new address[](0))
             )
         );
-        SUBSCRIPTION = MockSubscriptionConsumer(
-            deployCode(
-                "MockSubscriptionConsumer.sol:MockSubscriptionConsumer",
-                abi.encode(address(REGISTRY), address(0))
-            )
-        );
+        SUBSCRIPTION = _deployMockSubscriptionConsumer(NO_SIGNER);
     }
 
     /// @notice One-shot eager request with `redundancy` nodes.

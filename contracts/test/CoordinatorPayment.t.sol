@@ -32,12 +32,7 @@ abstract contract CoordinatorPaymentTest is ProtocolTest {
 
     function setUp() public virtual override {
         super.setUp();
-        CONSUMER = MockSubscriptionConsumer(
-            deployCode(
-                "MockSubscriptionConsumer.sol:MockSubscriptionConsumer",
-                abi.encode(address(REGISTRY), address(0))
-            )
-        );
+        CONSUMER = _deployMockSubscriptionConsumer(NO_SIGNER);
         TOKEN = MockToken(deployCode("MockToken.sol:MockToken"));
         ATOMIC_VERIFIER = MockAtomicVerifier(
             payable(deployCode("MockVerifier.sol:MockAtomicVerifier", abi.encode(COORDINATOR)))
@@ -174,6 +169,16 @@ contract CoordinatorPaymentNoProofTest is CoordinatorPaymentTest {
 /// @title CoordinatorPaymentProofTest
 /// @notice Paid deliveries with proofs: escrow, verification, slashing, expiry.
 contract CoordinatorPaymentProofTest is CoordinatorPaymentTest {
+    /// @notice A 1 ETH request under the optimistic verifier (charging `verifierFee`), both wallets
+    ///         funded with 1 ETH, answered by ALICE with MOCK_PROOF: the proof request is open.
+    function _deliverOptimistic(uint256 verifierFee) internal returns (uint32 id) {
+        OPTIMISTIC_VERIFIER.setFee(ETH, verifierFee);
+        _fundConsumer(ETH, 1 ether);
+        _fundNode(ETH, 1 ether);
+        id = _paidRequest(ETH, 1 ether, address(CONSUMER_WALLET), address(OPTIMISTIC_VERIFIER));
+        _deliverProof(id, MOCK_PROOF);
+    }
+
     /// @notice 40e6 tokens, verifier fee 5e6, valid proof: protocol 4,343,500, verifier 4,744,500,
     ///         node 30,912,000 (spec §3.8 vectors); the node's stake is released.
     function test_atomicVerifier_validProofPaysNode() public {
@@ -211,12 +216,7 @@ contract CoordinatorPaymentProofTest is CoordinatorPaymentTest {
 
     /// @notice Before settlement both sides are escrowed and only the verifier may settle.
     function test_optimisticVerifier_escrowsUntilSettled() public {
-        OPTIMISTIC_VERIFIER.setFee(ETH, 0.1 ether);
-        _fundConsumer(ETH, 1 ether);
-        _fundNode(ETH, 1 ether);
-        uint32 id =
-            _paidRequest(ETH, 1 ether, address(CONSUMER_WALLET), address(OPTIMISTIC_VERIFIER));
-        _deliverProof(id, MOCK_PROOF);
+        uint32 id = _deliverOptimistic(0.1 ether);
         assertEq(OPTIMISTIC_VERIFIER.requests(), 1);
 
         uint256 escrowed = 1 ether - 0.1022 ether - 0.1 ether;
@@ -245,12 +245,7 @@ contract CoordinatorPaymentProofTest is CoordinatorPaymentTest {
 
     /// @notice From expiry on, anyone may settle and the node is paid whatever `valid` says.
     function test_finalizeProofVerification_paysNodeAfterExpiry() public {
-        OPTIMISTIC_VERIFIER.setFee(ETH, 0);
-        _fundConsumer(ETH, 1 ether);
-        _fundNode(ETH, 1 ether);
-        uint32 id =
-            _paidRequest(ETH, 1 ether, address(CONSUMER_WALLET), address(OPTIMISTIC_VERIFIER));
-        _deliverProof(id, MOCK_PROOF);
+        uint32 id = _deliverOptimistic(0);
 
         vm.warp(block.timestamp + 1 weeks);
         vm.expectEmit(address(COORDINATOR));
@@ -265,12 +260,7 @@ contract CoordinatorPaymentProofTest is CoordinatorPaymentTest {
 
     /// @notice Settlement still works after the consumer cancels the subscription.
     function test_finalizeProofVerification_worksAfterCancel() public {
-        OPTIMISTIC_VERIFIER.setFee(ETH, 0);
-        _fundConsumer(ETH, 1 ether);
-        _fundNode(ETH, 1 ether);
-        uint32 id =
-            _paidRequest(ETH, 1 ether, address(CONSUMER_WALLET), address(OPTIMISTIC_VERIFIER));
-        _deliverProof(id, MOCK_PROOF);
+        uint32 id = _deliverOptimistic(0);
         CONSUMER.cancelMockSubscription(id);
 
         OPTIMISTIC_VERIFIER.mockDeliverProof(id, 1, ALICE, false);

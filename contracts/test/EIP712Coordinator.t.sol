@@ -26,12 +26,7 @@ contract EIP712CoordinatorTest is ProtocolTest {
         super.setUp();
         DELEGATEE = vm.addr(DELEGATEE_KEY);
         BACKUP = vm.addr(BACKUP_KEY);
-        CONSUMER = MockSubscriptionConsumer(
-            deployCode(
-                "MockSubscriptionConsumer.sol:MockSubscriptionConsumer",
-                abi.encode(address(REGISTRY), DELEGATEE)
-            )
-        );
+        CONSUMER = _deployMockSubscriptionConsumer(DELEGATEE);
     }
 
     /// @notice A one-time eager subscription owned by the consumer, active now.

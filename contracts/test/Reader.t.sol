@@ -16,12 +16,7 @@ contract ReaderTest is ProtocolTest {
 
     function setUp() public override {
         super.setUp();
-        CONSUMER = MockSubscriptionConsumer(
-            deployCode(
-                "MockSubscriptionConsumer.sol:MockSubscriptionConsumer",
-                abi.encode(address(REGISTRY), address(0))
-            )
-        );
+        CONSUMER = _deployMockSubscriptionConsumer(NO_SIGNER);
     }
 
     function _create(uint16 redundancy) internal returns (uint32) {

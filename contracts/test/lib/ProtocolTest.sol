@@ -8,6 +8,7 @@ import {Registry} from "infernet-sdk/Registry.sol";
 import {Fee} from "infernet-sdk/payments/Fee.sol";
 import {WalletFactory} from "infernet-sdk/payments/WalletFactory.sol";
 import {Reader} from "infernet-sdk/utility/Reader.sol";
+import {MockSubscriptionConsumer} from "../mocks/consumer/MockSubscriptionConsumer.sol";
 import {LibDeploy} from "./LibDeploy.sol";
 
 /// @title ProtocolConstants
@@ -30,6 +31,7 @@ abstract contract ProtocolConstants {
     address internal constant NO_PAYMENT_TOKEN = address(0);
     address internal constant ETH = address(0);
     uint256 internal constant NO_PAYMENT = 0;
+    address internal constant NO_SIGNER = address(0);
 
     /// @notice Subscription shapes.
     uint32 internal constant ONE_SHOT_PERIOD = 0;
@@ -70,6 +72,20 @@ abstract contract ProtocolTest is Test, ProtocolConstants {
         READER = protocol.reader;
         FEE = protocol.fee;
         WALLET_FACTORY = protocol.walletFactory;
+    }
+
+    /// @notice Deploys a MockSubscriptionConsumer on this protocol whose Delegator signer is `signer`.
+    /// @dev Deployed from its artifact (not `new`) so test contracts do not embed its bytecode.
+    function _deployMockSubscriptionConsumer(address signer)
+        internal
+        returns (MockSubscriptionConsumer)
+    {
+        return MockSubscriptionConsumer(
+            deployCode(
+                "MockSubscriptionConsumer.sol:MockSubscriptionConsumer",
+                abi.encode(address(REGISTRY), signer)
+            )
+        );
     }
 
     /// @notice Delivers the mock input/output/proof as `node`.
