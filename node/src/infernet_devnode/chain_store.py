@@ -137,6 +137,37 @@ def _delegation_from_json(text: str) -> SignedDelegation:
     )
 
 
+# A Delivery's columns, shared by chain_deliveries and chain_delegations (same names and order).
+_DELIVERY_COLUMNS = (
+    "subscription_id, interval, state, attempts, reason, tx_hash, raw_tx, container_error,"
+    " updated_at"
+)
+_MARKS = ", ".join("?" * len(_DELIVERY_COLUMNS.split(",")))
+# Built from the constants above only: no value ever reaches the SQL text.
+_INSERT_DELIVERY = (
+    f"INSERT OR REPLACE INTO chain_deliveries ({_DELIVERY_COLUMNS}) VALUES ({_MARKS})"  # noqa: S608
+)
+_INSERT_DELEGATION = (
+    "INSERT OR REPLACE INTO chain_delegations (owner, nonce, request, "  # noqa: S608
+    f"{_DELIVERY_COLUMNS}) VALUES (?, ?, ?, {_MARKS})"
+)
+
+
+def _delivery_values(delivery: Delivery) -> tuple[Any, ...]:
+    """A Delivery's values in `_DELIVERY_COLUMNS` order."""
+    return (
+        delivery.subscription_id,
+        delivery.interval,
+        int(delivery.state),
+        delivery.attempts,
+        delivery.reason,
+        delivery.tx_hash,
+        delivery.raw_tx,
+        delivery.container_error,
+        delivery.updated_at,
+    )
+
+
 def _delivery_from_row(row: sqlite3.Row) -> Delivery:
     return Delivery(
         subscription_id=row["subscription_id"],
@@ -206,20 +237,8 @@ class ChainStore:
     def put_delivery(self, delivery: Delivery) -> Delivery:
         stamped = replace(delivery, updated_at=time.time())
         self._exec(
-            "INSERT OR REPLACE INTO chain_deliveries (subscription_id, interval, state, attempts,"
-            " reason, tx_hash, raw_tx, container_error, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                stamped.subscription_id,
-                stamped.interval,
-                int(stamped.state),
-                stamped.attempts,
-                stamped.reason,
-                stamped.tx_hash,
-                stamped.raw_tx,
-                stamped.container_error,
-                stamped.updated_at,
-            ),
+            _INSERT_DELIVERY,
+            _delivery_values(stamped),
         )
         return stamped
 
@@ -274,22 +293,12 @@ class ChainStore:
     def put_delegation(self, delegation: SignedDelegation, delivery: Delivery) -> Delivery:
         stamped = replace(delivery, updated_at=time.time())
         self._exec(
-            "INSERT OR REPLACE INTO chain_delegations (owner, nonce, request, subscription_id,"
-            " interval, state, attempts, reason, tx_hash, raw_tx, container_error, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            _INSERT_DELEGATION,
             (
                 delegation.subscription.owner,
                 delegation.nonce,
                 _delegation_to_json(delegation),
-                stamped.subscription_id,
-                stamped.interval,
-                int(stamped.state),
-                stamped.attempts,
-                stamped.reason,
-                stamped.tx_hash,
-                stamped.raw_tx,
-                stamped.container_error,
-                stamped.updated_at,
+                *_delivery_values(stamped),
             ),
         )
         return stamped
