@@ -33,6 +33,7 @@ from pydantic import field_validator
 from pydantic import model_validator
 
 from .errors import ConfigError
+from .errors import field_path
 
 __all__ = [
     "ChainConfig",
@@ -368,10 +369,7 @@ _EXPECTED = {
 def _config_error(error: ValidationError) -> ConfigError:
     """Turn pydantic's first error into a ConfigError naming the key and the expected type."""
     first = error.errors(include_url=False)[0]
-    field = ""
-    for part in first["loc"]:
-        field = f"{field}[{part}]" if isinstance(part, int) else _join(field, part)
-    field = field.replace("json_", "json")
+    field = field_path(first["loc"]).replace("json_", "json")
     kind = str(first["type"])
     if kind == "missing":
         return ConfigError(field, "required key is missing")

@@ -13,6 +13,7 @@ Hierarchy::
 from __future__ import annotations
 
 from collections.abc import Mapping
+from collections.abc import Sequence
 
 __all__ = [
     "ChainNotAvailable",
@@ -21,6 +22,7 @@ __all__ = [
     "InvalidField",
     "NodeError",
     "StreamFailed",
+    "field_path",
 ]
 
 
@@ -65,3 +67,14 @@ class ChainNotAvailable(NodeError):
 
 class StreamFailed(NodeError):
     """A streaming container call failed before or while streaming."""
+
+
+def field_path(loc: Sequence[int | str]) -> str:
+    """A pydantic error location as the errors above name fields: `containers[0].env`."""
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path = f"{path}[{part}]"
+        else:
+            path = f"{path}.{part}" if path else str(part)
+    return path

@@ -16,6 +16,7 @@ from pydantic import StrictStr
 from pydantic import ValidationError
 
 from .errors import InvalidField
+from .errors import field_path
 
 __all__ = [
     "DelegatedSubscription",
@@ -128,7 +129,6 @@ _EXPECTED: dict[str, str] = {
 
 def _invalid(error: ValidationError) -> InvalidField:
     first = error.errors(include_url=False)[0]
-    field = ""
-    for part in first["loc"]:
-        field = f"{field}[{part}]" if isinstance(part, int) else f"{field}.{part}".lstrip(".")
-    return InvalidField(field, _EXPECTED.get(str(first["type"]), str(first["msg"])))
+    return InvalidField(
+        field_path(first["loc"]), _EXPECTED.get(str(first["type"]), str(first["msg"]))
+    )
