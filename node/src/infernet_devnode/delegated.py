@@ -25,7 +25,6 @@ from .delivery import Closed
 from .delivery import Delivery
 from .delivery import DeliveryState
 from .delivery import Failure
-from .delivery import Verdict
 from .delivery import responded_key
 from .errors import GuardianRejection
 from .errors import InvalidField
@@ -185,36 +184,17 @@ class Delegations:
 
                 async def persist(signed: SignedTransaction, delivery: Delivery = delivery) -> None:
                     self._node.store.put_delegation(
-                        delegation,
-                        replace(
-                            delivery,
-                            state=DeliveryState.SENT,
-                            tx_hash=signed.tx_hash,
-                            raw_tx=signed.raw,
-                            reason="",
-                            container_error="",
-                        ),
+                        delegation, delivery.sent(signed.tx_hash, signed.raw)
                     )
 
-                try:
-                    await self._node.sender.send(
-                        self._node.contracts.coordinator, calldata, gas, persist
-                    )
-                except RpcUnavailable:
+                def persisted() -> bool:
                     stored = self._node.store.delegation(*key)
-                    if stored is not None and stored.delivery.state is DeliveryState.SENT:
-                        return  # persisted: settled once the endpoint is back
-                    raise
-                except ChainError as e:
-                    raise Failure(f"broadcast failed: {e.reason}") from e
+                    return stored is not None and stored.delivery.state is DeliveryState.SENT
+
+                await self._node.execution.broadcast(calldata, gas, persist, persisted=persisted)
                 return
             except Closed as closed:
-                state = (
-                    DeliveryState.DELIVERED
-                    if closed.verdict is Verdict.DONE
-                    else DeliveryState.SKIPPED
-                )
-                self._finish(delegation, state, closed.reason, delivery)
+                self._finish(delegation, closed.state, closed.reason, delivery)
                 return
             except RpcUnavailable as e:
                 self._node.store.put_delegation(
@@ -223,16 +203,9 @@ class Delegations:
                 )
                 return
             except Failure as failure:
-                delivery = replace(
-                    delivery,
-                    attempts=delivery.attempts + 1,
-                    reason=failure.reason,
-                    container_error=failure.container_error,
-                )
+                delivery = delivery.failed_attempt(failure.reason, failure.container_error)
             except ChainError as e:
-                delivery = replace(
-                    delivery, attempts=delivery.attempts + 1, reason=e.reason, container_error=""
-                )
+                delivery = delivery.failed_attempt(e.reason)
             if self._node.retry.exhausted(delivery.attempts):
                 self._finish(delegation, DeliveryState.FAILED, delivery.reason, delivery)
                 return

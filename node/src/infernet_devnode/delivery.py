@@ -9,6 +9,7 @@ makes "exactly once per (subscription, interval) per node" hold across crashes.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from dataclasses import replace
 from enum import IntEnum
 from typing import Any
 
@@ -66,6 +67,23 @@ class Delivery:
     container_error: str = ""
     updated_at: float = 0.0
 
+    def sent(self, tx_hash: str, raw_tx: str) -> Delivery:
+        """SENT with this signed transaction (what is persisted before it is broadcast)."""
+        return replace(
+            self,
+            state=DeliveryState.SENT,
+            tx_hash=tx_hash,
+            raw_tx=raw_tx,
+            reason="",
+            container_error="",
+        )
+
+    def failed_attempt(self, reason: str, container_error: str = "") -> Delivery:
+        """One more attempt counted, with why it failed."""
+        return replace(
+            self, attempts=self.attempts + 1, reason=reason, container_error=container_error
+        )
+
 
 class Verdict(IntEnum):
     """What a revert (or failure) means for the delivery."""
@@ -116,6 +134,11 @@ class Closed(NodeError):
         super().__init__(reason)
         self.verdict = verdict
         self.reason = reason
+
+    @property
+    def state(self) -> DeliveryState:
+        """The final state: DELIVERED when this node already answered, else SKIPPED."""
+        return DeliveryState.DELIVERED if self.verdict is Verdict.DONE else DeliveryState.SKIPPED
 
 
 def responded_key(subscription_id: int, interval: int, node: str) -> bytes:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable
+from collections.abc import Callable
 from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import replace
@@ -87,17 +88,12 @@ class DeliveryRunner:
                 await self._attempt(sub, interval, delivery)
                 return
             except Closed as closed:
-                state = (
-                    DeliveryState.DELIVERED
-                    if closed.verdict is Verdict.DONE
-                    else DeliveryState.SKIPPED
-                )
-                node.record(replace(delivery, state=state, reason=closed.reason))
+                node.record(replace(delivery, state=closed.state, reason=closed.reason))
                 log.info(
                     "subscription %d interval %d %s: %s",
                     sub.id,
                     interval,
-                    state.name,
+                    closed.state.name,
                     closed.reason,
                 )
                 return
@@ -109,16 +105,9 @@ class DeliveryRunner:
                 )
                 return
             except Failure as failure:
-                delivery = replace(
-                    delivery,
-                    attempts=delivery.attempts + 1,
-                    reason=failure.reason,
-                    container_error=failure.container_error,
-                )
+                delivery = delivery.failed_attempt(failure.reason, failure.container_error)
             except ChainError as e:  # a read that reverted or an RPC error: counts as a try
-                delivery = replace(
-                    delivery, attempts=delivery.attempts + 1, reason=e.reason, container_error=""
-                )
+                delivery = delivery.failed_attempt(e.reason)
             if node.retry.exhausted(delivery.attempts):
                 node.record(replace(delivery, state=DeliveryState.FAILED))
                 log.warning(
@@ -146,7 +135,6 @@ class DeliveryRunner:
         assert node.contracts is not None
         assert node.sender is not None
         assert node.payments is not None
-        coordinator = node.contracts.coordinator
         if not sub.requires_proof and not (interval == 1 and node.tracked.is_fresh(sub.id)):
             # Pre-flight with an empty payload: skip the container run when the Coordinator
             # already refuses this interval (filled, passed, cancelled, answered). Not worth an
@@ -176,25 +164,42 @@ class DeliveryRunner:
         gas = await self.simulate(calldata)
 
         async def persist(signed: SignedTransaction) -> None:
-            node.record(
-                replace(
-                    delivery,
-                    state=DeliveryState.SENT,
-                    tx_hash=signed.tx_hash,
-                    raw_tx=signed.raw,
-                    reason="",
-                    container_error="",
-                )
-            )
+            node.record(delivery.sent(signed.tx_hash, signed.raw))
 
+        await self.broadcast(
+            calldata,
+            gas,
+            persist,
+            persisted=lambda: node.delivery_state(sub.id, interval) is DeliveryState.SENT,
+        )
+
+    async def broadcast(
+        self,
+        calldata: bytes,
+        gas: int,
+        persist: Callable[[SignedTransaction], Awaitable[None]],
+        *,
+        persisted: Callable[[], bool],
+    ) -> None:
+        """Send a delivery to the Coordinator, `persist`ing it as SENT before the broadcast.
+
+        An outage after `persisted()` holds is no failure: the transaction is settled (or
+        re-broadcast) once the endpoint is back.
+
+        Raises:
+            RpcUnavailable: the endpoint went away before the transaction was persisted.
+            Failure: the broadcast failed.
+        """
+        node = self._node
+        assert node.contracts is not None
+        assert node.sender is not None
         try:
-            await node.sender.send(coordinator, calldata, gas, persist)
+            await node.sender.send(node.contracts.coordinator, calldata, gas, persist)
         except RpcUnavailable:
-            if node.delivery_state(sub.id, interval) is DeliveryState.SENT:
-                return  # persisted: settled (or re-broadcast) once the endpoint is back
+            if persisted():
+                return
             raise
         except ChainError as e:
-            node.record(replace(delivery, state=DeliveryState.RUNNING))
             raise Failure(f"broadcast failed: {e.reason}") from e
 
     async def simulate(self, calldata: bytes, *, closing_only: bool = False) -> int:
