@@ -38,7 +38,6 @@ from .results import ContainerOutput
 from .results import JobLocation
 from .results import JobStatus
 from .subscriptions import ContainerPolicy
-from .subscriptions import Subscription
 
 __all__ = [
     "ChainSide",
@@ -256,7 +255,7 @@ def subscription_status(node: OnchainNode, subscription_id: int) -> dict[str, An
             containers=list(node.lookup.resolve(sub.container_id)),
             phase=schedule.phase.name.lower(),
             interval=schedule.interval,
-            subscription=_subscription_json(sub),
+            subscription=sub.as_json(),
         )
     body["deliveries"] = [_delivery_json(d) for d in deliveries]
     body["last"] = _delivery_json(deliveries[-1]) if deliveries else None
@@ -284,24 +283,8 @@ def delegation_status(node: OnchainNode, record: DelegationRecord) -> dict[str, 
         "nonce": delegation.nonce,
         "expiry": delegation.expiry,
         "containers": list(node.lookup.resolve(sub.container_id)),
-        "subscription": _subscription_json(sub),
+        "subscription": sub.as_json(),
         # the Coordinator's id once deliverComputeDelegatee created it (null before)
         "subscription_id": delivery.subscription_id or None,
         **_delivery_json(delivery),
-    }
-
-
-def _subscription_json(sub: Subscription) -> dict[str, Any]:
-    return {
-        "owner": sub.owner,
-        "active_at": sub.active_at,
-        "period": sub.period,
-        "frequency": sub.frequency,
-        "redundancy": sub.redundancy,
-        "containers": "0x" + sub.container_id.hex(),
-        "lazy": sub.lazy,
-        "verifier": sub.verifier,
-        "payment_amount": sub.payment_amount,
-        "payment_token": sub.payment_token,
-        "wallet": sub.wallet,
     }

@@ -203,21 +203,8 @@ class SignedDelegation:
 
     def request_body(self) -> dict[str, Any]:
         """The POST /api/jobs body that `from_message` reads back (spec infernet-node.md §2.4 B)."""
-        sub = self.subscription
         return {
-            "subscription": {
-                "owner": sub.owner,
-                "active_at": sub.active_at,
-                "period": sub.period,
-                "frequency": sub.frequency,
-                "redundancy": sub.redundancy,
-                "containers": "0x" + sub.container_id.hex(),
-                "lazy": sub.lazy,
-                "verifier": sub.verifier,
-                "payment_amount": sub.payment_amount,
-                "payment_token": sub.payment_token,
-                "wallet": sub.wallet,
-            },
+            "subscription": self.subscription.as_json(),
             "signature": {
                 "nonce": self.nonce,
                 "expiry": self.expiry,

@@ -91,6 +91,22 @@ class Subscription:
             self.wallet,
         )
 
+    def as_json(self) -> dict[str, Any]:
+        """The REST shape (snake_case, containers as 0x-hex bytes32), as POST /api/jobs takes it."""
+        return {
+            "owner": self.owner,
+            "active_at": self.active_at,
+            "period": self.period,
+            "frequency": self.frequency,
+            "redundancy": self.redundancy,
+            "containers": "0x" + self.container_id.hex(),
+            "lazy": self.lazy,
+            "verifier": self.verifier,
+            "payment_amount": self.payment_amount,
+            "payment_token": self.payment_token,
+            "wallet": self.wallet,
+        }
+
     @property
     def exists(self) -> bool:
         """getSubscription returns an all-zero struct for unknown ids."""
