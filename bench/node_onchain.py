@@ -38,6 +38,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 REPO = Path(__file__).resolve().parent.parent
+# chain_harness builds on the devnode tests' own harness (node/tests/devnode_harness.py)
+sys.path.insert(0, str(REPO / "node" / "tests"))
 sys.path.insert(0, str(REPO / "node" / "tests" / "chain"))
 
 from chain_harness import ANSWER_COUNT  # noqa: E402

@@ -7,6 +7,7 @@ Everything listens on 127.0.0.1 with ports the OS picks; every server is stopped
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import http.client
 import json
 import os
@@ -49,6 +50,25 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, what: str = 
             raise TimeoutError(f"{what} not reached within {timeout} s")
         time.sleep(delay)
         delay = min(delay * 2, 0.2)
+
+
+def stop_process(
+    process: subprocess.Popen[bytes], *, hard: bool = False, timeout: float = STOP_TIMEOUT_S
+) -> int | None:
+    """SIGINT (or SIGKILL when ``hard``), then terminate, then kill, each with a bounded wait;
+    returns the exit code."""
+    steps: list[Callable[[], None]] = (
+        [process.kill]
+        if hard
+        else [lambda: process.send_signal(signal.SIGINT), process.terminate, process.kill]
+    )
+    for step in steps:
+        if process.poll() is not None:
+            break
+        step()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout)
+    return process.returncode
 
 
 @dataclass
@@ -386,17 +406,4 @@ class NodeProcess:
 
     def stop(self, hard: bool = False) -> int | None:
         """SIGINT (or SIGKILL when ``hard``), then terminate, then kill; returns the exit code."""
-        process = self.process
-        if process is None:
-            return None
-        steps: list[Callable[[], None]] = [process.kill] if hard else []
-        steps += [lambda: process.send_signal(signal.SIGINT), process.terminate, process.kill]
-        for step in steps:
-            if process.poll() is not None:
-                break
-            step()
-            try:
-                process.wait(STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                continue
-        return process.returncode
+        return None if self.process is None else stop_process(self.process, hard=hard)

@@ -8,15 +8,12 @@ import contextlib
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
 from collections.abc import Iterator
 from dataclasses import dataclass
 from dataclasses import field
@@ -26,6 +23,9 @@ from pathlib import Path
 from typing import Any
 
 import rlp
+from devnode_harness import free_port as free_port
+from devnode_harness import stop_process
+from devnode_harness import wait_until as wait_until
 from eth_abi.abi import decode as abi_decode
 from eth_abi.abi import encode as abi_encode
 from eth_account import Account
@@ -54,41 +54,6 @@ ZERO = "0x0000000000000000000000000000000000000000"
 
 READY_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 10.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_until(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
-    """Poll `predicate` with a capped backoff until it returns a truthy value."""
-    deadline = time.monotonic() + timeout
-    delay = 0.02
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(delay)
-        delay = min(delay * 2, 0.25)
-
-
-def stop_process(proc: subprocess.Popen[bytes], *, hard: bool = False) -> None:
-    """SIGINT, then terminate, then kill, each with a bounded wait (or kill at once)."""
-    if proc.poll() is not None:
-        return
-    steps = [proc.kill] if hard else [lambda: proc.send_signal(signal.SIGINT), proc.terminate]
-    steps.append(proc.kill)
-    for step in steps:
-        step()
-        try:
-            proc.wait(timeout=STOP_TIMEOUT_S)
-            return
-        except subprocess.TimeoutExpired:
-            continue
 
 
 class RpcError(Exception):
@@ -178,7 +143,7 @@ class Anvil:
 
     def stop(self) -> None:
         if self.proc is not None:
-            stop_process(self.proc)
+            stop_process(self.proc, timeout=STOP_TIMEOUT_S)
             if self.proc.stderr is not None:
                 self.proc.stderr.close()
             self.proc = None
@@ -450,7 +415,7 @@ class Devnode:
 
     def stop(self, *, hard: bool = False) -> None:
         if self.proc is not None:
-            stop_process(self.proc, hard=hard)
+            stop_process(self.proc, hard=hard, timeout=STOP_TIMEOUT_S)
             self.proc = None
         with contextlib.suppress(AttributeError):
             self._stderr.close()
