@@ -232,21 +232,13 @@ class DelegatedSubscription:
     payment_token: str = ZERO_ADDRESS
     wallet: str = ZERO_ADDRESS
 
+    def subscription(self) -> Subscription:
+        """The devnode's Subscription (id 0: a delegated one has none until it is created)."""
+        return Subscription(id=0, **asdict(self))
+
     def rest(self) -> dict[str, Any]:
         """The node REST shape: snake_case, containers as 0x-hex bytes32."""
-        return {
-            "owner": self.owner,
-            "active_at": self.active_at,
-            "period": self.period,
-            "frequency": self.frequency,
-            "redundancy": self.redundancy,
-            "containers": "0x" + self.container_id.hex(),
-            "lazy": self.lazy,
-            "verifier": self.verifier,
-            "payment_amount": self.payment_amount,
-            "payment_token": self.payment_token,
-            "wallet": self.wallet,
-        }
+        return self.subscription().as_json()
 
 
 def sign_delegated(
@@ -263,7 +255,7 @@ def sign_delegated(
     """
     signed = sign_delegation(
         key,
-        Subscription(id=0, **asdict(sub)),
+        sub.subscription(),
         nonce=nonce,
         expiry=expiry,
         chain_id=chain_id,
