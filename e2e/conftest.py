@@ -18,8 +18,9 @@ sys.path.insert(0, str(REPO / "scripts"))
 
 import flows  # noqa: E402
 import onchain  # noqa: E402
-import stack as stack_module  # noqa: E402
+from components import Stack  # noqa: E402
 from processes import log_tail  # noqa: E402
+from stack_config import StackConfig  # noqa: E402
 
 # Variables that would change what the stack talks to; the suite always runs offline.
 _ENV_OVERRIDES = ("HF_INF_TOKEN", "HF_INF_ENDPOINT", "HF_TOKEN", "OFFLINE", "SERVER_URL", "RPC_URL")
@@ -34,14 +35,14 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(scope="session")
 def stack(
     tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
-) -> Iterator[stack_module.Stack]:
+) -> Iterator[Stack]:
     for name in _ENV_OVERRIDES:
         os.environ.pop(name, None)
     run_dir = tmp_path_factory.mktemp("stack")
-    config = stack_module.StackConfig.with_free_ports(
+    config = StackConfig.with_free_ports(
         run_dir, deploy_consumers=False, quiet=True, proof_container=True
     )
-    running = stack_module.Stack(config)
+    running = Stack(config)
     try:
         running.start()
         yield running
@@ -53,10 +54,10 @@ def stack(
 
 
 @pytest.fixture(scope="session")
-def w3(stack: stack_module.Stack) -> onchain.Web3:
+def w3(stack: Stack) -> onchain.Web3:
     return onchain.connect(stack.urls.rpc)
 
 
 @pytest.fixture(scope="session")
-def node(stack: stack_module.Stack) -> flows.NodeREST:
+def node(stack: Stack) -> flows.NodeREST:
     return flows.NodeREST(stack.urls.node)

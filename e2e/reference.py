@@ -12,10 +12,10 @@ from typing import Any
 
 import flows
 import pytest
+from components import Stack
 from flows import Answer
 from flows import HFTaskId
-from stack import REPO
-from stack import Stack
+from stack_config import REPO
 
 CLIENT_TIMEOUT_S = 60
 

@@ -15,15 +15,15 @@ from typing import Any
 
 import flows
 import pytest
+from components import Stack
 from flows import PROMPTS
 from flows import TASKS
 from flows import HFTaskId
 from reference import CLIENT_TIMEOUT_S
 from reference import call_service
 from reference import client_bin
-from stack import CONTAINER_ID
-from stack import PROOF_CONTAINER_ID
-from stack import Stack
+from stack_config import CONTAINER_ID
+from stack_config import PROOF_CONTAINER_ID
 
 
 @pytest.mark.parametrize("task", TASKS, ids=lambda t: t.name.lower())

@@ -17,6 +17,7 @@ from typing import Any
 import flows
 import onchain
 import pytest
+from components import Stack
 from eth_abi import encode
 from flows import PROMPTS
 from flows import TASKS
@@ -27,8 +28,7 @@ from reference import call_service
 from reference import client_bin
 from reference import onchain_hex
 from reference import service_answer
-from stack import PROOF_CONTAINER_ID
-from stack import Stack
+from stack_config import PROOF_CONTAINER_ID
 from web3.exceptions import ContractCustomError
 
 ids = pytest.mark.parametrize("task", TASKS, ids=lambda t: t.name.lower())

@@ -12,14 +12,17 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-import stack as stack_module
+from components import Stack
 from processes import LOCALHOST
 from processes import RunningProcess
 from processes import StackError
 from processes import is_alive
 from processes import start_ticks
 from processes import stop_process
-from stack import REPO
+from run_folder import recorded_processes
+from stack_config import REPO
+from stack_config import Ports
+from stack_config import StackConfig
 
 STACK_CLI = [sys.executable, str(REPO / "scripts" / "stack.py")]
 CLI_TIMEOUT_S = 300
@@ -34,9 +37,9 @@ def listener() -> Iterator[int]:
 
 
 def test_busy_port_is_named_before_anything_starts(tmp_path: Path, listener: int):
-    config = stack_module.StackConfig.with_free_ports(tmp_path, quiet=True)
+    config = StackConfig.with_free_ports(tmp_path, quiet=True)
     config = replace(config, ports=replace(config.ports, node=listener))
-    stack = stack_module.Stack(config)
+    stack = Stack(config)
 
     with pytest.raises(StackError) as busy:
         stack.start()
@@ -67,7 +70,7 @@ def test_down_leaves_alone_a_process_that_reused_a_recorded_pid():
 
 
 def test_up_then_down_leaves_no_process_behind(tmp_path: Path):
-    ports = stack_module.Ports.free()
+    ports = Ports.free()
     env_ports = [
         f"--anvil-port={ports.anvil}",
         f"--node-port={ports.node}",
@@ -84,7 +87,7 @@ def test_up_then_down_leaves_no_process_behind(tmp_path: Path):
         timeout=CLI_TIMEOUT_S,
         check=False,
     )
-    recorded = stack_module.recorded_processes(tmp_path)
+    recorded = recorded_processes(tmp_path)
     try:
         assert up.returncode == 0, up.stdout + up.stderr
         assert "Local Infernet stack is up." in up.stdout
@@ -116,7 +119,7 @@ def test_up_then_down_leaves_no_process_behind(tmp_path: Path):
 
     assert down.returncode == 0, down.stderr
     assert not [p.name for p in recorded if is_alive(p)]
-    assert stack_module.recorded_processes(tmp_path) == []
+    assert recorded_processes(tmp_path) == []
 
 
 @pytest.mark.parametrize(
@@ -133,7 +136,7 @@ def test_backend_choice_and_the_token_stays_out_of_state(
     for name, value in env.items():
         monkeypatch.setenv(name, value)
 
-    stack = stack_module.Stack(stack_module.StackConfig.from_env(tmp_path))
+    stack = Stack(StackConfig.from_env(tmp_path))
 
     assert stack.config.offline is offline
     assert (stack.urls.backend is not None) is offline

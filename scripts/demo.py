@@ -17,12 +17,17 @@ from pathlib import Path
 
 import flows
 import onchain
-import stack as stack_module
+from components import Stack
 from flows import PROMPTS
 from flows import TASKS
 from flows import Answer
 from flows import HFTaskId
 from processes import StackError
+from run_folder import running_stack
+from stack_config import CONTAINER_ID
+from stack_config import DEFAULT_RUN_DIR
+from stack_config import StackConfig
+from stack_config import Urls
 
 
 @dataclass(frozen=True)
@@ -37,7 +42,7 @@ class Outcome:
 class Demo:
     """Runs the flows against a running stack and keeps a scorecard."""
 
-    def __init__(self, urls: stack_module.Urls, consumers: dict[str, str]) -> None:
+    def __init__(self, urls: Urls, consumers: dict[str, str]) -> None:
         self.urls = urls
         self.node = flows.NodeREST(urls.node)
         self.w3 = onchain.connect(urls.rpc)
@@ -64,9 +69,7 @@ class Demo:
         self.outcomes.append(Outcome(flow, task, True, took, result.answer.show()))
 
     def offchain(self, task: HFTaskId) -> flows.FlowResult:
-        job_id = self.node.request_job(
-            flows.offchain_data(task, PROMPTS[task]), stack_module.CONTAINER_ID
-        )
+        job_id = self.node.request_job(flows.offchain_data(task, PROMPTS[task]), CONTAINER_ID)
         job = self.node.wait_job(job_id)
         if job["status"] != "success":
             raise RuntimeError(f"job {job_id} {job['status']}: {job['result']}")
@@ -108,15 +111,15 @@ class Demo:
 
 def main() -> int:
     t0 = time.monotonic()
-    run_dir = Path(os.environ.get("RUN_DIR", stack_module.DEFAULT_RUN_DIR)).resolve()
-    running = stack_module.running_stack(run_dir)
-    started: stack_module.Stack | None = None
+    run_dir = Path(os.environ.get("RUN_DIR", DEFAULT_RUN_DIR)).resolve()
+    running = running_stack(run_dir)
+    started: Stack | None = None
     if running is not None:
         urls, consumers = running
         print(f"demo: using the stack already running from {run_dir} (it stays up)")
     else:
-        config = stack_module.StackConfig.from_env(run_dir)
-        started = stack_module.Stack(config)
+        config = StackConfig.from_env(run_dir)
+        started = Stack(config)
         try:
             started.start()
         except (StackError, onchain.DeployError) as e:

@@ -1,0 +1,312 @@
+"""Starting and stopping the local stack's components: anvil, the protocol and sample consumers
+(forge scripts), the offline HF backend, the HF service and the devnode.
+
+Library (used by e2e/ and the demo; `stack.py up` is the command line over it):
+
+    with Stack(StackConfig.with_free_ports(run_dir)) as stack:
+        stack.urls.node, stack.consumers["HFCallbackConsumer"], ...
+
+Every process is started in a session of its own and recorded in the run folder's stack.json
+(run_folder.py) as soon as it starts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from collections.abc import Iterator
+from dataclasses import asdict
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import onchain
+from processes import LOCALHOST
+from processes import RunningProcess
+from processes import ensure_port_free
+from processes import http_ok
+from processes import rpc_ok
+from processes import start_ticks
+from processes import stop_process
+from processes import wait_until
+from run_folder import clear_previous_run
+from run_folder import write_state
+from stack_config import CONTAINER_ID
+from stack_config import REPO
+from stack_config import StackConfig
+from stack_config import Urls
+from stack_config import node_config
+from web3 import Web3
+
+STARTUP_DEADLINE_S = 60.0
+# solcjs compiles the protocol cold in minutes (DESIGN.md, toolchain); forge caches afterwards.
+COMPILE_DEADLINE_S = 900.0
+PROGRESS_EVERY_S = 15.0
+
+
+def venv_bin(name: str) -> str:
+    """A console script next to the running interpreter (the project's .venv)."""
+    return str(Path(sys.executable).parent / name)
+
+
+class Stack:
+    """Starts the components in dependency order; stops exactly what it started."""
+
+    def __init__(self, config: StackConfig) -> None:
+        self.config = config
+        self.urls = Urls.of(config)
+        self.processes: dict[str, RunningProcess] = {}
+        self.consumers: dict[str, str] = {}
+        self._children: dict[int, subprocess.Popen[bytes]] = {}
+        self.log_dir = config.run_dir / "logs"
+        self.config_path = config.run_dir / "config.json"
+
+    def __enter__(self) -> Stack:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # -- progress output
+    def say(self, msg: str) -> None:
+        if not self.config.quiet:
+            print(f"[stack] {msg}", flush=True)
+
+    @contextlib.contextmanager
+    def step(self, what: str) -> Iterator[None]:
+        """Announce a step, tick every PROGRESS_EVERY_S while it runs, then report its time."""
+        t0 = time.monotonic()
+        self.say(f"{what} ...")
+        done = threading.Event()
+
+        def tick() -> None:
+            while not done.wait(PROGRESS_EVERY_S):
+                self.say(f"  ... still on it ({time.monotonic() - t0:.0f} s)")
+
+        ticker = threading.Thread(target=tick, daemon=True)
+        ticker.start()
+        try:
+            yield
+        except BaseException:
+            self.say(f"{what}: FAILED after {time.monotonic() - t0:.1f} s")
+            raise
+        finally:
+            done.set()
+            ticker.join()
+        self.say(f"{what}: ok ({time.monotonic() - t0:.1f} s)")
+
+    # -- lifecycle
+    def start(self) -> None:
+        c = self.config
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        busy = [
+            ("anvil", c.ports.anvil, "ANVIL_PORT"),
+            ("devnode", c.ports.node, "NODE_PORT"),
+            ("service", c.ports.service, "SERVICE_PORT"),
+        ]
+        if c.offline:
+            busy.append(("offline backend", c.ports.backend, "BACKEND_PORT"))
+        for component, port, env_var in busy:
+            ensure_port_free(component, port, env_var)
+        clear_previous_run(self.config.run_dir, self.log_dir)
+        try:
+            self._start_chain()
+            if c.offline:
+                self._start_backend()
+            self.start_service()
+            self.start_node()
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        for name in reversed(list(self.processes)):
+            self.stop_component(name)
+
+    def stop_component(self, name: str) -> None:
+        """Stop one component (also used by e2e: container down, devnode restart)."""
+        proc = self.processes.pop(name, None)
+        if proc is not None:
+            stop_process(proc, self._children)
+        self._save_state()
+
+    def detach(self) -> None:
+        """Leave the processes running (they live in sessions of their own); `down` stops them."""
+        self._children.clear()
+
+    # -- components
+    def _spawn(
+        self, name: str, argv: list[str], env: dict[str, str] | None = None
+    ) -> RunningProcess:
+        log = self.log_dir / f"{name}.log"
+        with log.open("ab") as out:
+            popen = subprocess.Popen(
+                argv,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                cwd=REPO,
+                env=env,
+                start_new_session=True,
+            )
+        proc = RunningProcess(name, popen.pid, start_ticks(popen.pid) or 0, tuple(argv), str(log))
+        self._children[popen.pid] = popen
+        self.processes[name] = proc
+        self._save_state()  # recorded before waiting, so `down` finds it even if `up` dies now
+        return proc
+
+    def _running(self, name: str) -> Callable[[], bool]:
+        def check() -> bool:
+            proc = self.processes.get(name)
+            popen = self._children.get(proc.pid) if proc else None
+            return popen is not None and popen.poll() is None
+
+        return check
+
+    def _start_and_wait(
+        self,
+        name: str,
+        argv: list[str],
+        ready: Callable[[], bool],
+        env: dict[str, str] | None = None,
+    ) -> None:
+        proc = self._spawn(name, argv, env)
+        wait_until(name, ready, STARTUP_DEADLINE_S, self._running(name), proc.log)
+
+    def _start_chain(self) -> None:
+        c = self.config
+        argv = [onchain.find_tool("anvil"), "--host", LOCALHOST, "--port", str(c.ports.anvil)]
+        mode = "automine"
+        if c.block_time:
+            argv += ["--block-time", str(c.block_time)]
+            mode = f"block time {c.block_time} s"
+        with self.step(f"anvil on {self.urls.rpc} ({mode})"):
+            self._start_and_wait("anvil", argv, lambda: rpc_ok(self.urls.rpc))
+        deploy_log = self.log_dir / "deploy.log"
+        broadcast = c.run_dir / "broadcast"
+        with self.step(
+            "protocol: forge script DeployProtocol.s.sol as anvil #2 (compiles first if needed)"
+        ):
+            onchain.forge_script(
+                "DeployProtocol.s.sol",
+                self.urls.rpc,
+                onchain.DEPLOYER_KEY,
+                broadcast,
+                deploy_log,
+                COMPILE_DEADLINE_S,
+            )
+            onchain.check_protocol(onchain.connect(self.urls.rpc))
+        if c.deploy_consumers:
+            with self.step("sample consumers: forge script DeployConsumers.s.sol"):
+                created = onchain.forge_script(
+                    "DeployConsumers.s.sol",
+                    self.urls.rpc,
+                    onchain.DEPLOYER_KEY,
+                    broadcast,
+                    deploy_log,
+                    COMPILE_DEADLINE_S,
+                )
+                self.consumers = {
+                    tx["contractName"]: Web3.to_checksum_address(tx["contractAddress"])
+                    for tx in created
+                }
+        self._save_state()
+
+    def _start_backend(self) -> None:
+        backend = self.urls.backend or ""
+        argv = [
+            sys.executable,
+            "-m",
+            "hf_inference_client_service.offline_backend",
+            "--host",
+            LOCALHOST,
+            "--port",
+            str(self.config.ports.backend),
+        ]
+        with self.step(f"offline Hugging Face backend on {backend}"):
+            self._start_and_wait("backend", argv, lambda: http_ok(backend + "/"))
+
+    def service_env(self) -> dict[str, str]:
+        """The service talks to the offline backend, or to Hugging Face with the user's token."""
+        env = {k: v for k, v in os.environ.items() if k not in ("HF_INF_TOKEN", "HF_INF_ENDPOINT")}
+        if self.urls.backend:
+            env["HF_INF_ENDPOINT"] = self.urls.backend
+        elif self.config.hf_token:
+            env["HF_INF_TOKEN"] = self.config.hf_token
+        return env
+
+    def start_service(self) -> None:
+        c = self.config
+        argv = [
+            venv_bin("hf-inference-client-service"),
+            f"--bind={LOCALHOST}:{c.ports.service}",
+            f"--workers={c.service_workers}",
+        ]
+        target = self.urls.backend or "Hugging Face"
+        with self.step(f"HF inference service on {self.urls.service} (backend: {target})"):
+            self._start_and_wait(
+                "service", argv, lambda: http_ok(self.urls.service + "/"), self.service_env()
+            )
+
+    def start_node(self) -> None:
+        """Start (or restart) the devnode with a freshly written config.json."""
+        self.config_path.write_text(
+            json.dumps(node_config(self.config, self.urls), indent=2) + "\n"
+        )
+        argv = [venv_bin("infernet-devnode"), "--config", str(self.config_path)]
+        with self.step(f"devnode on {self.urls.node}"):
+            self._start_and_wait("devnode", argv, lambda: http_ok(self.urls.node + "/health"))
+
+    # -- state file (read by `down`, `logs`, the demo)
+    def state(self) -> dict[str, Any]:
+        return {
+            "run_dir": str(self.config.run_dir),
+            "urls": asdict(self.urls),
+            "ports": asdict(self.config.ports),
+            "offline": self.config.offline,
+            "block_time": self.config.block_time,
+            "container_id": CONTAINER_ID,
+            "config": str(self.config_path),
+            "protocol": asdict(onchain.PROTOCOL),
+            "consumers": self.consumers,
+            "processes": {n: asdict(p) for n, p in self.processes.items()},
+        }
+
+    def _save_state(self) -> None:
+        if self.config.run_dir.is_dir():
+            write_state(self.config.run_dir, self.state())
+
+    def summary(self) -> str:
+        u = self.urls
+        lines = [
+            "",
+            "Local Infernet stack is up.",
+            f"  chain (anvil)      {u.rpc}   chain id {onchain.CHAIN_ID}",
+            f"  devnode (REST)     {u.node}   GET /health, POST /api/jobs, GET /api/jobs?id=",
+            f"  HF service         {u.service}   container id {CONTAINER_ID!r}",
+            f"  HF backend         {u.backend or 'Hugging Face (HF_INF_TOKEN)'}",
+            "  protocol:",
+        ]
+        lines += [f"    {k:<16} {v}" for k, v in asdict(onchain.PROTOCOL).items()]
+        if self.consumers:
+            lines.append("  sample consumers:")
+            lines += [f"    {k:<24} {v}" for k, v in self.consumers.items()]
+        lines += [
+            f"  run folder         {self.config.run_dir}  (stack.json, config.json, logs/)",
+            "  processes:         "
+            + ", ".join(f"{n} pid {p.pid}" for n, p in self.processes.items()),
+            "Stop it with `make down`; follow the logs with `make logs`.",
+        ]
+        return "\n".join(lines)

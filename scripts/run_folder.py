@@ -1,0 +1,59 @@
+"""The run folder of a stack (`.run/` for `make up`): stack.json, config.json, logs/, the devnode
+store and forge's broadcast records.
+
+stack.json records every process as soon as it starts (pid + kernel start time), so `down` stops
+exactly those processes even after a crash half-way through `up`, and never signals a recycled pid.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+from processes import RunningProcess
+from processes import is_alive
+from stack_config import Urls
+
+STATE_FILE = "stack.json"
+
+
+def write_state(run_dir: Path, state: dict[str, Any]) -> None:
+    (run_dir / STATE_FILE).write_text(json.dumps(state, indent=2) + "\n")
+
+
+def load_state(run_dir: Path) -> dict[str, Any] | None:
+    path = run_dir / STATE_FILE
+    if not path.is_file():
+        return None
+    state: dict[str, Any] = json.loads(path.read_text())
+    return state
+
+
+def recorded_processes(run_dir: Path) -> list[RunningProcess]:
+    state = load_state(run_dir) or {}
+    return [
+        RunningProcess(p["name"], p["pid"], p["start_ticks"], tuple(p["argv"]), p["log"])
+        for p in state.get("processes", {}).values()
+    ]
+
+
+def running_stack(run_dir: Path) -> tuple[Urls, dict[str, str]] | None:
+    """URLs and consumers of a stack `up` left running in run_dir, if all of it is alive."""
+    procs = recorded_processes(run_dir)
+    if not procs or not all(is_alive(p) for p in procs):
+        return None
+    state = load_state(run_dir) or {}
+    consumers: dict[str, str] = state.get("consumers", {})
+    return Urls(**state["urls"]), consumers
+
+
+def clear_previous_run(run_dir: Path, log_dir: Path) -> None:
+    """A fresh chain needs a fresh devnode store: the old one would hold deliveries for
+    subscription ids that the new chain reuses, and the devnode would skip them."""
+    for path in run_dir.glob("devnode.sqlite*"):
+        path.unlink()
+    for path in log_dir.glob("*.log"):
+        path.unlink()
+    shutil.rmtree(run_dir / "broadcast", ignore_errors=True)

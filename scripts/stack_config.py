@@ -1,0 +1,159 @@
+"""What a local stack is made of: its ports, its URLs, and the devnode's config.json.
+
+Nothing here starts a process or writes a file: `components.Stack` starts what a `StackConfig`
+describes, and `stack.py up` builds one from its flags and the environment `make up` documents.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass
+from dataclasses import field
+from pathlib import Path
+from typing import Any
+
+import onchain
+from processes import LOCALHOST
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_RUN_DIR = REPO / ".run"
+CONTAINER_ID = onchain.CONTAINER_ID
+PROOF_CONTAINER_ID = "hf_with_proofs"  # as in Ritual's own e2e setup (spec: hf-service §5)
+
+# Infernet's docs use these, so their examples work verbatim (spec: node §0, sdk §8).
+DEFAULT_ANVIL_PORT = 8545
+DEFAULT_NODE_PORT = 4000
+DEFAULT_SERVICE_PORT = 3000
+DEFAULT_BACKEND_PORT = 3100
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value else default
+
+
+@dataclass(frozen=True)
+class Ports:
+    anvil: int = DEFAULT_ANVIL_PORT
+    node: int = DEFAULT_NODE_PORT
+    service: int = DEFAULT_SERVICE_PORT
+    backend: int = DEFAULT_BACKEND_PORT
+
+    @classmethod
+    def free(cls) -> Ports:
+        """Four ports the OS reports free right now (bind port 0)."""
+        socks = [socket.socket() for _ in range(4)]
+        try:
+            for s in socks:
+                s.bind((LOCALHOST, 0))
+            anvil, node, service, backend = (s.getsockname()[1] for s in socks)
+        finally:
+            for s in socks:
+                s.close()
+        return cls(anvil=anvil, node=node, service=service, backend=backend)
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    run_dir: Path
+    ports: Ports = field(default_factory=Ports)
+    block_time: float | None = None  # None = automine
+    offline: bool = True
+    hf_token: str | None = field(default=None, repr=False)
+    deploy_consumers: bool = True
+    service_workers: int = 1
+    quiet: bool = False
+    # also register the service as PROOF_CONTAINER_ID with generates_proofs=true (e2e: lets a
+    # requires_proof job reach the service, whose refusal must then show in the job)
+    proof_container: bool = False
+
+    @classmethod
+    def with_free_ports(cls, run_dir: Path, **kwargs: Any) -> StackConfig:
+        return cls(run_dir=run_dir, ports=Ports.free(), **kwargs)
+
+    @classmethod
+    def from_env(cls, run_dir: Path, **kwargs: Any) -> StackConfig:
+        """Ports, block time and backend from the environment `make up` documents."""
+        hf_token = os.environ.get("HF_INF_TOKEN") or None
+        return cls(
+            run_dir=run_dir,
+            ports=Ports(
+                anvil=env_int("ANVIL_PORT", DEFAULT_ANVIL_PORT),
+                node=env_int("NODE_PORT", DEFAULT_NODE_PORT),
+                service=env_int("SERVICE_PORT", DEFAULT_SERVICE_PORT),
+                backend=env_int("BACKEND_PORT", DEFAULT_BACKEND_PORT),
+            ),
+            block_time=float(os.environ.get("BLOCK_TIME") or 0) or None,
+            # Hugging Face itself only with a token and without OFFLINE
+            offline=bool(os.environ.get("OFFLINE")) or hf_token is None,
+            hf_token=hf_token,
+            service_workers=env_int("SERVICE_WORKERS", 1),
+            **kwargs,
+        )
+
+
+@dataclass(frozen=True)
+class Urls:
+    rpc: str
+    node: str
+    service: str
+    backend: str | None
+
+    @classmethod
+    def of(cls, config: StackConfig) -> Urls:
+        p = config.ports
+        return cls(
+            rpc=f"http://{LOCALHOST}:{p.anvil}",
+            node=f"http://{LOCALHOST}:{p.node}",
+            service=f"http://{LOCALHOST}:{p.service}",
+            backend=f"http://{LOCALHOST}:{p.backend}" if config.offline else None,
+        )
+
+
+def _container(container_id: str, url: str, port: int, generates_proofs: bool) -> dict[str, Any]:
+    return {
+        "id": container_id,
+        "url": url,
+        "port": port,
+        "external": True,
+        "description": "Hugging Face inference for Infernet jobs",
+        "allowed_ips": [],
+        "allowed_addresses": [],
+        "allowed_delegate_addresses": [],
+        "accepted_payments": {},
+        "generates_proofs": generates_proofs,
+    }
+
+
+def node_config(config: StackConfig, urls: Urls) -> dict[str, Any]:
+    """The devnode's config.json (Infernet Node 1.4 schema, spec node §7)."""
+    containers = [_container(CONTAINER_ID, urls.service, config.ports.service, False)]
+    if config.proof_container:
+        containers.append(_container(PROOF_CONTAINER_ID, urls.service, config.ports.service, True))
+    return {
+        "log": {"path": str(config.run_dir / "infernet_node.log")},
+        "manage_containers": False,
+        "server": {
+            "host": LOCALHOST,  # devnode key: the local stack is not exposed to the network
+            "port": config.ports.node,
+            "rate_limit": {"num_requests": 10_000, "period": 60},
+        },
+        "chain": {
+            "enabled": True,
+            "trail_head_blocks": 0,
+            "rpc_url": urls.rpc,
+            "registry_address": onchain.PROTOCOL.registry,
+            "wallet": {"max_gas_limit": 4_000_000, "private_key": onchain.NODE_KEY},
+            "snapshot_sync": {
+                "sleep": 0.1,
+                "batch_size": 50,
+                "starting_sub_id": 0,
+                "sync_period": 0.2,
+            },
+        },
+        "startup_wait": 0.0,
+        "forward_stats": False,
+        "storage": {"path": str(config.run_dir / "devnode.sqlite")},
+        "containers": containers,
+    }
