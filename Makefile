@@ -66,7 +66,7 @@ fmt: setup ## format Solidity and Python
 lint: setup ## ruff + mypy + forge fmt --check
 	$(VENV)/bin/ruff check $(PY_LINT_PATHS)
 	$(VENV)/bin/ruff format --check $(PY_LINT_PATHS)
-	$(VENV)/bin/mypy service/src node/src
+	$(VENV)/bin/mypy service/src node/src scripts
 	$(FORGE) fmt --check
 
 # ---------------------------------------------------------------- tests
