@@ -82,38 +82,35 @@ def test_delegated_request_is_created_and_delivered_once_even_when_replayed(
         assert devnode.get(f"/api/delegations/{delegated_consumer.lower()}/1")[1] == view
 
 
-def test_expired_signature_is_refused_with_400(
-    rpc: Rpc, delegated_consumer: str, devnode: Devnode
+@pytest.mark.parametrize(
+    ("key", "nonce", "expiry_offset", "field", "error"),
+    [
+        pytest.param(SIGNER_KEY, 2, -1, "signature.expiry", "SignatureExpired", id="expired"),
+        pytest.param(
+            SECOND_NODE_KEY, 3, EXPIRY_MARGIN_S, "signature", "SignerMismatch", id="wrong-signer"
+        ),
+    ],
+)
+def test_bad_signature_is_refused_with_400_and_nothing_is_created(
+    rpc: Rpc,
+    delegated_consumer: str,
+    devnode: Devnode,
+    key: str,
+    nonce: int,
+    expiry_offset: int,
+    field: str,
+    error: str,
 ) -> None:
     now = rpc.block()["timestamp"]
     body = delegated_request(
-        SIGNER_KEY, delegated_consumer, nonce=2, expiry=now - 1, data={"input": "late"}
+        key, delegated_consumer, nonce=nonce, expiry=now + expiry_offset, data={"input": "bad"}
     )
     with running(devnode):
         status, answer = devnode.request("POST", "/api/jobs", body)
     assert status == 400
-    assert answer["field"] == "signature.expiry"
-    assert "SignatureExpired" in answer["error"]
-    assert delegate_created_id(rpc, delegated_consumer, 2) == 0
-
-
-def test_signature_of_another_key_is_refused_with_400(
-    rpc: Rpc, delegated_consumer: str, devnode: Devnode
-) -> None:
-    now = rpc.block()["timestamp"]
-    body = delegated_request(
-        SECOND_NODE_KEY,
-        delegated_consumer,
-        nonce=3,
-        expiry=now + EXPIRY_MARGIN_S,
-        data={"input": "forged"},
-    )
-    with running(devnode):
-        status, answer = devnode.request("POST", "/api/jobs", body)
-    assert status == 400
-    assert answer["field"] == "signature"
-    assert "SignerMismatch" in answer["error"]
-    assert delegate_created_id(rpc, delegated_consumer, 3) == 0
+    assert answer["field"] == field
+    assert error in answer["error"]
+    assert delegate_created_id(rpc, delegated_consumer, nonce) == 0
 
 
 def test_recurring_delegated_subscription_continues_through_sync(
