@@ -459,6 +459,14 @@ class Devnode:
         status, body = self.get(f"/api/subscriptions/{sub_id}")
         return body if status == 200 else None
 
+    def wait_delivered(self, sub_id: int, interval: int, timeout: float) -> None:
+        """Poll this node's status API until (sub_id, interval) is recorded as delivered."""
+        wait_until(
+            lambda: self.delivery_state(sub_id, interval) == "delivered",
+            timeout,
+            f"delivery of subscription {sub_id}, interval {interval}",
+        )
+
     def delivery_state(self, sub_id: int, interval: int) -> str | None:
         body = self.subscription(sub_id)
         if body is None:

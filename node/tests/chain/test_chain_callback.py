@@ -33,11 +33,7 @@ def test_callback_request_is_delivered_once(
             callback_consumer, REQUEST_COMPUTE, TEXT_GENERATION, "", "hello", 1
         )
         sub_id = created_id(receipt)
-        wait_until(
-            lambda: devnode.delivery_state(sub_id, 1) == "delivered",
-            DELIVERY_TIMEOUT_S,
-            "delivery",
-        )
+        devnode.wait_delivered(sub_id, 1, DELIVERY_TIMEOUT_S)
         assert answers(rpc, callback_consumer, sub_id, 1) == 1
         status = devnode.subscription(sub_id)
         assert status is not None
@@ -61,11 +57,7 @@ def test_recurring_subscription_delivers_every_interval_on_chain_time(
         assert devnode.subscription(sub_id)["phase"] == "not_active"
         for interval in (1, 2, 3):
             rpc.advance(PERIOD_S)
-            wait_until(
-                lambda i=interval: devnode.delivery_state(sub_id, i) == "delivered",
-                DELIVERY_TIMEOUT_S,
-                f"interval {interval}",
-            )
+            devnode.wait_delivered(sub_id, interval, DELIVERY_TIMEOUT_S)
             assert answers(rpc, consumer, sub_id, interval) == 1
         rpc.advance(PERIOD_S)
         wait_until(
@@ -87,11 +79,7 @@ def test_cancelled_subscription_stops(rpc: Rpc, deployer: Actor, devnode: Devnod
     )
     with running(devnode):
         rpc.advance(PERIOD_S)
-        wait_until(
-            lambda: devnode.delivery_state(sub_id, 1) == "delivered",
-            DELIVERY_TIMEOUT_S,
-            "interval 1",
-        )
+        devnode.wait_delivered(sub_id, 1, DELIVERY_TIMEOUT_S)
         deployer.transact(consumer, STOP_SUBSCRIPTION, sub_id)
         wait_until(
             lambda: devnode.subscription(sub_id)["reason"] == "cancelled",
@@ -116,11 +104,7 @@ def test_lazy_subscription_is_delivered_through_the_inbox(
                 consumer, START_SUBSCRIPTION, TEXT_GENERATION, "", ["lazy"], 1, 0, 1, True
             )
         )
-        wait_until(
-            lambda: devnode.delivery_state(sub_id, 1) == "delivered",
-            DELIVERY_TIMEOUT_S,
-            "lazy delivery",
-        )
+        devnode.wait_delivered(sub_id, 1, DELIVERY_TIMEOUT_S)
         # The consumer reads the output back from the Inbox; an answer means it was there.
         assert answers(rpc, consumer, sub_id, 1) == 1
         assert devnode.subscription(sub_id)["subscription"]["lazy"] is True
@@ -150,10 +134,6 @@ def test_requests_mined_together_are_each_delivered_once_with_consecutive_nonces
             rpc("evm_setAutomine", True)
         ids = [created_id(rpc("eth_getTransactionReceipt", h)) for h in hashes]
         for sub_id in ids:
-            wait_until(
-                lambda s=sub_id: devnode.delivery_state(s, 1) == "delivered",
-                DELIVERY_TIMEOUT_S,
-                f"delivery of {sub_id}",
-            )
+            devnode.wait_delivered(sub_id, 1, DELIVERY_TIMEOUT_S)
             assert answers(rpc, callback_consumer, sub_id, 1) == 1
     assert rpc.transactions_from(devnode.address) == sent + CONCURRENT_REQUESTS

@@ -53,11 +53,7 @@ def test_delegated_request_is_created_and_delivered_once_even_when_replayed(
             DELIVERY_TIMEOUT_S,
             "subscription created",
         )
-        wait_until(
-            lambda: devnode.delivery_state(sub_id, 1) == "delivered",
-            DELIVERY_TIMEOUT_S,
-            "delivery recorded",
-        )
+        devnode.wait_delivered(sub_id, 1, DELIVERY_TIMEOUT_S)
         assert answers(rpc, delegated_consumer, sub_id, 1) == 1
         status, view = devnode.get(f"/api/delegations/{delegated_consumer}/1")
         assert status == 200
@@ -134,17 +130,9 @@ def test_recurring_delegated_subscription_continues_through_sync(
             DELIVERY_TIMEOUT_S,
             "subscription created",
         )
-        wait_until(
-            lambda: devnode.delivery_state(sub_id, 1) == "delivered",
-            DELIVERY_TIMEOUT_S,
-            "interval 1",
-        )
+        devnode.wait_delivered(sub_id, 1, DELIVERY_TIMEOUT_S)
         rpc.advance(PERIOD_S)
-        wait_until(
-            lambda: devnode.delivery_state(sub_id, 2) == "delivered",
-            DELIVERY_TIMEOUT_S,
-            "interval 2",
-        )
+        devnode.wait_delivered(sub_id, 2, DELIVERY_TIMEOUT_S)
         assert answers(rpc, delegated_consumer, sub_id, 2) == 1
 
 

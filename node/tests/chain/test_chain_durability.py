@@ -74,11 +74,7 @@ def test_crash_with_delivery_in_the_mempool_sends_no_second_transaction(
         assert devnode.delivery_state(sub_id, 1) == "sent"
         assert pending_nonce(rpc, devnode.address) == mined + 1  # nothing re-sent
         rpc("evm_mine")
-        wait_until(
-            lambda: devnode.delivery_state(sub_id, 1) == "delivered",
-            DELIVERY_TIMEOUT_S,
-            "delivery settled",
-        )
+        devnode.wait_delivered(sub_id, 1, DELIVERY_TIMEOUT_S)
         rpc("evm_mine")
         block = rpc.block()["number"]
         wait_until(lambda: devnode.sees_block(block), DELIVERY_TIMEOUT_S, "node at head")
@@ -103,11 +99,7 @@ def test_crash_while_the_container_runs_delivers_exactly_once(
         devnode.stop(hard=True)
         echo.delay = 0.0
         devnode.start()
-        wait_until(
-            lambda: devnode.delivery_state(sub_id, 1) == "delivered",
-            DELIVERY_TIMEOUT_S,
-            "delivery after restart",
-        )
+        devnode.wait_delivered(sub_id, 1, DELIVERY_TIMEOUT_S)
         assert answers(rpc, callback_consumer, sub_id) == 1
         assert rpc.transactions_from(devnode.address) == sent_before + 1
     finally:
@@ -154,11 +146,7 @@ def test_redundancy_two_with_two_nodes_each_delivering_once(
             deployer.transact(callback_consumer, REQUEST_COMPUTE, TEXT_GENERATION, "", "r2", 2)
         )
         for node in (devnode, second):
-            wait_until(
-                lambda n=node: n.delivery_state(sub_id, 1) == "delivered",
-                DELIVERY_TIMEOUT_S,
-                f"delivery by {node.address}",
-            )
+            node.wait_delivered(sub_id, 1, DELIVERY_TIMEOUT_S)
         assert answers(rpc, callback_consumer, sub_id) == 2
 
 
@@ -185,11 +173,7 @@ def test_node_recovers_when_anvil_restarts(
         )
         node.start()
         first = created_id(owner.transact(consumer, REQUEST_COMPUTE, TEXT_GENERATION, "", "a", 1))
-        wait_until(
-            lambda: node.delivery_state(first, 1) == "delivered",
-            DELIVERY_TIMEOUT_S,
-            "first delivery",
-        )
+        node.wait_delivered(first, 1, DELIVERY_TIMEOUT_S)
         chain.stop()
         wait_until(
             lambda: node.metric("devnode_chain_rpc_healthy") == 0,
@@ -198,11 +182,7 @@ def test_node_recovers_when_anvil_restarts(
         )
         chain.start()
         second = created_id(owner.transact(consumer, REQUEST_COMPUTE, TEXT_GENERATION, "", "b", 1))
-        wait_until(
-            lambda: node.delivery_state(second, 1) == "delivered",
-            DELIVERY_TIMEOUT_S,
-            "delivery after the restart",
-        )
+        node.wait_delivered(second, 1, DELIVERY_TIMEOUT_S)
         assert answers(private, consumer, second) == 1
     finally:
         if node is not None:
@@ -253,11 +233,7 @@ def test_store_reused_against_a_fresh_chain_resets_and_delivers(
     try:
         with running(node):
             first = request_on(private, deployer, consumer)
-            wait_until(
-                lambda: node.delivery_state(first, 1) == "delivered",
-                DELIVERY_TIMEOUT_S,
-                "delivery on the first chain",
-            )
+            node.wait_delivered(first, 1, DELIVERY_TIMEOUT_S)
             status, job = node.request(
                 "POST", "/api/jobs", {"containers": [CONTAINER_ID], "data": {"input": "kept"}}
             )
@@ -273,11 +249,7 @@ def test_store_reused_against_a_fresh_chain_resets_and_delivers(
                 DELIVERY_TIMEOUT_S,
                 "delivery on the new chain",
             )
-            wait_until(
-                lambda: node.delivery_state(second, 1) == "delivered",
-                DELIVERY_TIMEOUT_S,
-                "delivery recorded",
-            )
+            node.wait_delivered(second, 1, DELIVERY_TIMEOUT_S)
             status, jobs = node.get(f"/api/jobs?id={job['id']}")
             assert status == 200
             assert [j["id"] for j in jobs] == [job["id"]]  # off-chain job records are kept
@@ -301,11 +273,7 @@ def test_running_node_follows_anvil_restarted_fresh(
     try:
         with running(node):
             first = request_on(private, deployer, consumer)
-            wait_until(
-                lambda: node.delivery_state(first, 1) == "delivered",
-                DELIVERY_TIMEOUT_S,
-                "delivery on the first chain",
-            )
+            node.wait_delivered(first, 1, DELIVERY_TIMEOUT_S)
             restart_args = later_genesis(private)
             chain.stop()
             wait_until(
@@ -335,11 +303,7 @@ def test_snapshot_leaves_out_subscriptions_already_answered(
         answered = created_id(
             deployer.transact(callback_consumer, REQUEST_COMPUTE, TEXT_GENERATION, "", "old", 1)
         )
-        wait_until(
-            lambda: devnode.delivery_state(answered, 1) == "delivered",
-            DELIVERY_TIMEOUT_S,
-            "first node's delivery",
-        )
+        devnode.wait_delivered(answered, 1, DELIVERY_TIMEOUT_S)
     unanswered = created_id(
         deployer.transact(callback_consumer, REQUEST_COMPUTE, TEXT_GENERATION, "", "new", 1)
     )
@@ -351,11 +315,7 @@ def test_snapshot_leaves_out_subscriptions_already_answered(
         starting_sub_id=devnode.starting_sub_id,
     )
     with running(late):
-        wait_until(
-            lambda: late.delivery_state(unanswered, 1) == "delivered",
-            DELIVERY_TIMEOUT_S,
-            "late node's delivery",
-        )
+        late.wait_delivered(unanswered, 1, DELIVERY_TIMEOUT_S)
         assert late.subscription(answered) is None
 
 
@@ -413,11 +373,7 @@ def test_crash_with_delegated_delivery_in_the_mempool_sends_no_second_transactio
         sub_id = wait_until(
             lambda: delegate_created_id(rpc, consumer, 7), DELIVERY_TIMEOUT_S, "created"
         )
-        wait_until(
-            lambda: devnode.delivery_state(sub_id, 1) == "delivered",
-            DELIVERY_TIMEOUT_S,
-            "settled after restart",
-        )
+        devnode.wait_delivered(sub_id, 1, DELIVERY_TIMEOUT_S)
         rpc("evm_mine")
         block = rpc.block()["number"]
         wait_until(lambda: devnode.sees_block(block), DELIVERY_TIMEOUT_S, "node at head")

@@ -97,9 +97,7 @@ def test_callback_answered_by_the_hf_service(
                 callback_consumer, REQUEST_COMPUTE, TEXT_GENERATION, "", "Once upon a time", 1
             )
         )
-        wait_until(
-            lambda: devnode.delivery_state(sub_id, 1) == "delivered", DELIVERY_TIMEOUT_S, "delivery"
-        )
+        devnode.wait_delivered(sub_id, 1, DELIVERY_TIMEOUT_S)
     (count,) = rpc.call(callback_consumer, ANSWER_COUNT, sub_id, 1)
     assert count == 1
     ((task, node, redundancy, text, _labels, _scores),) = rpc.call(

@@ -73,11 +73,7 @@ def test_funded_wallet_pays_the_node(
     before = balance(rpc, NODE_WALLET)
     with running(paid_node(devnode)):
         sub_id = request(deployer, paying_consumer, wallet, PRICE_WEI)
-        wait_until(
-            lambda: devnode.delivery_state(sub_id, 1) == "delivered",
-            DELIVERY_TIMEOUT_S,
-            "paid delivery",
-        )
+        devnode.wait_delivered(sub_id, 1, DELIVERY_TIMEOUT_S)
     assert balance(rpc, NODE_WALLET) == before + PRICE_WEI  # protocol fee is 0 here
 
 
@@ -137,10 +133,6 @@ def test_subscription_with_a_verifier_escrows_from_the_node_wallet_and_pays(
                 verifier,
             )
         )
-        wait_until(
-            lambda: devnode.delivery_state(sub_id, 1) == "delivered",
-            DELIVERY_TIMEOUT_S,
-            "delivery with proof",
-        )
+        devnode.wait_delivered(sub_id, 1, DELIVERY_TIMEOUT_S)
     # valid proof: the escrow is released to the node, minus the verifier's fee
     assert balance(rpc, NODE_WALLET) == before + PRICE_WEI - VERIFIER_FEE_WEI
