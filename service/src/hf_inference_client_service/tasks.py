@@ -10,9 +10,11 @@ field, and parameter types are checked strictly (no silent "20" -> 20 coercion).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import IntEnum
+from functools import partial
 from typing import Any
 from typing import Literal
 from typing import TypeVar
@@ -256,22 +258,17 @@ def _parse_text_generation(data: Mapping[str, Any], policy: InputPolicy) -> Task
     )
 
 
-def _parse_text_classification(data: Mapping[str, Any], policy: InputPolicy) -> TaskInput:
-    parsed = _validate(_TextClassificationData, data)
+def _parse_classification(
+    task: TaskId,
+    schema: type[_TextClassificationData] | type[_TokenClassificationData],
+    data: Mapping[str, Any],
+    policy: InputPolicy,
+) -> TaskInput:
+    # Classification parameters go to the backend as they are: no renaming, no defaults.
+    parsed = _validate(schema, data)
     params = parsed.model_dump(exclude_none=True, exclude={"task_id", "model", "text"})
     return TaskInput(
-        TaskId.TEXT_CLASSIFICATION,
-        check_model(parsed.model, "data.model", policy),
-        check_text(parsed.text, "data.text", policy),
-        params,
-    )
-
-
-def _parse_token_classification(data: Mapping[str, Any], policy: InputPolicy) -> TaskInput:
-    parsed = _validate(_TokenClassificationData, data)
-    params = parsed.model_dump(exclude_none=True, exclude={"task_id", "model", "text"})
-    return TaskInput(
-        TaskId.TOKEN_CLASSIFICATION,
+        task,
         check_model(parsed.model, "data.model", policy),
         check_text(parsed.text, "data.text", policy),
         params,
@@ -288,9 +285,13 @@ def _parse_summarization(data: Mapping[str, Any], policy: InputPolicy) -> TaskIn
     )
 
 
-_PARSERS = {
+_PARSERS: dict[TaskId, Callable[[Mapping[str, Any], InputPolicy], TaskInput]] = {
     TaskId.TEXT_GENERATION: _parse_text_generation,
-    TaskId.TEXT_CLASSIFICATION: _parse_text_classification,
-    TaskId.TOKEN_CLASSIFICATION: _parse_token_classification,
+    TaskId.TEXT_CLASSIFICATION: partial(
+        _parse_classification, TaskId.TEXT_CLASSIFICATION, _TextClassificationData
+    ),
+    TaskId.TOKEN_CLASSIFICATION: partial(
+        _parse_classification, TaskId.TOKEN_CLASSIFICATION, _TokenClassificationData
+    ),
     TaskId.SUMMARIZATION: _parse_summarization,
 }
