@@ -32,7 +32,7 @@ PY_TOOLS := ruff mypy pytest hypothesis pyyaml
 PY_LINT_PATHS := service node e2e bench scripts
 
 .PHONY: help setup build fmt lint test check-toolchain test-contracts test-service test-node e2e demo up down logs \
-	bench deploy serve backend clean
+	bench deploy serve backend clean client
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -60,6 +60,8 @@ $(CLIENT_STAMP): node/client-constraints.txt
 	test -x $(CLIENT_VENV)/bin/python || $(PYTHON) -m venv $(CLIENT_VENV)
 	$(CLIENT_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -r node/client-constraints.txt
 	@touch $@
+
+client: $(CLIENT_STAMP) ## install Ritual's infernet-client 1.4.0 (CLI and Python API) into .venv-client
 
 # ---------------------------------------------------------------- build, lint
 
@@ -134,7 +136,7 @@ bench: build ## run bench/*.py and print one table
 	$(PY) scripts/bench.py
 
 # ---- service (owner: service, issue 3). The offline Hugging Face stand-in and the service on
-# fixed ports for the README's curl examples: SERVE_PORT (3000) and SERVE_BACKEND_PORT (3030).
+# fixed ports for the curl examples in docs/service.md: SERVE_PORT (3000) and SERVE_BACKEND_PORT (3030).
 SERVE_PORT ?= 3000
 SERVE_BACKEND_PORT ?= 3030
 
