@@ -1,4 +1,4 @@
-"""Devnode on-chain latency, burst throughput and idle JSON-RPC load (issue 5, item 9).
+"""Devnode on-chain latency, burst throughput and idle JSON-RPC load .
 
 Method: one anvil with the protocol at its fixed addresses and an HFCallbackConsumer, one
 devnode (node/tests/chain harness, echo container).
@@ -269,7 +269,7 @@ def main() -> None:
         node: Devnode | None = None
         try:
             rpc = Rpc(chain.url)
-            deploy_protocol(rpc)
+            deploy_protocol(rpc, Path(tmp) / "protocol")
             user = Actor(rpc, DEPLOYER_KEY)
             consumer = user.deploy(
                 "HFCallbackConsumer",
