@@ -1,14 +1,18 @@
-"""Static checks of docker-compose.yml (no Docker engine here, so it is validated, not run)."""
+"""Static checks of docker-compose.yml (no Docker engine here, so it is validated, not run), and
+of `make e2e STACK=compose` where no engine exists."""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 import yaml
+from run_e2e import COMPOSE_STACK
 
 COMPOSE_FILE = Path(__file__).resolve().parents[1] / "docker-compose.yml"
 REGISTRY = "0x663F3ad617193148711d28f5334eE4Ed07016602"
@@ -151,3 +155,86 @@ def test_node_config_passes_the_config_schema(compose: dict[str, Any], profile: 
 
     assert [c.id for c in loaded.config.containers] == [CONTAINER_ID]
     assert loaded.config.chain.enabled
+
+
+def _host_port(url: str) -> int:
+    parts = urlsplit(url)
+    assert parts.hostname == "127.0.0.1", url
+    assert parts.port is not None, url
+    return parts.port
+
+
+def test_offline_profile_publishes_what_the_compose_description_says(
+    compose: dict[str, Any],
+) -> None:
+    """`make e2e STACK=compose` tests the offline profile through COMPOSE_STACK: every published
+    port is one it names, and each leads to the part it names."""
+    described = COMPOSE_STACK
+    services = _services_in(compose, "offline")
+    node_name, _node = _node_service(compose, "offline")
+    config = _config(compose, "offline")
+    published = {
+        host: (name, port)
+        for name, svc in services.items()
+        for host, port in _published(svc).items()
+    }
+    rpc, node, service = (
+        _host_port(u) for u in (described.rpc_url, described.node_url, described.service_url)
+    )
+    assert set(published) == {rpc, node, service}
+    assert described.backend_url is None  # the stand-in is published nowhere
+
+    anvil_name, anvil_port = published[rpc]
+    anvil = services[anvil_name]["command"]
+    assert anvil[anvil.index("--port") + 1] == str(anvil_port)
+    assert "--chain-id" not in anvil
+    assert described.chain_id == 31337  # anvil's default
+    assert not {"-b", "--block-time"} & set(anvil)
+    assert described.block_time is None  # automine
+
+    assert published[node] == (node_name, config["server"]["port"])
+
+    service_name, service_port = published[service]
+    assert f"--bind=0.0.0.0:{service_port}" in services[service_name]["command"]
+    (container,) = config["containers"]
+    assert container["id"] == described.container_id
+    assert urlsplit(container["url"]).hostname == service_name
+    assert container["port"] == service_port
+
+    assert config["chain"]["registry_address"] == described.protocol.registry
+    rpc_inside = urlsplit(config["chain"]["rpc_url"])
+    assert (rpc_inside.hostname, rpc_inside.port) == (anvil_name, anvil_port)
+
+
+FAILING_DOCKER = "#!/bin/sh\necho 'Cannot connect to the Docker daemon' >&2\nexit 1\n"
+
+
+@pytest.mark.parametrize(
+    ("docker", "why"),
+    [
+        pytest.param(None, "no `docker` command on PATH", id="no-docker-command"),
+        pytest.param(FAILING_DOCKER, "no Docker engine answers", id="no-engine"),
+    ],
+)
+def test_compose_run_without_an_engine_says_so_in_one_line_and_exits_0(
+    tmp_path: Path, docker: str | None, why: str
+) -> None:
+    if docker is not None:
+        (tmp_path / "docker").write_text(docker)
+        (tmp_path / "docker").chmod(0o755)
+    script = COMPOSE_FILE.parent / "scripts" / "run_e2e.py"
+
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        env={"PATH": str(tmp_path), "STACK": "compose"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    (line,) = done.stdout.splitlines()
+    assert line.startswith("e2e: STACK=compose needs a Docker engine: ")
+    assert why in line
