@@ -40,14 +40,14 @@ COMPOSE_READY_DEADLINE_S = 120.0
 PREPARE = ["make", "--no-print-directory", "build", ".venv-client/.stamp"]
 
 # What docker-compose.yml's offline profile publishes on the host (e2e/test_compose.py checks
-# the file against it): anvil with infernet-anvil's saved protocol on automine, the devnode and
-# the service. Its offline Hugging Face stand-in is reachable inside the network only.
+# the file against it): anvil with infernet-anvil's saved protocol on one-second blocks, the
+# devnode and the service. Its offline Hugging Face stand-in is reachable inside the network only.
 COMPOSE_STACK = StackDescription(
     rpc_url="http://127.0.0.1:8545",
     node_url="http://127.0.0.1:4000",
     service_url="http://127.0.0.1:3000",
     chain_id=onchain.CHAIN_ID,
-    block_time=None,
+    block_time=1,
     container_id=onchain.CONTAINER_ID,
     protocol=Protocol(registry=onchain.PROTOCOL.registry),
 )
