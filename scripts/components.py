@@ -37,6 +37,7 @@ from processes import start_ticks
 from processes import stop_process
 from processes import wait_until
 from run_folder import clear_previous_run
+from run_folder import write_private
 from run_folder import write_state
 from stack_config import CONTAINER_ID
 from stack_config import REPO
@@ -265,8 +266,9 @@ class Stack:
 
     def start_node(self) -> None:
         """Start (or restart) the devnode with a freshly written config.json."""
-        self.config_path.write_text(
-            json.dumps(node_config(self.config, self.urls), indent=2) + "\n"
+        # config.json holds the node's private key
+        write_private(
+            self.config_path, json.dumps(node_config(self.config, self.urls), indent=2) + "\n"
         )
         argv = [venv_bin("infernet-devnode"), "--config", str(self.config_path)]
         with self.step(f"devnode on {self.urls.node}"):

@@ -14,6 +14,7 @@ import urllib.request
 from dataclasses import asdict
 from dataclasses import dataclass
 from dataclasses import field
+from dataclasses import replace
 from enum import IntEnum
 from typing import Any
 
@@ -92,18 +93,43 @@ def onchain_input(task: int, model: str, text: str) -> bytes:
 
 @dataclass(frozen=True)
 class Answer:
-    """A decoded inference result: text (tasks 1, 4) or labels with scores (tasks 2, 3)."""
+    """A decoded inference result: text (tasks 1, 4) or labels with scores (tasks 2, 3).
+
+    `words` are the entities' words of a token classification. Only the off-chain answer carries
+    them: on-chain, the service encodes labels and scores alone.
+    """
 
     task: HFTaskId
     text: str | None = None
     labels: tuple[str, ...] = ()
     scores: tuple[float, ...] = ()
+    words: tuple[str, ...] = ()
 
     def show(self) -> str:
+        """One line a person can read: `'text'`, `POSITIVE 0.78, ...`, `Ritual -> ORG 0.96, ...`."""
         if self.text is not None:
             return repr(self.text)
-        pairs = ", ".join(f"{lab} {s:.3f}" for lab, s in zip(self.labels, self.scores, strict=True))
-        return f"[{pairs}]"
+        if not self.labels:
+            return "(no labels)"
+        pairs = zip(self.labels, self.scores, strict=True)
+        shown = [f"{label} {score:.2f}" for label, score in pairs]
+        if self.words:
+            shown = [f"{word} -> {s}" for word, s in zip(self.words, shown, strict=True)]
+        return ", ".join(shown)
+
+    def with_words_of(self, offchain: Answer) -> Answer:
+        """This answer with the words of `offchain`, the same entities answered off-chain.
+
+        The entities match when their labels agree and their scores agree to the on-chain
+        precision (1e-6); otherwise this answer is returned unchanged.
+        """
+        same = bool(offchain.words) and (
+            offchain.labels == self.labels
+            # the service truncates to integers; back from the chain, round off float error
+            and [int(s * SCORE_SCALE) for s in offchain.scores]
+            == [round(s * SCORE_SCALE) for s in self.scores]
+        )
+        return replace(self, words=offchain.words) if same else self
 
 
 def decode_raw_output(task: HFTaskId, raw: bytes) -> Answer:
@@ -127,11 +153,19 @@ def answer_from_offchain(task: HFTaskId, output: Any) -> Answer:
         return Answer(task, text=output if isinstance(output, str) else output["generated_text"])
     if task == HFTaskId.SUMMARIZATION:
         return Answer(task, text=output["summary_text"])
-    key = "label" if task == HFTaskId.TEXT_CLASSIFICATION else "entity_group"
+    if task == HFTaskId.TEXT_CLASSIFICATION:
+        return Answer(
+            task,
+            labels=tuple(str(e["label"]) for e in output),
+            scores=tuple(float(e["score"]) for e in output),
+        )
     return Answer(
         task,
-        labels=tuple(str(e[key]) for e in output),
+        labels=tuple(str(e.get("entity_group", e.get("entity"))) for e in output),
         scores=tuple(float(e["score"]) for e in output),
+        words=tuple(str(e["word"]).strip() for e in output)
+        if all("word" in e for e in output)
+        else (),
     )
 
 
@@ -324,6 +358,7 @@ DEFAULT_PERIOD_S = 60  # chain seconds per interval of the recurring demo subscr
 TIMED_PERIOD_BLOCKS = 6
 TIMED_MIN_PERIOD_S = 6
 DELEGATION_EXPIRY_S = 3600
+# the sample consumers DeployConsumers.s.sol deploys, by contract name
 CONSUMERS = ("HFCallbackConsumer", "HFSubscriptionConsumer", "HFDelegatedConsumer")
 
 

@@ -24,10 +24,11 @@ from processes import StackError
 from processes import http_ok
 from processes import rpc_ok
 from processes import wait_until
+from run_folder import STATE_FILE
+from run_folder import write_state
 from stack_config import REPO
 from stack_description import Protocol
 from stack_description import StackDescription
-from stack_description import write_private_json
 
 COMPOSE_FILE = REPO / "docker-compose.yml"
 COMPOSE_PROFILE = "offline"
@@ -94,8 +95,8 @@ def run_compose(args: list[str]) -> int:
     docker = shutil.which("docker") or "docker"
     compose = [docker, "compose", "--file", str(COMPOSE_FILE), "--profile", COMPOSE_PROFILE]
     COMPOSE_RUN_DIR.mkdir(parents=True, exist_ok=True)
-    described = COMPOSE_RUN_DIR / "stack.json"
-    write_private_json(described, COMPOSE_STACK.to_data())
+    write_state(COMPOSE_RUN_DIR, COMPOSE_STACK.to_data())
+    described = COMPOSE_RUN_DIR / STATE_FILE
     try:
         up = subprocess.run(
             [*compose, "up", "--detach", "--wait", "--build"],

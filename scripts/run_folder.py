@@ -9,6 +9,7 @@ exactly those processes even after a crash half-way through `up`, and never sign
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -19,13 +20,26 @@ from stack_config import Urls
 from stack_description import DescriptionError
 from stack_description import StackDescription
 from stack_description import read_description
-from stack_description import write_private_json
 
 STATE_FILE = "stack.json"
+# Files holding keys (stack.json, the devnode's config.json) are readable by their owner only.
+PRIVATE_MODE = 0o600
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write `text` to `path` readable and writable by the owner only, from the first byte.
+
+    An existing file is truncated and narrowed to PRIVATE_MODE too, whatever mode it had.
+    """
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_MODE)
+    with os.fdopen(fd, "w") as f:
+        os.fchmod(f.fileno(), PRIVATE_MODE)
+        f.write(text)
 
 
 def write_state(run_dir: Path, state: dict[str, Any]) -> None:
-    write_private_json(run_dir / STATE_FILE, state)
+    """stack.json: a stack description holds keys, so it is private like config.json."""
+    write_private(run_dir / STATE_FILE, json.dumps(state, indent=2) + "\n")
 
 
 def load_state(run_dir: Path) -> dict[str, Any] | None:

@@ -10,7 +10,6 @@ or talks to the network.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -168,13 +167,3 @@ def describe(environ: Mapping[str, str], base: StackDescription | None = None) -
             data[key] = value
     source = "STACK_* variables" if base is None else "the stack description + STACK_* variables"
     return parse_description(data, source)
-
-
-def write_private_json(path: Path, data: Mapping[str, Any]) -> None:
-    """Write JSON readable by its owner only (a description holds private keys), atomically."""
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(json.dumps(data, indent=2) + "\n")
-    os.chmod(tmp, 0o600)  # a file left by an earlier run keeps its old mode through O_CREAT
-    tmp.replace(path)
