@@ -230,7 +230,7 @@ class Stack:
         argv = [
             sys.executable,
             "-m",
-            "hf_inference_client_service.offline_backend",
+            "hf_inference_standin",
             "--host",
             LOCALHOST,
             "--port",
