@@ -47,7 +47,7 @@ from stack_config import node_config
 from web3 import Web3
 
 STARTUP_DEADLINE_S = 60.0
-# solcjs compiles the protocol cold in minutes (DESIGN.md, toolchain); forge caches afterwards.
+# solcjs compiles the protocol cold in minutes (docs/contracts.md); forge caches afterwards.
 COMPILE_DEADLINE_S = 900.0
 PROGRESS_EVERY_S = 15.0
 
