@@ -49,7 +49,7 @@ from stack_description import StackDescription
 from web3 import Web3
 
 STARTUP_DEADLINE_S = 60.0
-# solcjs compiles the protocol cold in minutes (DESIGN.md, toolchain); forge caches afterwards.
+# solcjs compiles the protocol cold in minutes (docs/contracts.md); forge caches afterwards.
 COMPILE_DEADLINE_S = 900.0
 PROGRESS_EVERY_S = 15.0
 
@@ -233,7 +233,7 @@ class Stack:
         argv = [
             sys.executable,
             "-m",
-            "hf_inference_client_service.offline_backend",
+            "hf_inference_standin",
             "--host",
             LOCALHOST,
             "--port",

@@ -38,13 +38,13 @@ from web3 import Web3
 from web3.contract import Contract
 from web3.logs import DISCARD as DISCARD
 
-SCORE_SCALE = 1_000_000  # scores on-chain are int(score * 1e6) (spec: hf-service §1.4)
+SCORE_SCALE = 1_000_000  # on-chain scores are int(score * 1e6) (docs/contracts.md, wire formats)
 JOB_DEADLINE_S = 60.0
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 
 
 class HFTaskId(IntEnum):
-    """Task ids, wire-compatible with infernet-ml's HFTaskId (DESIGN.md)."""
+    """Task ids, wire-compatible with infernet-ml's HFTaskId (docs/contracts.md, wire formats)."""
 
     UNSET = 0
     TEXT_GENERATION = 1
@@ -60,7 +60,7 @@ TASKS = (
     HFTaskId.SUMMARIZATION,
 )
 
-# One input per task, as in Infernet's own examples and tests (spec: hf-service §5 Tests).
+# One input per task: the examples of docs/service.md.
 PROMPTS = {
     HFTaskId.TEXT_GENERATION: "Is the sky blue during a clear day?",
     HFTaskId.TEXT_CLASSIFICATION: "Decentralizing AI using crypto is awesome!",
@@ -75,7 +75,7 @@ PROMPTS = {
 
 
 def offchain_data(task: HFTaskId, text: str, model: str = "") -> dict[str, Any]:
-    """The `data` of an off-chain job (spec: hf-service §2.3)."""
+    """The `data` of an off-chain job (docs/service.md: task ids and input fields)."""
     field = "prompt" if task == HFTaskId.TEXT_GENERATION else "text"
     data: dict[str, Any] = {"task_id": int(task), field: text}
     if model:
@@ -142,13 +142,13 @@ def decode_raw_output(task: HFTaskId, raw: bytes) -> Answer:
 
 
 def decode_delivered_output(task: HFTaskId, output: bytes) -> Answer:
-    """The node delivers abi.encode(bytes raw_output, bytes processed_output) (DESIGN.md)."""
+    """Decode what the node delivers: abi.encode(bytes raw_output, bytes processed_output)."""
     raw, _processed = decode(["bytes", "bytes"], output)
     return decode_raw_output(task, raw)
 
 
 def answer_from_offchain(task: HFTaskId, output: Any) -> Answer:
-    """The service's off-chain `output` (HF's JSON shapes, spec: hf-service §2.4)."""
+    """The service's off-chain `output`: Hugging Face's JSON shapes (docs/service.md)."""
     if task == HFTaskId.TEXT_GENERATION:
         return Answer(task, text=output if isinstance(output, str) else output["generated_text"])
     if task == HFTaskId.SUMMARIZATION:
@@ -183,7 +183,7 @@ class NodeHTTPError(Exception):
 
 @dataclass(frozen=True)
 class NodeREST:
-    """The Infernet node REST API (spec: node §2) over plain HTTP."""
+    """The Infernet node REST API (docs/devnode.md) over plain HTTP."""
 
     url: str
 
@@ -256,7 +256,7 @@ class NodeREST:
 
 @dataclass(frozen=True)
 class DelegatedSubscription:
-    """The Subscription struct a delegated signer signs (spec: sdk §3.1, node §2.4 B)."""
+    """The Subscription struct a delegated signer signs (docs/contracts.md, wire formats)."""
 
     owner: str
     active_at: int
@@ -287,7 +287,7 @@ def sign_delegated(
     coordinator: str,
     chain_id: int,
 ) -> dict[str, int]:
-    """EIP-712 DelegateSubscription signature, domain "InfernetCoordinator"/"1" (spec: sdk §4).
+    """EIP-712 DelegateSubscription signature, domain "InfernetCoordinator"/"1" (docs/contracts.md).
 
     Signed with the devnode's own EIP-712 code (checked against eth_account in its tests).
     """
@@ -554,8 +554,9 @@ class ChainFlows:
         }
         values.update(fields)
         sub = DelegatedSubscription(**values)
-        # nonces need not be sequential (spec: sdk §4); above both the chain's highest and the
-        # last one signed here, a nonce is unused even while an earlier request is in flight
+        # nonces need not be consecutive (docs/contracts.md, wire formats); above both the
+        # chain's highest and the last one signed here, a nonce is unused even while an earlier
+        # request is in flight
         on_chain = int(self.coordinator.functions.maxSubscriberNonce(owner).call())
         self._nonce = nonce = max(on_chain, self._nonce) + 1
         signature = sign_delegated(
