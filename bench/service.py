@@ -230,7 +230,7 @@ def main() -> int:
     levels = [int(c) for c in args.concurrency.split(",")]
 
     backend = subprocess.Popen(
-        [sys.executable, "-m", "hf_inference_client_service.offline_backend", "--port", "0"],
+        [sys.executable, "-m", "hf_inference_standin", "--port", "0"],
         stdout=subprocess.PIPE,
         env=_env(),
     )
