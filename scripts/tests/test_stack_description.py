@@ -122,7 +122,7 @@ def test_a_missing_file_is_named(tmp_path: Path) -> None:
 
 
 def test_the_description_is_frozen() -> None:
-    described = StackDescription(**URLS)  # type: ignore[arg-type]
+    described = StackDescription(**URLS)
 
     with pytest.raises(ValueError, match="frozen"):
         described.rpc_url = "http://elsewhere"  # type: ignore[misc]
