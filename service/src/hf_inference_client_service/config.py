@@ -14,7 +14,6 @@ from enum import StrEnum
 
 from huggingface_hub import constants
 
-from .backend_http import ConnectionLimits
 from .errors import InvalidField
 from .retry import RetryPolicy
 from .tasks import InputPolicy
@@ -24,6 +23,7 @@ __all__ = [
     "DEFAULT_MODELS",
     "DEFAULT_PROVIDER",
     "DEFAULT_TIMEOUT",
+    "ConnectionLimits",
     "ServiceConfig",
     "TextGenerationMode",
 ]
@@ -40,6 +40,8 @@ DEFAULT_PROVIDER = "hf-inference"
 # Seconds per job, retries included; well under the node's 180 s container-call timeout
 # (infernet-node orchestrator, aiohttp ClientTimeout(total=180)).
 DEFAULT_TIMEOUT = 60.0
+# Seconds to receive a request body; the node sends its bodies at once.
+DEFAULT_BODY_TIMEOUT = 30.0
 
 _MODEL_VARS = {
     TaskId.TEXT_GENERATION: "HF_INF_TEXT_GENERATION_MODEL",
@@ -49,6 +51,20 @@ _MODEL_VARS = {
 }
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionLimits:
+    """Pool and size limits of the backend client.
+
+    Attributes:
+        connections: concurrent (and kept-alive) connections; sized to the jobs one worker
+            runs at once, so busy periods reuse connections instead of opening new ones.
+        max_response_bytes: largest backend answer accepted (a stream counts per line).
+    """
+
+    connections: int = 64
+    max_response_bytes: int = 4 * 1024 * 1024
 
 
 class TextGenerationMode(StrEnum):
@@ -78,6 +94,7 @@ class ServiceConfig:
         inputs: size limit and URL-model (SSRF) policy.
         text_generation_mode: text generation, chat completion, or text with chat fallback.
         connections: backend connection pool size and answer size limit.
+        body_timeout: seconds a caller may take to send a request body.
     """
 
     token: str | None = field(default=None, repr=False)
@@ -89,6 +106,7 @@ class ServiceConfig:
     inputs: InputPolicy = field(default_factory=InputPolicy)
     text_generation_mode: TextGenerationMode = TextGenerationMode.AUTO
     connections: ConnectionLimits = field(default_factory=ConnectionLimits)
+    body_timeout: float = DEFAULT_BODY_TIMEOUT
 
     @property
     def models_base_url(self) -> str | None:
@@ -139,9 +157,7 @@ class ServiceConfig:
                 env, "HF_INF_MAX_RESPONSE_BYTES", 4 * 1024 * 1024, minimum=1024
             ),
         )
-        timeout = _number(env, "HF_INF_TIMEOUT", DEFAULT_TIMEOUT)
-        if timeout <= 0:
-            raise InvalidField("HF_INF_TIMEOUT", "must be a positive number of seconds")
+        timeout = _positive(env, "HF_INF_TIMEOUT", DEFAULT_TIMEOUT)
         return cls(
             token=env.get("HF_INF_TOKEN", "").strip() or None,
             endpoint=endpoint,
@@ -152,6 +168,7 @@ class ServiceConfig:
             inputs=inputs,
             text_generation_mode=TextGenerationMode(mode),
             connections=connections,
+            body_timeout=_positive(env, "HF_INF_BODY_TIMEOUT", DEFAULT_BODY_TIMEOUT),
         )
 
 
@@ -178,6 +195,13 @@ def _number(env: Mapping[str, str], name: str, default: float) -> float:
         raise InvalidField(name, f"must be a number of seconds, got {raw[:40]!r}") from e
     if value < 0:
         raise InvalidField(name, "must not be negative")
+    return value
+
+
+def _positive(env: Mapping[str, str], name: str, default: float) -> float:
+    value = _number(env, name, default)
+    if value <= 0:
+        raise InvalidField(name, "must be a positive number of seconds")
     return value
 
 
