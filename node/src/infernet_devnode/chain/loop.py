@@ -38,6 +38,7 @@ from .rpc import ProtocolMissing
 from .rpc import RpcUnavailable
 from .scheduling import plan_deliveries
 from .sender import TransactionSender
+from .settlement import SWEEP_BLOCKS
 from .settlement import Settlement
 from .steps import ContainerRunner
 from .steps import DeliverySteps
@@ -145,6 +146,7 @@ class ChainLoop:
         self._task: asyncio.Task[None] | None = None
         self._processed: Block | None = None  # last head fully processed
         self._resync = False
+        self._sweep = False  # check every in-flight delivery at the next head
         self._fault = ""  # why the last poll failed ("" when it went through)
         self._fault_logged: dict[str, float] = {}
         self._rpc_answers = True
@@ -279,11 +281,14 @@ class ChainLoop:
     async def _poll(self) -> None:
         head = await self._client.block("latest")
         if self._fault:
-            # The endpoint may have restarted meanwhile: read the nonce and fees again.
+            # The endpoint may have restarted meanwhile: read the nonce and fees again, and
+            # check every in-flight transaction (the endpoint may have lost some).
             self._workers.sender.forget_nonce()
+            self._sweep = True
         processed = self._processed
         moved = processed is not None and head.hash != processed.hash
         if moved and processed is not None and not await self._descends(head, processed):
+            self._sweep = True  # blocks were replaced: their transaction lists say nothing
             await self._follow_identity()
         if self._resync:
             self._tracked.forget_all()
@@ -323,11 +328,30 @@ class ChainLoop:
         """Process a new head; only marked done once it went through without an error."""
         self._workers.sender.base_fee = head.base_fee
         self.head = head
-        await self._workers.settlement.settle_sent()
-        await self._workers.delegations.settle()
+        mined = await self._mined_since(head)
+        if mined is None:
+            await self._workers.settlement.settle_sent()
+        else:
+            await self._workers.settlement.settle_mined(mined)
+        await self._workers.delegations.settle(mined)
         await self._workers.feed.follow(head)
         self._reschedule(head.timestamp)
         self._processed = head
+
+    async def _mined_since(self, head: Block) -> frozenset[str] | None:
+        """The transactions of the blocks after the last processed one, up to `head`; None when
+        every in-flight delivery is to be checked instead: on the first head, after a fault,
+        after a gap too wide to read block by block, and once every SWEEP_BLOCKS blocks."""
+        processed = self._processed
+        if processed is None or self._sweep or head.number - processed.number > SWEEP_BLOCKS:
+            self._sweep = False
+            return None
+        if head.number // SWEEP_BLOCKS != processed.number // SWEEP_BLOCKS:
+            return None
+        mined = set(head.transactions)
+        for number in range(processed.number + 1, head.number):
+            mined |= (await self._client.block(number)).transactions
+        return frozenset(mined)
 
     def _faulted(self, reason: str) -> None:
         """Say a chain fault once (and again once a period while it lasts)."""
