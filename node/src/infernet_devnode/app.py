@@ -74,7 +74,12 @@ class Node:
         self._state = _State.NEW
         self.metrics = Metrics()
         self.store = Store(config.storage.path)
-        self.containers = ContainerClient(config.containers, self.metrics)
+        self.containers = ContainerClient(
+            config.containers,
+            self.metrics,
+            max_calls=config.server.max_container_calls,
+            max_json_depth=config.server.max_json_depth,
+        )
         self.guardian = Guardian(config.containers)
         self.jobs: OffchainJobs | None = None
         self.chain: ChainComponent | None = None
