@@ -12,6 +12,7 @@ import contextlib
 import importlib
 import logging
 import socket
+import sqlite3
 from enum import IntEnum
 
 from aiohttp import web
@@ -24,6 +25,7 @@ from .components import NodeContext
 from .config import NodeConfig
 from .containers import ContainerClient
 from .errors import ChainNotAvailable
+from .errors import StoreUnavailable
 from .guardian import Guardian
 from .jobs import OffchainJobs
 from .metrics import Metrics
@@ -115,12 +117,18 @@ class Node:
 
     async def _start(self) -> None:
         self.store.open()
-        records = JobRecords(self.store)
-        interrupted = records.fail_interrupted()
+        try:
+            records = JobRecords(self.store)
+            interrupted = records.fail_interrupted()
+        except sqlite3.DatabaseError as e:
+            # The header can be intact while the tables are not.
+            raise StoreUnavailable(self.store.path, str(e)) from None
         if interrupted:
             log.warning("%d job(s) were running when the node stopped: marked failed", interrupted)
         await self.containers.open()
-        self.jobs = OffchainJobs(records, self.containers, self.metrics)
+        server = self.config.server
+        capacity = server.max_container_calls + server.max_queued_jobs
+        self.jobs = OffchainJobs(records, self.containers, self.metrics, capacity)
         if self.config.chain.enabled:
             factory = self._chain_factory or load_chain_factory()
             self.chain = factory(self.context)

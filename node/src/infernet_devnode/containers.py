@@ -1,11 +1,13 @@
 """Calling containers: ``POST {base}/service_output``, chaining, streaming (docs/devnode.md).
 
-Every call goes through one long-lived aiohttp session whose keep-alive pool is sized for
-``server.max_container_calls``. Calls beyond that many wait for a slot, and the container's
-``timeout`` starts when the call gets its slot, so time spent queued inside the node is never
-charged to the container. An answer is read up to the container's ``max_answer_size`` and not a
-byte further: a larger one fails the job and its connection is closed, so memory stays bounded
-and no unread byte can be taken for the next job's answer.
+Calls to a container go through one long-lived aiohttp session per container, whose keep-alive
+pool is sized for ``server.max_container_calls``: one pool per container, so whatever a
+container sends out of turn can only ever land on a call to that same container. Calls beyond
+``server.max_container_calls`` wait for a slot, and the container's ``timeout`` starts when the
+call gets its slot, so time spent queued inside the node is never charged to the container. An
+answer is read up to the container's ``max_answer_size`` and not a byte further: a larger one
+fails the job and its connection is closed, so memory stays bounded and no unread byte can be
+taken for the next call's answer.
 
 Error mapping follows upstream: a connection error, a timeout or a body that is not JSON becomes a
 ContainerError (the job fails). Deliberate differences: a non-2xx answer is also an error
@@ -125,8 +127,29 @@ class _Target:
         return text
 
 
+class _Connector(aiohttp.TCPConnector):
+    """aiohttp's connector, minus reusing an idle connection that received bytes while idle.
+
+    aiohttp parses whatever arrives on a pooled connection and hands it to the next request on
+    it: a container that sends a stray answer after a complete one would have that stray answer
+    taken for the next job's (possibly another container's, on the same host and port). Such a
+    connection reports ``should_close``; it is closed here instead of reused.
+    """
+
+    async def _get(self, key: Any, *args: Any, **kwargs: Any) -> Any:
+        while True:
+            connection = await super()._get(key, *args, **kwargs)
+            if connection is None:
+                return None
+            protocol = connection.protocol
+            if protocol is not None and not protocol.should_close:
+                return connection
+            connection.close()
+
+
 class ContainerClient:
-    """HTTP client for the configured containers; owns one aiohttp session and the call slots."""
+    """HTTP client for the configured containers; owns their aiohttp sessions and the call
+    slots."""
 
     def __init__(
         self,
@@ -140,15 +163,19 @@ class ContainerClient:
         self._max_calls = max_calls
         self._max_json_depth = max_json_depth
         self._slots = asyncio.Semaphore(max_calls)
-        self._session: aiohttp.ClientSession | None = None
+        self._sessions: dict[str, aiohttp.ClientSession] = {}
 
     async def open(self) -> None:
-        connector = aiohttp.TCPConnector(
+        for container in self._targets:
+            self._sessions[container] = self._new_session()
+
+    def _new_session(self) -> aiohttp.ClientSession:
+        connector = _Connector(
             limit=self._max_calls + _SPARE_CONNECTIONS,
             limit_per_host=0,
             keepalive_timeout=_KEEPALIVE_S,
         )
-        self._session = aiohttp.ClientSession(
+        return aiohttp.ClientSession(
             connector=connector,
             raise_for_status=False,
             # The container's own timeout is applied per call, after the call gets its slot.
@@ -159,16 +186,16 @@ class ContainerClient:
         )
 
     async def close(self) -> None:
-        """Close the session; safe to call twice."""
-        if self._session is not None:
-            session, self._session = self._session, None
+        """Close the sessions; safe to call twice."""
+        sessions, self._sessions = self._sessions, {}
+        for session in sessions.values():
             await session.close()
 
-    @property
-    def session(self) -> aiohttp.ClientSession:
-        if self._session is None:
+    def _session(self, container: str) -> aiohttp.ClientSession:
+        session = self._sessions.get(container)
+        if session is None:
             raise RuntimeError("ContainerClient is not open")
-        return self._session
+        return session
 
     def config(self, container: str) -> ContainerConfig:
         return self._targets[container].config
@@ -194,7 +221,7 @@ class ContainerClient:
         try:
             async with (
                 asyncio.timeout(config.timeout),
-                self.session.post(url, data=body, headers=target.headers) as response,
+                self._session(config.id).post(url, data=body, headers=target.headers) as response,
             ):
                 try:
                     raw = await _read_capped(response, config.max_answer_size, url)
@@ -286,7 +313,7 @@ class ContainerClient:
             started = time.perf_counter()
             outcome = "error"
             try:
-                async with self.session.post(
+                async with self._session(container).post(
                     url, data=json.dumps(body), headers=target.headers, timeout=timeout
                 ) as response:
                     if not 200 <= response.status < 300:
@@ -327,7 +354,9 @@ class ContainerClient:
             try:
                 async with (
                     asyncio.timeout(timeout),
-                    self.session.get(url, params=params, headers=target.headers) as response,
+                    self._session(config.id).get(
+                        url, params=params, headers=target.headers
+                    ) as response,
                 ):
                     if not 200 <= response.status < 300:
                         return None
@@ -389,14 +418,20 @@ def _client_error(url: str, error: aiohttp.ClientError) -> str:
     if isinstance(error, aiohttp.ServerDisconnectedError):
         return f"{url} closed the connection before its answer was complete"
     if isinstance(error, aiohttp.ClientPayloadError):
-        return f"{url} sent a malformed body: {_cause(error)}"
+        return f"{url} sent a malformed body: {_one_line(_cause(error))}"
     if isinstance(error, aiohttp.ClientConnectorError | aiohttp.ClientOSError):
         return f"cannot reach {url}: {error}"
     if isinstance(error, aiohttp.ClientResponseError):
         # aiohttp raises this for an answer its HTTP parser refuses (status line, headers,
         # Content-Length, chunk framing).
-        return f"{url} sent an answer that is not valid HTTP: {error.message}"
+        return f"{url} sent an answer that is not valid HTTP: {_one_line(error.message)}"
     return f"calling {url} failed: {type(error).__name__}: {error}"
+
+
+def _one_line(message: str) -> str:
+    """aiohttp's parser messages quote the bad bytes on extra lines with a caret under them."""
+    lines = (line.strip() for line in message.splitlines())
+    return " ".join(line for line in lines if line and line.strip("^"))
 
 
 def _cause(error: BaseException) -> str:
