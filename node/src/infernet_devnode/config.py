@@ -408,7 +408,8 @@ _EXPECTED = {
 def _config_error(error: ValidationError) -> ConfigError:
     """Turn pydantic's first error into a ConfigError naming the key and the expected type."""
     first = error.errors(include_url=False)[0]
-    field = field_path(first["loc"]).replace("json_", "json")
+    # log.json is spelled json_ in the model (a pydantic BaseModel attribute).
+    field = ".".join("json" if p == "json_" else p for p in field_path(first["loc"]).split("."))
     kind = str(first["type"])
     if kind == "missing":
         return ConfigError(field, "required key is missing")
