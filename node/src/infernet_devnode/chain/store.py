@@ -23,11 +23,11 @@ from dataclasses import dataclass
 from dataclasses import replace
 from typing import Any
 
-from .chain import ChainIdentity
-from .delegation import SignedDelegation
+from ..store import Store
 from .delivery import Delivery
 from .delivery import DeliveryState
-from .store import Store
+from .eip712 import SignedDelegation
+from .rpc import ChainIdentity
 from .subscriptions import Subscription
 
 __all__ = ["ChainStore", "DelegationRecord", "SubscriptionRecord"]
@@ -280,13 +280,6 @@ class ChainStore:
         return SubscriptionRecord(
             _sub_from_json(row["subscription"]), bool(row["tracked"]), row["reason"]
         )
-
-    def subscription_counts(self) -> dict[str, int]:
-        rows = self._exec("SELECT tracked, COUNT(*) AS n FROM chain_subscriptions GROUP BY tracked")
-        counts = {"tracked": 0, "ignored": 0}
-        for r in rows:
-            counts["tracked" if r["tracked"] else "ignored"] = r["n"]
-        return counts
 
     # ------------------------------------------------------------ delegations
 
