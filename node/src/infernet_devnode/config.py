@@ -9,7 +9,8 @@ taken from the environment variable NAME, so secrets need not live in the file.
 Devnode-only keys (upstream ignores unknown keys, so the same file still works there):
 ``storage.path``, ``storage.retention``, ``server.host``, ``server.max_body_size``,
 ``server.submit_wait``,
-``log.json``, ``log.level``, ``containers[].timeout``, ``containers[].stream_timeout``.
+``log.json``, ``log.level``, ``containers[].timeout``, ``containers[].stream_timeout``,
+``explorer.*`` (the read-only page at GET /ui).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ __all__ = [
     "ChainConfig",
     "ContainerConfig",
     "DockerConfig",
+    "ExplorerConfig",
     "LoadedConfig",
     "LogConfig",
     "NodeConfig",
@@ -69,6 +71,8 @@ DEFAULT_MAX_BODY_SIZE = 4 * 1024 * 1024  # bytes
 # POST /api/jobs answers once the job is done or after this long, whichever comes first, so a
 # client's first poll usually finds a fast job finished (the answer's shape is unchanged).
 DEFAULT_SUBMIT_WAIT_S = 0.02
+DEFAULT_EXPLORER_MAX_PAGE_SIZE = 200
+DEFAULT_EXPLORER_POLL_INTERVAL_S = 1.0
 
 _ENV_REFERENCE = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
@@ -242,12 +246,23 @@ class StorageConfig(_Section):
     retention: float = Field(default=DEFAULT_RETENTION_S, ge=0)
 
 
+class ExplorerConfig(_Section):
+    """devnode-only: the read-only explorer page (GET /ui) and its read routes."""
+
+    enabled: bool = False
+    # The most rows one list request may ask for (`limit`); more is a 400 naming `limit`.
+    max_page_size: int = Field(default=DEFAULT_EXPLORER_MAX_PAGE_SIZE, gt=0, le=10_000)
+    # How often an open page asks for fresh data; the page never polls faster than this.
+    poll_interval: float = Field(default=DEFAULT_EXPLORER_POLL_INTERVAL_S, ge=0.25, le=60)
+
+
 class NodeConfig(_Section):
     """The whole config.json."""
 
     containers: list[ContainerConfig] = Field(default_factory=list)
     chain: ChainConfig = Field(default_factory=ChainConfig)
     docker: DockerConfig | None = None
+    explorer: ExplorerConfig = Field(default_factory=ExplorerConfig)
     forward_stats: bool = True
     log: LogConfig = Field(default_factory=LogConfig)
     manage_containers: bool = True
