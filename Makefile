@@ -9,10 +9,18 @@ VENV := .venv
 PY := $(VENV)/bin/python
 CLIENT_VENV := .venv-client
 
-# A native forge/anvil/cast on PATH wins; otherwise the ones npm installed.
-FORGE ?= $(shell command -v forge 2>/dev/null || echo node_modules/.bin/forge)
-ANVIL ?= $(shell command -v anvil 2>/dev/null || echo node_modules/.bin/anvil)
-CAST ?= $(shell command -v cast 2>/dev/null || echo node_modules/.bin/cast)
+# The real Foundry binaries, never the npm wrappers in node_modules/.bin: those exit 0 whatever
+# forge returned, so a failing test could not fail `make test`. Rule (same as scripts/foundry.py):
+# FORGE/ANVIL/CAST if set, else the tool on PATH unless it is such a wrapper (a script), else the
+# platform binary the npm package installed.
+FOUNDRY_OS := $(shell uname -s | tr A-Z a-z)
+FOUNDRY_ARCH := $(patsubst x86_64,amd64,$(patsubst aarch64,arm64,$(shell uname -m)))
+foundry_bin = $(or $(shell p=$$(command -v $(1) 2>/dev/null) && \
+	[ "$$(head -c2 "$$(readlink -f "$$p")")" != '#!' ] && echo "$$p"), \
+	$(CURDIR)/node_modules/@foundry-rs/$(1)-$(FOUNDRY_OS)-$(FOUNDRY_ARCH)/bin/$(1))
+FORGE := $(or $(FORGE),$(call foundry_bin,forge))
+ANVIL := $(or $(ANVIL),$(call foundry_bin,anvil))
+CAST := $(or $(CAST),$(call foundry_bin,cast))
 export FORGE ANVIL CAST
 
 NPM_STAMP := node_modules/.stamp
@@ -23,8 +31,8 @@ PY_PACKAGES := -e ./service[test] -e ./node[test]
 PY_TOOLS := ruff mypy pytest hypothesis pyyaml
 PY_LINT_PATHS := service node e2e bench scripts
 
-.PHONY: help setup build fmt lint test test-contracts test-service test-node e2e demo up down logs \
-	bench deploy serve backend clean
+.PHONY: help setup build fmt lint test check-toolchain test-contracts test-service test-node e2e demo up down logs \
+	bench deploy serve backend clean client
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -53,6 +61,8 @@ $(CLIENT_STAMP): node/client-constraints.txt
 	$(CLIENT_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -r node/client-constraints.txt
 	@touch $@
 
+client: $(CLIENT_STAMP) ## install Ritual's infernet-client 1.4.0 (CLI and Python API) into .venv-client
+
 # ---------------------------------------------------------------- build, lint
 
 build: setup ## compile the contracts
@@ -71,10 +81,15 @@ lint: setup ## ruff + mypy + forge fmt --check
 
 # ---------------------------------------------------------------- tests
 
-test: lint test-contracts test-service test-node e2e ## everything CI runs
+test: lint check-toolchain test-contracts test-service test-node e2e ## everything CI runs
 
+# FORGE_TEST_ARGS: extra `forge test` arguments, e.g. `--match-contract X` or `--root DIR`.
 test-contracts: setup ## forge tests
-	$(FORGE) test
+	$(FORGE) test $(FORGE_TEST_ARGS)
+
+check-toolchain: setup ## prove that a failing forge test fails `make test-contracts` and pytest
+	$(PY) scripts/check_toolchain.py
+	$(PY) -m pytest scripts/tests
 
 test-service: setup ## service tests (real HTTP on 127.0.0.1)
 	$(PY) -m pytest service/tests
@@ -121,7 +136,7 @@ bench: build ## run bench/*.py and print one table
 	$(PY) scripts/bench.py
 
 # ---- service (owner: service, issue 3). The offline Hugging Face stand-in and the service on
-# fixed ports for the README's curl examples: SERVE_PORT (3000) and SERVE_BACKEND_PORT (3030).
+# fixed ports for the curl examples in docs/service.md: SERVE_PORT (3000) and SERVE_BACKEND_PORT (3030).
 SERVE_PORT ?= 3000
 SERVE_BACKEND_PORT ?= 3030
 
