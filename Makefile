@@ -28,7 +28,9 @@ VENV_STAMP := $(VENV)/.stamp
 CLIENT_STAMP := $(CLIENT_VENV)/.stamp
 
 PY_PACKAGES := -e ./service[test] -e ./node[test]
-PY_TOOLS := ruff mypy pytest hypothesis pyyaml
+PY_TOOLS := ruff mypy pytest hypothesis pyyaml playwright
+# Debian's Chromium for the explorer's browser tests (Playwright drives it; it downloads nothing).
+CHROMIUM := /usr/bin/chromium
 PY_LINT_PATHS := service node e2e bench scripts
 
 .PHONY: help setup build fmt lint test check-toolchain test-contracts test-service test-node e2e demo up down logs \
@@ -39,8 +41,16 @@ help: ## list the targets
 
 # ---------------------------------------------------------------- install
 
-setup: $(NPM_STAMP) $(VENV_STAMP) ## install Foundry (npm), Solidity libs and the Python venv
+setup: $(NPM_STAMP) $(VENV_STAMP) $(CHROMIUM) ## install Foundry (npm), Solidity libs, the Python venv, Chromium
 	@echo "setup: toolchain ready (forge: $(FORGE))"
+
+# Once per machine (the file is the stamp). Without root or sudo it says so and the browser
+# tests skip outside CI.
+$(CHROMIUM):
+	@echo "setup: Debian chromium for the explorer's browser tests"
+	@if [ "$$(id -u)" = 0 ]; then as=""; elif command -v sudo >/dev/null; then as="sudo"; \
+	else echo "setup: not root and no sudo: install Debian's chromium package by hand"; exit 0; fi; \
+	$$as apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$as apt-get install -y -qq chromium >/dev/null
 
 $(NPM_STAMP): package.json package-lock.json
 	@echo "setup: npm ci (Foundry, solc, solady, forge-std)"

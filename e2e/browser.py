@@ -12,11 +12,11 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from http import HTTPStatus
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from dataclasses import field
+from http import HTTPStatus
 from pathlib import Path
 
 from playwright.sync_api import ConsoleMessage

@@ -146,9 +146,11 @@ def test_recurring_subscription_shows_interval_one_delivered(
     expect(content).to_contain_text("interval 2 in")
 
     open_view(page, stack, f"subscriptions?id={sub_id}")
-    expect(page.locator("#content tr", has_text="HFSubscription").or_(
-        page.locator("#content tbody tr").first
-    )).to_contain_text("delivered")
+    expect(
+        page.locator("#content tr", has_text="HFSubscription").or_(
+            page.locator("#content tbody tr").first
+        )
+    ).to_contain_text("delivered")
 
 
 def test_hostile_text_is_rendered_as_text(page: Page, stack: Stack, node: flows.NodeREST):

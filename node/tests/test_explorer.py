@@ -82,7 +82,9 @@ def test_jobs_list_pages_newest_first_and_filters(explorer: NodeThread):
 def test_jobs_of_every_client_are_listed(explorer: NodeThread):
     mine = Http(explorer.url).job(["echo"], {"who": "me"})
     theirs = Http(explorer.url, source=OTHER_CLIENT).job(["echo"], {"who": "them"})
-    listed = {(j["client"], j["id"]) for j in Http(explorer.url).get("/api/explorer/jobs").json["jobs"]}
+    listed = {
+        (j["client"], j["id"]) for j in Http(explorer.url).get("/api/explorer/jobs").json["jobs"]
+    }
     assert listed == {("127.0.0.1", mine), (OTHER_CLIENT, theirs)}
 
 
