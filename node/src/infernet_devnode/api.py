@@ -23,7 +23,6 @@ from .components import ChainComponent
 from .components import NodeContext
 from .errors import GuardianRejection
 from .errors import InvalidField
-from .explorer import install_explorer
 from .jobs import OffchainJobs
 from .jobs import StartedJob
 from .messages import DelegatedSubscriptionRequest
@@ -90,8 +89,6 @@ def create_app(
     )
     if chain is not None:
         app.add_routes(chain.routes())
-    if context.config.explorer.enabled:
-        install_explorer(app, context, jobs.records, chain)
     return app
 
 

@@ -29,11 +29,11 @@ from eth_abi.abi import encode as abi_encode
 from eth_account import Account
 from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
-from infernet_devnode._abi import EVENT_SUBSCRIPTION_CREATED
-from infernet_devnode._abi import Function
-from infernet_devnode.delegation import sign_delegation
-from infernet_devnode.subscriptions import Subscription
-from infernet_devnode.subscriptions import container_set_hash
+from infernet_devnode.chain.abi import EVENT_SUBSCRIPTION_CREATED
+from infernet_devnode.chain.abi import Function
+from infernet_devnode.chain.eip712 import sign_delegation
+from infernet_devnode.chain.subscriptions import Subscription
+from infernet_devnode.chain.subscriptions import container_set_hash
 
 REPO = Path(__file__).resolve().parents[3]
 OUT = REPO / "out"

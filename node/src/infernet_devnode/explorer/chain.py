@@ -19,16 +19,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..chain import ChainError
-from ..chain import Receipt
-from ..chain_store import SubscriptionRecord
-from ..delivery import Delivery
-from ..delivery import DeliveryState
-from ..intervals import Phase
-from ..intervals import interval_start
-from ..intervals import schedule_at
-from ..onchain import OnchainNode
-from ..subscriptions import Subscription
+from ..chain.delivery import Delivery
+from ..chain.delivery import DeliveryState
+from ..chain.intervals import Phase
+from ..chain.intervals import interval_start
+from ..chain.intervals import schedule_at
+from ..chain.loop import OnchainNode
+from ..chain.rpc import ChainError
+from ..chain.rpc import Receipt
+from ..chain.store import SubscriptionRecord
+from ..chain.subscriptions import Subscription
 
 __all__ = [
     "BALANCE_CACHE_S",
@@ -46,7 +46,7 @@ _UINT32_MAX = 2**32 - 1
 # Filters of the subscription list: the phase on chain time, or whether this node serves it.
 SUBSCRIPTION_STATES = ("active", "not_active", "completed", "cancelled", "tracked", "ignored")
 
-# Values of the stored subscription tuple (chain_store keeps {"id", "values": [...]}, struct order).
+# Values of the stored subscription tuple (chain.store keeps {"id", "values": [...]}, struct order).
 _ACTIVE_AT = "json_extract(subscription, '$.values[1]')"
 _PERIOD = "json_extract(subscription, '$.values[2]')"
 _FREQUENCY = "json_extract(subscription, '$.values[3]')"

@@ -24,10 +24,10 @@ from typing import Any
 from aiohttp import web
 
 from .. import __version__
-from ..chain_api import ChainSide
+from ..chain.component import ChainSide
+from ..chain.delivery import DeliveryState
 from ..components import ChainComponent
 from ..components import NodeContext
-from ..delivery import DeliveryState
 from ..errors import InvalidField
 from ..results import JobStatus
 from ..store import JobRecords
