@@ -34,7 +34,7 @@ CHROMIUM := /usr/bin/chromium
 PY_LINT_PATHS := service node e2e bench scripts
 
 .PHONY: help setup client build fmt lint test check-toolchain test-contracts test-service test-node \
-	e2e deploy-protocol deploy request up down logs demo bench backend serve clean clean-all
+	e2e deploy-protocol deploy request up down logs demo explorer-screenshot bench backend serve clean clean-all
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -141,6 +141,9 @@ logs: ## follow the logs of the stack started by `make up`
 
 demo: build ## bring the stack up, run every flow for every task, print the answers (KEEP=1 keeps it up)
 	$(PY) scripts/demo.py
+
+explorer-screenshot: build ## a stack on free ports, the demo's flows, then docs/explorer.png of GET /ui
+	$(PY) e2e/explorer_screenshot.py docs/explorer.png
 
 bench: build ## run bench/*.py and print one table
 	$(PY) scripts/bench.py

@@ -73,10 +73,18 @@ _ASSETS = {
 
 
 def install_explorer(
-    app: web.Application, context: NodeContext, records: JobRecords, chain: ChainComponent | None
+    app: web.Application,
+    context: NodeContext,
+    records: JobRecords,
+    chain: ChainComponent | None,
+    *,
+    chain_view: ChainView | None = None,
 ) -> None:
-    """Add the explorer's routes to ``app`` and close what it opened on the app's cleanup."""
-    explorer = _Explorer(context, records, chain)
+    """Add the explorer's routes to ``app`` and close what it opened on the app's cleanup.
+
+    ``chain_view`` replaces the views read from ``chain`` (the bench's seeded stores use it).
+    """
+    explorer = _Explorer(context, records, chain, chain_view or _chain_view(chain, context))
     app.add_routes(explorer.routes())
     app.on_cleanup.append(explorer.close)
 
@@ -90,14 +98,18 @@ def _chain_view(chain: ChainComponent | None, context: NodeContext) -> ChainView
 
 class _Explorer:
     def __init__(
-        self, context: NodeContext, records: JobRecords, chain: ChainComponent | None
+        self,
+        context: NodeContext,
+        records: JobRecords,
+        chain: ChainComponent | None,
+        view: ChainView | None,
     ) -> None:
         self._context = context
         self._config = context.config.explorer
         self._db = context.store.connection
         self._records = records
         self._chain = chain
-        self._view = _chain_view(chain, context)
+        self._view = view
         self._health = HealthProbe(context.config.containers)
         files = resources.files(__package__).joinpath("static")
         self._page = files.joinpath("index.html").read_bytes()
