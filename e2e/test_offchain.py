@@ -142,7 +142,7 @@ def test_bad_job_shows_the_service_error(
 
 
 def test_proof_request_to_a_container_without_proofs_is_refused(node: flows.NodeREST):
-    """The node's admission rule (spec: node §5), before the service is ever called."""
+    """The node's admission rule (a proof needs generates_proofs), before the service is called."""
     data = flows.offchain_data(HFTaskId.TEXT_GENERATION, "hi")
 
     with pytest.raises(flows.NodeHTTPError) as refused:

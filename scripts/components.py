@@ -37,6 +37,7 @@ from processes import start_ticks
 from processes import stop_process
 from processes import wait_until
 from run_folder import clear_previous_run
+from run_folder import write_private
 from run_folder import write_state
 from stack_config import CONTAINER_ID
 from stack_config import REPO
@@ -46,7 +47,7 @@ from stack_config import node_config
 from web3 import Web3
 
 STARTUP_DEADLINE_S = 60.0
-# solcjs compiles the protocol cold in minutes (DESIGN.md, toolchain); forge caches afterwards.
+# solcjs compiles the protocol cold in minutes (docs/contracts.md); forge caches afterwards.
 COMPILE_DEADLINE_S = 900.0
 PROGRESS_EVERY_S = 15.0
 
@@ -230,7 +231,7 @@ class Stack:
         argv = [
             sys.executable,
             "-m",
-            "hf_inference_client_service.offline_backend",
+            "hf_inference_standin",
             "--host",
             LOCALHOST,
             "--port",
@@ -263,8 +264,9 @@ class Stack:
 
     def start_node(self) -> None:
         """Start (or restart) the devnode with a freshly written config.json."""
-        self.config_path.write_text(
-            json.dumps(node_config(self.config, self.urls), indent=2) + "\n"
+        # config.json holds the node's private key
+        write_private(
+            self.config_path, json.dumps(node_config(self.config, self.urls), indent=2) + "\n"
         )
         argv = [venv_bin("infernet-devnode"), "--config", str(self.config_path)]
         with self.step(f"devnode on {self.urls.node}"):

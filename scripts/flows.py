@@ -12,6 +12,7 @@ import urllib.error
 import urllib.request
 from dataclasses import asdict
 from dataclasses import dataclass
+from dataclasses import replace
 from enum import IntEnum
 from typing import Any
 
@@ -33,13 +34,13 @@ from web3 import Web3
 from web3.contract import Contract
 from web3.logs import DISCARD as DISCARD
 
-SCORE_SCALE = 1_000_000  # scores on-chain are int(score * 1e6) (spec: hf-service §1.4)
+SCORE_SCALE = 1_000_000  # on-chain scores are int(score * 1e6) (docs/contracts.md, wire formats)
 JOB_DEADLINE_S = 60.0
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 
 
 class HFTaskId(IntEnum):
-    """Task ids, wire-compatible with infernet-ml's HFTaskId (DESIGN.md)."""
+    """Task ids, wire-compatible with infernet-ml's HFTaskId (docs/contracts.md, wire formats)."""
 
     UNSET = 0
     TEXT_GENERATION = 1
@@ -55,7 +56,7 @@ TASKS = (
     HFTaskId.SUMMARIZATION,
 )
 
-# One input per task, as in Infernet's own examples and tests (spec: hf-service §5 Tests).
+# One input per task: the examples of docs/service.md.
 PROMPTS = {
     HFTaskId.TEXT_GENERATION: "Is the sky blue during a clear day?",
     HFTaskId.TEXT_CLASSIFICATION: "Decentralizing AI using crypto is awesome!",
@@ -70,7 +71,7 @@ PROMPTS = {
 
 
 def offchain_data(task: HFTaskId, text: str, model: str = "") -> dict[str, Any]:
-    """The `data` of an off-chain job (spec: hf-service §2.3)."""
+    """The `data` of an off-chain job (docs/service.md: task ids and input fields)."""
     field = "prompt" if task == HFTaskId.TEXT_GENERATION else "text"
     data: dict[str, Any] = {"task_id": int(task), field: text}
     if model:
@@ -88,18 +89,43 @@ def onchain_input(task: int, model: str, text: str) -> bytes:
 
 @dataclass(frozen=True)
 class Answer:
-    """A decoded inference result: text (tasks 1, 4) or labels with scores (tasks 2, 3)."""
+    """A decoded inference result: text (tasks 1, 4) or labels with scores (tasks 2, 3).
+
+    `words` are the entities' words of a token classification. Only the off-chain answer carries
+    them: on-chain, the service encodes labels and scores alone.
+    """
 
     task: HFTaskId
     text: str | None = None
     labels: tuple[str, ...] = ()
     scores: tuple[float, ...] = ()
+    words: tuple[str, ...] = ()
 
     def show(self) -> str:
+        """One line a person can read: `'text'`, `POSITIVE 0.78, ...`, `Ritual -> ORG 0.96, ...`."""
         if self.text is not None:
             return repr(self.text)
-        pairs = ", ".join(f"{lab} {s:.3f}" for lab, s in zip(self.labels, self.scores, strict=True))
-        return f"[{pairs}]"
+        if not self.labels:
+            return "(no labels)"
+        pairs = zip(self.labels, self.scores, strict=True)
+        shown = [f"{label} {score:.2f}" for label, score in pairs]
+        if self.words:
+            shown = [f"{word} -> {s}" for word, s in zip(self.words, shown, strict=True)]
+        return ", ".join(shown)
+
+    def with_words_of(self, offchain: Answer) -> Answer:
+        """This answer with the words of `offchain`, the same entities answered off-chain.
+
+        The entities match when their labels agree and their scores agree to the on-chain
+        precision (1e-6); otherwise this answer is returned unchanged.
+        """
+        same = bool(offchain.words) and (
+            offchain.labels == self.labels
+            # the service truncates to integers; back from the chain, round off float error
+            and [int(s * SCORE_SCALE) for s in offchain.scores]
+            == [round(s * SCORE_SCALE) for s in self.scores]
+        )
+        return replace(self, words=offchain.words) if same else self
 
 
 def decode_raw_output(task: HFTaskId, raw: bytes) -> Answer:
@@ -112,22 +138,30 @@ def decode_raw_output(task: HFTaskId, raw: bytes) -> Answer:
 
 
 def decode_delivered_output(task: HFTaskId, output: bytes) -> Answer:
-    """The node delivers abi.encode(bytes raw_output, bytes processed_output) (DESIGN.md)."""
+    """Decode what the node delivers: abi.encode(bytes raw_output, bytes processed_output)."""
     raw, _processed = decode(["bytes", "bytes"], output)
     return decode_raw_output(task, raw)
 
 
 def answer_from_offchain(task: HFTaskId, output: Any) -> Answer:
-    """The service's off-chain `output` (HF's JSON shapes, spec: hf-service §2.4)."""
+    """The service's off-chain `output`: Hugging Face's JSON shapes (docs/service.md)."""
     if task == HFTaskId.TEXT_GENERATION:
         return Answer(task, text=output if isinstance(output, str) else output["generated_text"])
     if task == HFTaskId.SUMMARIZATION:
         return Answer(task, text=output["summary_text"])
-    key = "label" if task == HFTaskId.TEXT_CLASSIFICATION else "entity_group"
+    if task == HFTaskId.TEXT_CLASSIFICATION:
+        return Answer(
+            task,
+            labels=tuple(str(e["label"]) for e in output),
+            scores=tuple(float(e["score"]) for e in output),
+        )
     return Answer(
         task,
-        labels=tuple(str(e[key]) for e in output),
+        labels=tuple(str(e.get("entity_group", e.get("entity"))) for e in output),
         scores=tuple(float(e["score"]) for e in output),
+        words=tuple(str(e["word"]).strip() for e in output)
+        if all("word" in e for e in output)
+        else (),
     )
 
 
@@ -145,7 +179,7 @@ class NodeHTTPError(Exception):
 
 @dataclass(frozen=True)
 class NodeREST:
-    """The Infernet node REST API (spec: node §2) over plain HTTP."""
+    """The Infernet node REST API (docs/devnode.md) over plain HTTP."""
 
     url: str
 
@@ -218,7 +252,7 @@ class NodeREST:
 
 @dataclass(frozen=True)
 class DelegatedSubscription:
-    """The Subscription struct a delegated signer signs (spec: sdk §3.1, node §2.4 B)."""
+    """The Subscription struct a delegated signer signs (docs/contracts.md, wire formats)."""
 
     owner: str
     active_at: int
@@ -249,7 +283,7 @@ def sign_delegated(
     coordinator: str,
     chain_id: int,
 ) -> dict[str, int]:
-    """EIP-712 DelegateSubscription signature, domain "InfernetCoordinator"/"1" (spec: sdk §4).
+    """EIP-712 DelegateSubscription signature, domain "InfernetCoordinator"/"1" (docs/contracts.md).
 
     Signed with the devnode's own EIP-712 code (checked against eth_account in its tests).
     """
@@ -316,7 +350,6 @@ USER_ADDRESS = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"  # anvil #0, an ordi
 DELIVERY_DEADLINE_S = 60.0
 DEFAULT_PERIOD_S = 60  # chain seconds per interval of the recurring demo subscription
 DELEGATION_EXPIRY_S = 3600
-CONSUMERS = ("HFCallbackConsumer", "HFSubscriptionConsumer", "HFDelegatedConsumer")
 
 
 def answer_from_contract(task: HFTaskId, stored: Any) -> Answer:
@@ -466,8 +499,9 @@ class ChainFlows:
         }
         values.update(fields)
         sub = DelegatedSubscription(**values)
-        # nonces need not be sequential (spec: sdk §4); above both the chain's highest and the
-        # last one signed here, a nonce is unused even while an earlier request is in flight
+        # nonces need not be consecutive (docs/contracts.md, wire formats); above both the
+        # chain's highest and the last one signed here, a nonce is unused even while an earlier
+        # request is in flight
         on_chain = int(self.coordinator.functions.maxSubscriberNonce(owner).call())
         self._nonce = nonce = max(on_chain, self._nonce) + 1
         signature = sign_delegated(

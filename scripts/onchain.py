@@ -17,10 +17,13 @@ from web3 import Web3
 
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "out"
-CONTAINER_ID = "hf_inference_client_service"  # the default id everywhere (INTERFACES.md)
-CHAIN_ID = 31337  # anvil's default, also the infernet-anvil image's (spec: sdk §8)
+CONTAINER_ID = (
+    "hf_inference_client_service"  # the container id consumers hash and config.json names
+)
+CHAIN_ID = 31337  # anvil's default, which ritualnetwork/infernet-anvil:1.0.0 keeps
 
-# anvil's default accounts (mnemonic "test test ... junk"); the roles are Ritual's (spec: sdk §8).
+# anvil's default accounts (mnemonic "test test ... junk"), in the roles of infernet-anvil's
+# deployment: #1 the node, #2 the deployer (docs/stack.md).
 NODE_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"  # anvil #1
 DEPLOYER_KEY = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a"  # anvil #2
 SIGNER_KEY = "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6"  # anvil #3
@@ -55,7 +58,7 @@ class DeployError(Exception):
 
 
 def container_id_hash(container_id: str) -> bytes:
-    """containerId on-chain = keccak256(abi.encode(string)) (spec: sdk §10)."""
+    """containerId on-chain = keccak256(abi.encode(string)) (docs/contracts.md, wire formats)."""
     return Web3.keccak(encode(["string"], [container_id]))
 
 

@@ -8,6 +8,7 @@ exactly those processes even after a crash half-way through `up`, and never sign
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,19 @@ from processes import is_alive
 from stack_config import Urls
 
 STATE_FILE = "stack.json"
+# Files holding keys (the devnode's config.json) are readable by their owner only.
+PRIVATE_MODE = 0o600
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write `text` to `path` readable and writable by the owner only, from the first byte.
+
+    An existing file is truncated and narrowed to PRIVATE_MODE too, whatever mode it had.
+    """
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_MODE)
+    with os.fdopen(fd, "w") as f:
+        os.fchmod(f.fileno(), PRIVATE_MODE)
+        f.write(text)
 
 
 def write_state(run_dir: Path, state: dict[str, Any]) -> None:

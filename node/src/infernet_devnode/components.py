@@ -59,6 +59,11 @@ class ChainComponent(Protocol):
         """On-chain jobs in progress, shown in ``/info`` pending.onchain."""
         ...
 
+    def health(self) -> str:
+        """Why the chain side cannot do its work right now (endpoint down, no protocol on the
+        chain); "" when it can. ``/health`` then answers ``degraded`` with this reason."""
+        ...
+
     async def start(self) -> None:
         """Connect and start background loops; returns once the node may serve requests.
 

@@ -67,10 +67,6 @@ class Pipeline:
     intermediate_results: tuple[ContainerResult, ...]
     result: ContainerResult | None
 
-    @property
-    def ok(self) -> bool:
-        return isinstance(self.result, ContainerOutput)
-
 
 PipelineProgress = Callable[[tuple[ContainerResult, ...]], Awaitable[None] | None]
 

@@ -35,11 +35,10 @@ from .resources import SERVICE_ID
 from .resources import model_supported
 from .resources import service_resources
 
-__all__ = ["WORKFLOW_KEY", "create_app"]
+__all__ = ["create_app"]
 
 logger = logging.getLogger("hf_inference_client_service")
 
-WORKFLOW_KEY = "hf_inference_client_workflow"
 _JSON = "application/json"
 _TEXT_STREAM = "text/plain; charset=utf-8"
 # Hex doubles the on-chain input and JSON escaping can multiply off-chain text; the per-field
@@ -84,8 +83,8 @@ def _configure_logging(config: ServiceConfig) -> None:
 def create_app(config: ServiceConfig | None = None) -> Quart:
     """Build the service app; `config` defaults to ServiceConfig.from_env().
 
-    The workflow (and its HTTP client) is opened in `before_serving`, kept on
-    `app.extensions[WORKFLOW_KEY]` and closed in `after_serving`.
+    The workflow (and its HTTP client) is opened in `before_serving` and closed in
+    `after_serving`.
     """
     config = ServiceConfig.from_env() if config is None else config
     _configure_logging(config)
@@ -98,7 +97,6 @@ def create_app(config: ServiceConfig | None = None) -> Quart:
     app.config["BODY_TIMEOUT"] = None
     app.config["RESPONSE_TIMEOUT"] = None
     workflow = HFInferenceClientWorkflow(config)
-    app.extensions[WORKFLOW_KEY] = workflow
     token = config.token
     index_body = _dumps(
         {"name": SERVICE_ID, "version": version(SERVICE_ID), "message": _UPSTREAM_MESSAGE}

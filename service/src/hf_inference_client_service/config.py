@@ -129,6 +129,9 @@ class ServiceConfig:
         inputs = InputPolicy(
             max_input_bytes=_integer(env, "HF_INF_MAX_INPUT_BYTES", 65_536, minimum=1),
             allow_url_models=_flag(env, "HF_INF_ALLOW_URL_MODELS"),
+            max_new_tokens=_integer(env, "HF_INF_MAX_NEW_TOKENS", 1024, minimum=1),
+            max_length=_integer(env, "HF_INF_MAX_LENGTH", 1024, minimum=1),
+            max_time=_number(env, "HF_INF_MAX_TIME", 60.0),
         )
         connections = ConnectionLimits(
             connections=_integer(env, "HF_INF_MAX_CONNECTIONS", 64, minimum=1),

@@ -17,6 +17,9 @@ from eth_abi.abi import encode as abi_encode
 from eth_utils.crypto import keccak
 
 from ..errors import NodeError
+from ..results import ContainerError
+from ..results import ContainerOutput
+from ..results import ContainerResult
 
 __all__ = [
     "MAX_ATTEMPTS",
@@ -29,6 +32,7 @@ __all__ = [
     "RetryPolicy",
     "Verdict",
     "encode_container_output",
+    "payload_for",
     "responded_key",
     "verdict_for_revert",
 ]
@@ -218,3 +222,19 @@ def encode_container_output(output: Any) -> ChainPayload:
             proof=proof,
         )
     return ChainPayload(input=b"", output=abi_encode(["string"], [repr(output)]), proof=b"")
+
+
+def payload_for(result: ContainerResult | None) -> ChainPayload:
+    """The deliverCompute payload of a container run's last result (None: no container ran).
+
+    Raises:
+        Failure: a container failed, or its output cannot be delivered.
+    """
+    if isinstance(result, ContainerError):
+        raise Failure("container failed", container_error=f"{result.container}: {result.error}")
+    if not isinstance(result, ContainerOutput):
+        raise Failure("container failed", container_error="no container ran")
+    try:
+        return encode_container_output(result.output)
+    except ContainerOutputError as e:
+        raise Failure("container output not deliverable", container_error=str(e)) from e

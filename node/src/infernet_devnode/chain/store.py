@@ -281,13 +281,6 @@ class ChainStore:
             _sub_from_json(row["subscription"]), bool(row["tracked"]), row["reason"]
         )
 
-    def subscription_counts(self) -> dict[str, int]:
-        rows = self._exec("SELECT tracked, COUNT(*) AS n FROM chain_subscriptions GROUP BY tracked")
-        counts = {"tracked": 0, "ignored": 0}
-        for r in rows:
-            counts["tracked" if r["tracked"] else "ignored"] = r["n"]
-        return counts
-
     # ------------------------------------------------------------ delegations
 
     def put_delegation(self, delegation: SignedDelegation, delivery: Delivery) -> Delivery:
