@@ -10,7 +10,7 @@ Method:
   called over HTTP; the CPU time of the server thread (time.thread_time) per request, median of
   ``REPEAT`` requests, for the first page of every list, filtered pages, a deep page and one
   item. The chain views read the seeded chain tables through a stand-in for the running chain
-  side (fixed head block, no RPC: block and gas of receipts are not fetched).
+  side (a fixed ChainReadout, no RPC: block and gas of receipts are not fetched).
 - First paint: headless Chromium (Debian's, as in the tests) opens each section; the time from
   navigation until its table is in the DOM, median of ``PAINT_RUNS``.
 - Throughput: a real devnode subprocess with an echo container, ``JOBS`` jobs at concurrency 16,
@@ -48,8 +48,7 @@ from browser import chromium_available  # noqa: E402
 from infernet_devnode.chain.delivery import Delivery  # noqa: E402
 from infernet_devnode.chain.delivery import DeliveryState  # noqa: E402
 from infernet_devnode.chain.eip712 import SignedDelegation  # noqa: E402
-from infernet_devnode.chain.rpc import Block  # noqa: E402
-from infernet_devnode.chain.rpc import ChainIdentity  # noqa: E402
+from infernet_devnode.chain.readout import ChainReadout  # noqa: E402
 from infernet_devnode.chain.store import ChainStore  # noqa: E402
 from infernet_devnode.chain.subscriptions import ContainerLookup  # noqa: E402
 from infernet_devnode.chain.subscriptions import Subscription  # noqa: E402
@@ -168,24 +167,20 @@ class _Client:
         return None
 
 
-class _SeededChain:
-    """What ChainView reads from a running chain side, over the seeded tables."""
-
-    def __init__(self, store: Store) -> None:
-        self.store = ChainStore(store)
-        self.head = Block(number=1_000, timestamp=NOW, base_fee=0)
-        self.identity = ChainIdentity(31337, "0x" + "ab" * 32)
-        self.lookup = ContainerLookup.build(["echo", "wrap", "other"])
-        self.rpc_healthy = True
-        self.last_error = ""
-        self.address = OWNER
-        self.client = _Client()
-
-    def chain_now(self) -> int:
-        return NOW
-
-    def in_flight(self) -> int:
-        return 0
+def seeded_readout(store: Store) -> ChainReadout:
+    """What the running chain side would report, over the seeded tables (no RPC)."""
+    return ChainReadout(
+        store=ChainStore(store),
+        client=_Client(),  # type: ignore[arg-type]
+        lookup=ContainerLookup.build(["echo", "wrap", "other"]),
+        address=OWNER,
+        chain_id=31337,
+        genesis_hash="0x" + "ab" * 32,
+        head_block=1_000,
+        chain_time=NOW,
+        fault="",
+        in_flight=0,
+    )
 
 
 # ------------------------------------------------------------------ the explorer in a thread
@@ -232,7 +227,8 @@ class ExplorerServer:
             Guardian(config.containers),
             metrics,
         )
-        view = ChainView(_SeededChain(self.store), self.store.connection)  # type: ignore[arg-type]
+        readout = seeded_readout(self.store)
+        view = ChainView(lambda: readout, self.store.connection)
 
         @web.middleware
         async def cpu(

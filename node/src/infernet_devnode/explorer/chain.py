@@ -24,7 +24,7 @@ from ..chain.delivery import DeliveryState
 from ..chain.intervals import Phase
 from ..chain.intervals import interval_start
 from ..chain.intervals import schedule_at
-from ..chain.loop import OnchainNode
+from ..chain.readout import ChainReadout
 from ..chain.rpc import ChainError
 from ..chain.rpc import Receipt
 from ..chain.store import SubscriptionRecord
@@ -80,8 +80,8 @@ class DelegationQuery:
 class ChainView:
     """Read-only views over one running chain side."""
 
-    def __init__(self, node: OnchainNode, db: sqlite3.Connection) -> None:
-        self._node = node
+    def __init__(self, readout: Callable[[], ChainReadout], db: sqlite3.Connection) -> None:
+        self._readout = readout
         self._db = db
         self._balance: tuple[float, int | None, str] = (0.0, None, "")
         self._receipts: OrderedDict[tuple[str, str], Receipt] = OrderedDict()
@@ -89,36 +89,43 @@ class ChainView:
     # ------------------------------------------------------------ overview
 
     async def overview(self) -> dict[str, Any]:
-        node = self._node
-        head = node.head
-        balance, balance_error = await self._balance_now()
+        chain = self._readout()
+        balance, balance_error = await self._balance_now(chain)
         counts = {state.name.lower(): 0 for state in DeliveryState}
-        counts.update({s.name.lower(): n for s, n in node.store.delivery_counts().items()})
+        counts.update({s.name.lower(): n for s, n in chain.store.delivery_counts().items()})
         return {
             "enabled": True,
-            "chain_id": node.identity.chain_id or None,
-            "head_block": head.number if head else None,
-            "chain_time": head.timestamp if head else None,
-            "rpc_healthy": node.rpc_healthy,
-            "last_error": node.last_error,
-            "address": node.address,
+            "chain_id": chain.chain_id or None,
+            "head_block": chain.head_block,
+            "chain_time": chain.chain_time or None,
+            "rpc_healthy": not chain.fault,
+            "last_error": chain.fault,
+            "address": chain.address,
             "balance_wei": None if balance is None else str(balance),
             "balance_error": balance_error,
-            "in_flight": node.in_flight(),
+            "in_flight": chain.in_flight,
             "deliveries": counts,
-            "subscriptions": node.store.subscription_counts(),
+            "subscriptions": self._subscription_counts(),
             "recent_failures": self._recent_failed_deliveries(),
         }
 
-    async def _balance_now(self) -> tuple[int | None, str]:
+    async def _balance_now(self, chain: ChainReadout) -> tuple[int | None, str]:
         checked, balance, error = self._balance
         if time.monotonic() - checked >= BALANCE_CACHE_S:
             try:
-                balance, error = await self._node.client.balance(self._node.address), ""
+                balance, error = await chain.client.balance(chain.address), ""
             except ChainError as e:
                 balance, error = None, e.reason
             self._balance = (time.monotonic(), balance, error)
         return balance, error
+
+    def _subscription_counts(self) -> dict[str, int]:
+        counts = {"tracked": 0, "ignored": 0}
+        for tracked, n in self._db.execute(
+            "SELECT tracked, COUNT(*) FROM chain_subscriptions GROUP BY tracked"
+        ):
+            counts["tracked" if tracked else "ignored"] = int(n)
+        return counts
 
     def _recent_failed_deliveries(self) -> list[dict[str, Any]]:
         rows = self._db.execute(
@@ -141,7 +148,8 @@ class ChainView:
 
     def subscriptions(self, query: SubscriptionQuery) -> dict[str, Any]:
         """One page of subscriptions known to this node, newest id first."""
-        now = self._node.chain_now()
+        chain = self._readout()
+        now = chain.chain_time
         clauses: list[str] = []
         params: dict[str, Any] = {"now": now}
         if query.subscription_id is not None:
@@ -154,7 +162,7 @@ class ChainView:
             clauses.append(f"({_PHASE}) = :phase")
             params["phase"] = query.state
         if query.container is not None:
-            hashes = self._hashes_with(query.container)
+            hashes = _hashes_with(chain, query.container)
             marks = ", ".join(f":h{i}" for i in range(len(hashes)))
             clauses.append(f"{_CONTAINERS} IN ({marks})" if hashes else "0")
             params.update({f"h{i}": h for i, h in enumerate(hashes)})
@@ -176,12 +184,12 @@ class ChainView:
         ]
         more = len(ids) > query.limit
         ids = ids[: query.limit]
-        latest = self._latest_deliveries(ids)
+        latest = self._latest_deliveries(chain, ids)
         rows = []
         for sub_id in ids:
-            record = self._node.store.subscription(sub_id)
+            record = chain.store.subscription(sub_id)
             if record is not None:
-                rows.append(self._subscription_json(record, now, latest.get(sub_id)))
+                rows.append(_subscription_json(chain, record, latest.get(sub_id)))
         return {
             "total": int(total),
             "chain_time": now,
@@ -194,7 +202,8 @@ class ChainView:
     ) -> dict[str, Any] | None:
         """One subscription with a page of its deliveries (newest interval first) and their
         receipts (block, gas used)."""
-        record = self._node.store.subscription(subscription_id)
+        chain = self._readout()
+        record = chain.store.subscription(subscription_id)
         params: list[Any] = [subscription_id]
         where = "subscription_id = ?"
         total = self._db.execute(
@@ -217,68 +226,40 @@ class ChainView:
         more = len(intervals) > limit
         deliveries = [
             d
-            for d in (self._node.store.delivery(subscription_id, i) for i in intervals[:limit])
+            for d in (chain.store.delivery(subscription_id, i) for i in intervals[:limit])
             if d is not None
         ]
-        receipts = await self._receipts_of([d.tx_hash for d in deliveries])
-        now = self._node.chain_now()
-        body: dict[str, Any] = {"id": subscription_id, "chain_time": now}
+        receipts = await self._receipts_of(chain, [d.tx_hash for d in deliveries])
+        body: dict[str, Any] = {"id": subscription_id, "chain_time": chain.chain_time}
         if record is not None:
             latest = deliveries[0] if deliveries and before is None else None
-            body.update(self._subscription_json(record, now, latest))
+            body.update(_subscription_json(chain, record, latest))
         body["deliveries_total"] = int(total)
         body["deliveries"] = [delivery_json(d, receipts.get(d.tx_hash)) for d in deliveries]
         body["next"] = intervals[limit - 1] if more else None
         return body
 
-    def _subscription_json(
-        self, record: SubscriptionRecord, now: int, latest: Delivery | None
-    ) -> dict[str, Any]:
-        sub = record.subscription
-        schedule = schedule_at(sub, now)
-        due = next_due(sub, now, self._node.store.delivery)
-        return {
-            "id": sub.id,
-            "owner": sub.owner,
-            "containers": list(self._node.lookup.resolve(sub.container_id)),
-            "containers_hash": "0x" + sub.container_id.hex(),
-            "active_at": sub.active_at,
-            "period": sub.period,
-            "frequency": sub.frequency,
-            "redundancy": sub.redundancy,
-            "lazy": sub.lazy,
-            "payment_amount": str(sub.payment_amount),
-            "payment_token": sub.payment_token,
-            "tracked": record.tracked,
-            "reason": record.reason,
-            "phase": schedule.phase.name.lower(),
-            "interval": schedule.interval,
-            "next_due": due,
-            "last": None if latest is None else delivery_json(latest, None),
-        }
-
-    def _hashes_with(self, container: str) -> list[str]:
-        return ["0x" + h.hex() for h, ids in self._node.lookup.by_hash.items() if container in ids]
-
-    def _latest_deliveries(self, ids: Sequence[int]) -> dict[int, Delivery]:
+    def _latest_deliveries(self, chain: ChainReadout, ids: Sequence[int]) -> dict[int, Delivery]:
         latest: dict[int, Delivery] = {}
         for sub_id in ids:
             row = self._db.execute(
                 "SELECT MAX(interval) FROM chain_deliveries WHERE subscription_id = ?", (sub_id,)
             ).fetchone()
             if row[0] is not None:
-                delivery = self._node.store.delivery(sub_id, int(row[0]))
+                delivery = chain.store.delivery(sub_id, int(row[0]))
                 if delivery is not None:
                     latest[sub_id] = delivery
         return latest
 
-    async def _receipts_of(self, tx_hashes: Sequence[str]) -> dict[str, Receipt]:
-        genesis = self._node.identity.genesis_hash
+    async def _receipts_of(
+        self, chain: ChainReadout, tx_hashes: Sequence[str]
+    ) -> dict[str, Receipt]:
+        genesis = chain.genesis_hash
         wanted = [h for h in dict.fromkeys(tx_hashes) if h]
         missing = [h for h in wanted if (genesis, h) not in self._receipts]
         if missing:
             found = await asyncio.gather(
-                *(self._node.client.receipt(h) for h in missing), return_exceptions=True
+                *(chain.client.receipt(h) for h in missing), return_exceptions=True
             )
             for tx_hash, receipt in zip(missing, found, strict=True):
                 if isinstance(receipt, Receipt):
@@ -291,6 +272,7 @@ class ChainView:
 
     def delegations(self, query: DelegationQuery) -> dict[str, Any]:
         """One page of delegated requests, newest first."""
+        chain = self._readout()
         clauses: list[str] = []
         params: list[Any] = []
         if query.state is not None:
@@ -319,7 +301,7 @@ class ChainView:
         rows = rows[: query.limit]
         items = []
         for cursor, owner, nonce in rows:
-            record = self._node.store.delegation(owner, nonce)
+            record = chain.store.delegation(owner, nonce)
             if record is None:
                 continue
             delegation, delivery = record.delegation, record.delivery
@@ -330,12 +312,43 @@ class ChainView:
                     "owner": sub.owner,
                     "nonce": delegation.nonce,
                     "expiry": delegation.expiry,
-                    "containers": list(self._node.lookup.resolve(sub.container_id)),
+                    "containers": list(chain.lookup.resolve(sub.container_id)),
                     "subscription_id": delivery.subscription_id or None,
                     **delivery_json(delivery, None),
                 }
             )
         return {"total": int(total), "delegations": items, "next": rows[-1][0] if more else None}
+
+
+def _subscription_json(
+    chain: ChainReadout, record: SubscriptionRecord, latest: Delivery | None
+) -> dict[str, Any]:
+    sub, now = record.subscription, chain.chain_time
+    schedule = schedule_at(sub, now)
+    return {
+        "id": sub.id,
+        "owner": sub.owner,
+        "containers": list(chain.lookup.resolve(sub.container_id)),
+        "containers_hash": "0x" + sub.container_id.hex(),
+        "active_at": sub.active_at,
+        "period": sub.period,
+        "frequency": sub.frequency,
+        "redundancy": sub.redundancy,
+        "lazy": sub.lazy,
+        "payment_amount": str(sub.payment_amount),
+        "payment_token": sub.payment_token,
+        "tracked": record.tracked,
+        "reason": record.reason,
+        "phase": schedule.phase.name.lower(),
+        "interval": schedule.interval,
+        "next_due": next_due(sub, now, chain.store.delivery),
+        "last": None if latest is None else delivery_json(latest, None),
+    }
+
+
+def _hashes_with(chain: ChainReadout, container: str) -> list[str]:
+    """The container-set hashes (as stored: 0x-hex) of every set that names ``container``."""
+    return ["0x" + h.hex() for h, ids in chain.lookup.by_hash.items() if container in ids]
 
 
 def next_due(

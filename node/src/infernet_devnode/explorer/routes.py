@@ -92,7 +92,7 @@ def install_explorer(
 def _chain_view(chain: ChainComponent | None, context: NodeContext) -> ChainView | None:
     # The explorer reads the chain side's own objects; another component has no views to show.
     if isinstance(chain, ChainSide):
-        return ChainView(chain.node, context.store.connection)
+        return ChainView(chain.readout, context.store.connection)
     return None
 
 
