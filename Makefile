@@ -107,8 +107,14 @@ test-service: setup ## service tests (real HTTP on 127.0.0.1)
 test-node: build $(CLIENT_STAMP) ## devnode tests (real HTTP, real anvil; needs the contract artifacts)
 	INFERNET_CLIENT_BIN=$(CURDIR)/$(CLIENT_VENV)/bin $(PY) -m pytest node/tests
 
-e2e: build $(CLIENT_STAMP) ## end-to-end suite over the whole local stack
-	INFERNET_CLIENT_BIN=$(CURDIR)/$(CLIENT_VENV)/bin $(PY) -m pytest e2e
+# STACK=path/to/stack.json (or STACK_* variables): a running stack, started and stopped by no one
+# here. STACK=compose: the compose network; it looks for a Docker engine before building anything.
+ifeq ($(STACK),compose)
+e2e: $(VENV_STAMP) ## end-to-end suite: a local stack, STACK=path/to/stack.json, or STACK=compose
+else
+e2e: build $(CLIENT_STAMP)
+endif
+	@INFERNET_CLIENT_BIN=$(CURDIR)/$(CLIENT_VENV)/bin STACK="$(STACK)" $(PY) scripts/run_e2e.py
 
 # ---------------------------------------------------------------- contracts on a chain
 

@@ -44,6 +44,8 @@ from stack_config import REPO
 from stack_config import StackConfig
 from stack_config import Urls
 from stack_config import node_config
+from stack_description import Protocol
+from stack_description import StackDescription
 from web3 import Web3
 
 STARTUP_DEADLINE_S = 60.0
@@ -272,20 +274,30 @@ class Stack:
         with self.step(f"devnode on {self.urls.node}"):
             self._start_and_wait("devnode", argv, lambda: http_ok(self.urls.node + "/health"))
 
-    # -- state file (read by `down`, `logs`, the demo)
+    # -- state file (read by `down`, `logs`, the demo, and `make e2e STACK=`)
+    def description(self) -> StackDescription:
+        """This stack as the e2e suite reads it (keys: anvil's accounts, the default roles)."""
+        return StackDescription(
+            rpc_url=self.urls.rpc,
+            node_url=self.urls.node,
+            service_url=self.urls.service,
+            backend_url=self.urls.backend,
+            chain_id=onchain.CHAIN_ID,
+            block_time=self.config.block_time or None,
+            container_id=CONTAINER_ID,
+            protocol=Protocol(**asdict(onchain.PROTOCOL)),
+            consumers=self.consumers,
+            launcher={
+                "run_dir": str(self.config.run_dir),
+                "ports": asdict(self.config.ports),
+                "offline": self.config.offline,
+                "config": str(self.config_path),
+                "processes": {n: asdict(p) for n, p in self.processes.items()},
+            },
+        )
+
     def state(self) -> dict[str, Any]:
-        return {
-            "run_dir": str(self.config.run_dir),
-            "urls": asdict(self.urls),
-            "ports": asdict(self.config.ports),
-            "offline": self.config.offline,
-            "block_time": self.config.block_time,
-            "container_id": CONTAINER_ID,
-            "config": str(self.config_path),
-            "protocol": asdict(onchain.PROTOCOL),
-            "consumers": self.consumers,
-            "processes": {n: asdict(p) for n, p in self.processes.items()},
-        }
+        return self.description().to_data()
 
     def _save_state(self) -> None:
         if self.config.run_dir.is_dir():

@@ -7,11 +7,13 @@ give it URLs and addresses.
 from __future__ import annotations
 
 import json
+import math
 import time
 import urllib.error
 import urllib.request
 from dataclasses import asdict
 from dataclasses import dataclass
+from dataclasses import field
 from dataclasses import replace
 from enum import IntEnum
 from typing import Any
@@ -24,11 +26,13 @@ from onchain import CHAIN_ID
 from onchain import CONTAINER_ID
 from onchain import DEPLOYER_ADDRESS
 from onchain import PROTOCOL
-from onchain import SIGNER_ADDRESS
 from onchain import SIGNER_KEY
+from onchain import USER_ADDRESS as USER_ADDRESS
+from onchain import address_of
 from onchain import artifact
 from onchain import container_id_hash
-from onchain import deploy_contract
+from onchain import deployed
+from onchain import send_deployment
 from onchain import wait_for
 from web3 import Web3
 from web3.contract import Contract
@@ -346,10 +350,16 @@ class FlowResult:
 
 # ---------------------------------------------------------------- flows 2-4 through the consumers
 
-USER_ADDRESS = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"  # anvil #0, an ordinary caller
 DELIVERY_DEADLINE_S = 60.0
 DEFAULT_PERIOD_S = 60  # chain seconds per interval of the recurring demo subscription
+# On timed blocks the flows wait for chain time instead of moving it. An interval then lasts a few
+# blocks: long enough for a node to notice it, run the service and land the delivery inside it,
+# also for a node that counts intervals on its own clock (Ritual's node does).
+TIMED_PERIOD_BLOCKS = 6
+TIMED_MIN_PERIOD_S = 6
 DELEGATION_EXPIRY_S = 3600
+# the sample consumers DeployConsumers.s.sol deploys, by contract name
+CONSUMERS = ("HFCallbackConsumer", "HFSubscriptionConsumer", "HFDelegatedConsumer")
 
 
 def answer_from_contract(task: HFTaskId, stored: Any) -> Answer:
@@ -360,6 +370,36 @@ def answer_from_contract(task: HFTaskId, stored: Any) -> Answer:
     return Answer(task, labels=tuple(labels), scores=tuple(s / SCORE_SCALE for s in scores))
 
 
+@dataclass(frozen=True)
+class ChainSetup:
+    """Where the protocol is, who acts on it, and how the chain mines (a stack description's
+    chain half). The defaults are the local stack's: anvil's accounts, automine."""
+
+    registry: str = PROTOCOL.registry
+    coordinator: str = PROTOCOL.coordinator
+    chain_id: int = CHAIN_ID
+    container_id: str = CONTAINER_ID
+    user: str = USER_ADDRESS  # sends callback requests
+    deployer: str = DEPLOYER_ADDRESS  # deploys (so owns) the consumers
+    signer_key: str = field(default=SIGNER_KEY, repr=False)  # the delegated consumers' signer
+    block_time: float | None = None  # None: automine, and chain time is moved (anvil)
+
+    @property
+    def signer(self) -> str:
+        return address_of(self.signer_key)
+
+    @property
+    def moves_time(self) -> bool:
+        """Automine: nothing advances chain time but us. Timed blocks: time passes by itself."""
+        return self.block_time is None
+
+    def period(self, requested: int) -> int:
+        """The recurring period to use: as requested when time is moved, a few blocks if not."""
+        if self.block_time is None:
+            return requested
+        return max(TIMED_MIN_PERIOD_S, math.ceil(TIMED_PERIOD_BLOCKS * self.block_time))
+
+
 @dataclass
 class ChainFlows:
     """Flows 2-4 against deployed consumers (name -> address), as a contract user drives them."""
@@ -367,6 +407,7 @@ class ChainFlows:
     w3: Web3
     node: NodeREST
     consumers: dict[str, str]
+    setup: ChainSetup = field(default_factory=ChainSetup)
     _nonce: int = 0
 
     def consumer(self, name: str) -> Contract:
@@ -377,7 +418,7 @@ class ChainFlows:
     @property
     def coordinator(self) -> Contract:
         return self.w3.eth.contract(
-            address=Web3.to_checksum_address(PROTOCOL.coordinator),
+            address=Web3.to_checksum_address(self.setup.coordinator),
             abi=artifact("EIP712Coordinator")["abi"],
         )
 
@@ -396,13 +437,17 @@ class ChainFlows:
         self.w3.provider.make_request("evm_increaseTime", [seconds])  # type: ignore[arg-type]
         self.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
 
-    def wait_answer(self, consumer: Contract, sub_id: int, interval: int) -> Any:
+    def wait_answer(
+        self, consumer: Contract, sub_id: int, interval: int, extra_s: float = 0.0
+    ) -> Any:
         def ready() -> bool:
             return bool(consumer.functions.hasAnswer(sub_id, interval).call())
 
         try:
             wait_for(
-                f"answer to subscription {sub_id} interval {interval}", ready, DELIVERY_DEADLINE_S
+                f"answer to subscription {sub_id} interval {interval}",
+                ready,
+                DELIVERY_DEADLINE_S + extra_s,
             )
         except TimeoutError as e:
             raise TimeoutError(f"{e}; the devnode says: {self.devnode_view(sub_id)}") from None
@@ -432,7 +477,7 @@ class ChainFlows:
     def callback(self, task: HFTaskId, text: str, model: str = "") -> FlowResult:
         consumer = self.consumer("HFCallbackConsumer")
         receipt = self.transact(
-            consumer.functions.requestCompute(int(task), model, text, 1), USER_ADDRESS
+            consumer.functions.requestCompute(int(task), model, text, 1), self.setup.user
         )
         (event,) = consumer.events.ComputeRequested().process_receipt(receipt, errors=DISCARD)
         sub_id = int(event["args"]["subscriptionId"])
@@ -453,26 +498,35 @@ class ChainFlows:
     ) -> FlowResult:
         consumer = self.consumer("HFSubscriptionConsumer")
         inputs = [f"{text} (interval {k})" for k in range(1, intervals + 1)]
+        period = self.setup.period(period)
         receipt = self.transact(
             consumer.functions.startSubscription(
                 int(task), "", inputs, intervals, period, 1, False
             ),
-            DEPLOYER_ADDRESS,
+            self.setup.deployer,
         )
         (event,) = consumer.events.SubscriptionStarted().process_receipt(receipt, errors=DISCARD)
         sub_id = int(event["args"]["subscriptionId"])
-        facts: dict[str, Any] = {"subscription": sub_id, "period": f"{period} s (chain time)"}
+        how = "moved" if self.setup.moves_time else "waited for"
+        facts: dict[str, Any] = {
+            "subscription": sub_id,
+            "period": f"{period} s (chain time, {how})",
+        }
         answer = Answer(task)
         for interval in range(1, intervals + 1):
-            self.advance(period)  # interval k starts k periods after creation
-            stored = self.wait_answer(consumer, sub_id, interval)
+            # interval k starts k periods after creation
+            if self.setup.moves_time:
+                self.advance(period)
+                stored = self.wait_answer(consumer, sub_id, interval)
+            else:
+                stored = self.wait_answer(consumer, sub_id, interval, extra_s=2 * period)
             delivery = self._checked(task, stored, sub_id, interval)
             answer = answer_from_contract(task, stored)
             facts[f"interval {interval}"] = f"{answer.show()} tx {delivery.tx_hash}"
         return FlowResult(answer, facts)
 
     # -- flow 4
-    def delegated(self, task: HFTaskId, text: str, key: str = SIGNER_KEY) -> FlowResult:
+    def delegated(self, task: HFTaskId, text: str, key: str | None = None) -> FlowResult:
         consumer = self.consumer("HFDelegatedConsumer")
         sub, signature = self.signed_request(consumer.address, key)
         self.node.request_delegated(sub.rest(), signature, offchain_data(task, text))
@@ -485,9 +539,10 @@ class ChainFlows:
         )
 
     def signed_request(
-        self, owner: str, key: str = SIGNER_KEY, **fields: Any
+        self, owner: str, key: str | None = None, **fields: Any
     ) -> tuple[DelegatedSubscription, dict[str, int]]:
-        """A one-shot DelegateSubscription for `owner`, signed with `key`, fresh nonce."""
+        """A one-shot DelegateSubscription for `owner`, signed with `key` (default: the
+        consumers' signer), fresh nonce."""
         now = self.chain_time()
         values: dict[str, Any] = {
             "owner": owner,
@@ -495,7 +550,7 @@ class ChainFlows:
             "period": 0,
             "frequency": 1,
             "redundancy": 1,
-            "container_id": container_id_hash(CONTAINER_ID),
+            "container_id": container_id_hash(self.setup.container_id),
         }
         values.update(fields)
         sub = DelegatedSubscription(**values)
@@ -505,7 +560,12 @@ class ChainFlows:
         on_chain = int(self.coordinator.functions.maxSubscriberNonce(owner).call())
         self._nonce = nonce = max(on_chain, self._nonce) + 1
         signature = sign_delegated(
-            sub, nonce, now + DELEGATION_EXPIRY_S, key, PROTOCOL.coordinator, CHAIN_ID
+            sub,
+            nonce,
+            now + DELEGATION_EXPIRY_S,
+            key or self.setup.signer_key,
+            self.setup.coordinator,
+            self.setup.chain_id,
         )
         return sub, signature
 
@@ -521,17 +581,15 @@ class ChainFlows:
         return sub_id
 
 
-def deploy_consumers(w3: Web3) -> dict[str, str]:
-    """Fresh consumers (e2e: one set per test), deployed by anvil #2 like DeployConsumers.s.sol."""
-    registry = PROTOCOL.registry
-    return {
-        "HFCallbackConsumer": deploy_contract(
-            w3, "HFCallbackConsumer", registry, CONTAINER_ID, SIGNER_ADDRESS
-        ).address,
-        "HFSubscriptionConsumer": deploy_contract(
-            w3, "HFSubscriptionConsumer", registry, CONTAINER_ID
-        ).address,
-        "HFDelegatedConsumer": deploy_contract(
-            w3, "HFDelegatedConsumer", registry, SIGNER_ADDRESS
-        ).address,
-    }
+def deploy_consumers(w3: Web3, setup: ChainSetup | None = None) -> dict[str, str]:
+    """Fresh consumers (e2e: one set per test), deployed like DeployConsumers.s.sol: by the
+    deployer (anvil #2 by default), answering to the signer (anvil #3)."""
+    s = setup or ChainSetup()
+    by = s.deployer
+    sent = [
+        send_deployment(w3, "HFCallbackConsumer", s.registry, s.container_id, s.signer, sender=by),
+        send_deployment(w3, "HFSubscriptionConsumer", s.registry, s.container_id, sender=by),
+        send_deployment(w3, "HFDelegatedConsumer", s.registry, s.signer, sender=by),
+    ]
+    # sent together, so on timed blocks they share a block instead of waiting for one each
+    return {name: deployed(w3, name, tx).address for name, tx in sent}
