@@ -11,28 +11,31 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import flows
-import onchain
 import pytest
 from browser import Errors
 from browser import browser_page
 from browser import chromium_available
 from browser import screenshot
-from components import Stack
 from flows import HFTaskId
 from playwright.sync_api import Page
 from playwright.sync_api import expect
 from stack_config import CONTAINER_ID
 from stack_config import PROOF_CONTAINER_ID
+from target import Target
 from web3.logs import DISCARD
 
-# Off CI, a machine without Debian's chromium skips these; CI installs it and must run them.
-pytestmark = pytest.mark.skipif(
-    not chromium_available() and not os.environ.get("CI"),
-    reason="Debian's chromium is not installed (make setup installs it)",
-)
+pytestmark = [
+    # Off CI, a machine without Debian's chromium skips these; CI installs it and must run them.
+    pytest.mark.skipif(
+        not chromium_available() and not os.environ.get("CI"),
+        reason="Debian's chromium is not installed (make setup installs it)",
+    ),
+    pytest.mark.devnode("the explorer is the devnode's own page"),
+]
 
 PAGE_TIMEOUT_MS = 20_000
 # Each would set window.__xss (or open a dialog) if the page ever treated data as markup.
@@ -49,9 +52,16 @@ def browser() -> Iterator[tuple[Page, Errors]]:
         yield opened
 
 
+@pytest.fixture(scope="module")
+def shots(target: Target, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the screenshots go: the run folder of the stack this session started."""
+    base = target.stack.config.run_dir if target.stack else tmp_path_factory.mktemp("explorer")
+    return base / "screenshots"
+
+
 @pytest.fixture
 def page(
-    browser: tuple[Page, Errors], stack: Stack, request: pytest.FixtureRequest
+    browser: tuple[Page, Errors], shots: Path, request: pytest.FixtureRequest
 ) -> Iterator[Page]:
     """The shared page; a screenshot per test, and no page errors allowed."""
     page, errors = browser
@@ -61,13 +71,13 @@ def page(
         yield page
     finally:
         name = request.node.name.replace("/", "_")
-        screenshot(page, stack.config.run_dir / "screenshots" / f"{name}.png")
+        screenshot(page, shots / f"{name}.png")
     assert errors.messages == []
     assert page.evaluate("window.__xss") is None
 
 
-def open_view(page: Page, stack: Stack, fragment: str) -> None:
-    page.goto(f"{stack.urls.node}/ui#/{fragment}")
+def open_view(page: Page, target: Target, fragment: str) -> None:
+    page.goto(f"{target.node_url}/ui#/{fragment}")
     expect(page.locator("#status")).to_contain_text("updated")
 
 
@@ -83,13 +93,13 @@ def first_text(value: Any) -> str:
     return ""
 
 
-def test_offchain_job_appears_with_its_result(page: Page, stack: Stack, node: flows.NodeREST):
+def test_offchain_job_appears_with_its_result(page: Page, target: Target, node: flows.NodeREST):
     prompt = "What does the explorer show?"
     data = flows.offchain_data(HFTaskId.TEXT_GENERATION, prompt)
     job = node.wait_job(node.request_job(data, CONTAINER_ID))
     assert job["status"] == "success"
 
-    open_view(page, stack, "jobs")
+    open_view(page, target, "jobs")
     row = page.locator("#content tr", has_text=job["id"])
     expect(row).to_contain_text("success")
     expect(row).to_contain_text(CONTAINER_ID)
@@ -101,13 +111,14 @@ def test_offchain_job_appears_with_its_result(page: Page, stack: Stack, node: fl
     expect(page.locator("#content section h2").first).to_contain_text(job["id"])
 
 
-def test_failing_container_shows_its_reason(page: Page, stack: Stack, node: flows.NodeREST):
+def test_failing_container_shows_its_reason(page: Page, target: Target, node: flows.NodeREST):
+    target.require_container(PROOF_CONTAINER_ID)
     data = flows.offchain_data(HFTaskId.TEXT_CLASSIFICATION, "proof please")
     job = node.wait_job(node.request_job(data, PROOF_CONTAINER_ID, requires_proof=True))
     assert job["status"] == "failed"
     reason = job["result"]["error"]
 
-    open_view(page, stack, "jobs?status=failed")
+    open_view(page, target, "jobs?status=failed")
     row = page.locator("#content tr", has_text=job["id"])
     expect(row).to_contain_text("failed")
     expect(row).to_contain_text(reason[:40])
@@ -116,36 +127,38 @@ def test_failing_container_shows_its_reason(page: Page, stack: Stack, node: flow
 
 
 def test_recurring_subscription_shows_interval_one_delivered(
-    page: Page, stack: Stack, w3: onchain.Web3, node: flows.NodeREST
+    page: Page, target: Target, node: flows.NodeREST
 ):
-    chain = flows.ChainFlows(w3, node, flows.deploy_consumers(w3))
+    setup = target.chain_setup()
+    chain = flows.ChainFlows(target.w3, node, flows.deploy_consumers(target.w3, setup), setup)
     consumer = chain.consumer("HFSubscriptionConsumer")
-    task, period = HFTaskId.SUMMARIZATION, flows.DEFAULT_PERIOD_S
+    task, period = HFTaskId.SUMMARIZATION, setup.period(flows.DEFAULT_PERIOD_S)
     receipt = chain.transact(
         consumer.functions.startSubscription(
             int(task), "", ["first interval", "second interval"], 2, period, 1, False
         ),
-        onchain.DEPLOYER_ADDRESS,
+        setup.deployer,
     )
     (event,) = consumer.events.SubscriptionStarted().process_receipt(receipt, errors=DISCARD)
     sub_id = int(event["args"]["subscriptionId"])
 
-    open_view(page, stack, f"subscriptions/{sub_id}")
+    open_view(page, target, f"subscriptions/{sub_id}")
     content = page.locator("#content")
     expect(content).to_contain_text(f"Subscription {sub_id}")
-    expect(content).to_contain_text("interval 1 in")  # not active yet: due after one period
-    expect(content).to_contain_text("no deliveries yet")
-
-    chain.advance(period)
+    if setup.moves_time:  # on timed blocks the interval may already be due
+        expect(content).to_contain_text("interval 1 in")  # not active yet: due after one period
+        expect(content).to_contain_text("no deliveries yet")
+        chain.advance(period)
     chain.wait_answer(consumer, sub_id, 1)
     _, delivery = chain.delivered(task, sub_id, 1)
 
     row = page.locator("#content tr", has_text=delivery.tx_hash)
     expect(row).to_contain_text("delivered")
     expect(row.locator("td").nth(4)).not_to_be_empty()  # block of the receipt
-    expect(content).to_contain_text("interval 2 in")
+    if setup.moves_time:
+        expect(content).to_contain_text("interval 2 in")
 
-    open_view(page, stack, f"subscriptions?id={sub_id}")
+    open_view(page, target, f"subscriptions?id={sub_id}")
     expect(
         page.locator("#content tr", has_text="HFSubscription").or_(
             page.locator("#content tbody tr").first
@@ -153,14 +166,14 @@ def test_recurring_subscription_shows_interval_one_delivered(
     ).to_contain_text("delivered")
 
 
-def test_hostile_text_is_rendered_as_text(page: Page, stack: Stack, node: flows.NodeREST):
+def test_hostile_text_is_rendered_as_text(page: Page, target: Target, node: flows.NodeREST):
     for value in HOSTILE:
         report = {"id": value, "status": "failed", "containers": [value]}
         node._call("PUT", "/api/status", report)
     data = {"task_id": 1, "prompt": HOSTILE[0], "model": HOSTILE[1], "extra": HOSTILE[2]}
     job = node.wait_job(node.request_job(data, CONTAINER_ID))
 
-    open_view(page, stack, "jobs")
+    open_view(page, target, "jobs")
     content = page.locator("#content")
     for value in HOSTILE:
         expect(content.get_by_text(value, exact=True).first).to_be_visible()
@@ -170,17 +183,17 @@ def test_hostile_text_is_rendered_as_text(page: Page, stack: Stack, node: flows.
     if job["status"] == "failed":
         expect(content.locator(".failure")).to_contain_text(job["result"]["error"])
 
-    open_view(page, stack, "jobs?container=" + HOSTILE[2].replace("=", "%3D"))
+    open_view(page, target, "jobs?container=" + HOSTILE[2].replace("=", "%3D"))
     expect(content.get_by_text(HOSTILE[2], exact=True).first).to_be_visible()
     assert content.locator("img, script, iframe, object, embed").count() == 0
     hrefs = page.locator("a[href]").evaluate_all("links => links.map(a => a.getAttribute('href'))")
     assert all(href.startswith("#") for href in hrefs)
 
 
-def test_overview_shows_chain_node_and_containers(page: Page, stack: Stack):
-    open_view(page, stack, "")
+def test_overview_shows_chain_node_and_containers(page: Page, target: Target):
+    open_view(page, target, "")
     content = page.locator("#content")
-    expect(content).to_contain_text(str(onchain.CHAIN_ID))
-    expect(content).to_contain_text(onchain.NODE_ADDRESS)
+    expect(content).to_contain_text(str(target.description.chain_id))
+    expect(content).to_contain_text(target.node_address)
     expect(page.locator("#content tr", has_text=CONTAINER_ID).first).to_contain_text("up")
     expect(content).to_contain_text("healthy")
