@@ -269,7 +269,7 @@ def main() -> None:
         node: Devnode | None = None
         try:
             rpc = Rpc(chain.url)
-            deploy_protocol(rpc)
+            deploy_protocol(rpc, Path(tmp) / "protocol")
             user = Actor(rpc, DEPLOYER_KEY)
             consumer = user.deploy(
                 "HFCallbackConsumer",

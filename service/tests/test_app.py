@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import socket
+
 import httpx
 from eth_abi.abi import decode
 from hf_inference_client_service import SCORE_SCALE
@@ -251,3 +254,23 @@ def test_log_output_redacts_the_token_in_messages_and_tracebacks() -> None:
     assert "RuntimeError" in text
     assert "[redacted]" in text
     assert secret not in text
+
+
+def test_trickled_body_times_out_with_json_408(start_service) -> None:
+    service = start_service(body_timeout=0.5)
+    host, port = service.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as conn:
+        # A declared body that never arrives in full (the slow-body attack).
+        conn.sendall(
+            b"POST /service_output HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
+            b"content-length: 100\r\n\r\n{"
+        )
+        answer = b""
+        while b"\r\n\r\n" not in answer or not answer.rstrip().endswith(b"}"):
+            chunk = conn.recv(4096)
+            if not chunk:
+                break
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 408")
+    assert json.loads(body)["code"] == "408"

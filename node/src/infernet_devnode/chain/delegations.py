@@ -13,6 +13,8 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import replace
 
+from eth_abi.exceptions import DecodingError
+
 from ..errors import GuardianRejection
 from ..errors import InvalidField
 from ..results import JobLocation
@@ -127,7 +129,8 @@ class Delegations:
         Raises:
             GuardianRejection: an admission rule refused it (upstream answers 405).
             InvalidField: the signature is expired or not the owner's signer (400; upstream
-                accepts these and drops them silently).
+                accepts these and drops them silently), or the owner is not a consumer
+                contract (400 naming subscription.owner).
         """
         sub = delegation.subscription
         if not self._lookup.resolve(sub.container_id):
@@ -138,6 +141,12 @@ class Delegations:
             (signer,) = await self._client.call(sub.owner, CONSUMER.get_signer)
         except Reverted:
             signer = ZERO_ADDRESS  # upstream treats a failing getSigner() as the zero address
+        except DecodingError:
+            # An account without code answers every eth_call with no bytes (upstream: a 500).
+            raise InvalidField(
+                "subscription.owner",
+                f"{sub.owner} has no contract code, or its getSigner() answer is not an address",
+            ) from None
         problem = signature_problem(
             delegation,
             chain_id=self._chain_id,

@@ -37,9 +37,9 @@ __all__ = [
     "verdict_for_revert",
 ]
 
-# Upstream gives a (subscription, interval) three tries (spec infernet-node.md §6.4).
+# Upstream gives a (subscription, interval) three tries (infernet-node v1.4.0).
 MAX_ATTEMPTS = 3
-# The five keys a container returns for an on-chain destination (spec infernet-node.md §4.5).
+# The five keys a container returns for an on-chain destination (infernet-node v1.4.0).
 _ONCHAIN_KEYS = ("raw_input", "processed_input", "raw_output", "processed_output", "proof")
 _SUCCESS_CODE = "200"
 
@@ -97,7 +97,7 @@ class Verdict(IntEnum):
     RETRY = 2  # may succeed later: count an attempt
 
 
-# Reverts that close the interval for this node for good (spec infernet-sdk.md §3.8 check order).
+# Reverts that close the interval for this node for good (infernet-sdk v1.1.0).
 _SKIP_ERRORS = frozenset(
     {
         "SubscriptionNotFound",
@@ -188,7 +188,7 @@ def _hex_field(output: dict[str, Any], key: str) -> bytes:
         return b""
     if not isinstance(value, str):
         raise ContainerOutputError(f"{key}: expected a hex string, got {type(value).__name__}")
-    # Upstream crashes on a 0x prefix (spec infernet-node.md §4.5); accepting it costs nothing.
+    # Upstream crashes on a 0x prefix (infernet-node v1.4.0); accepting it costs nothing.
     text = value[2:] if value[:2] in ("0x", "0X") else value
     try:
         return bytes.fromhex(text)

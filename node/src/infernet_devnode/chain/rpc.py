@@ -21,7 +21,6 @@ from typing import cast
 
 import aiohttp
 from eth_utils.address import to_checksum_address
-from eth_utils.crypto import keccak
 from web3 import AsyncWeb3
 from web3.providers.rpc.utils import ExceptionRetryConfiguration
 
@@ -44,7 +43,6 @@ __all__ = [
     "Reverted",
     "RpcFailed",
     "RpcUnavailable",
-    "bloom_may_contain",
 ]
 
 log = logging.getLogger(__name__)
@@ -120,24 +118,6 @@ class Block:
     parent_hash: str = ""
 
 
-# Ethereum's 2048-bit log bloom (yellow paper §4.3.1): 3 bits per address/topic, each from a
-# 2-byte slice of keccak256(value), modulo 2048.
-_BLOOM_BITS = 2048
-_BLOOM_BYTES = _BLOOM_BITS // 8
-
-
-def bloom_may_contain(bloom: bytes, value: bytes) -> bool:
-    """False when the block's bloom proves no log has this address or topic (pure)."""
-    if len(bloom) != _BLOOM_BYTES:
-        return True  # no usable bloom: assume it may
-    digest = keccak(value)
-    for i in (0, 2, 4):
-        bit = ((digest[i] << 8) | digest[i + 1]) % _BLOOM_BITS
-        if not bloom[_BLOOM_BYTES - 1 - bit // 8] & (1 << (bit % 8)):
-            return False
-    return True
-
-
 @dataclass(frozen=True)
 class Log:
     address: str
@@ -157,7 +137,7 @@ class Receipt:
 
 @dataclass(frozen=True)
 class Contracts:
-    """Protocol addresses read from the Registry once at startup (spec infernet-node.md §1)."""
+    """Protocol addresses read from the Registry once at startup (infernet-node v1.4.0)."""
 
     registry: str
     coordinator: str

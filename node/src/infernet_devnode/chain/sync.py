@@ -1,7 +1,7 @@
 """Subscription discovery: the initial snapshot, then the Coordinator's logs block by block.
 
-Upstream polls `id()` and re-reads every tracked subscription every 100 ms (spec
-infernet-node.md §6.3/§6.4); here new and cancelled subscriptions come from `SubscriptionCreated`
+Upstream (infernet-node v1.4.0) polls `id()` and re-reads every tracked subscription every
+100 ms; here new and cancelled subscriptions come from `SubscriptionCreated`
 / `SubscriptionCancelled` logs (one eth_getLogs per block, none when the block's log bloom rules
 them out) and new ones are read with one `Reader.readSubscriptionBatch`. The cost of following
 the chain therefore does not depend on how many subscriptions exist.
@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from .abi import EVENT_SUBSCRIPTION_CANCELLED
 from .abi import EVENT_SUBSCRIPTION_CREATED
 from .abi import READER
+from .bloom import bloom_may_contain
 from .intervals import Phase
 from .intervals import interval_at
 from .intervals import schedule_at
 from .rpc import Block
 from .rpc import ChainClient
 from .rpc import Contracts
-from .rpc import bloom_may_contain
 from .subscriptions import Subscription
 
 __all__ = ["SubscriptionFeed", "SyncSettings"]
@@ -33,7 +33,7 @@ _MAX_LOG_RANGE = 1_000
 
 @dataclass(frozen=True)
 class SyncSettings:
-    """`chain.trail_head_blocks` and `chain.snapshot_sync` (spec infernet-node.md §7)."""
+    """`chain.trail_head_blocks` and `chain.snapshot_sync` (infernet-node v1.4.0)."""
 
     trail_head_blocks: int = 1
     batch_size: int = 500
@@ -66,7 +66,7 @@ class SubscriptionFeed:
         self.synced_block = 0
 
     async def snapshot(self, head: Block) -> None:
-        """Initial sync (spec §6.3): every id after starting_sub_id, in batches."""
+        """Initial sync (infernet-node v1.4.0): every id after starting_sub_id, in batches."""
         target = max(head.number - self._settings.trail_head_blocks, 0)
         next_id = await self._client.next_subscription_id(self._contracts, target)
         start = self._settings.starting_sub_id + 1
