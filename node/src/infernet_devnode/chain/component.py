@@ -145,11 +145,16 @@ class ChainSide:
     def pending_onchain(self) -> int:
         return self._ledger.in_flight()
 
-    def health(self) -> str:
-        """Why the chain side cannot do its work right now; "" when it can."""
+    def health(self) -> dict[str, Any]:
         if self._loop is None:
-            return "not started"
-        return self._loop.health().reason
+            return {"status": "degraded", "reason": "chain: not started"}
+        health = self._loop.health()
+        if health.reason:
+            return {"status": "degraded", "reason": f"chain: {health.reason}"}
+        if health.syncing:
+            read, total = health.progress
+            return {"status": "syncing", "subscriptions_read": read, "subscriptions": total}
+        return {}
 
     def readout(self) -> ChainReadout:
         """A snapshot for read-only status pages (the explorer)."""
