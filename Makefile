@@ -35,7 +35,7 @@ PY_LINT_PATHS := service node e2e bench scripts
 	e2e deploy-protocol deploy request up down logs demo bench backend serve clean clean-all
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
 
 # ---------------------------------------------------------------- install
 
