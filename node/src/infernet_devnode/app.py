@@ -24,6 +24,7 @@ from .components import NodeContext
 from .config import NodeConfig
 from .containers import ContainerClient
 from .errors import StoreUnavailable
+from .explorer import install_explorer
 from .guardian import Guardian
 from .jobs import OffchainJobs
 from .metrics import Metrics
@@ -117,6 +118,9 @@ class Node:
         self._prune_task = asyncio.get_running_loop().create_task(self._prune_forever())
         self._prune_task.add_done_callback(_log_crash)
         app = create_app(self.context, self.jobs, self.chain)
+        if self.config.explorer.enabled:
+            # The page reads both halves, so it is wired here, above both.
+            install_explorer(app, self.context, records, self.chain)
         # handler_cancellation: a client that hangs up stops its handler (e.g. a stream's
         # container call) instead of leaving it to run to the end.
         self._runner = web.AppRunner(
