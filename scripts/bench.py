@@ -2,7 +2,7 @@
 
 Each bench file prints, as its last non-empty stdout line,
     {"bench": "<stem>", "rows": [{"case", "value", "unit", "baseline", "baseline_case", "ratio"}]}
-and exits 0; see the README's benchmark section. Exit status: non-zero if any bench failed.
+and exits 0; see docs/benchmarks.md. Exit status: non-zero if any bench failed.
 """
 
 from __future__ import annotations

@@ -27,6 +27,7 @@ from types import TracebackType
 from typing import Any
 
 import onchain
+from foundry import foundry_tool
 from processes import LOCALHOST
 from processes import RunningProcess
 from processes import ensure_port_free
@@ -187,7 +188,7 @@ class Stack:
 
     def _start_chain(self) -> None:
         c = self.config
-        argv = [onchain.find_tool("anvil"), "--host", LOCALHOST, "--port", str(c.ports.anvil)]
+        argv = [foundry_tool("anvil"), "--host", LOCALHOST, "--port", str(c.ports.anvil)]
         mode = "automine"
         if c.block_time:
             argv += ["--block-time", str(c.block_time)]

@@ -17,8 +17,8 @@ from typing import Any
 
 from eth_abi.abi import decode
 from eth_abi.abi import encode
-from infernet_devnode.delegation import sign_delegation
-from infernet_devnode.subscriptions import Subscription
+from infernet_devnode.chain.eip712 import sign_delegation
+from infernet_devnode.chain.subscriptions import Subscription
 from onchain import CHAIN_ID
 from onchain import CONTAINER_ID
 from onchain import DEPLOYER_ADDRESS

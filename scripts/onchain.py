@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from eth_abi.abi import encode
+from foundry import foundry_tool
 from web3 import Web3
 
 REPO = Path(__file__).resolve().parents[1]
@@ -58,18 +59,6 @@ def container_id_hash(container_id: str) -> bytes:
     return Web3.keccak(encode(["string"], [container_id]))
 
 
-def find_tool(name: str) -> str:
-    """Env NAME (e.g. FORGE) else NAME on PATH else the npm-installed one (COMMON.md)."""
-    configured = os.environ.get(name.upper())
-    if configured:
-        path = Path(configured)
-        return str(path if path.is_absolute() or os.sep not in configured else REPO / path)
-    for d in os.environ.get("PATH", "").split(os.pathsep):
-        if d and os.access(Path(d) / name, os.X_OK):
-            return str(Path(d) / name)
-    return str(REPO / "node_modules" / ".bin" / name)
-
-
 def forge_script(
     script: str, rpc_url: str, key: str, broadcast_dir: Path, log: Path, timeout_s: float
 ) -> list[dict[str, Any]]:
@@ -80,7 +69,7 @@ def forge_script(
     """
     env = dict(os.environ, FOUNDRY_BROADCAST=str(broadcast_dir), PRIVATE_KEY=key)
     argv = [
-        find_tool("forge"),
+        foundry_tool("forge"),
         "script",
         f"scripts/{script}:{script.split('.')[0]}",
         "--rpc-url",
@@ -93,6 +82,7 @@ def forge_script(
     with log.open("ab") as out:
         out.write(f"\n$ forge script scripts/{script} --rpc-url {rpc_url} --broadcast\n".encode())
         out.flush()
+        start = out.tell()
         try:
             done = subprocess.run(
                 argv,
@@ -109,12 +99,24 @@ def forge_script(
                 script, f"forge script did not finish in {timeout_s:.0f} s (see {log})"
             ) from None
     if done.returncode != 0:
-        raise DeployError(script, f"forge script exited with {done.returncode} (see {log})")
+        said = _forge_error(log, start)
+        raise DeployError(
+            script, f"forge script exited with {done.returncode}: {said} (full output: {log})"
+        )
     runs = sorted(broadcast_dir.glob(f"{script}/{CHAIN_ID}/run-latest.json"))
     if not runs:
         raise DeployError(script, f"no broadcast record under {broadcast_dir}")
     record = json.loads(runs[-1].read_text())
     return [tx for tx in record.get("transactions", []) if tx.get("transactionType") == "CREATE"]
+
+
+def _forge_error(log: Path, start: int) -> str:
+    """forge's own words for a failure: this run's `Error` lines, else its last line."""
+    with log.open("rb") as f:
+        f.seek(start)
+        lines = [ln.strip() for ln in f.read().decode(errors="replace").splitlines() if ln.strip()]
+    errors = [ln for ln in lines if ln.lower().startswith("error")]
+    return " / ".join(errors[-3:]) if errors else (lines[-1] if lines else "no output")
 
 
 def connect(rpc_url: str) -> Web3:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import onchain
 from components import Stack
+from foundry import FoundryNotFound
 from processes import StackError
 from processes import is_alive
 from processes import log_tail
@@ -64,7 +65,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     stack = Stack(config)
     try:
         stack.start()
-    except (StackError, onchain.DeployError) as e:
+    except (StackError, onchain.DeployError, FoundryNotFound) as e:
         print(f"stack: {e}", file=sys.stderr)
         print(
             f"stack: logs are in {stack.log_dir}; everything started was stopped", file=sys.stderr

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import logging
 import socket
 from enum import IntEnum
@@ -17,20 +16,19 @@ from enum import IntEnum
 from aiohttp import web
 
 from .api import create_app
-from .components import DEFAULT_CHAIN_FACTORY
+from .chain.component import ChainSide
 from .components import ChainComponent
 from .components import ChainFactory
 from .components import NodeContext
 from .config import NodeConfig
 from .containers import ContainerClient
-from .errors import ChainNotAvailable
 from .guardian import Guardian
 from .jobs import OffchainJobs
 from .metrics import Metrics
 from .store import JobRecords
 from .store import Store
 
-__all__ = ["Node", "load_chain_factory"]
+__all__ = ["Node"]
 
 log = logging.getLogger(__name__)
 
@@ -48,28 +46,12 @@ class _State(IntEnum):
     STOPPED = 2
 
 
-def load_chain_factory(reference: str = DEFAULT_CHAIN_FACTORY) -> ChainFactory:
-    """Import the chain side's factory from a "module:callable" reference.
-
-    Raises:
-        ChainNotAvailable: the module or the callable does not exist.
-    """
-    module_name, _, attribute = reference.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as e:
-        raise ChainNotAvailable(f"cannot import {module_name}: {e}") from e
-    factory = getattr(module, attribute, None)
-    if not callable(factory):
-        raise ChainNotAvailable(f"{module_name} has no {attribute}()")
-    return factory  # type: ignore[no-any-return]
-
-
 class Node:
     """One devnode: store, containers, jobs, optional chain side, REST server."""
 
-    def __init__(self, config: NodeConfig, chain_factory: ChainFactory | None = None) -> None:
+    def __init__(self, config: NodeConfig, chain_factory: ChainFactory = ChainSide) -> None:
         self.config = config
+        # A test seam: the chain side is ChainSide unless a test passes a stand-in.
         self._chain_factory = chain_factory
         self._state = _State.NEW
         self.metrics = Metrics()
@@ -117,8 +99,7 @@ class Node:
         await self.containers.open()
         self.jobs = OffchainJobs(records, self.containers, self.metrics)
         if self.config.chain.enabled:
-            factory = self._chain_factory or load_chain_factory()
-            self.chain = factory(self.context)
+            self.chain = self._chain_factory(self.context)
             await self.chain.start()
         self._prune_task = asyncio.get_running_loop().create_task(self._prune_forever())
         self._prune_task.add_done_callback(_log_crash)

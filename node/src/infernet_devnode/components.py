@@ -3,7 +3,6 @@
 The node builds a ``NodeContext`` (shared services) and, when ``chain.enabled`` is true, calls a
 ``ChainFactory`` with it. The returned ``ChainComponent`` is started before the REST server
 serves (as upstream, whose REST server waits for the initial sync) and stopped after it.
-See /work/notes/devnode-hooks.md for the contract in prose.
 """
 
 from __future__ import annotations
@@ -23,10 +22,7 @@ from .messages import DelegatedSubscriptionRequest
 from .metrics import Metrics
 from .store import Store
 
-__all__ = ["DEFAULT_CHAIN_FACTORY", "ChainComponent", "ChainFactory", "NodeContext"]
-
-# Where the node finds the chain side when none is passed explicitly: "module:callable".
-DEFAULT_CHAIN_FACTORY = "infernet_devnode.chain:create_chain_component"
+__all__ = ["ChainComponent", "ChainFactory", "NodeContext"]
 
 
 @dataclass(frozen=True)
@@ -37,7 +33,8 @@ class NodeContext:
         config: the validated config.json.
         store: the open SQLite store; add tables with ``store.migrate(name, scripts)``.
         containers: container client; ``await containers.run(ids, source, destination, data,
-            requires_proof)`` runs a pipeline (spec 4.3) and returns a Pipeline.
+            requires_proof)`` runs a pipeline (each output feeds the next container) and
+            returns a Pipeline.
         guardian: admission rules; ``check_delegated(request, chain_enabled, now)`` returns the
             container ids or raises GuardianRejection; ``containers_for_hash(h)``; ``rules``.
         metrics: counters; call ``metrics.job_finished(JobLocation.ONCHAIN, status)``.
@@ -51,7 +48,7 @@ class NodeContext:
 
 
 class ChainComponent(Protocol):
-    """The chain side of the node (issue 5), as the rest of the node sees it."""
+    """The chain side of the node, as the rest of the node sees it."""
 
     @property
     def address(self) -> str:

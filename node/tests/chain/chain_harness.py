@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import shutil
 import subprocess
 import sys
 import threading
@@ -31,14 +29,17 @@ from eth_abi.abi import encode as abi_encode
 from eth_account import Account
 from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
-from infernet_devnode._abi import EVENT_SUBSCRIPTION_CREATED
-from infernet_devnode._abi import Function
-from infernet_devnode.delegation import sign_delegation
-from infernet_devnode.subscriptions import Subscription
-from infernet_devnode.subscriptions import container_set_hash
+from infernet_devnode.chain.abi import EVENT_SUBSCRIPTION_CREATED
+from infernet_devnode.chain.abi import Function
+from infernet_devnode.chain.eip712 import sign_delegation
+from infernet_devnode.chain.subscriptions import Subscription
+from infernet_devnode.chain.subscriptions import container_set_hash
 
 REPO = Path(__file__).resolve().parents[3]
 OUT = REPO / "out"
+# The real anvil, never the npm wrapper (whose pid is not anvil's): the project's one resolver.
+sys.path.append(str(REPO / "scripts"))
+from foundry import foundry_tool  # noqa: E402
 
 # Well-known anvil test keys (mnemonic "test test ... junk"), roles as in INTERFACES.md.
 ANVIL_0_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
@@ -96,16 +97,6 @@ class Rpc:
         return int(self("eth_getTransactionCount", address, "latest"), 16)
 
 
-def anvil_binary() -> str:
-    env = os.environ.get("ANVIL")
-    if env:
-        return env
-    found = shutil.which("anvil")
-    if found:
-        return found
-    return str(REPO / "node_modules" / ".bin" / "anvil")
-
-
 @dataclass
 class Anvil:
     port: int = field(default_factory=free_port)
@@ -119,7 +110,7 @@ class Anvil:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> Anvil:
-        argv = [anvil_binary(), "--port", str(self.port), "--host", "127.0.0.1", "--silent"]
+        argv = [foundry_tool("anvil"), "--port", str(self.port), "--host", "127.0.0.1", "--silent"]
         if self.state_path is not None:
             argv += ["--state", str(self.state_path)]
         if self.block_time is not None:

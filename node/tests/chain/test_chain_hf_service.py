@@ -24,7 +24,7 @@ from chain_harness import free_port
 from chain_harness import running
 from chain_harness import stop_process
 from chain_harness import wait_until
-from infernet_devnode._abi import Function
+from infernet_devnode.chain.abi import Function
 
 DELIVERY_TIMEOUT_S = 60.0
 GET_ANSWER = Function(

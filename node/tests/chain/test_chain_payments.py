@@ -18,7 +18,7 @@ from chain_harness import created_id
 from chain_harness import running
 from chain_harness import wait_until
 from eth_abi.abi import encode as abi_encode
-from infernet_devnode._abi import Function
+from infernet_devnode.chain.abi import Function
 
 DELIVERY_TIMEOUT_S = 30.0
 PRICE_WEI = 1_000

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from infernet_devnode.chain import ChainIdentity
-from infernet_devnode.chain_store import ChainStore
-from infernet_devnode.delegation import SignedDelegation
-from infernet_devnode.delivery import Delivery
-from infernet_devnode.delivery import DeliveryState
+from infernet_devnode.chain.delivery import Delivery
+from infernet_devnode.chain.delivery import DeliveryState
+from infernet_devnode.chain.eip712 import SignedDelegation
+from infernet_devnode.chain.rpc import ChainIdentity
+from infernet_devnode.chain.store import ChainStore
 from infernet_devnode.store import Store
 from test_chain_core import make_sub
 

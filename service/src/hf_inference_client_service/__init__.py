@@ -8,6 +8,7 @@ helpers and the error hierarchy. The offline Hugging Face stand-in lives in
 from __future__ import annotations
 
 from .app import create_app as create_app
+from .backend_http import ConnectionLimits as ConnectionLimits
 from .config import DEFAULT_MODELS as DEFAULT_MODELS
 from .config import ServiceConfig as ServiceConfig
 from .config import TextGenerationMode as TextGenerationMode
@@ -20,6 +21,7 @@ from .errors import BackendTimeout as BackendTimeout
 from .errors import BackendUnavailable as BackendUnavailable
 from .errors import InvalidField as InvalidField
 from .errors import ServiceError as ServiceError
+from .errors import StreamBroken as StreamBroken
 from .errors import UnsupportedRequest as UnsupportedRequest
 from .hf_backend import HFInferenceClientWorkflow as HFInferenceClientWorkflow
 from .protocol import ContainerCall as ContainerCall
@@ -38,6 +40,7 @@ __all__ = [
     "BackendError",
     "BackendTimeout",
     "BackendUnavailable",
+    "ConnectionLimits",
     "ContainerCall",
     "ContainerInput",
     "HFInferenceClientWorkflow",
@@ -47,6 +50,7 @@ __all__ = [
     "RetryPolicy",
     "ServiceConfig",
     "ServiceError",
+    "StreamBroken",
     "TaskId",
     "TaskInput",
     "TextGenerationMode",

@@ -14,6 +14,7 @@ from enum import StrEnum
 
 from huggingface_hub import constants
 
+from .backend_http import ConnectionLimits
 from .errors import InvalidField
 from .retry import RetryPolicy
 from .tasks import InputPolicy
@@ -76,6 +77,7 @@ class ServiceConfig:
         retry: backoff policy for 429/503/connection errors.
         inputs: size limit and URL-model (SSRF) policy.
         text_generation_mode: text generation, chat completion, or text with chat fallback.
+        connections: backend connection pool size and answer size limit.
     """
 
     token: str | None = field(default=None, repr=False)
@@ -86,6 +88,7 @@ class ServiceConfig:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     inputs: InputPolicy = field(default_factory=InputPolicy)
     text_generation_mode: TextGenerationMode = TextGenerationMode.AUTO
+    connections: ConnectionLimits = field(default_factory=ConnectionLimits)
 
     @property
     def models_base_url(self) -> str | None:
@@ -127,6 +130,12 @@ class ServiceConfig:
             max_input_bytes=_integer(env, "HF_INF_MAX_INPUT_BYTES", 65_536, minimum=1),
             allow_url_models=_flag(env, "HF_INF_ALLOW_URL_MODELS"),
         )
+        connections = ConnectionLimits(
+            connections=_integer(env, "HF_INF_MAX_CONNECTIONS", 64, minimum=1),
+            max_response_bytes=_integer(
+                env, "HF_INF_MAX_RESPONSE_BYTES", 4 * 1024 * 1024, minimum=1024
+            ),
+        )
         timeout = _number(env, "HF_INF_TIMEOUT", DEFAULT_TIMEOUT)
         if timeout <= 0:
             raise InvalidField("HF_INF_TIMEOUT", "must be a positive number of seconds")
@@ -139,6 +148,7 @@ class ServiceConfig:
             retry=retry,
             inputs=inputs,
             text_generation_mode=TextGenerationMode(mode),
+            connections=connections,
         )
 
 

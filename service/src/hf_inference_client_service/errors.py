@@ -7,9 +7,12 @@ Hierarchy::
     +-- UnsupportedRequest(field, reason)
     |                                  400: well-formed but not something this container does
     |                                  (proofs, streaming a non-streaming task)
-    +-- BackendError(reason)           502: the inference backend failed or answered an error
+    +-- BackendError(reason)           502: the inference backend failed, answered an error,
+        |                              rejected the token or sent a malformed answer
         +-- BackendUnavailable         503: 429/503/connection errors that survived every retry
         +-- BackendTimeout             504: the job's time budget ran out
+        +-- StreamBroken               a stream already answered 200 broke off, was corrupted or
+                                       overran its time; the connection is dropped mid-body
 
 Messages never contain the Hugging Face token: the backend layer builds them from status codes
 and response bodies only, and the HTTP layer scrubs the configured token as a last line of defence.
@@ -25,6 +28,7 @@ __all__ = [
     "BackendUnavailable",
     "InvalidField",
     "ServiceError",
+    "StreamBroken",
     "UnsupportedRequest",
 ]
 
@@ -87,3 +91,12 @@ class BackendTimeout(BackendError):
     """The job's time budget ran out before the backend answered."""
 
     status = HTTPStatus.GATEWAY_TIMEOUT
+
+
+class StreamBroken(BackendError):
+    """A stream failed after its 200 status was sent: cut short, corrupted or out of time.
+
+    Raised from the response body, so the server drops the connection without the chunked
+    body's terminating chunk; HTTP clients (and the node) see an incomplete answer, not a
+    successful short one.
+    """

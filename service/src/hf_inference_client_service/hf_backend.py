@@ -1,61 +1,76 @@
-"""HFInferenceClientWorkflow: the four tasks through huggingface_hub's AsyncInferenceClient.
+"""HFInferenceClientWorkflow: the four tasks against a Hugging Face-compatible backend.
 
-One client is created in `setup()` and reused by every request (its httpx2 connection pool stays
-warm). Models are addressed as `{base}/models/{model}` URLs whenever a base is known (an
-HF_INF_ENDPOINT, or the hf-inference router): huggingface_hub 2.4.0 then uses the URL verbatim and
-skips its synchronous Hub lookups (`_check_supported_task`, `_fetch_recommended_models`), which
-would block the event loop and fail offline. Routes the client calls with such a URL (read from
-huggingface_hub 2.4.0 `inference/_providers/hf_inference.py`):
+The workflow owns its HTTP client (`BackendHTTP`, opened in `setup()`, closed in `close()`); no
+process-wide client or factory exists. Requests follow Hugging Face's inference wire protocol
+(the routes huggingface_hub 2.4.0's `inference/_providers/hf_inference.py` builds for a URL
+model), answers are validated by `answers` so a malformed answer is the backend's fault:
 
-- the four tasks: `POST {base}/models/{model}` with `{"inputs", "parameters"}`
-  (text generation adds `"stream"`; streamed answers are server-sent events);
-- chat completion: `POST {base}/models/{model}/v1/chat/completions`.
+- the four tasks: `POST {base}/models/{model}` with `{"inputs", "parameters"}` (text generation
+  adds `"stream": true` when streaming; streamed answers are server-sent events);
+- chat completion: `POST {base}/models/{model}/v1/chat/completions`, OpenAI-style body.
 
-Errors become the service's typed errors: 429/503/connection failures are retried by the
-RetryPolicy, and the final failure names the status, the backend's reason and the attempts.
+`{base}` is HF_INF_ENDPOINT or the hf-inference router. With another HF_INF_PROVIDER and no
+endpoint, huggingface_hub's provider helper builds the request (in a thread: it may ask the Hub
+for the provider's model id).
+
+Failures become the service's typed errors (docs/service.md has the table): 429/503/connection
+failures are retried by the RetryPolicy; 401/403 mean the token was rejected; a 422 naming one of
+the job's parameters is the caller's fault; everything else the backend does wrong is a 502.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
+import re
 from collections.abc import AsyncIterator
 from collections.abc import Awaitable
 from collections.abc import Callable
 from collections.abc import Mapping
+from dataclasses import dataclass
 from enum import Enum
+from http import HTTPStatus
+from importlib.metadata import version
 from typing import Any
 from typing import TypeVar
+from urllib.parse import urlsplit
+from urllib.parse import urlunsplit
 
-import httpx2
-from huggingface_hub import AsyncInferenceClient
-from huggingface_hub import set_async_client_factory
-from huggingface_hub.errors import HfHubHTTPError
-from huggingface_hub.errors import InferenceTimeoutError
-from huggingface_hub.errors import TextGenerationError
+from huggingface_hub.inference._providers import get_provider_helper
+from huggingface_hub.utils import build_hf_headers  # type: ignore[attr-defined]
 
+from . import answers
+from .answers import StreamEvent
+from .backend_http import BackendHTTP
+from .backend_http import BackendStatus
+from .backend_http import BackendUnreachable
+from .backend_http import MalformedAnswer
 from .config import ServiceConfig
 from .config import TextGenerationMode
 from .errors import BackendError
 from .errors import BackendTimeout
 from .errors import BackendUnavailable
+from .errors import InvalidField
+from .errors import ServiceError
+from .errors import StreamBroken
 from .errors import UnsupportedRequest
 from .outputs import TaskOutput
-from .outputs import summarization_output
-from .outputs import text_classification_output
-from .outputs import token_classification_output
 from .tasks import TaskId
 from .tasks import TaskInput
-from .transport import CachingAsyncClient
-from .transport import PooledTransport
-from .transport import lean_transport_enabled
 
-__all__ = ["HFInferenceClientWorkflow", "chat_parameters", "says_task_unsupported"]
+__all__ = [
+    "HFInferenceClientWorkflow",
+    "chat_parameters",
+    "says_task_unsupported",
+    "status_error",
+]
 
 logger = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
+_LIBRARY = "hf-inference-client-service"
 # Text-generation knobs that chat completion understands, with their chat names.
 _CHAT_NAMES = {
     "max_new_tokens": "max_tokens",
@@ -70,33 +85,35 @@ _REASON_LIMIT = 300
 # supported for provider. Available tasks: ['conversational']" (hub-docs#1766,
 # huggingface_hub#3196) and huggingface_hub's own provider check.
 _UNSUPPORTED_MARKERS = ("not supported", "conversational")
+_FALLBACK_STATUSES = frozenset({400, 404, 422})
 _CHAT_ONLY_MEMORY = 4096
-
-
-# One transport (per-loop keep-alive pools) shared by every httpx2 client the hub creates.
-_TRANSPORT = PooledTransport()
-
-
-async def _read_error_bodies(response: httpx2.Response) -> None:
-    # Like huggingface_hub's own response hook: error bodies are read so that streamed calls
-    # can still explain a 4xx/5xx.
-    if response.status_code >= 400:
-        await response.aread()
-
-
-def _lean_async_client() -> httpx2.AsyncClient:
-    return CachingAsyncClient(
-        transport=_TRANSPORT,
-        event_hooks={"response": [_read_error_bodies]},
-        follow_redirects=True,
-        timeout=None,
-    )
+_HUB_TASKS = {
+    TaskId.TEXT_GENERATION: "text-generation",
+    TaskId.TEXT_CLASSIFICATION: "text-classification",
+    TaskId.TOKEN_CLASSIFICATION: "token-classification",
+    TaskId.SUMMARIZATION: "summarization",
+}
+_CHAT_TASK = "conversational"
+_CHAT_PATH = "/v1/chat/completions"
+_PARSERS: dict[TaskId, Callable[[bytes], TaskOutput]] = {
+    TaskId.TEXT_GENERATION: answers.parse_generation,
+    TaskId.TEXT_CLASSIFICATION: answers.parse_text_classification,
+    TaskId.TOKEN_CLASSIFICATION: answers.parse_token_classification,
+    TaskId.SUMMARIZATION: answers.parse_summarization,
+}
 
 
 class _State(Enum):
     UNOPENED = "unopened"
     OPENED = "opened"
     CLOSED = "closed"
+
+
+@dataclass(frozen=True, slots=True)
+class _Request:
+    url: str
+    payload: Any
+    headers: Mapping[str, str]
 
 
 def chat_parameters(parameters: Mapping[str, Any]) -> dict[str, Any]:
@@ -106,11 +123,10 @@ def chat_parameters(parameters: Mapping[str, Any]) -> dict[str, Any]:
 
 def says_task_unsupported(error: BaseException) -> bool:
     """Whether an error means "this model does not do text generation, use chat"."""
-    http = _http_error(error)
-    if http is not None:
-        if http.response.status_code not in (400, 404, 422):
+    if isinstance(error, BackendStatus):
+        if error.status not in _FALLBACK_STATUSES:
             return False
-        text = _response_text(http).lower()
+        text = _reason(error.body).lower()
     elif isinstance(error, ValueError):
         text = str(error).lower()
     else:
@@ -118,100 +134,149 @@ def says_task_unsupported(error: BaseException) -> bool:
     return any(marker in text for marker in _UNSUPPORTED_MARKERS)
 
 
-def _http_error(error: BaseException) -> HfHubHTTPError | None:
-    # huggingface_hub re-raises TGI errors as TextGenerationError "from" the HTTP error.
-    current: BaseException | None = error
-    while current is not None:
-        if isinstance(current, HfHubHTTPError):
-            return current
-        current = current.__cause__
-    return None
-
-
-def _response_text(error: HfHubHTTPError) -> str:
-    try:
-        text = error.response.text
-    except httpx2.ResponseNotRead:
-        return ""
+def _reason(body: bytes) -> str:
+    """The backend's own explanation: `error` (or `error.message`) of a JSON body, else text."""
+    text = body[:4096].decode("utf-8", errors="replace").strip()
     try:
         payload = json.loads(text)
     except ValueError:
-        return text.strip()
+        return text
     if isinstance(payload, dict) and "error" in payload:
         inner = payload["error"]
         if isinstance(inner, dict):
             return str(inner.get("message", inner))
         return str(inner)
-    return text.strip()
+    return text
 
 
-def _backend_error(error: HfHubHTTPError, attempts: int, model: str) -> BackendError:
-    status = error.response.status_code
-    detail = _response_text(error)[:_REASON_LIMIT] or error.response.reason_phrase
+def _parameter_fields(job: TaskInput) -> dict[str, str]:
+    """Wire name of each parameter the job sent -> the caller's field naming it."""
+    fields: dict[str, str] = {}
+    for name, value in job.parameters.items():
+        if name == "generate_parameters" and isinstance(value, Mapping):
+            fields.update({inner: f"data.parameters.{inner}" for inner in value})
+        elif job.task is TaskId.SUMMARIZATION:
+            fields[name] = f"data.parameters.{name}"
+        else:
+            fields[name] = f"data.{name}"
+    for generation, chat in _CHAT_NAMES.items():
+        if generation in fields:
+            fields.setdefault(chat, fields[generation])
+    return fields
+
+
+def status_error(error: BackendStatus, attempts: int, model: str, job: TaskInput) -> ServiceError:
+    """The service error for a backend's error status (pure; the token is never in it)."""
+    status = error.status
+    phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else ""
+    detail = _reason(error.body)[:_REASON_LIMIT] or phrase
     tries = f" after {attempts} attempts" if attempts > 1 else ""
+    if status in (HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN):
+        return BackendError(
+            f"the backend rejected the Hugging Face token (HTTP {status}) for model {model}"
+            f" (HF_INF_TOKEN): {detail}"
+        )
+    if status == HTTPStatus.UNPROCESSABLE_ENTITY:
+        fields = _parameter_fields(job)
+        named = [name for name in fields if re.search(rf"\b{re.escape(name)}\b", detail)]
+        if named:
+            return InvalidField(fields[named[0]], f"refused by the backend: {detail}")
     reason = f"backend answered {status} for model {model}{tries}: {detail}"
-    if status in (429, 503):
+    if status in (HTTPStatus.TOO_MANY_REQUESTS, HTTPStatus.SERVICE_UNAVAILABLE):
         return BackendUnavailable(reason)
-    if status == 504:
+    if status == HTTPStatus.GATEWAY_TIMEOUT:
         return BackendTimeout(reason)
     return BackendError(reason)
 
 
-class HFInferenceClientWorkflow:
-    """Runs TaskInputs through one reused AsyncInferenceClient.
+def _chat_url(url: str) -> str:
+    # The route huggingface_hub builds for a URL model: `/v1/chat/completions` appended unless
+    # the path already ends with it (or with `/v1`).
+    parts = urlsplit(url)
+    path = parts.path.rstrip("/")
+    if path.endswith("/chat/completions"):
+        return url
+    path = path + "/chat/completions" if path.endswith("/v1") else path + _CHAT_PATH
+    return urlunsplit(parts._replace(path=path))
 
-    Lifecycle: `setup()` once (the app does it in `before_serving`), then `inference()` /
-    `stream()` per job, then `close()` (idempotent).
+
+class _ChatOnly(Exception):
+    """Internal signal: the backend does not do text generation for this model."""
+
+
+class HFInferenceClientWorkflow:
+    """Runs TaskInputs against the backend through the workflow's own HTTP client.
+
+    Lifecycle: `setup()` once on the serving event loop (the app does it in `before_serving`),
+    then `inference()` / `stream()` per job, then `close()` (idempotent).
     """
 
     def __init__(self, config: ServiceConfig) -> None:
         self.config = config
-        self._client: AsyncInferenceClient | None = None
+        self.http = BackendHTTP(config.connections)
+        self._headers: dict[str, str] = {}
         self._state = _State.UNOPENED
         # Targets that answered "text generation not supported": go straight to chat next time.
         self._chat_only: set[str] = set()
 
     def setup(self) -> HFInferenceClientWorkflow:
-        """Create the shared client; returns self.
+        """Open the HTTP client; returns self.
 
         Raises:
             RuntimeError: set up twice or after close.
         """
         if self._state is not _State.UNOPENED:
             raise RuntimeError(f"workflow is {self._state.value}; setup() runs once")
-        if lean_transport_enabled():
-            # huggingface_hub's documented hook for the httpx2 client behind AsyncInferenceClient.
-            set_async_client_factory(_lean_async_client)
-        self._client = self._new_client()
+        headers = build_hf_headers(
+            token=self.config.token, library_name=_LIBRARY, library_version=version(_LIBRARY)
+        )
+        self._headers = {**headers, "content-type": "application/json"}
+        self.http.open()
         self._state = _State.OPENED
         return self
 
     async def close(self) -> None:
         """Close the client's connections; safe to call twice."""
-        client, self._client = self._client, None
         self._state = _State.CLOSED
-        if client is not None:
-            await _close(client)
-            await _TRANSPORT.close_pools()
-
-    def _new_client(self) -> AsyncInferenceClient:
-        provider: Any = None if self.config.models_base_url is not None else self.config.provider
-        return AsyncInferenceClient(
-            provider=provider, token=self.config.token, timeout=self.config.timeout
-        )
-
-    def _opened(self) -> AsyncInferenceClient:
-        if self._client is None:
-            raise RuntimeError(f"workflow is {self._state.value}; call setup() first")
-        return self._client
+        await self.http.close()
 
     def target(self, job: TaskInput) -> tuple[str, str]:
-        """(model id, what the client is given as model: a URL when a base is known)."""
+        """(model id, where requests go: a URL when a base is known, else the model id)."""
         model = job.model or self.config.default_models[job.task]
         base = self.config.models_base_url
         if base is None or model.startswith(("http://", "https://")):
             return model, model
         return model, f"{base}/models/{model}"
+
+    # ------------------------------------------------------------------ requests
+
+    async def _request(
+        self, task: str, target: str, inputs: Any, parameters: Mapping[str, Any], **extra: Any
+    ) -> _Request:
+        if target.startswith(("http://", "https://")):
+            if task == _CHAT_TASK:
+                return _Request(_chat_url(target), {**parameters, **extra}, self._headers)
+            body = {"inputs": inputs, "parameters": dict(parameters), **extra}
+            return _Request(target, body, self._headers)
+        helper = get_provider_helper(self.config.provider, task=task, model=target)  # type: ignore[arg-type]
+        prepared = await asyncio.to_thread(
+            helper.prepare_request,
+            inputs=inputs,
+            parameters=dict(parameters),
+            headers={},
+            model=target,
+            api_key=self.config.token,
+            extra_payload=extra or None,
+        )
+        return _Request(prepared.url, prepared.json, prepared.headers)
+
+    def _chat_request(self, job: TaskInput, model: str, target: str) -> dict[str, Any]:
+        # The real model id in the body lets routers and the offline stand-in pick the model.
+        return {
+            "model": model,
+            "messages": [{"role": "user", "content": job.text}],
+            **chat_parameters(job.parameters),
+        }
 
     # ------------------------------------------------------------------ non-streaming
 
@@ -219,7 +284,9 @@ class HFInferenceClientWorkflow:
         """Run one job and return its normalised output.
 
         Raises:
-            BackendError: (and subclasses) the backend failed, timed out or stayed unavailable.
+            BackendError: (and subclasses) the backend failed, timed out, stayed unavailable,
+                rejected the token or answered something malformed.
+            InvalidField: the backend refused one of the job's parameters (422).
             UnsupportedRequest: huggingface_hub refused the model/task/provider combination.
         """
         try:
@@ -231,43 +298,40 @@ class HFInferenceClientWorkflow:
             ) from e
 
     async def _run(self, job: TaskInput) -> TaskOutput:
-        client = self._opened()
         model, target = self.target(job)
-        params = job.parameters
         if job.task is TaskId.TEXT_GENERATION:
-            return await self._generate(client, job, model, target)
-        if job.task is TaskId.TEXT_CLASSIFICATION:
-            elements = await self._call(
-                lambda: client.text_classification(job.text, model=target, **params), model
-            )
-            return text_classification_output(elements)
-        if job.task is TaskId.TOKEN_CLASSIFICATION:
-            entities = await self._call(
-                lambda: client.token_classification(job.text, model=target, **params), model
-            )
-            return token_classification_output(entities)
-        summary = await self._call(
-            lambda: client.summarization(job.text, model=target, **params), model
-        )
-        return summarization_output(summary)
+            return await self._generate(job, model, target)
+        parse = _PARSERS[job.task]
+        request = await self._prepare(_HUB_TASKS[job.task], target, job.text, job.parameters)
+        return await self._call(request, parse, job, model)
 
-    async def _generate(
-        self, client: AsyncInferenceClient, job: TaskInput, model: str, target: str
-    ) -> str:
+    async def _prepare(
+        self, task: str, target: str, inputs: Any, parameters: Mapping[str, Any], **extra: Any
+    ) -> _Request:
+        try:
+            return await self._request(task, target, inputs, parameters, **extra)
+        except ValueError as e:
+            # huggingface_hub's own checks: model/task/provider combinations it refuses.
+            raise UnsupportedRequest("data.model", str(e)[:_REASON_LIMIT]) from e
+
+    async def _generate(self, job: TaskInput, model: str, target: str) -> str:
         if not self._use_chat(target):
+            request = await self._prepare(_HUB_TASKS[job.task], target, job.text, job.parameters)
             try:
-                text: Any = await self._call(
-                    lambda: client.text_generation(job.text, model=target, **job.parameters),
+                text = await self._call(
+                    request,
+                    answers.parse_generation,
+                    job,
                     model,
                     fallback_ok=self.config.text_generation_mode is TextGenerationMode.AUTO,
                 )
-                return str(text)
             except _ChatOnly:
                 self._remember_chat_only(target)
-        answer = await self._call(
-            lambda: client.chat_completion(**self._chat_request(job, model, target)), model
-        )
-        content = answer.choices[0].message.content or ""
+            else:
+                return text
+        body = {**self._chat_request(job, model, target), "stream": False}
+        request = await self._prepare(_CHAT_TASK, target, None, body)
+        content = await self._call(request, answers.parse_chat, job, model)
         return job.text + content if job.parameters.get("return_full_text") else content
 
     def _use_chat(self, target: str) -> bool:
@@ -282,59 +346,49 @@ class HFInferenceClientWorkflow:
         self._chat_only.add(target)
         logger.info("text generation unsupported by %s; using chat completion", target)
 
-    def _chat_request(self, job: TaskInput, model: str, target: str) -> dict[str, Any]:
-        request: dict[str, Any] = {
-            "messages": [{"role": "user", "content": job.text}],
-            "model": target,
-            **chat_parameters(job.parameters),
-        }
-        if target != model:
-            # With a URL as model, huggingface_hub would put "dummy" in the body's `model`;
-            # the real id lets routers and the offline stand-in pick the model.
-            request["extra_body"] = {"model": model}
-        return request
-
     async def _call(
-        self, call: Callable[[], Awaitable[_T]], model: str, *, fallback_ok: bool = False
+        self,
+        request: _Request,
+        parse: Callable[[bytes], _T],
+        job: TaskInput,
+        model: str,
+        *,
+        fallback_ok: bool = False,
     ) -> _T:
-        """Await `call`, retrying per the RetryPolicy, and translate failures."""
+        async def once() -> _T:
+            return parse(await self.http.post(request.url, request.payload, request.headers))
+
+        return await self._attempts(once, job, model, fallback_ok=fallback_ok)
+
+    async def _attempts(
+        self,
+        send: Callable[[], Awaitable[_T]],
+        job: TaskInput,
+        model: str,
+        *,
+        fallback_ok: bool = False,
+    ) -> _T:
+        """Await `send`, retrying per the RetryPolicy, and translate failures."""
         policy = self.config.retry
         attempt = 0
         while True:
             attempt += 1
             try:
-                return await call()
-            except InferenceTimeoutError as e:
-                raise BackendTimeout(
-                    f"backend did not answer for model {model} within {self.config.timeout:g} s"
-                ) from e
-            except (HfHubHTTPError, TextGenerationError) as e:
+                return await send()
+            except BackendStatus as e:
                 if fallback_ok and says_task_unsupported(e):
                     raise _ChatOnly from e
-                http = _http_error(e)
-                if http is None:
-                    raise BackendError(f"backend error for model {model}: {e}"[:400]) from e
-                status = http.response.status_code
-                if not policy.should_retry(attempt, status):
-                    raise _backend_error(http, attempt, model) from e
-                wait = policy.delay(attempt, http.response.headers.get("retry-after"))
-            except httpx2.TransportError as e:
+                if not policy.should_retry(attempt, e.status):
+                    raise status_error(e, attempt, model, job) from e
+                wait = policy.delay(attempt, e.headers.get("retry-after"))
+            except BackendUnreachable as e:
                 if not policy.should_retry(attempt, None):
                     raise BackendUnavailable(
-                        f"cannot reach the backend for model {model} after {attempt} attempts:"
-                        f" {type(e).__name__}"
+                        f"cannot reach the backend for model {model} after {attempt} attempts: {e}"
                     ) from e
                 wait = policy.delay(attempt)
-            except ValueError as e:
-                # huggingface_hub's own checks: model/task/provider combinations it refuses.
-                if fallback_ok and says_task_unsupported(e):
-                    raise _ChatOnly from e
-                raise UnsupportedRequest("data.model", str(e)[:_REASON_LIMIT]) from e
-            except Exception as e:
-                logger.warning("unexpected backend answer for %s: %r", model, e)
-                raise BackendError(
-                    f"backend answered model {model} with something unexpected: {type(e).__name__}"
-                ) from e
+            except MalformedAnswer as e:
+                raise BackendError(f"backend answered model {model} with a bad answer: {e}") from e
             logger.warning(
                 "backend busy for %s (attempt %d); retrying in %.2fs", model, attempt, wait
             )
@@ -343,84 +397,113 @@ class HFInferenceClientWorkflow:
     # ------------------------------------------------------------------ streaming
 
     async def stream(self, job: TaskInput) -> AsyncIterator[str]:
-        """Open a token stream for a text-generation job; failures before the first token raise.
+        """Open a token stream for a text-generation job.
 
-        huggingface_hub 2.4.0 keeps every streamed response on the client's exit stack until the
-        client closes (`_inner_post`, stream=True), so each stream gets a short-lived client of
-        its own; the shared client stays leak-free.
+        Failures before the first token raise (the caller still gets an error status). After
+        that, the returned iterator raises StreamBroken when the backend cuts the stream short,
+        corrupts it, or the whole stream overruns HF_INF_TIMEOUT: the HTTP layer then drops the
+        connection without ending the chunked body, which the node records as a failed job.
 
         Raises:
             BackendError: (and subclasses) as for `inference`, before any text is produced.
         """
-        client = self._new_client()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.config.timeout
+        stack = contextlib.AsyncExitStack()
+        model, _ = self.target(job)
         try:
-            async with asyncio.timeout(self.config.timeout):
-                tokens = await self._open_stream(client, job)
-                first = await anext(tokens, None)
+            async with asyncio.timeout_at(deadline):
+                events = await self._open_stream(stack, job)
+                first = await anext(events, None)
         except TimeoutError as e:
-            await _close(client)
+            await stack.aclose()
             raise BackendTimeout(
                 f"no answer from the backend within {self.config.timeout:g} s (HF_INF_TIMEOUT)"
             ) from e
+        except MalformedAnswer as e:
+            await stack.aclose()
+            raise BackendError(f"backend answered model {model} with a bad stream: {e}") from e
         except BaseException:
-            await _close(client)
+            await stack.aclose()
             raise
-        return self._relay(client, first, tokens)
+        return self._relay(stack, first, events, deadline, model)
 
     async def _relay(
-        self, client: AsyncInferenceClient, first: str | None, tokens: AsyncIterator[str]
+        self,
+        stack: contextlib.AsyncExitStack,
+        first: StreamEvent | None,
+        events: AsyncIterator[StreamEvent],
+        deadline: float,
+        model: str,
     ) -> AsyncIterator[str]:
+        event = first
+        done = False
         try:
-            if first is None:
-                return
-            yield first
-            async for token in tokens:
-                yield token
-        except Exception as e:
-            # Status 200 is already sent; the node records a stream that ends early as failed.
-            logger.warning("stream from the backend broke off: %s", type(e).__name__)
+            while event is not None:
+                done = done or event.done
+                if event.text:
+                    yield event.text
+                # The deadline bounds every read, never the caller's own pace of consuming.
+                async with asyncio.timeout_at(deadline):
+                    event = await anext(events, None)
+        except TimeoutError as e:
+            raise StreamBroken(
+                f"the stream for model {model} did not finish within"
+                f" {self.config.timeout:g} s (HF_INF_TIMEOUT)"
+            ) from e
+        except MalformedAnswer as e:
+            raise StreamBroken(f"the stream for model {model} broke off: {e}") from e
         finally:
-            await _close(client)
+            await stack.aclose()
+        if not done:
+            raise StreamBroken(f"the stream for model {model} ended before its final event")
 
     async def _open_stream(
-        self, client: AsyncInferenceClient, job: TaskInput
-    ) -> AsyncIterator[str]:
+        self, stack: contextlib.AsyncExitStack, job: TaskInput
+    ) -> AsyncIterator[StreamEvent]:
         model, target = self.target(job)
         if not self._use_chat(target):
+            request = await self._prepare(
+                _HUB_TASKS[job.task], target, job.text, job.parameters, stream=True
+            )
             try:
-                stream: Any = await self._call(
-                    lambda: client.text_generation(
-                        job.text, model=target, stream=True, **job.parameters
-                    ),
+                return await self._open(
+                    stack,
+                    request,
+                    answers.tgi_stream_event,
+                    job,
                     model,
                     fallback_ok=self.config.text_generation_mode is TextGenerationMode.AUTO,
                 )
-                return _as_text(stream)
             except _ChatOnly:
                 self._remember_chat_only(target)
-        chunks: Any = await self._call(
-            lambda: client.chat_completion(stream=True, **self._chat_request(job, model, target)),
-            model,
-        )
-        return _chat_text(chunks)
+        body = {**self._chat_request(job, model, target), "stream": True}
+        request = await self._prepare(_CHAT_TASK, target, None, body)
+        return await self._open(stack, request, answers.chat_stream_event, job, model)
+
+    async def _open(
+        self,
+        stack: contextlib.AsyncExitStack,
+        request: _Request,
+        decode: Callable[[bytes], StreamEvent],
+        job: TaskInput,
+        model: str,
+        *,
+        fallback_ok: bool = False,
+    ) -> AsyncIterator[StreamEvent]:
+        async def once() -> AsyncIterator[StreamEvent]:
+            response = await stack.enter_async_context(
+                self.http.stream(request.url, request.payload, request.headers)
+            )
+            return _decoded(self.http.lines(response), decode)
+
+        return await self._attempts(once, job, model, fallback_ok=fallback_ok)
 
 
-async def _close(client: Any) -> None:
-    # AsyncInferenceClient.close() carries no annotations; called through Any for mypy strict.
-    await client.close()
-
-
-class _ChatOnly(Exception):
-    """Internal signal: the backend does not do text generation for this model."""
-
-
-async def _as_text(tokens: AsyncIterator[Any]) -> AsyncIterator[str]:
-    async for token in tokens:
-        yield str(token)
-
-
-async def _chat_text(chunks: AsyncIterator[Any]) -> AsyncIterator[str]:
-    async for chunk in chunks:
-        for choice in chunk.choices:
-            if choice.delta.content:
-                yield choice.delta.content
+async def _decoded(
+    lines: AsyncIterator[bytes], decode: Callable[[bytes], StreamEvent]
+) -> AsyncIterator[StreamEvent]:
+    async for line in lines:
+        event = decode(line)
+        if event.text or event.done:
+            yield event

@@ -16,7 +16,7 @@ from typing import Any
 from eth_abi.abi import encode as abi_encode
 from eth_utils.crypto import keccak
 
-from .errors import NodeError
+from ..errors import NodeError
 
 __all__ = [
     "MAX_ATTEMPTS",

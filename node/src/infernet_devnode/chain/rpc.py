@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 from typing import Any
 from typing import cast
 
@@ -25,16 +24,12 @@ from eth_utils.crypto import keccak
 from web3 import AsyncWeb3
 from web3.providers.rpc.utils import ExceptionRetryConfiguration
 
-from ._abi import COORDINATOR
-from ._abi import REGISTRY
-from ._abi import WALLET_FACTORY
-from ._abi import Function
-from ._abi import decode_revert
-from .errors import NodeError
-
-if TYPE_CHECKING:
-    from .components import ChainComponent
-    from .components import NodeContext
+from ..errors import NodeError
+from .abi import COORDINATOR
+from .abi import REGISTRY
+from .abi import WALLET_FACTORY
+from .abi import Function
+from .abi import decode_revert
 
 __all__ = [
     "Block",
@@ -48,7 +43,6 @@ __all__ = [
     "RpcFailed",
     "RpcUnavailable",
     "bloom_may_contain",
-    "create_chain_component",
 ]
 
 log = logging.getLogger(__name__)
@@ -385,11 +379,3 @@ class ChainClient:
     async def next_subscription_id(self, contracts: Contracts, block: int | str) -> int:
         (next_id,) = await self.call(contracts.coordinator, COORDINATOR.id, block=block)
         return int(next_id)
-
-
-def create_chain_component(context: NodeContext) -> ChainComponent:
-    """The node's `ChainFactory` (components.DEFAULT_CHAIN_FACTORY points here)."""
-    # Imported here: chain_api builds on this module, so a top-level import would be circular.
-    from .chain_api import ChainSide
-
-    return ChainSide(context)

@@ -19,11 +19,8 @@ from typing import TYPE_CHECKING
 from typing import Any
 from typing import Protocol
 
-from ._abi import CONSUMER
-from ._abi import COORDINATOR
-from .chain import ChainError
-from .chain import Reverted
-from .chain import RpcUnavailable
+from .abi import CONSUMER
+from .abi import COORDINATOR
 from .delivery import ChainPayload
 from .delivery import Closed
 from .delivery import ContainerOutputError
@@ -34,11 +31,14 @@ from .delivery import Verdict
 from .delivery import encode_container_output
 from .delivery import verdict_for_revert
 from .intervals import schedule_at
+from .rpc import ChainError
+from .rpc import Reverted
+from .rpc import RpcUnavailable
 from .sender import SignedTransaction
 from .subscriptions import Subscription
 
 if TYPE_CHECKING:
-    from .onchain import OnchainNode
+    from .loop import OnchainNode
 
 __all__ = ["ONCHAIN", "ContainerRun", "ContainerRunner", "DeliveryRunner"]
 

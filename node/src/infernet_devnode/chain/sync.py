@@ -13,16 +13,16 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ._abi import EVENT_SUBSCRIPTION_CANCELLED
-from ._abi import EVENT_SUBSCRIPTION_CREATED
-from ._abi import READER
-from .chain import Block
-from .chain import ChainClient
-from .chain import Contracts
-from .chain import bloom_may_contain
+from .abi import EVENT_SUBSCRIPTION_CANCELLED
+from .abi import EVENT_SUBSCRIPTION_CREATED
+from .abi import READER
 from .intervals import Phase
 from .intervals import interval_at
 from .intervals import schedule_at
+from .rpc import Block
+from .rpc import ChainClient
+from .rpc import Contracts
+from .rpc import bloom_may_contain
 from .subscriptions import Subscription
 
 __all__ = ["SubscriptionFeed", "SyncSettings"]

@@ -18,8 +18,8 @@ from eth_keys.exceptions import BadSignature
 from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 
-from .errors import InvalidField
-from .messages import DelegatedSubscriptionRequest
+from ..errors import InvalidField
+from ..messages import DelegatedSubscriptionRequest
 from .subscriptions import Subscription
 
 __all__ = [

@@ -19,11 +19,11 @@ from typing import cast
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
-from .chain import ChainClient
-from .chain import ChainError
-from .chain import Reverted
-from .chain import RpcFailed
-from .chain import RpcUnavailable
+from .rpc import ChainClient
+from .rpc import ChainError
+from .rpc import Reverted
+from .rpc import RpcFailed
+from .rpc import RpcUnavailable
 
 __all__ = ["SignedTransaction", "TransactionSender"]
 

@@ -17,26 +17,26 @@ from typing import Any
 from aiohttp import web
 from eth_utils.address import to_checksum_address
 
-from .chain import ChainError
-from .chain import RpcUnavailable
-from .chain_store import ChainStore
-from .chain_store import DelegationRecord
-from .components import NodeContext
-from .config import NodeConfig
-from .delegation import SignedDelegation
+from ..components import NodeContext
+from ..config import NodeConfig
+from ..errors import ChainNotAvailable
+from ..errors import InvalidField
+from ..messages import DelegatedSubscriptionRequest
+from ..results import ContainerError
+from ..results import ContainerOutput
+from ..results import JobLocation
+from ..results import JobStatus
 from .delivery import Delivery
 from .delivery import DeliveryState
-from .errors import ChainNotAvailable
-from .errors import InvalidField
+from .eip712 import SignedDelegation
 from .execution import ContainerRun
 from .intervals import schedule_at
-from .messages import DelegatedSubscriptionRequest
-from .onchain import ChainSettings
-from .onchain import OnchainNode
-from .results import ContainerError
-from .results import ContainerOutput
-from .results import JobLocation
-from .results import JobStatus
+from .loop import ChainSettings
+from .loop import OnchainNode
+from .rpc import ChainError
+from .rpc import RpcUnavailable
+from .store import ChainStore
+from .store import DelegationRecord
 from .subscriptions import ContainerPolicy
 
 __all__ = [

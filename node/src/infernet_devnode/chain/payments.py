@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import asyncio
 
-from ._abi import ERC20
-from ._abi import WALLET
-from .chain import ChainClient
-from .chain import ChainError
-from .chain import Contracts
+from .abi import ERC20
+from .abi import WALLET
+from .rpc import ChainClient
+from .rpc import ChainError
+from .rpc import Contracts
 from .sender import SignedTransaction
 from .sender import TransactionSender
 from .subscriptions import ZERO_ADDRESS

@@ -23,11 +23,11 @@ from dataclasses import dataclass
 from dataclasses import replace
 from typing import Any
 
-from .chain import ChainIdentity
-from .delegation import SignedDelegation
+from ..store import Store
 from .delivery import Delivery
 from .delivery import DeliveryState
-from .store import Store
+from .eip712 import SignedDelegation
+from .rpc import ChainIdentity
 from .subscriptions import Subscription
 
 __all__ = ["ChainStore", "DelegationRecord", "SubscriptionRecord"]

@@ -13,14 +13,14 @@ from dataclasses import replace
 from enum import IntEnum
 from typing import TYPE_CHECKING
 
-from ._abi import COORDINATOR
-from .chain import ChainError
+from .abi import COORDINATOR
 from .delivery import Delivery
 from .delivery import DeliveryState
 from .delivery import responded_key
+from .rpc import ChainError
 
 if TYPE_CHECKING:
-    from .onchain import OnchainNode
+    from .loop import OnchainNode
 
 __all__ = ["Settlement", "TxOutcome"]
 

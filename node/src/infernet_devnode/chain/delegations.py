@@ -13,30 +13,30 @@ import asyncio
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from ._abi import CONSUMER
-from ._abi import COORDINATOR
-from .chain import ChainError
-from .chain import Reverted
-from .chain import RpcUnavailable
-from .delegation import SignedDelegation
-from .delegation import delegate_key
-from .delegation import signature_problem
+from ..errors import GuardianRejection
+from ..errors import InvalidField
+from .abi import CONSUMER
+from .abi import COORDINATOR
 from .delivery import Closed
 from .delivery import Delivery
 from .delivery import DeliveryState
 from .delivery import Failure
 from .delivery import responded_key
-from .errors import GuardianRejection
-from .errors import InvalidField
+from .eip712 import SignedDelegation
+from .eip712 import delegate_key
+from .eip712 import signature_problem
 from .intervals import Phase
 from .intervals import schedule_at
+from .rpc import ChainError
+from .rpc import Reverted
+from .rpc import RpcUnavailable
 from .sender import SignedTransaction
 from .settlement import TxOutcome
 from .subscriptions import ZERO_ADDRESS
 from .subscriptions import Subscription
 
 if TYPE_CHECKING:
-    from .onchain import OnchainNode
+    from .loop import OnchainNode
 
 __all__ = ["Delegations"]
 

@@ -10,9 +10,9 @@ import logging
 from collections.abc import Iterator
 from collections.abc import Mapping
 
-from .chain_store import ChainStore
 from .intervals import Phase
 from .intervals import schedule_at
+from .store import ChainStore
 from .subscriptions import ContainerLookup
 from .subscriptions import ContainerPolicy
 from .subscriptions import Subscription
