@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: BSD-3-Clause-Clear
 pragma solidity ^0.8.4;
 
-import {HFInference} from "../src/HFInference.sol";
-
 /// @title HFOutput
 /// @notice Builds what a node hands a consumer for the HF Inference Client Service, byte for byte:
 ///         the delivered `output` is `abi.encode(bytes rawOutput, bytes processedOutput)` with
@@ -18,8 +16,10 @@ library HFOutput {
                                CONSTANTS
     //////////////////////////////////////////////////////////////*/
 
-    /// @notice Scores are probabilities times this (1e6), truncated.
-    uint256 internal constant SCORE_SCALE = HFInference.SCORE_SCALE;
+    /// @notice Scores are probabilities times this (1e6), truncated: the service's scale, and
+    ///         HFInference.SCORE_SCALE (the kit imports nothing from contracts/src, so a project
+    ///         can install the kit folder alone).
+    uint256 internal constant SCORE_SCALE = 1e6;
 
     /// @notice Size of the placeholder output Ritual's node simulates every delivery with before
     ///         running the container (one zero ABI word).
@@ -107,7 +107,8 @@ library HFOutput {
 
     /// @notice The container input a consumer serves: `abi.encode(uint8 task, string model,
     ///         string input)`.
-    /// @param task task id (1..4, see HFInference)
+    /// @param task task id (1 text generation, 2 text classification, 3 token classification,
+    ///        4 summarization)
     /// @param model model id ("" = the backend's default)
     /// @param text prompt or text
     function containerInput(uint8 task, string memory model, string memory text)
