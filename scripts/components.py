@@ -37,16 +37,19 @@ from processes import start_ticks
 from processes import stop_process
 from processes import wait_until
 from run_folder import clear_previous_run
+from run_folder import write_private
 from run_folder import write_state
 from stack_config import CONTAINER_ID
 from stack_config import REPO
 from stack_config import StackConfig
 from stack_config import Urls
 from stack_config import node_config
+from stack_description import Protocol
+from stack_description import StackDescription
 from web3 import Web3
 
 STARTUP_DEADLINE_S = 60.0
-# solcjs compiles the protocol cold in minutes (DESIGN.md, toolchain); forge caches afterwards.
+# solcjs compiles the protocol cold in minutes (docs/contracts.md); forge caches afterwards.
 COMPILE_DEADLINE_S = 900.0
 PROGRESS_EVERY_S = 15.0
 
@@ -230,7 +233,7 @@ class Stack:
         argv = [
             sys.executable,
             "-m",
-            "hf_inference_client_service.offline_backend",
+            "hf_inference_standin",
             "--host",
             LOCALHOST,
             "--port",
@@ -263,27 +266,38 @@ class Stack:
 
     def start_node(self) -> None:
         """Start (or restart) the devnode with a freshly written config.json."""
-        self.config_path.write_text(
-            json.dumps(node_config(self.config, self.urls), indent=2) + "\n"
+        # config.json holds the node's private key
+        write_private(
+            self.config_path, json.dumps(node_config(self.config, self.urls), indent=2) + "\n"
         )
         argv = [venv_bin("infernet-devnode"), "--config", str(self.config_path)]
         with self.step(f"devnode on {self.urls.node}"):
             self._start_and_wait("devnode", argv, lambda: http_ok(self.urls.node + "/health"))
 
-    # -- state file (read by `down`, `logs`, the demo)
+    # -- state file (read by `down`, `logs`, the demo, and `make e2e STACK=`)
+    def description(self) -> StackDescription:
+        """This stack as the e2e suite reads it (keys: anvil's accounts, the default roles)."""
+        return StackDescription(
+            rpc_url=self.urls.rpc,
+            node_url=self.urls.node,
+            service_url=self.urls.service,
+            backend_url=self.urls.backend,
+            chain_id=onchain.CHAIN_ID,
+            block_time=self.config.block_time or None,
+            container_id=CONTAINER_ID,
+            protocol=Protocol(**asdict(onchain.PROTOCOL)),
+            consumers=self.consumers,
+            launcher={
+                "run_dir": str(self.config.run_dir),
+                "ports": asdict(self.config.ports),
+                "offline": self.config.offline,
+                "config": str(self.config_path),
+                "processes": {n: asdict(p) for n, p in self.processes.items()},
+            },
+        )
+
     def state(self) -> dict[str, Any]:
-        return {
-            "run_dir": str(self.config.run_dir),
-            "urls": asdict(self.urls),
-            "ports": asdict(self.config.ports),
-            "offline": self.config.offline,
-            "block_time": self.config.block_time,
-            "container_id": CONTAINER_ID,
-            "config": str(self.config_path),
-            "protocol": asdict(onchain.PROTOCOL),
-            "consumers": self.consumers,
-            "processes": {n: asdict(p) for n, p in self.processes.items()},
-        }
+        return self.description().to_data()
 
     def _save_state(self) -> None:
         if self.config.run_dir.is_dir():
@@ -296,6 +310,7 @@ class Stack:
             "Local Infernet stack is up.",
             f"  chain (anvil)      {u.rpc}   chain id {onchain.CHAIN_ID}",
             f"  devnode (REST)     {u.node}   GET /health, POST /api/jobs, GET /api/jobs?id=",
+            f"  explorer           {u.node}/ui   jobs, subscriptions, deliveries (read-only)",
             f"  HF service         {u.service}   container id {CONTAINER_ID!r}",
             f"  HF backend         {u.backend or 'Hugging Face (HF_INF_TOKEN)'}",
             "  protocol:",

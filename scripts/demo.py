@@ -12,6 +12,7 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
@@ -48,6 +49,8 @@ class Demo:
         self.w3 = onchain.connect(urls.rpc)
         self.chain = flows.ChainFlows(self.w3, self.node, consumers)
         self.outcomes: list[Outcome] = []
+        # Flow 1's answer per task: on-chain token classifications borrow its words to be read.
+        self.offchain_answers: dict[HFTaskId, Answer] = {}
 
     def run(self, flow: str, task: HFTaskId, action: Callable[[], flows.FlowResult]) -> None:
         label = f"{flow:<22} {task.name.lower():<21}"
@@ -64,9 +67,21 @@ class Demo:
             return
         took = time.monotonic() - t0
         print(f" ok ({took:.1f} s)", flush=True)
+        result = self.readable(task, result)
         for line in result.lines():
             print(f"      {line}")
         self.outcomes.append(Outcome(flow, task, True, took, result.answer.show()))
+
+    def readable(self, task: HFTaskId, result: flows.FlowResult) -> flows.FlowResult:
+        """Name each on-chain entity by its word, taken from flow 1's answer to the same text."""
+        known = self.offchain_answers.get(task)
+        if known is None or result.answer.words:
+            return result
+        answer = result.answer.with_words_of(known)
+        if answer is result.answer:
+            return result
+        note = "from the off-chain answer to the same text (on-chain: labels and scores only)"
+        return replace(result, answer=answer, facts={**result.facts, "words": note})
 
     def offchain(self, task: HFTaskId) -> flows.FlowResult:
         job_id = self.node.request_job(flows.offchain_data(task, PROMPTS[task]), CONTAINER_ID)
@@ -74,6 +89,7 @@ class Demo:
         if job["status"] != "success":
             raise RuntimeError(f"job {job_id} {job['status']}: {job['result']}")
         answer: Answer = flows.answer_from_offchain(task, job["result"]["output"]["output"])
+        self.offchain_answers[task] = answer
         return flows.FlowResult(answer, {"job id": job_id})
 
     def all_flows(self) -> None:

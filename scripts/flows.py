@@ -7,11 +7,14 @@ give it URLs and addresses.
 from __future__ import annotations
 
 import json
+import math
 import time
 import urllib.error
 import urllib.request
 from dataclasses import asdict
 from dataclasses import dataclass
+from dataclasses import field
+from dataclasses import replace
 from enum import IntEnum
 from typing import Any
 
@@ -23,23 +26,25 @@ from onchain import CHAIN_ID
 from onchain import CONTAINER_ID
 from onchain import DEPLOYER_ADDRESS
 from onchain import PROTOCOL
-from onchain import SIGNER_ADDRESS
 from onchain import SIGNER_KEY
+from onchain import USER_ADDRESS as USER_ADDRESS
+from onchain import address_of
 from onchain import artifact
 from onchain import container_id_hash
-from onchain import deploy_contract
+from onchain import deployed
+from onchain import send_deployment
 from onchain import wait_for
 from web3 import Web3
 from web3.contract import Contract
 from web3.logs import DISCARD as DISCARD
 
-SCORE_SCALE = 1_000_000  # scores on-chain are int(score * 1e6) (spec: hf-service §1.4)
+SCORE_SCALE = 1_000_000  # on-chain scores are int(score * 1e6) (docs/contracts.md, wire formats)
 JOB_DEADLINE_S = 60.0
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 
 
 class HFTaskId(IntEnum):
-    """Task ids, wire-compatible with infernet-ml's HFTaskId (DESIGN.md)."""
+    """Task ids, wire-compatible with infernet-ml's HFTaskId (docs/contracts.md, wire formats)."""
 
     UNSET = 0
     TEXT_GENERATION = 1
@@ -55,7 +60,7 @@ TASKS = (
     HFTaskId.SUMMARIZATION,
 )
 
-# One input per task, as in Infernet's own examples and tests (spec: hf-service §5 Tests).
+# One input per task: the examples of docs/service.md.
 PROMPTS = {
     HFTaskId.TEXT_GENERATION: "Is the sky blue during a clear day?",
     HFTaskId.TEXT_CLASSIFICATION: "Decentralizing AI using crypto is awesome!",
@@ -70,7 +75,7 @@ PROMPTS = {
 
 
 def offchain_data(task: HFTaskId, text: str, model: str = "") -> dict[str, Any]:
-    """The `data` of an off-chain job (spec: hf-service §2.3)."""
+    """The `data` of an off-chain job (docs/service.md: task ids and input fields)."""
     field = "prompt" if task == HFTaskId.TEXT_GENERATION else "text"
     data: dict[str, Any] = {"task_id": int(task), field: text}
     if model:
@@ -88,18 +93,43 @@ def onchain_input(task: int, model: str, text: str) -> bytes:
 
 @dataclass(frozen=True)
 class Answer:
-    """A decoded inference result: text (tasks 1, 4) or labels with scores (tasks 2, 3)."""
+    """A decoded inference result: text (tasks 1, 4) or labels with scores (tasks 2, 3).
+
+    `words` are the entities' words of a token classification. Only the off-chain answer carries
+    them: on-chain, the service encodes labels and scores alone.
+    """
 
     task: HFTaskId
     text: str | None = None
     labels: tuple[str, ...] = ()
     scores: tuple[float, ...] = ()
+    words: tuple[str, ...] = ()
 
     def show(self) -> str:
+        """One line a person can read: `'text'`, `POSITIVE 0.78, ...`, `Ritual -> ORG 0.96, ...`."""
         if self.text is not None:
             return repr(self.text)
-        pairs = ", ".join(f"{lab} {s:.3f}" for lab, s in zip(self.labels, self.scores, strict=True))
-        return f"[{pairs}]"
+        if not self.labels:
+            return "(no labels)"
+        pairs = zip(self.labels, self.scores, strict=True)
+        shown = [f"{label} {score:.2f}" for label, score in pairs]
+        if self.words:
+            shown = [f"{word} -> {s}" for word, s in zip(self.words, shown, strict=True)]
+        return ", ".join(shown)
+
+    def with_words_of(self, offchain: Answer) -> Answer:
+        """This answer with the words of `offchain`, the same entities answered off-chain.
+
+        The entities match when their labels agree and their scores agree to the on-chain
+        precision (1e-6); otherwise this answer is returned unchanged.
+        """
+        same = bool(offchain.words) and (
+            offchain.labels == self.labels
+            # the service truncates to integers; back from the chain, round off float error
+            and [int(s * SCORE_SCALE) for s in offchain.scores]
+            == [round(s * SCORE_SCALE) for s in self.scores]
+        )
+        return replace(self, words=offchain.words) if same else self
 
 
 def decode_raw_output(task: HFTaskId, raw: bytes) -> Answer:
@@ -112,22 +142,30 @@ def decode_raw_output(task: HFTaskId, raw: bytes) -> Answer:
 
 
 def decode_delivered_output(task: HFTaskId, output: bytes) -> Answer:
-    """The node delivers abi.encode(bytes raw_output, bytes processed_output) (DESIGN.md)."""
+    """Decode what the node delivers: abi.encode(bytes raw_output, bytes processed_output)."""
     raw, _processed = decode(["bytes", "bytes"], output)
     return decode_raw_output(task, raw)
 
 
 def answer_from_offchain(task: HFTaskId, output: Any) -> Answer:
-    """The service's off-chain `output` (HF's JSON shapes, spec: hf-service §2.4)."""
+    """The service's off-chain `output`: Hugging Face's JSON shapes (docs/service.md)."""
     if task == HFTaskId.TEXT_GENERATION:
         return Answer(task, text=output if isinstance(output, str) else output["generated_text"])
     if task == HFTaskId.SUMMARIZATION:
         return Answer(task, text=output["summary_text"])
-    key = "label" if task == HFTaskId.TEXT_CLASSIFICATION else "entity_group"
+    if task == HFTaskId.TEXT_CLASSIFICATION:
+        return Answer(
+            task,
+            labels=tuple(str(e["label"]) for e in output),
+            scores=tuple(float(e["score"]) for e in output),
+        )
     return Answer(
         task,
-        labels=tuple(str(e[key]) for e in output),
+        labels=tuple(str(e.get("entity_group", e.get("entity"))) for e in output),
         scores=tuple(float(e["score"]) for e in output),
+        words=tuple(str(e["word"]).strip() for e in output)
+        if all("word" in e for e in output)
+        else (),
     )
 
 
@@ -145,7 +183,7 @@ class NodeHTTPError(Exception):
 
 @dataclass(frozen=True)
 class NodeREST:
-    """The Infernet node REST API (spec: node §2) over plain HTTP."""
+    """The Infernet node REST API (docs/devnode.md) over plain HTTP."""
 
     url: str
 
@@ -218,7 +256,7 @@ class NodeREST:
 
 @dataclass(frozen=True)
 class DelegatedSubscription:
-    """The Subscription struct a delegated signer signs (spec: sdk §3.1, node §2.4 B)."""
+    """The Subscription struct a delegated signer signs (docs/contracts.md, wire formats)."""
 
     owner: str
     active_at: int
@@ -249,7 +287,7 @@ def sign_delegated(
     coordinator: str,
     chain_id: int,
 ) -> dict[str, int]:
-    """EIP-712 DelegateSubscription signature, domain "InfernetCoordinator"/"1" (spec: sdk §4).
+    """EIP-712 DelegateSubscription signature, domain "InfernetCoordinator"/"1" (docs/contracts.md).
 
     Signed with the devnode's own EIP-712 code (checked against eth_account in its tests).
     """
@@ -312,10 +350,15 @@ class FlowResult:
 
 # ---------------------------------------------------------------- flows 2-4 through the consumers
 
-USER_ADDRESS = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"  # anvil #0, an ordinary caller
 DELIVERY_DEADLINE_S = 60.0
 DEFAULT_PERIOD_S = 60  # chain seconds per interval of the recurring demo subscription
+# On timed blocks the flows wait for chain time instead of moving it. An interval then lasts a few
+# blocks: long enough for a node to notice it, run the service and land the delivery inside it,
+# also for a node that counts intervals on its own clock (Ritual's node does).
+TIMED_PERIOD_BLOCKS = 6
+TIMED_MIN_PERIOD_S = 6
 DELEGATION_EXPIRY_S = 3600
+# the sample consumers DeployConsumers.s.sol deploys, by contract name
 CONSUMERS = ("HFCallbackConsumer", "HFSubscriptionConsumer", "HFDelegatedConsumer")
 
 
@@ -327,6 +370,36 @@ def answer_from_contract(task: HFTaskId, stored: Any) -> Answer:
     return Answer(task, labels=tuple(labels), scores=tuple(s / SCORE_SCALE for s in scores))
 
 
+@dataclass(frozen=True)
+class ChainSetup:
+    """Where the protocol is, who acts on it, and how the chain mines (a stack description's
+    chain half). The defaults are the local stack's: anvil's accounts, automine."""
+
+    registry: str = PROTOCOL.registry
+    coordinator: str = PROTOCOL.coordinator
+    chain_id: int = CHAIN_ID
+    container_id: str = CONTAINER_ID
+    user: str = USER_ADDRESS  # sends callback requests
+    deployer: str = DEPLOYER_ADDRESS  # deploys (so owns) the consumers
+    signer_key: str = field(default=SIGNER_KEY, repr=False)  # the delegated consumers' signer
+    block_time: float | None = None  # None: automine, and chain time is moved (anvil)
+
+    @property
+    def signer(self) -> str:
+        return address_of(self.signer_key)
+
+    @property
+    def moves_time(self) -> bool:
+        """Automine: nothing advances chain time but us. Timed blocks: time passes by itself."""
+        return self.block_time is None
+
+    def period(self, requested: int) -> int:
+        """The recurring period to use: as requested when time is moved, a few blocks if not."""
+        if self.block_time is None:
+            return requested
+        return max(TIMED_MIN_PERIOD_S, math.ceil(TIMED_PERIOD_BLOCKS * self.block_time))
+
+
 @dataclass
 class ChainFlows:
     """Flows 2-4 against deployed consumers (name -> address), as a contract user drives them."""
@@ -334,6 +407,7 @@ class ChainFlows:
     w3: Web3
     node: NodeREST
     consumers: dict[str, str]
+    setup: ChainSetup = field(default_factory=ChainSetup)
     _nonce: int = 0
 
     def consumer(self, name: str) -> Contract:
@@ -344,7 +418,7 @@ class ChainFlows:
     @property
     def coordinator(self) -> Contract:
         return self.w3.eth.contract(
-            address=Web3.to_checksum_address(PROTOCOL.coordinator),
+            address=Web3.to_checksum_address(self.setup.coordinator),
             abi=artifact("EIP712Coordinator")["abi"],
         )
 
@@ -363,13 +437,17 @@ class ChainFlows:
         self.w3.provider.make_request("evm_increaseTime", [seconds])  # type: ignore[arg-type]
         self.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
 
-    def wait_answer(self, consumer: Contract, sub_id: int, interval: int) -> Any:
+    def wait_answer(
+        self, consumer: Contract, sub_id: int, interval: int, extra_s: float = 0.0
+    ) -> Any:
         def ready() -> bool:
             return bool(consumer.functions.hasAnswer(sub_id, interval).call())
 
         try:
             wait_for(
-                f"answer to subscription {sub_id} interval {interval}", ready, DELIVERY_DEADLINE_S
+                f"answer to subscription {sub_id} interval {interval}",
+                ready,
+                DELIVERY_DEADLINE_S + extra_s,
             )
         except TimeoutError as e:
             raise TimeoutError(f"{e}; the devnode says: {self.devnode_view(sub_id)}") from None
@@ -399,7 +477,7 @@ class ChainFlows:
     def callback(self, task: HFTaskId, text: str, model: str = "") -> FlowResult:
         consumer = self.consumer("HFCallbackConsumer")
         receipt = self.transact(
-            consumer.functions.requestCompute(int(task), model, text, 1), USER_ADDRESS
+            consumer.functions.requestCompute(int(task), model, text, 1), self.setup.user
         )
         (event,) = consumer.events.ComputeRequested().process_receipt(receipt, errors=DISCARD)
         sub_id = int(event["args"]["subscriptionId"])
@@ -420,26 +498,35 @@ class ChainFlows:
     ) -> FlowResult:
         consumer = self.consumer("HFSubscriptionConsumer")
         inputs = [f"{text} (interval {k})" for k in range(1, intervals + 1)]
+        period = self.setup.period(period)
         receipt = self.transact(
             consumer.functions.startSubscription(
                 int(task), "", inputs, intervals, period, 1, False
             ),
-            DEPLOYER_ADDRESS,
+            self.setup.deployer,
         )
         (event,) = consumer.events.SubscriptionStarted().process_receipt(receipt, errors=DISCARD)
         sub_id = int(event["args"]["subscriptionId"])
-        facts: dict[str, Any] = {"subscription": sub_id, "period": f"{period} s (chain time)"}
+        how = "moved" if self.setup.moves_time else "waited for"
+        facts: dict[str, Any] = {
+            "subscription": sub_id,
+            "period": f"{period} s (chain time, {how})",
+        }
         answer = Answer(task)
         for interval in range(1, intervals + 1):
-            self.advance(period)  # interval k starts k periods after creation
-            stored = self.wait_answer(consumer, sub_id, interval)
+            # interval k starts k periods after creation
+            if self.setup.moves_time:
+                self.advance(period)
+                stored = self.wait_answer(consumer, sub_id, interval)
+            else:
+                stored = self.wait_answer(consumer, sub_id, interval, extra_s=2 * period)
             delivery = self._checked(task, stored, sub_id, interval)
             answer = answer_from_contract(task, stored)
             facts[f"interval {interval}"] = f"{answer.show()} tx {delivery.tx_hash}"
         return FlowResult(answer, facts)
 
     # -- flow 4
-    def delegated(self, task: HFTaskId, text: str, key: str = SIGNER_KEY) -> FlowResult:
+    def delegated(self, task: HFTaskId, text: str, key: str | None = None) -> FlowResult:
         consumer = self.consumer("HFDelegatedConsumer")
         sub, signature = self.signed_request(consumer.address, key)
         self.node.request_delegated(sub.rest(), signature, offchain_data(task, text))
@@ -452,9 +539,10 @@ class ChainFlows:
         )
 
     def signed_request(
-        self, owner: str, key: str = SIGNER_KEY, **fields: Any
+        self, owner: str, key: str | None = None, **fields: Any
     ) -> tuple[DelegatedSubscription, dict[str, int]]:
-        """A one-shot DelegateSubscription for `owner`, signed with `key`, fresh nonce."""
+        """A one-shot DelegateSubscription for `owner`, signed with `key` (default: the
+        consumers' signer), fresh nonce."""
         now = self.chain_time()
         values: dict[str, Any] = {
             "owner": owner,
@@ -462,16 +550,22 @@ class ChainFlows:
             "period": 0,
             "frequency": 1,
             "redundancy": 1,
-            "container_id": container_id_hash(CONTAINER_ID),
+            "container_id": container_id_hash(self.setup.container_id),
         }
         values.update(fields)
         sub = DelegatedSubscription(**values)
-        # nonces need not be sequential (spec: sdk §4); above both the chain's highest and the
-        # last one signed here, a nonce is unused even while an earlier request is in flight
+        # nonces need not be consecutive (docs/contracts.md, wire formats); above both the
+        # chain's highest and the last one signed here, a nonce is unused even while an earlier
+        # request is in flight
         on_chain = int(self.coordinator.functions.maxSubscriberNonce(owner).call())
         self._nonce = nonce = max(on_chain, self._nonce) + 1
         signature = sign_delegated(
-            sub, nonce, now + DELEGATION_EXPIRY_S, key, PROTOCOL.coordinator, CHAIN_ID
+            sub,
+            nonce,
+            now + DELEGATION_EXPIRY_S,
+            key or self.setup.signer_key,
+            self.setup.coordinator,
+            self.setup.chain_id,
         )
         return sub, signature
 
@@ -487,17 +581,15 @@ class ChainFlows:
         return sub_id
 
 
-def deploy_consumers(w3: Web3) -> dict[str, str]:
-    """Fresh consumers (e2e: one set per test), deployed by anvil #2 like DeployConsumers.s.sol."""
-    registry = PROTOCOL.registry
-    return {
-        "HFCallbackConsumer": deploy_contract(
-            w3, "HFCallbackConsumer", registry, CONTAINER_ID, SIGNER_ADDRESS
-        ).address,
-        "HFSubscriptionConsumer": deploy_contract(
-            w3, "HFSubscriptionConsumer", registry, CONTAINER_ID
-        ).address,
-        "HFDelegatedConsumer": deploy_contract(
-            w3, "HFDelegatedConsumer", registry, SIGNER_ADDRESS
-        ).address,
-    }
+def deploy_consumers(w3: Web3, setup: ChainSetup | None = None) -> dict[str, str]:
+    """Fresh consumers (e2e: one set per test), deployed like DeployConsumers.s.sol: by the
+    deployer (anvil #2 by default), answering to the signer (anvil #3)."""
+    s = setup or ChainSetup()
+    by = s.deployer
+    sent = [
+        send_deployment(w3, "HFCallbackConsumer", s.registry, s.container_id, s.signer, sender=by),
+        send_deployment(w3, "HFSubscriptionConsumer", s.registry, s.container_id, sender=by),
+        send_deployment(w3, "HFDelegatedConsumer", s.registry, s.signer, sender=by),
+    ]
+    # sent together, so on timed blocks they share a block instead of waiting for one each
+    return {name: deployed(w3, name, tx).address for name, tx in sent}

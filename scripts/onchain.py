@@ -7,23 +7,31 @@ import json
 import os
 import subprocess
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from eth_abi.abi import encode
+from eth_account import Account
 from foundry import foundry_tool
 from web3 import Web3
+from web3.middleware import SignAndSendRawMiddlewareBuilder
 
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "out"
-CONTAINER_ID = "hf_inference_client_service"  # the default id everywhere (INTERFACES.md)
-CHAIN_ID = 31337  # anvil's default, also the infernet-anvil image's (spec: sdk §8)
+CONTAINER_ID = (
+    "hf_inference_client_service"  # the container id consumers hash and config.json names
+)
+CHAIN_ID = 31337  # anvil's default, which ritualnetwork/infernet-anvil:1.0.0 keeps
 
-# anvil's default accounts (mnemonic "test test ... junk"); the roles are Ritual's (spec: sdk §8).
+# anvil's default accounts (mnemonic "test test ... junk"), in the roles of infernet-anvil's
+# deployment: #1 the node, #2 the deployer (docs/stack.md); #0 an ordinary user.
+USER_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"  # anvil #0
 NODE_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"  # anvil #1
 DEPLOYER_KEY = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a"  # anvil #2
 SIGNER_KEY = "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6"  # anvil #3
+USER_ADDRESS = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
 NODE_ADDRESS = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
 DEPLOYER_ADDRESS = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"
 SIGNER_ADDRESS = "0x90F79bf6EB2c4f870365E785982E1f101E93b906"
@@ -54,8 +62,13 @@ class DeployError(Exception):
         self.reason = reason
 
 
+def address_of(key: str) -> str:
+    """The account a private key signs for (checksummed)."""
+    return str(Account.from_key(key).address)
+
+
 def container_id_hash(container_id: str) -> bytes:
-    """containerId on-chain = keccak256(abi.encode(string)) (spec: sdk §10)."""
+    """containerId on-chain = keccak256(abi.encode(string)) (docs/contracts.md, wire formats)."""
     return Web3.keccak(encode(["string"], [container_id]))
 
 
@@ -119,8 +132,14 @@ def _forge_error(log: Path, start: int) -> str:
     return " / ".join(errors[-3:]) if errors else (lines[-1] if lines else "no output")
 
 
-def connect(rpc_url: str) -> Web3:
+def connect(rpc_url: str, keys: Sequence[str] = ()) -> Web3:
+    """web3 over HTTP; transactions from the accounts of `keys` are signed here, so they work on
+    any chain, not only on anvil's unlocked accounts."""
     w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 30}))
+    if keys:
+        w3.middleware_onion.inject(
+            SignAndSendRawMiddlewareBuilder.build(list(keys)), name="signing", layer=0
+        )
     return w3
 
 
@@ -132,14 +151,14 @@ def check_protocol(w3: Web3) -> None:
         if len(w3.eth.get_code(Web3.to_checksum_address(address))) == 0:
             raise DeployError("DeployProtocol.s.sol", f"no code at {name} {address}")
     registry = w3.eth.contract(
-        address=Web3.to_checksum_address(PROTOCOL.registry), abi=_REGISTRY_ABI
+        address=Web3.to_checksum_address(PROTOCOL.registry), abi=REGISTRY_ABI
     )
     coordinator = registry.functions.COORDINATOR().call()
     if coordinator != PROTOCOL.coordinator:
         raise DeployError("DeployProtocol.s.sol", f"Registry.COORDINATOR() is {coordinator}")
 
 
-_REGISTRY_ABI = [
+REGISTRY_ABI = [
     {
         "type": "function",
         "name": n,
@@ -160,15 +179,27 @@ def artifact(contract: str, file: str | None = None) -> dict[str, Any]:
     return data
 
 
-def deploy_contract(w3: Web3, contract: str, *args: Any, sender: str = DEPLOYER_ADDRESS) -> Any:
-    """Deploy from the artifact (anvil's accounts are unlocked) and return the bound contract."""
+def send_deployment(
+    w3: Web3, contract: str, *args: Any, sender: str = DEPLOYER_ADDRESS
+) -> tuple[str, Any]:
+    """Send the creation transaction from the artifact; returns (contract, tx hash)."""
     art = artifact(contract)
     factory = w3.eth.contract(abi=art["abi"], bytecode=art["bytecode"]["object"])
-    tx = factory.constructor(*args).transact({"from": sender})
+    return contract, factory.constructor(*args).transact({"from": sender})
+
+
+def deployed(w3: Web3, contract: str, tx: Any) -> Any:
+    """Wait for a creation transaction and return the bound contract."""
     receipt = w3.eth.wait_for_transaction_receipt(tx, timeout=60)
     if receipt["status"] != 1:
         raise DeployError(contract, f"deployment reverted in {tx.hex()}")
-    return w3.eth.contract(address=receipt["contractAddress"], abi=art["abi"])
+    return w3.eth.contract(address=receipt["contractAddress"], abi=artifact(contract)["abi"])
+
+
+def deploy_contract(w3: Web3, contract: str, *args: Any, sender: str = DEPLOYER_ADDRESS) -> Any:
+    """Deploy from the artifact and return the bound contract (sender: an account anvil unlocks
+    or one `connect` signs for)."""
+    return deployed(w3, *send_deployment(w3, contract, *args, sender=sender))
 
 
 def wait_for(what: str, check: Any, timeout_s: float) -> Any:

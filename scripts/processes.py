@@ -89,7 +89,7 @@ def _wait_gone(
 def stop_process(
     proc: RunningProcess, children: dict[int, subprocess.Popen[bytes]] | None = None
 ) -> None:
-    """SIGINT, then SIGTERM, then SIGKILL, each with a bounded wait (STYLE.md 15)."""
+    """SIGINT, then SIGTERM, then SIGKILL, each with a bounded wait."""
     children = children or {}
     if not is_alive(proc):
         # gone already (or its pid now belongs to someone else): signal nothing

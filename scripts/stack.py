@@ -92,7 +92,7 @@ def cmd_down(args: argparse.Namespace) -> int:
         else:
             print(f"stack: {proc.name} (pid {proc.pid}) was not running")
     state = load_state(run_dir) or {}
-    state["processes"] = {}
+    state.get("launcher", state)["processes"] = {}
     write_state(run_dir, state)
     return 0
 

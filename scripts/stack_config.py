@@ -19,9 +19,9 @@ from processes import LOCALHOST
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_RUN_DIR = REPO / ".run"
 CONTAINER_ID = onchain.CONTAINER_ID
-PROOF_CONTAINER_ID = "hf_with_proofs"  # as in Ritual's own e2e setup (spec: hf-service §5)
+PROOF_CONTAINER_ID = "hf_with_proofs"  # a second entry for the same service that claims proofs
 
-# Infernet's docs use these, so their examples work verbatim (spec: node §0, sdk §8).
+# Infernet's own documentation uses these ports, so its examples work verbatim.
 DEFAULT_ANVIL_PORT = 8545
 DEFAULT_NODE_PORT = 4000
 DEFAULT_SERVICE_PORT = 3000
@@ -127,7 +127,7 @@ def _container(container_id: str, url: str, port: int, generates_proofs: bool) -
 
 
 def node_config(config: StackConfig, urls: Urls) -> dict[str, Any]:
-    """The devnode's config.json (Infernet Node 1.4 schema, spec node §7)."""
+    """The devnode's config.json (Infernet Node 1.4 schema, docs/configuration.md)."""
     containers = [_container(CONTAINER_ID, urls.service, config.ports.service, False)]
     if config.proof_container:
         containers.append(_container(PROOF_CONTAINER_ID, urls.service, config.ports.service, True))
@@ -155,5 +155,6 @@ def node_config(config: StackConfig, urls: Urls) -> dict[str, Any]:
         "startup_wait": 0.0,
         "forward_stats": False,
         "storage": {"path": str(config.run_dir / "devnode.sqlite")},
+        "explorer": {"enabled": True},  # devnode key: the read-only page at /ui
         "containers": containers,
     }

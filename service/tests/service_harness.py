@@ -44,7 +44,7 @@ def stop_process(proc: subprocess.Popen[Any]) -> None:
 
 
 class OfflineBackendProcess:
-    """`python -m hf_inference_client_service.offline_backend --port 0` with its port read back."""
+    """`hf-inference-standin --port 0` (the offline stand-in) with its port read back."""
 
     def __init__(self) -> None:
         self.proc: subprocess.Popen[str] | None = None
@@ -52,7 +52,7 @@ class OfflineBackendProcess:
 
     def __enter__(self) -> OfflineBackendProcess:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "hf_inference_client_service.offline_backend", "--port", "0"],
+            [sys.executable, "-m", "hf_inference_standin", "--port", "0"],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import socket
+
 import httpx
 from eth_abi.abi import decode
 from hf_inference_client_service import SCORE_SCALE
 from hf_inference_client_service import encode_input
-from hf_inference_client_service.offline_outputs import generated_tokens
-from hf_inference_client_service.offline_outputs import summarize
-from hf_inference_client_service.offline_outputs import text_classification
-from hf_inference_client_service.offline_outputs import token_classification
+from hf_inference_standin import SUMMARY_PREFIX
+from hf_inference_standin import generated_tokens
+from hf_inference_standin import summarize
+from hf_inference_standin import text_classification
+from hf_inference_standin import token_classification
 from service_harness import OfflineBackendProcess
 from service_harness import ServiceThread
 
@@ -75,7 +79,7 @@ def test_text_generation_falls_back_to_chat(service: ServiceThread) -> None:
     answer = service.post(offchain(data))
     assert answer.status_code == 200
     assert answer.json() == {"output": "".join(generated_tokens(QWEN, SKY, 8)).lstrip()}
-    assert answer.json()["output"].startswith("Yes,")
+    assert answer.json()["output"].startswith("Offline stand-in reply")
 
 
 def test_text_classification_offchain(service: ServiceThread) -> None:
@@ -99,7 +103,7 @@ def test_summarization_offchain(service: ServiceThread) -> None:
     assert answer.status_code == 200
     summary = summarize(ARTICLE, {"generate_parameters": params})
     assert answer.json() == {"output": {"summary_text": summary}}
-    assert len(summary.split()) == 10
+    assert len(summary.removeprefix(SUMMARY_PREFIX).split()) == 10
 
 
 def test_onchain_text_generation(service: ServiceThread) -> None:
@@ -250,3 +254,23 @@ def test_log_output_redacts_the_token_in_messages_and_tracebacks() -> None:
     assert "RuntimeError" in text
     assert "[redacted]" in text
     assert secret not in text
+
+
+def test_trickled_body_times_out_with_json_408(start_service) -> None:
+    service = start_service(body_timeout=0.5)
+    host, port = service.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as conn:
+        # A declared body that never arrives in full (the slow-body attack).
+        conn.sendall(
+            b"POST /service_output HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
+            b"content-length: 100\r\n\r\n{"
+        )
+        answer = b""
+        while b"\r\n\r\n" not in answer or not answer.rstrip().endswith(b"}"):
+            chunk = conn.recv(4096)
+            if not chunk:
+                break
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 408")
+    assert json.loads(body)["code"] == "408"

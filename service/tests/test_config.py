@@ -81,3 +81,29 @@ def test_invalid_values_name_the_variable(name: str, value: str, message: str) -
     with pytest.raises(InvalidField, match=message) as error:
         ServiceConfig.from_env({name: value})
     assert error.value.field == name
+
+
+def test_new_limits_are_read() -> None:
+    config = ServiceConfig.from_env(
+        {
+            "HF_INF_MAX_CONNECTIONS": "8",
+            "HF_INF_MAX_RESPONSE_BYTES": "2048",
+            "HF_INF_BODY_TIMEOUT": "5",
+            "HF_INF_MAX_NEW_TOKENS": "64",
+            "HF_INF_MAX_LENGTH": "128",
+            "HF_INF_MAX_TIME": "9.5",
+            "HF_INF_TIMEOUT": "  ",  # blank: the default
+        }
+    )
+    assert (config.connections.connections, config.connections.max_response_bytes) == (8, 2048)
+    assert config.body_timeout == 5.0
+    assert (config.inputs.max_new_tokens, config.inputs.max_length) == (64, 128)
+    assert config.inputs.max_time == 9.5
+    assert config.timeout == 60.0
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
+def test_non_finite_seconds_are_refused(value: str) -> None:
+    with pytest.raises(InvalidField, match="must be a number of seconds") as error:
+        ServiceConfig.from_env({"HF_INF_TIMEOUT": value})
+    assert error.value.field == "HF_INF_TIMEOUT"

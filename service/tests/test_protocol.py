@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import pytest
 from eth_abi.abi import encode
+from hf_inference_client_service import InputPolicy
+from hf_inference_client_service import InvalidField
 from hf_inference_client_service import encode_input
+from hf_inference_client_service import parse_call
+from hf_inference_client_service import parse_offchain
 from service_harness import ServiceThread
 
 
@@ -31,7 +35,7 @@ BAD_INPUTS = [
     pytest.param(
         {**_off(OK_TEXT), "source": "1"},
         400,
-        "source: Input should be 0, 1 or 2",
+        "source: must be the integer 0, 1 or 2",
         id="source-string",
     ),
     pytest.param(
@@ -231,3 +235,80 @@ def test_bad_input_never_reaches_the_backend(service: ServiceThread, backend) ->
         else:
             service.post(body)
     assert backend.received() == []
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        pytest.param(b'{"source": true, "destination": 1, "data": {}}', "source", id="bool-source"),
+        pytest.param(
+            b'{"source": 1, "destination": 1.0, "data": {}}', "destination", id="float-destination"
+        ),
+        pytest.param(
+            b'{"source": 1, "destination": 1, "data": {"task_id": 1, "prompt": "x",'
+            b' "temperature": NaN}}',
+            "data.temperature",
+            id="nan-parameter",
+        ),
+        pytest.param(
+            b'{"source": 1, "destination": 1, "data": {"task_id": 4, "text": "x",'
+            b' "parameters": {"max_time": 1e999}}}',
+            "data.parameters.max_time",
+            id="overflowing-parameter",
+        ),
+        pytest.param(
+            b'{"source": 1, "destination": 1, "data": {"task_id": 2, "text": "x",'
+            b' "extra": [1, -Infinity]}}',
+            "data.extra[1]",
+            id="infinity-in-an-ignored-key",
+        ),
+    ],
+)
+def test_numbers_are_validated_as_numbers(body: bytes, field: str) -> None:
+    with pytest.raises(InvalidField) as error:
+        parse_call(body, InputPolicy())
+    assert error.value.field == field
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "key"),
+    [
+        pytest.param(
+            {"task_id": 1, "prompt": "x", "max_new_tokens": 5000},
+            "data.max_new_tokens",
+            "HF_INF_MAX_NEW_TOKENS",
+            id="max-new-tokens",
+        ),
+        pytest.param(
+            {"task_id": 1, "prompt": "x", "truncate": 5000},
+            "data.truncate",
+            "HF_INF_MAX_LENGTH",
+            id="truncate",
+        ),
+        pytest.param(
+            {"task_id": 4, "text": "x", "parameters": {"max_length": 5000}},
+            "data.parameters.max_length",
+            "HF_INF_MAX_LENGTH",
+            id="summary-max-length",
+        ),
+        pytest.param(
+            {"task_id": 4, "text": "x", "parameters": {"max_time": 600.0}},
+            "data.parameters.max_time",
+            "HF_INF_MAX_TIME",
+            id="summary-max-time",
+        ),
+    ],
+)
+def test_generation_parameters_have_upper_bounds(
+    data: dict[str, object], field: str, key: str
+) -> None:
+    with pytest.raises(InvalidField) as error:
+        parse_offchain(data, InputPolicy())
+    assert error.value.field == field
+    assert key in error.value.reason
+
+
+def test_parameter_bounds_are_configurable() -> None:
+    policy = InputPolicy(max_new_tokens=4096)
+    job = parse_offchain({"task_id": 1, "prompt": "x", "max_new_tokens": 4096}, policy)
+    assert job.parameters["max_new_tokens"] == 4096

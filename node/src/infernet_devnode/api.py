@@ -1,15 +1,17 @@
 """The REST API (spec section 2) on aiohttp's server.
 
 Routes, JSON shapes and status codes are upstream's, with these deliberate differences:
-malformed or invalid bodies get 400 naming the field (upstream: 500); unknown routes, wrong
-methods and oversized bodies get JSON errors; a client-supplied ``id``/``ip`` in the body cannot
-override the node's own; the client is always the TCP peer address (no X-Forwarded-For).
+malformed or invalid bodies (too deep, non-finite numbers included) get 400 naming the field
+(upstream: 500); unknown routes, wrong methods and oversized bodies get JSON errors; a batch is
+capped at ``server.max_batch_size`` items; a full job queue is a 503 with Retry-After; every
+route is rate limited, PUT /api/status included, and a status report cannot change a finished
+job (409); a client-supplied ``id``/``ip`` in the body cannot override the node's own; the
+client is always the TCP peer address (no X-Forwarded-For). Nothing is served as NaN/Infinity.
 """
 
 from __future__ import annotations
 
 import ipaddress
-import json
 import logging
 import time
 from collections.abc import Awaitable
@@ -19,10 +21,15 @@ from typing import Any
 from aiohttp import web
 
 from . import __version__
+from ._json import JsonRejected
+from ._json import dumps
+from ._json import loads
 from .components import ChainComponent
 from .components import NodeContext
 from .errors import GuardianRejection
 from .errors import InvalidField
+from .errors import JobFinished
+from .errors import NodeBusy
 from .jobs import OffchainJobs
 from .jobs import StartedJob
 from .messages import DelegatedSubscriptionRequest
@@ -51,8 +58,6 @@ _STATUS_NETWORKS = tuple(
         "192.168.0.0/16",
     )
 )
-# Routes exempt from the rate limit (upstream: only PUT /api/status).
-_UNLIMITED = frozenset({("PUT", "/api/status")})
 
 _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -93,9 +98,7 @@ def create_app(
 
 
 def _json(body: Any, status: int = 200) -> web.Response:
-    return web.Response(
-        body=json.dumps(body).encode(), status=status, content_type="application/json"
-    )
+    return web.Response(body=dumps(body), status=status, content_type="application/json")
 
 
 def _error(status: int, error: str, **extra: Any) -> web.Response:
@@ -123,7 +126,7 @@ class _Api:
         resource = request.match_info.route.resource
         route = resource.canonical if resource is not None else "<unmatched>"
         decision = None
-        if resource is not None and (request.method, route) not in _UNLIMITED:
+        if resource is not None:
             decision = self._limiter.check((request.remote, route), time.monotonic())
         try:
             if decision is not None and not decision.allowed:
@@ -134,6 +137,11 @@ class _Api:
             response = _error(400, str(e), **({"field": e.field} if e.field else {}))
         except GuardianRejection as e:
             response = _error(405, e.error, params=e.params)
+        except NodeBusy as e:
+            response = _error(503, e.reason)
+            response.headers["Retry-After"] = str(e.retry_after)
+        except JobFinished as e:
+            response = _error(409, str(e), field="id")
         except web.HTTPRequestEntityTooLarge:
             response = _error(
                 413, f"request body is larger than {self._config.server.max_body_size} bytes"
@@ -153,7 +161,9 @@ class _Api:
     # ------------------------------------------------------------------ info routes
 
     async def health(self, request: web.Request) -> web.Response:
-        return _json({"status": "healthy"})
+        # Always 200: off-chain jobs are served whatever the chain side says.
+        chain = self._chain.health() if self._chain is not None else {}
+        return _json({"status": "healthy", **chain})
 
     async def info(self, request: web.Request) -> web.Response:
         return _json(
@@ -199,21 +209,30 @@ class _Api:
     # ------------------------------------------------------------------ jobs
 
     async def create_job(self, request: web.Request) -> web.Response:
-        message = parse_job_message(await _read_json(request))
+        message = parse_job_message(await self._read_json(request))
+        if isinstance(message, JobRequest):
+            self._jobs.admit(1)
         answer, started = await self._accept(message, _client(request))
         await self._jobs.settle(started, self._config.server.submit_wait)
         return _json(answer)
 
     async def create_jobs(self, request: web.Request) -> web.Response:
-        body = await _read_json(request)
+        body = await self._read_json(request)
         if not isinstance(body, list):
             return _error(400, "Expected a list")
+        cap = self._config.server.max_batch_size
+        if len(body) > cap:
+            raise InvalidField(
+                "body", f"a batch of {len(body)} items is more than {cap} (server.max_batch_size)"
+            )
         messages = []
         for index, item in enumerate(body):
             try:
                 messages.append(parse_job_message(item))
             except InvalidField as e:
                 raise InvalidField(f"[{index}].{e.field}", e.reason) from None
+        # All or nothing: a batch that does not fit in the queue is refused whole.
+        self._jobs.admit(sum(isinstance(m, JobRequest) for m in messages))
         client = _client(request)
         answers: list[dict[str, Any]] = []
         started: list[StartedJob] = []
@@ -243,13 +262,14 @@ class _Api:
         return {"id": job.id}, [job]
 
     async def stream_job(self, request: web.Request) -> web.StreamResponse:
-        message = parse_job_message(await _read_json(request))
+        message = parse_job_message(await self._read_json(request))
         if isinstance(message, DelegatedSubscriptionRequest):
             return _error(405, "Streaming only supported for OffchainJob requests.")
         client = _client(request)
         self._context.guardian.check_offchain(
             message.containers, bool(message.requires_proof), client
         )
+        self._jobs.admit(1)
         response = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
         await response.prepare(request)
         stream = self._jobs.stream(client, message)
@@ -276,11 +296,28 @@ class _Api:
         client = _client(request)
         if not status_caller_allowed(client):
             return _error(403, "Unauthorized")
-        report = parse_status_report(await _read_json(request))
+        report = parse_status_report(await self._read_json(request))
         if report.status not in ("running", "success", "failed"):
             return _error(400, STATUS_INVALID)
         self._jobs.report_status(client, report)
         return _json(None)
+
+    async def _read_json(self, request: web.Request) -> Any:
+        """The body as JSON, whatever the Content-Type (upstream 500s without it on
+        /api/jobs).
+
+        Raises:
+            InvalidField: the body is not JSON, nests deeper than ``server.max_json_depth``
+                or holds a non-finite number.
+        """
+        raw = await request.read()
+        try:
+            return loads(raw, self._config.server.max_json_depth)
+        except JsonRejected as e:
+            reason = e.reason
+            if "levels deep" in reason:
+                reason += " (server.max_json_depth)"
+            raise InvalidField("body", reason) from None
 
 
 def _client(request: web.Request) -> str:
@@ -292,12 +329,3 @@ def _client(request: web.Request) -> str:
     if not request.remote:
         raise InvalidField("", "Could not get client IP address")
     return request.remote
-
-
-async def _read_json(request: web.Request) -> Any:
-    """The body as JSON, whatever the Content-Type (upstream 500s without it on /api/jobs)."""
-    raw = await request.read()
-    try:
-        return json.loads(raw)
-    except ValueError as e:
-        raise InvalidField("body", f"not valid JSON ({e})") from None

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import socket
+import sqlite3
 from enum import IntEnum
 
 from aiohttp import web
@@ -22,6 +23,8 @@ from .components import ChainFactory
 from .components import NodeContext
 from .config import NodeConfig
 from .containers import ContainerClient
+from .errors import StoreUnavailable
+from .explorer import install_explorer
 from .guardian import Guardian
 from .jobs import OffchainJobs
 from .metrics import Metrics
@@ -56,7 +59,12 @@ class Node:
         self._state = _State.NEW
         self.metrics = Metrics()
         self.store = Store(config.storage.path)
-        self.containers = ContainerClient(config.containers, self.metrics)
+        self.containers = ContainerClient(
+            config.containers,
+            self.metrics,
+            max_calls=config.server.max_container_calls,
+            max_json_depth=config.server.max_json_depth,
+        )
         self.guardian = Guardian(config.containers)
         self.jobs: OffchainJobs | None = None
         self.chain: ChainComponent | None = None
@@ -92,18 +100,27 @@ class Node:
 
     async def _start(self) -> None:
         self.store.open()
-        records = JobRecords(self.store)
-        interrupted = records.fail_interrupted()
+        try:
+            records = JobRecords(self.store)
+            interrupted = records.fail_interrupted()
+        except sqlite3.DatabaseError as e:
+            # The header can be intact while the tables are not.
+            raise StoreUnavailable(self.store.path, str(e)) from None
         if interrupted:
             log.warning("%d job(s) were running when the node stopped: marked failed", interrupted)
         await self.containers.open()
-        self.jobs = OffchainJobs(records, self.containers, self.metrics)
+        server = self.config.server
+        capacity = server.max_container_calls + server.max_queued_jobs
+        self.jobs = OffchainJobs(records, self.containers, self.metrics, capacity)
         if self.config.chain.enabled:
             self.chain = self._chain_factory(self.context)
             await self.chain.start()
         self._prune_task = asyncio.get_running_loop().create_task(self._prune_forever())
         self._prune_task.add_done_callback(_log_crash)
         app = create_app(self.context, self.jobs, self.chain)
+        if self.config.explorer.enabled:
+            # The page reads both halves, so it is wired here, above both.
+            install_explorer(app, self.context, records, self.chain)
         # handler_cancellation: a client that hangs up stops its handler (e.g. a stream's
         # container call) instead of leaving it to run to the end.
         self._runner = web.AppRunner(

@@ -8,8 +8,11 @@ taken from the environment variable NAME, so secrets need not live in the file.
 
 Devnode-only keys (upstream ignores unknown keys, so the same file still works there):
 ``storage.path``, ``storage.retention``, ``server.host``, ``server.max_body_size``,
-``server.submit_wait``,
-``log.json``, ``log.level``, ``containers[].timeout``, ``containers[].stream_timeout``.
+``server.submit_wait``, ``server.max_batch_size``, ``server.max_json_depth``,
+``server.max_container_calls``, ``server.max_queued_jobs``,
+``log.json``, ``log.level``, ``containers[].timeout``, ``containers[].stream_timeout``,
+``containers[].max_answer_size``,
+``explorer.*`` (the read-only page at GET /ui).
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ __all__ = [
     "ChainConfig",
     "ContainerConfig",
     "DockerConfig",
+    "ExplorerConfig",
     "LoadedConfig",
     "LogConfig",
     "NodeConfig",
@@ -69,6 +73,23 @@ DEFAULT_MAX_BODY_SIZE = 4 * 1024 * 1024  # bytes
 # POST /api/jobs answers once the job is done or after this long, whichever comes first, so a
 # client's first poll usually finds a fast job finished (the answer's shape is unchanged).
 DEFAULT_SUBMIT_WAIT_S = 0.02
+# The largest container answer read; past it the job fails and the rest is not read.
+DEFAULT_MAX_ANSWER_SIZE = 4 * 1024 * 1024  # bytes
+# Items of one POST /api/jobs/batch.
+DEFAULT_MAX_BATCH_SIZE = 1_000
+# Nesting of JSON read from clients and containers. Python parses and writes JSON recursively
+# (about 1,000 frames by default), so the ceiling keeps room for the node's own envelope.
+DEFAULT_MAX_JSON_DEPTH = 100
+MAX_JSON_DEPTH_CEILING = 500
+# Container calls in flight at once: each holds a socket and little CPU (the containers do the
+# work), so a few dozen per core keeps the node busy without running out of descriptors.
+CONTAINER_CALLS_PER_CPU = 32
+MIN_CONTAINER_CALLS = 16
+MAX_DEFAULT_CONTAINER_CALLS = 256
+# Off-chain jobs waiting for a container call slot; past it new jobs get 503 + Retry-After.
+DEFAULT_MAX_QUEUED_JOBS = 2_000
+DEFAULT_EXPLORER_MAX_PAGE_SIZE = 200
+DEFAULT_EXPLORER_POLL_INTERVAL_S = 1.0
 
 _ENV_REFERENCE = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
@@ -77,6 +98,12 @@ _PRIVATE_KEY = re.compile(r"^(0x)?[0-9a-fA-F]{64}$")
 # Keys the devnode accepts but does not act on: it runs no Docker, no Redis and sends no stats.
 _IGNORED_CONTAINER_KEYS = ("image", "command", "env", "volumes", "gpu")
 _IGNORED_TOP_LEVEL_KEYS = ("docker", "redis", "forward_stats", "startup_wait", "log_path")
+
+
+def default_container_calls() -> int:
+    """The default of ``server.max_container_calls`` on this machine."""
+    calls = CONTAINER_CALLS_PER_CPU * (os.cpu_count() or 1)
+    return max(MIN_CONTAINER_CALLS, min(MAX_DEFAULT_CONTAINER_CALLS, calls))
 
 
 class _Section(BaseModel):
@@ -115,6 +142,7 @@ class ContainerConfig(_Section):
     # devnode-only
     timeout: float = Field(default=DEFAULT_CONTAINER_TIMEOUT_S, gt=0)
     stream_timeout: float = Field(default=DEFAULT_STREAM_TIMEOUT_S, gt=0)
+    max_answer_size: int = Field(default=DEFAULT_MAX_ANSWER_SIZE, gt=0)
 
     @field_validator("id")
     @classmethod
@@ -158,6 +186,21 @@ class ServerConfig(_Section):
     host: str = "0.0.0.0"
     max_body_size: int = Field(default=DEFAULT_MAX_BODY_SIZE, gt=0)
     submit_wait: float = Field(default=DEFAULT_SUBMIT_WAIT_S, ge=0)
+    max_batch_size: int = Field(default=DEFAULT_MAX_BATCH_SIZE, gt=0)
+    max_json_depth: int = Field(default=DEFAULT_MAX_JSON_DEPTH, gt=0, le=MAX_JSON_DEPTH_CEILING)
+    max_container_calls: int = Field(default_factory=lambda: default_container_calls(), gt=0)
+    max_queued_jobs: int = Field(default=DEFAULT_MAX_QUEUED_JOBS, ge=0)
+
+    @model_validator(mode="after")
+    def _batch_fits_the_queue(self) -> ServerConfig:
+        if self.max_batch_size > self.max_queued_jobs + self.max_container_calls:
+            raise ConfigError(
+                "server.max_batch_size",
+                f"{self.max_batch_size} is more than server.max_queued_jobs +"
+                f" server.max_container_calls ({self.max_queued_jobs + self.max_container_calls}):"
+                " such a batch could never be admitted",
+            )
+        return self
 
 
 class WalletConfig(_Section):
@@ -242,12 +285,23 @@ class StorageConfig(_Section):
     retention: float = Field(default=DEFAULT_RETENTION_S, ge=0)
 
 
+class ExplorerConfig(_Section):
+    """devnode-only: the read-only explorer page (GET /ui) and its read routes."""
+
+    enabled: bool = False
+    # The most rows one list request may ask for (`limit`); more is a 400 naming `limit`.
+    max_page_size: int = Field(default=DEFAULT_EXPLORER_MAX_PAGE_SIZE, gt=0, le=10_000)
+    # How often an open page asks for fresh data; the page never polls faster than this.
+    poll_interval: float = Field(default=DEFAULT_EXPLORER_POLL_INTERVAL_S, ge=0.25, le=60)
+
+
 class NodeConfig(_Section):
     """The whole config.json."""
 
     containers: list[ContainerConfig] = Field(default_factory=list)
     chain: ChainConfig = Field(default_factory=ChainConfig)
     docker: DockerConfig | None = None
+    explorer: ExplorerConfig = Field(default_factory=ExplorerConfig)
     forward_stats: bool = True
     log: LogConfig = Field(default_factory=LogConfig)
     manage_containers: bool = True
@@ -369,7 +423,8 @@ _EXPECTED = {
 def _config_error(error: ValidationError) -> ConfigError:
     """Turn pydantic's first error into a ConfigError naming the key and the expected type."""
     first = error.errors(include_url=False)[0]
-    field = field_path(first["loc"]).replace("json_", "json")
+    # log.json is spelled json_ in the model (a pydantic BaseModel attribute).
+    field = ".".join("json" if p == "json_" else p for p in field_path(first["loc"]).split("."))
     kind = str(first["type"])
     if kind == "missing":
         return ConfigError(field, "required key is missing")

@@ -1,11 +1,20 @@
-"""Calling containers (spec section 4): ``POST {base}/service_output``, chaining, streaming.
+"""Calling containers: ``POST {base}/service_output``, chaining, streaming (docs/devnode.md).
 
-Calls to plain http:// containers use the small keep-alive client in _http.py (the hot path of
-every job); https, streaming and resources use aiohttp.
+Calls to a container go through one long-lived aiohttp session per container, whose keep-alive
+pool is sized for ``server.max_container_calls``: one pool per container, so whatever a
+container sends out of turn can only ever land on a call to that same container. Calls beyond
+``server.max_container_calls`` wait for a slot, and the container's ``timeout`` starts when the
+call gets its slot, so time spent queued inside the node is never charged to the container. An
+answer is read up to the container's ``max_answer_size`` and not a byte further: a larger one
+fails the job and its connection is closed, so memory stays bounded and no unread byte can be
+taken for the next call's answer.
 
 Error mapping follows upstream: a connection error, a timeout or a body that is not JSON becomes a
-ContainerError (the job fails). One deliberate difference: a non-2xx answer is also an error
-(upstream ignores the status code and stores e.g. a 500's JSON body as a successful output).
+ContainerError (the job fails). Deliberate differences: a non-2xx answer is also an error
+(upstream stores e.g. a 500's JSON body as a successful output); framing errors, oversized or
+too-deep answers and non-finite numbers each fail the job with a reason naming what the container
+sent; the node's own secrets for a container (its bearer, env values) are redacted from whatever
+that container answers before it is stored.
 """
 
 from __future__ import annotations
@@ -21,9 +30,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+from multidict import CIMultiDict
+from yarl import URL
 
-from ._http import HttpPool
-from ._http import HttpProtocolError
+from ._json import JsonRejected
+from ._json import loads
 from .config import ContainerConfig
 from .errors import StreamFailed
 from .metrics import Metrics
@@ -32,18 +43,25 @@ from .results import ContainerOutput
 from .results import ContainerResult
 from .results import JobLocation
 
-__all__ = ["ContainerCall", "ContainerClient", "Pipeline", "PipelineProgress"]
+__all__ = ["REDACTED", "ContainerCall", "ContainerClient", "Pipeline", "PipelineProgress"]
 
 _JSON = "application/json"
 # Cap on how much of a bad answer is quoted in a ContainerError.
 _MAX_ERROR_BODY = 1_000
-# Keep-alive connections per container host; more concurrent calls open extra connections.
-_CONNECTIONS_PER_HOST = 64
+# Connections beyond the call slots, for /service-resources lookups and streams.
+_SPARE_CONNECTIONS = 16
+# Idle keep-alive connections are dropped after this long.
+_KEEPALIVE_S = 30.0
+# Read size while streaming an answer whose length is not declared up front.
+_READ_CHUNK = 64 * 1024
+# Env values shorter than this are not redacted: "1" or "true" would mangle every answer.
+_MIN_SECRET_LENGTH = 8
+REDACTED = "[redacted]"
 
 
 @dataclass(frozen=True)
 class ContainerCall:
-    """One request to one container: the ContainerInput body of spec 4.1."""
+    """One request to one container: the ContainerInput body."""
 
     container: str
     source: JobLocation
@@ -62,85 +80,194 @@ class ContainerCall:
 
 @dataclass(frozen=True)
 class Pipeline:
-    """The outcome of running a chain of containers (spec 4.3)."""
+    """The outcome of running a chain of containers."""
 
     intermediate_results: tuple[ContainerResult, ...]
     result: ContainerResult | None
-
-    @property
-    def ok(self) -> bool:
-        return isinstance(self.result, ContainerOutput)
 
 
 PipelineProgress = Callable[[tuple[ContainerResult, ...]], Awaitable[None] | None]
 
 
-class ContainerClient:
-    """HTTP client for the configured containers; owns one aiohttp session."""
+class _Rejected(Exception):
+    """A container answer the node refuses; the message is the job's failure reason."""
 
-    def __init__(self, containers: Sequence[ContainerConfig], metrics: Metrics) -> None:
-        self._containers = {c.id: c for c in containers}
+
+@dataclass(frozen=True)
+class _Target:
+    """A container as the client calls it: URL, headers and what to redact from answers."""
+
+    config: ContainerConfig
+    url: str
+    # Parsed once: aiohttp otherwise parses the URL string and builds the header map per call.
+    parsed_url: URL
+    headers: CIMultiDict[str]
+    secrets: tuple[str, ...]
+
+    @classmethod
+    def of(cls, config: ContainerConfig) -> _Target:
+        headers = {"Content-Type": _JSON}
+        bearer = config.bearer.get_secret_value()
+        if bearer:
+            headers["Authorization"] = f"Bearer {bearer}"
+        secrets = [bearer] + [v for v in config.env.values() if isinstance(v, str)]
+        long_enough = {s for s in secrets if len(s) >= _MIN_SECRET_LENGTH}
+        # Longest first, so a secret containing another is replaced whole.
+        url = f"{config.base_url}/service_output"
+        return cls(
+            config,
+            url,
+            URL(url),
+            CIMultiDict(headers),
+            tuple(sorted(long_enough, key=len, reverse=True)),
+        )
+
+    def redact(self, text: str) -> str:
+        for secret in self.secrets:
+            if secret in text:
+                text = text.replace(secret, REDACTED)
+        return text
+
+
+class _Connector(aiohttp.TCPConnector):
+    """aiohttp's connector, minus reusing an idle connection that received bytes while idle.
+
+    aiohttp parses whatever arrives on a pooled connection and hands it to the next request on
+    it: a container that sends a stray answer after a complete one would have that stray answer
+    taken for the next job's (possibly another container's, on the same host and port). Such a
+    connection reports ``should_close``; it is closed here instead of reused.
+    """
+
+    async def _get(self, key: Any, *args: Any, **kwargs: Any) -> Any:
+        while True:
+            connection = await super()._get(key, *args, **kwargs)
+            if connection is None:
+                return None
+            protocol = connection.protocol
+            if protocol is not None and not protocol.should_close:
+                return connection
+            connection.close()
+
+
+class ContainerClient:
+    """HTTP client for the configured containers; owns their aiohttp sessions and the call
+    slots."""
+
+    def __init__(
+        self,
+        containers: Sequence[ContainerConfig],
+        metrics: Metrics,
+        max_calls: int,
+        max_json_depth: int,
+    ) -> None:
+        self._targets = {c.id: _Target.of(c) for c in containers}
         self._metrics = metrics
-        self._session: aiohttp.ClientSession | None = None
-        self._pool = HttpPool()
+        self._max_calls = max_calls
+        self._max_json_depth = max_json_depth
+        self._slots = asyncio.Semaphore(max_calls)
+        self._sessions: dict[str, aiohttp.ClientSession] = {}
 
     async def open(self) -> None:
-        connector = aiohttp.TCPConnector(limit=0, limit_per_host=_CONNECTIONS_PER_HOST)
-        self._session = aiohttp.ClientSession(connector=connector, raise_for_status=False)
+        for container in self._targets:
+            self._sessions[container] = self._new_session()
+
+    def _new_session(self) -> aiohttp.ClientSession:
+        connector = _Connector(
+            limit=self._max_calls + _SPARE_CONNECTIONS,
+            limit_per_host=0,
+            keepalive_timeout=_KEEPALIVE_S,
+        )
+        return aiohttp.ClientSession(
+            connector=connector,
+            raise_for_status=False,
+            # The container's own timeout is applied per call, after the call gets its slot.
+            timeout=aiohttp.ClientTimeout(total=None),
+            # Answers are read as sent: a compressed answer cannot inflate past the size cap.
+            auto_decompress=False,
+            skip_auto_headers=("User-Agent", "Accept-Encoding"),
+            # Containers set no cookies the node should send back; skipping the jar saves
+            # a lookup and an update on every call.
+            cookie_jar=aiohttp.DummyCookieJar(),
+        )
 
     async def close(self) -> None:
-        """Close the session; safe to call twice."""
-        await self._pool.close()
-        if self._session is not None:
-            session, self._session = self._session, None
+        """Close the sessions; safe to call twice."""
+        sessions, self._sessions = self._sessions, {}
+        for session in sessions.values():
             await session.close()
 
-    @property
-    def session(self) -> aiohttp.ClientSession:
-        if self._session is None:
+    def _session(self, container: str) -> aiohttp.ClientSession:
+        session = self._sessions.get(container)
+        if session is None:
             raise RuntimeError("ContainerClient is not open")
-        return self._session
+        return session
 
     def config(self, container: str) -> ContainerConfig:
-        return self._containers[container]
+        return self._targets[container].config
 
     async def call(self, call: ContainerCall) -> ContainerResult:
         """Run one container call; never raises for container-side failures."""
-        config = self._containers.get(call.container)
-        if config is None:
+        target = self._targets.get(call.container)
+        if target is None:
             return ContainerError(call.container, "Container not supported")
-        started = time.perf_counter()
-        outcome = "error"
-        try:
-            result = await self._post(config, call)
-            outcome = "ok" if isinstance(result, ContainerOutput) else "error"
-            return result
-        finally:
-            self._metrics.container_call(call.container, outcome, time.perf_counter() - started)
+        async with self._slots:
+            started = time.perf_counter()
+            result: ContainerResult = ContainerError(call.container, "cancelled")
+            try:
+                result = await self._post(target, call)
+                return result
+            finally:
+                outcome = "ok" if isinstance(result, ContainerOutput) else "error"
+                self._metrics.container_call(call.container, outcome, time.perf_counter() - started)
 
-    async def _post(self, config: ContainerConfig, call: ContainerCall) -> ContainerResult:
-        url = f"{config.base_url}/service_output"
+    async def _post(self, target: _Target, call: ContainerCall) -> ContainerResult:
+        config, url = target.config, target.url
         body = json.dumps(call.body()).encode()
         try:
-            if HttpPool.supports(url):
-                async with asyncio.timeout(config.timeout):
-                    answer = await self._pool.post(url, body, _headers(config))
-                status, content_type, text = answer.status, answer.content_type, answer.text()
-            else:
-                timeout = aiohttp.ClientTimeout(total=config.timeout)
-                async with self.session.post(
-                    url, data=body, headers=_headers(config), timeout=timeout
-                ) as response:
-                    text = await response.text(errors="replace")
-                    content_type = response.content_type
-                    status = response.status
+            async with (
+                asyncio.timeout(config.timeout),
+                self._session(config.id).post(
+                    target.parsed_url, data=body, headers=target.headers
+                ) as response,
+            ):
+                try:
+                    raw = await _read_capped(response, config.max_answer_size, url)
+                except _Rejected:
+                    response.close()  # the rest is never read: the connection cannot be reused
+                    raise
+                status, content_type = response.status, response.content_type
+                charset = response.charset or "utf-8"
+        except _Rejected as e:
+            return ContainerError(config.id, str(e))
         except TimeoutError:
             return ContainerError(config.id, f"timed out after {config.timeout:g} s calling {url}")
-        except asyncio.IncompleteReadError:
-            return ContainerError(config.id, f"{url} closed the connection mid-answer")
-        except (aiohttp.ClientError, OSError, HttpProtocolError) as e:
+        except aiohttp.ClientError as e:
+            return ContainerError(config.id, _client_error(url, e))
+        except OSError as e:
             return ContainerError(config.id, f"cannot reach {url}: {e}")
-        return _result(config.id, status, content_type, text)
+        text = target.redact(_decode(raw, charset))
+        return self._result(config.id, status, content_type, text)
+
+    def _result(self, container: str, status: int, content_type: str, text: str) -> ContainerResult:
+        """An answer as a result: JSON 2xx is an output, anything else an error naming it."""
+        if content_type != _JSON:
+            return ContainerError(
+                container,
+                f"answer is not JSON (HTTP {status}, Content-Type {content_type!r}):"
+                f" {text[:_MAX_ERROR_BODY]}",
+            )
+        try:
+            output = loads(text, self._max_json_depth)
+        except JsonRejected as e:
+            if e.reason.startswith("not valid JSON"):
+                # Upstream: an invalid JSON body becomes the error text itself.
+                return ContainerError(container, text[:_MAX_ERROR_BODY])
+            return ContainerError(
+                container, f"answer (HTTP {status}) {e.reason}: {text[:_MAX_ERROR_BODY]}"
+            )
+        if not 200 <= status < 300:
+            return ContainerError(container, f"HTTP {status}: {text[:_MAX_ERROR_BODY]}")
+        return ContainerOutput(container, output)
 
     async def run(
         self,
@@ -151,7 +278,7 @@ class ContainerClient:
         requires_proof: bool,
         progress: PipelineProgress | None = None,
     ) -> Pipeline:
-        """Run containers in order, each output feeding the next (spec 4.3).
+        """Run containers in order, each output feeding the next.
 
         The first error stops the chain. ``progress`` is told the intermediate results after
         each container but the last (used to persist them).
@@ -179,85 +306,147 @@ class ContainerClient:
 
     async def stream(self, container: str, data: Any) -> AsyncIterator[bytes]:
         """Stream a container's raw answer to ``{source:1, destination:2, data}`` (no
-        requires_proof, as upstream).
+        requires_proof, as upstream), up to its ``max_answer_size``.
 
         Raises:
-            StreamFailed: the container could not be reached or answered non-2xx.
+            StreamFailed: the container could not be reached, answered non-2xx or too much.
         """
-        config = self._containers[container]
-        url = f"{config.base_url}/service_output"
+        target = self._targets[container]
+        config, url = target.config, target.url
         body = {"source": int(JobLocation.OFFCHAIN), "destination": int(JobLocation.STREAM)}
         body["data"] = data
         timeout = aiohttp.ClientTimeout(total=config.stream_timeout)
-        started = time.perf_counter()
-        outcome = "error"
-        try:
-            async with self.session.post(
-                url, data=json.dumps(body), headers=_headers(config), timeout=timeout
-            ) as response:
-                if not 200 <= response.status < 300:
-                    text = await response.text(errors="replace")
-                    raise StreamFailed(f"HTTP {response.status}: {text[:_MAX_ERROR_BODY]}")
-                async for chunk in response.content.iter_any():
-                    yield chunk
-            outcome = "ok"
-        except TimeoutError as e:
-            raise StreamFailed(f"timed out after {config.stream_timeout:g} s calling {url}") from e
-        except aiohttp.ClientError as e:
-            raise StreamFailed(f"cannot reach {url}: {e}") from e
-        finally:
-            self._metrics.container_call(container, outcome, time.perf_counter() - started)
+        async with self._slots:
+            started = time.perf_counter()
+            outcome = "error"
+            try:
+                async with self._session(container).post(
+                    url, data=json.dumps(body), headers=target.headers, timeout=timeout
+                ) as response:
+                    if not 200 <= response.status < 300:
+                        raw = await _read_capped(response, _MAX_ERROR_BODY, url, truncate=True)
+                        text = target.redact(_decode(raw, response.charset or "utf-8"))
+                        raise StreamFailed(f"HTTP {response.status}: {text}")
+                    size = 0
+                    async for chunk in response.content.iter_any():
+                        size += len(chunk)
+                        if size > config.max_answer_size:
+                            response.close()
+                            raise StreamFailed(_too_large(url, config.max_answer_size, size))
+                        yield chunk
+                outcome = "ok"
+            except TimeoutError as e:
+                raise StreamFailed(
+                    f"timed out after {config.stream_timeout:g} s calling {url}"
+                ) from e
+            except aiohttp.ClientError as e:
+                raise StreamFailed(_client_error(url, e)) from e
+            finally:
+                self._metrics.container_call(container, outcome, time.perf_counter() - started)
 
     async def resources(self, model_id: str | None) -> dict[str, Any]:
-        """``GET {base}/service-resources[?model_id=]`` on every container, concurrently (2.3).
+        """``GET {base}/service-resources[?model_id=]`` on every container, concurrently.
 
         Containers that fail or answer non-2xx are left out. Uses the container's base URL
         (upstream always uses host:port, even with a remote ``url``).
         """
+        if not self._targets:
+            return {}
         params = {"model_id": model_id} if model_id is not None else None
-        timeout = aiohttp.ClientTimeout(total=min(c.timeout for c in self._containers.values()))
+        timeout = min(t.config.timeout for t in self._targets.values())
 
-        async def one(config: ContainerConfig) -> tuple[str, Any] | None:
+        async def one(target: _Target) -> tuple[str, Any] | None:
+            config = target.config
+            url = f"{config.base_url}/service-resources"
             try:
-                async with self.session.get(
-                    f"{config.base_url}/service-resources",
-                    params=params,
-                    headers=_headers(config),
-                    timeout=timeout,
-                ) as response:
+                async with (
+                    asyncio.timeout(timeout),
+                    self._session(config.id).get(
+                        url, params=params, headers=target.headers
+                    ) as response,
+                ):
                     if not 200 <= response.status < 300:
                         return None
-                    return config.id, await response.json(content_type=None)
-            except (aiohttp.ClientError, TimeoutError, ValueError):
+                    raw = await _read_capped(response, config.max_answer_size, url)
+                    text = target.redact(_decode(raw, response.charset or "utf-8"))
+                    return config.id, loads(text, self._max_json_depth)
+            except (aiohttp.ClientError, TimeoutError, OSError, _Rejected, JsonRejected):
                 return None
 
-        if not self._containers:
-            return {}
-        answers = await asyncio.gather(*(one(c) for c in self._containers.values()))
+        answers = await asyncio.gather(*(one(t) for t in self._targets.values()))
         return dict(a for a in answers if a is not None)
 
 
-def _result(container: str, status: int, content_type: str, text: str) -> ContainerResult:
-    """Spec 4.4's mapping of an answer to a result (plus: non-2xx is an error)."""
-    if content_type != _JSON:
-        return ContainerError(
-            container,
-            f"answer is not JSON (HTTP {status}, Content-Type {content_type!r}):"
-            f" {text[:_MAX_ERROR_BODY]}",
+async def _read_capped(
+    response: aiohttp.ClientResponse, limit: int, url: str, truncate: bool = False
+) -> bytes:
+    """The answer's body, read up to ``limit`` bytes and not one chunk further.
+
+    Raises:
+        _Rejected: the body is (or is declared) larger than ``limit`` (unless ``truncate``).
+    """
+    declared = response.content_length
+    if declared is not None and declared <= limit:
+        # The framing says how much comes; aiohttp fails the read if the peer sends less.
+        return await response.read()
+    if declared is not None and not truncate:
+        raise _Rejected(
+            f"{url} answered with Content-Length {declared}, more than the limit of {limit} bytes"
+            " (containers[].max_answer_size)"
         )
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.content.iter_chunked(_READ_CHUNK):
+        size += len(chunk)
+        chunks.append(chunk)
+        if size > limit:
+            if truncate:
+                return b"".join(chunks)[:limit]
+            raise _Rejected(_too_large(url, limit, size))
+    return b"".join(chunks)
+
+
+def _too_large(url: str, limit: int, seen: int) -> str:
+    return (
+        f"{url} answered more than the limit of {limit} bytes (containers[].max_answer_size);"
+        f" stopped reading after {seen} bytes"
+    )
+
+
+def _decode(raw: bytes, charset: str) -> str:
     try:
-        output = json.loads(text)
-    except ValueError:
-        # Upstream: an invalid JSON body becomes the error text itself.
-        return ContainerError(container, text[:_MAX_ERROR_BODY])
-    if not 200 <= status < 300:
-        return ContainerError(container, f"HTTP {status}: {text[:_MAX_ERROR_BODY]}")
-    return ContainerOutput(container, output)
+        return raw.decode(charset, errors="replace")
+    except LookupError:
+        return raw.decode("utf-8", errors="replace")
 
 
-def _headers(config: ContainerConfig) -> dict[str, str]:
-    headers = {"Content-Type": _JSON}
-    bearer = config.bearer.get_secret_value()
-    if bearer:
-        headers["Authorization"] = f"Bearer {bearer}"
-    return headers
+def _client_error(url: str, error: aiohttp.ClientError) -> str:
+    """What went wrong talking to ``url``, in the words of what the container did."""
+    if isinstance(error, aiohttp.ServerDisconnectedError):
+        return f"{url} closed the connection before its answer was complete"
+    if isinstance(error, aiohttp.ClientPayloadError):
+        return f"{url} sent a malformed body: {_one_line(_cause(error))}"
+    if isinstance(error, aiohttp.ClientConnectorError | aiohttp.ClientOSError):
+        return f"cannot reach {url}: {error}"
+    if isinstance(error, aiohttp.ClientResponseError):
+        # aiohttp raises this for an answer its HTTP parser refuses (status line, headers,
+        # Content-Length, chunk framing).
+        return f"{url} sent an answer that is not valid HTTP: {_one_line(error.message)}"
+    return f"calling {url} failed: {type(error).__name__}: {error}"
+
+
+def _one_line(message: str) -> str:
+    """aiohttp's parser messages quote the bad bytes on extra lines with a caret under them."""
+    lines = (line.strip() for line in message.splitlines())
+    return " ".join(line for line in lines if line and line.strip("^"))
+
+
+def _cause(error: BaseException) -> str:
+    """The innermost message of a chained error (aiohttp wraps the parser's reason)."""
+    text = str(error)
+    cause = error.__cause__
+    while cause is not None:
+        if str(cause):
+            text = str(cause)
+        cause = cause.__cause__
+    return text

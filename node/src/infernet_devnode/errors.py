@@ -6,6 +6,9 @@ Hierarchy::
     +-- ConfigError(field, reason)     config.json is invalid (also a ValueError)
     +-- InvalidField(field, reason)    a request body is malformed (also a ValueError) -> HTTP 400
     +-- GuardianRejection(error, params)  an admission rule refused a request -> HTTP 405
+    +-- NodeBusy(reason, retry_after)  the job queue is full -> HTTP 503 with Retry-After
+    +-- JobFinished(job_id)            PUT /api/status on a finished job -> HTTP 409
+    +-- StoreUnavailable(path, reason) the SQLite store cannot be opened or read (exit code 1)
     +-- ChainNotAvailable(reason)      chain.enabled is true but the chain side cannot start
     +-- StreamFailed                   a streaming container call failed (the stream just ends)
 """
@@ -20,7 +23,10 @@ __all__ = [
     "ConfigError",
     "GuardianRejection",
     "InvalidField",
+    "JobFinished",
+    "NodeBusy",
     "NodeError",
+    "StoreUnavailable",
     "StreamFailed",
     "field_path",
 ]
@@ -55,6 +61,36 @@ class GuardianRejection(NodeError):
         super().__init__(error)
         self.error = error
         self.params: dict[str, object] = dict(params or {})
+
+
+class NodeBusy(NodeError):
+    """Admitting the request would overfill the job queue; the caller should retry later."""
+
+    def __init__(self, reason: str, retry_after: int) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+class JobFinished(NodeError):
+    """A status report for a job that has already finished (its record is final)."""
+
+    def __init__(self, job_id: str) -> None:
+        super().__init__(f"job {job_id} has already finished; its record cannot be changed")
+        self.job_id = job_id
+
+
+class StoreUnavailable(NodeError):
+    """The SQLite store cannot be opened or read (corrupt, not a database, unreadable)."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(
+            f"cannot use the store {path}: {reason}. Move the file aside (for example"
+            f" mv {path} {path}.broken) and start again: the node then starts with an empty"
+            " store (storage.path)"
+        )
+        self.path = path
+        self.reason = reason
 
 
 class ChainNotAvailable(NodeError):

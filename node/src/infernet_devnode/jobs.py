@@ -8,6 +8,7 @@ are marked failed with "node restarted" at the next start (``JobRecords.fail_int
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 import uuid
@@ -16,6 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .containers import ContainerClient
+from .errors import JobFinished
+from .errors import NodeBusy
 from .errors import StreamFailed
 from .messages import JobRequest
 from .messages import StatusReport
@@ -32,6 +35,9 @@ __all__ = ["OffchainJobs", "StartedJob"]
 
 log = logging.getLogger(__name__)
 
+# Seconds a caller refused for a full queue is told to wait (Retry-After).
+BUSY_RETRY_AFTER_S = 1
+
 
 @dataclass(frozen=True)
 class StartedJob:
@@ -41,24 +47,54 @@ class StartedJob:
     client: str
     containers: tuple[str, ...]
     task: asyncio.Task[None]
+    input_json: str | None = None
 
 
 class OffchainJobs:
     """Runs off-chain jobs and keeps their records; owns the background job tasks."""
 
-    def __init__(self, records: JobRecords, containers: ContainerClient, metrics: Metrics) -> None:
+    def __init__(
+        self, records: JobRecords, containers: ContainerClient, metrics: Metrics, capacity: int
+    ) -> None:
         self.records = records
         self._containers = containers
         self._metrics = metrics
+        self._capacity = capacity
+        # Live jobs (background tasks and open streams) by id, with when they started.
+        self._live: dict[str, float] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
+    def admit(self, count: int) -> None:
+        """Check that ``count`` more jobs fit in the node (calling or queued for a call slot).
+
+        Raises:
+            NodeBusy: they do not; the caller should retry later (503 with Retry-After).
+        """
+        if len(self._live) + count > self._capacity:
+            raise NodeBusy(
+                f"the node is busy: {len(self._live)} job(s) running or queued, at most"
+                f" {self._capacity} (server.max_container_calls + server.max_queued_jobs);"
+                " retry later",
+                BUSY_RETRY_AFTER_S,
+            )
+
     def start(self, client: str, request: JobRequest) -> StartedJob:
-        """Start a job in the background. Call ``settle`` before handing its id out."""
+        """Start a job in the background (after ``admit``). Call ``settle`` before handing its
+        id out."""
         job_id = str(uuid.uuid4())
-        task = asyncio.get_running_loop().create_task(self._run(client, job_id, request))
+        input_json = json.dumps(request.data)
+        task = asyncio.get_running_loop().create_task(
+            self._run(client, job_id, request, input_json)
+        )
+        self._live[job_id] = time.time()
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return StartedJob(job_id, client, tuple(request.containers), task)
+
+        def done(task: asyncio.Task[None]) -> None:
+            self._tasks.discard(task)
+            self._live.pop(job_id, None)
+
+        task.add_done_callback(done)
+        return StartedJob(job_id, client, tuple(request.containers), task, input_json)
 
     async def settle(self, started: Sequence[StartedJob], wait: float) -> None:
         """Wait up to ``wait`` seconds for the jobs to finish, then record the unfinished ones
@@ -71,12 +107,14 @@ class OffchainJobs:
         for job in started:
             if not job.task.done():
                 running = JobResult(job.id, JobStatus.RUNNING, None)
-                self.records.put(job.client, running, job.containers, replace=False)
+                self.records.put(
+                    job.client, running, job.containers, replace=False, input_json=job.input_json
+                )
 
-    async def _run(self, client: str, job_id: str, request: JobRequest) -> None:
+    async def _run(self, client: str, job_id: str, request: JobRequest, input_json: str) -> None:
         def progress(done: tuple[ContainerResult, ...]) -> None:
             running = JobResult(job_id, JobStatus.RUNNING, None, done)
-            self.records.put(client, running, request.containers)
+            self.records.put(client, running, request.containers, input_json=input_json)
 
         try:
             pipeline = await self._containers.run(
@@ -95,21 +133,29 @@ class OffchainJobs:
             intermediate = ()
         status = JobStatus.SUCCESS if isinstance(result, ContainerOutput) else JobStatus.FAILED
         self.records.put(
-            client, JobResult(job_id, status, result, intermediate), request.containers
+            client,
+            JobResult(job_id, status, result, intermediate),
+            request.containers,
+            input_json=input_json,
         )
         self._metrics.job_finished(JobLocation.OFFCHAIN, status)
         if status is JobStatus.FAILED:
             log.info("job %s failed: %s", job_id, result)
 
     async def stream(self, client: str, request: JobRequest) -> AsyncGenerator[bytes, None]:
-        """Run ``containers[0]`` streaming: yields ``<id>\\n`` then the container's raw bytes.
+        """Run ``containers[0]`` streaming (after ``admit``): yields ``<id>\\n`` then the
+        container's raw bytes.
 
         The joined output is recorded when the stream ends; a failure mid-stream just ends the
         stream and records the job as failed (spec 2.6), as does a stream closed early.
         """
         container = request.containers[0]
         job_id = str(uuid.uuid4())
-        self.records.put(client, JobResult(job_id, JobStatus.RUNNING, None), [container])
+        input_json = json.dumps(request.data)
+        self._live[job_id] = time.time()
+        self.records.put(
+            client, JobResult(job_id, JobStatus.RUNNING, None), [container], input_json=input_json
+        )
         chunks: list[bytes] = []
         result: ContainerResult = ContainerError(
             container, "stream ended early: the client went away or the node stopped"
@@ -126,18 +172,24 @@ class OffchainJobs:
                 text = b"".join(chunks).decode("utf-8", errors="replace")
                 result = ContainerOutput(container, {"output": text})
         finally:
+            self._live.pop(job_id, None)
             ok = isinstance(result, ContainerOutput)
             status = JobStatus.SUCCESS if ok else JobStatus.FAILED
             self.records.put(client, JobResult(job_id, status, result), [container])
             self._metrics.job_finished(JobLocation.STREAM, status)
 
     def report_status(self, client: str, report: StatusReport) -> None:
-        """PUT /api/status: an independent container records a job's state itself (spec 2.8).
+        """PUT /api/status: an independent container records a job's state itself.
 
-        Stored under the caller's address, as upstream does.
+        Stored under the caller's address, as upstream does. Unlike upstream, a finished job's
+        record is final: a report cannot overwrite its result.
+
+        Raises:
+            JobFinished: the job has already finished.
         """
         status = JobStatus(report.status)
-        self.records.put(client, JobResult(report.id, status, None), report.containers)
+        if not self.records.report(client, JobResult(report.id, status, None), report.containers):
+            raise JobFinished(report.id)
         if status is not JobStatus.RUNNING:
             self._metrics.job_finished(JobLocation.OFFCHAIN, status)
 
@@ -148,10 +200,14 @@ class OffchainJobs:
         return self.records.ids(client, pending)
 
     def prune(self, retention: float) -> int:
-        """Forget completed jobs older than ``retention`` seconds (0 keeps everything)."""
+        """Forget jobs not updated for ``retention`` seconds (0 keeps everything): completed
+        ones, and running records nobody is running (e.g. reported by PUT /api/status)."""
         if retention <= 0:
             return 0
-        return self.records.prune(time.time() - retention)
+        cutoff = time.time() - retention
+        # A record this node is still running is kept whatever its age.
+        running_cutoff = min([cutoff, *self._live.values()])
+        return self.records.prune(cutoff, running_cutoff)
 
     async def stop(self) -> None:
         """Cancel running jobs (their records stay ``running`` until the next start marks them

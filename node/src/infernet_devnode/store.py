@@ -22,6 +22,7 @@ from enum import IntEnum
 from pathlib import Path
 from typing import Any
 
+from .errors import StoreUnavailable
 from .results import ContainerError
 from .results import ContainerResult
 from .results import JobResult
@@ -50,20 +51,31 @@ class Store:
         self._connection: sqlite3.Connection | None = None
 
     def open(self) -> Store:
-        """Open (creating if needed) the database file. Returns self."""
+        """Open (creating if needed) the database file. Returns self.
+
+        Raises:
+            StoreUnavailable: the file cannot be created, read, or is not a SQLite database.
+        """
         if self._state is not _State.UNOPENED:
             raise RuntimeError(f"Store({self.path}) cannot be opened twice")
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        # isolation_level=None: autocommit; multi-statement writes use transaction().
-        connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        connection.execute("PRAGMA journal_mode=WAL")
-        connection.execute("PRAGMA synchronous=NORMAL")
-        connection.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
-        connection.execute(
-            "CREATE TABLE IF NOT EXISTS schema_versions"
-            " (component TEXT PRIMARY KEY, version INTEGER NOT NULL)"
-        )
+        try:
+            if self.path != ":memory:":
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            # isolation_level=None: autocommit; multi-statement writes use transaction().
+            connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        except (OSError, sqlite3.Error) as e:
+            raise StoreUnavailable(self.path, str(e)) from None
+        try:
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=NORMAL")
+            connection.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+            connection.execute(
+                "CREATE TABLE IF NOT EXISTS schema_versions"
+                " (component TEXT PRIMARY KEY, version INTEGER NOT NULL)"
+            )
+        except sqlite3.Error as e:
+            connection.close()
+            raise StoreUnavailable(self.path, str(e)) from None
         self._connection = connection
         self._state = _State.OPEN
         return self
@@ -138,18 +150,21 @@ _JOB_MIGRATIONS = (
     CREATE INDEX offchain_jobs_status ON offchain_jobs (status);
     CREATE INDEX offchain_jobs_updated ON offchain_jobs (updated)
     """,
+    # The job's input as JSON, for the explorer's job page (NULL for status-reported jobs).
+    "ALTER TABLE offchain_jobs ADD COLUMN input TEXT",
 )
 
 
 _INSERT = (
     "INSERT INTO offchain_jobs"
-    " (client, id, status, containers, intermediate, result, created, updated)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    " (client, id, status, containers, intermediate, result, created, updated, input)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _UPSERT = (
     _INSERT + " ON CONFLICT (client, id) DO UPDATE SET status = excluded.status,"
     " containers = excluded.containers, intermediate = excluded.intermediate,"
-    " result = excluded.result, updated = excluded.updated"
+    " result = excluded.result, updated = excluded.updated,"
+    " input = COALESCE(excluded.input, offchain_jobs.input)"
 )
 _INSERT_NEW = _INSERT + " ON CONFLICT (client, id) DO NOTHING"
 
@@ -162,9 +177,17 @@ class JobRecords:
         store.migrate("offchain_jobs", _JOB_MIGRATIONS)
 
     def put(
-        self, client: str, job: JobResult, containers: Sequence[str], replace: bool = True
+        self,
+        client: str,
+        job: JobResult,
+        containers: Sequence[str],
+        replace: bool = True,
+        input_json: str | None = None,
     ) -> None:
-        """Insert a job record; an existing one is replaced, or kept when ``replace`` is False."""
+        """Insert a job record; an existing one is replaced, or kept when ``replace`` is False.
+
+        ``input_json`` (the job's input, JSON-encoded) is kept when a later write omits it.
+        """
         now = time.time()
         self._store.connection.execute(
             _UPSERT if replace else _INSERT_NEW,
@@ -177,6 +200,7 @@ class JobRecords:
                 None if job.result is None else json.dumps(job.result.to_json()),
                 now,
                 now,
+                input_json,
             ),
         )
 
@@ -241,11 +265,41 @@ class JobRecords:
                 )
         return len(rows)
 
-    def prune(self, older_than: float) -> int:
-        """Delete completed jobs last updated before ``older_than`` (unix s). Returns how many."""
+    def report(self, client: str, job: JobResult, containers: Sequence[str]) -> bool:
+        """Record a reported job state unless the job has already finished. Returns whether
+        it was recorded (a finished record is final)."""
+        now = time.time()
         cursor = self._store.connection.execute(
-            "DELETE FROM offchain_jobs WHERE status != ? AND updated < ?",
-            (JobStatus.RUNNING.value, older_than),
+            _INSERT + " ON CONFLICT (client, id) DO UPDATE SET status = excluded.status,"
+            " containers = excluded.containers, result = excluded.result,"
+            " updated = excluded.updated WHERE offchain_jobs.status = ?",
+            (
+                client,
+                job.id,
+                job.status.value,
+                json.dumps(list(containers)),
+                _dump_results(job.intermediate_results),
+                None if job.result is None else json.dumps(job.result.to_json()),
+                now,
+                now,
+                None,  # input: a reported job has none
+                JobStatus.RUNNING.value,
+            ),
+        )
+        return cursor.rowcount > 0
+
+    def prune(self, older_than: float, running_older_than: float | None = None) -> int:
+        """Delete completed jobs last updated before ``older_than`` (unix s), and running ones
+        last updated before ``running_older_than`` (none when None). Returns how many."""
+        cursor = self._store.connection.execute(
+            "DELETE FROM offchain_jobs WHERE (status != ? AND updated < ?)"
+            " OR (status = ? AND updated < ?)",
+            (
+                JobStatus.RUNNING.value,
+                older_than,
+                JobStatus.RUNNING.value,
+                float("-inf") if running_older_than is None else running_older_than,
+            ),
         )
         return cursor.rowcount
 

@@ -20,7 +20,6 @@ from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import rlp
 from devnode_harness import free_port as free_port
 from devnode_harness import stop_process
 from devnode_harness import wait_until as wait_until
@@ -39,21 +38,24 @@ REPO = Path(__file__).resolve().parents[3]
 OUT = REPO / "out"
 # The real anvil, never the npm wrapper (whose pid is not anvil's): the project's one resolver.
 sys.path.append(str(REPO / "scripts"))
+import onchain  # noqa: E402 - the stack's deployer: one way to deploy the protocol everywhere
 from foundry import foundry_tool  # noqa: E402
 
-# Well-known anvil test keys (mnemonic "test test ... junk"), roles as in INTERFACES.md.
+# Well-known anvil test keys (mnemonic "test test ... junk"), in the roles of Ritual's examples.
 ANVIL_0_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 NODE_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"  # anvil #1
 DEPLOYER_KEY = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a"  # anvil #2
 SIGNER_KEY = "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6"  # anvil #3
 SECOND_NODE_KEY = "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a"  # #4
-REGISTRY = "0x663F3ad617193148711d28f5334eE4Ed07016602"
-COORDINATOR = "0x2E983A1Ba5e8b38AAAeC4B440B9dDcFBf72E15d1"
-NODE_WALLET = "0x60985ee8192B322c3CAbA97A9A9f7298bdc4335C"
+REGISTRY = onchain.PROTOCOL.registry
+COORDINATOR = onchain.PROTOCOL.coordinator
+NODE_WALLET = onchain.PROTOCOL.node_wallet
 CONTAINER_ID = "hf_inference_client_service"
 ZERO = "0x0000000000000000000000000000000000000000"
 
 READY_TIMEOUT_S = 30.0
+# forge script compiles nothing when out/ is fresh; a loaded machine still needs a while.
+DEPLOY_TIMEOUT_S = 300.0
 STOP_TIMEOUT_S = 10.0
 
 
@@ -140,6 +142,49 @@ class Anvil:
             self.proc = None
 
 
+class RpcProxy:
+    """A JSON-RPC endpoint in front of an anvil that a test can point at another one at once: the
+    node behind it sees a different chain without any outage."""
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                return
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                request = urllib.request.Request(  # noqa: S310 - http URL of a test process
+                    outer.upstream, data=body, headers={"Content-Type": "application/json"}
+                )
+                try:
+                    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+                        status, answer = response.status, response.read()
+                except OSError:
+                    status, answer = 502, b""
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> RpcProxy:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
 def artifact(file: str, contract: str) -> dict[str, Any]:
     path = OUT / f"{file}.sol" / f"{contract}.json"
     if not path.exists():
@@ -201,35 +246,19 @@ def creation_code(file: str, contract: str, *args: Any) -> bytes:
     return code + abi_encode(types, list(args))
 
 
-def deploy_protocol(rpc: Rpc) -> None:
-    """Deploy in LibDeploy's order from anvil #2 at nonce 0: the infernet-anvil addresses."""
-    deployer = Actor(rpc, DEPLOYER_KEY)
-    assert rpc.transactions_from(deployer.address) == 0, "protocol needs a fresh anvil"
-    addresses = [
-        to_checksum_address("0x" + _create_address(deployer.address, nonce).hex())
-        for nonce in range(6)
-    ]
-    registry, coordinator, inbox, reader, fee, factory = addresses
-    deployed = [
-        deployer.deploy("Registry", "Registry", coordinator, inbox, reader, fee, factory),
-        deployer.deploy("EIP712Coordinator", "EIP712Coordinator", registry),
-        deployer.deploy("Inbox", "Inbox", registry),
-        deployer.deploy("Reader", "Reader", registry),
-        deployer.deploy("Fee", "Fee", deployer.address, 0),
-        deployer.deploy("WalletFactory", "WalletFactory", registry),
-    ]
-    assert deployed == addresses
-    assert registry == REGISTRY
-    assert coordinator == COORDINATOR
-    deployer.transact(
-        factory,
-        Function("createWallet", ("address",), ("address",)),
-        Account.from_key(NODE_KEY).address,
+def deploy_protocol(rpc: Rpc, workdir: Path) -> None:
+    """The protocol as `make up` and e2e deploy it: `forge script DeployProtocol.s.sol` run by
+    anvil #2 on a fresh anvil, which lands every contract at infernet-anvil's address."""
+    assert rpc.transactions_from(onchain.DEPLOYER_ADDRESS) == 0, "protocol needs a fresh anvil"
+    workdir.mkdir(parents=True, exist_ok=True)
+    onchain.forge_script(
+        "DeployProtocol.s.sol",
+        rpc.url,
+        DEPLOYER_KEY,
+        workdir / "broadcast",
+        workdir / "forge.log",
+        DEPLOY_TIMEOUT_S,
     )
-
-
-def _create_address(sender: str, nonce: int) -> bytes:
-    return keccak(rlp.encode([bytes.fromhex(sender[2:]), nonce]))[12:]
 
 
 # ---------------------------------------------------------------- consumers
@@ -253,6 +282,51 @@ def created_id(receipt: dict[str, Any]) -> int:
         if entry["topics"][0] == topic:
             return int(entry["topics"][1], 16)
     raise AssertionError("no SubscriptionCreated in receipt")
+
+
+def answers(rpc: Rpc, consumer: str, sub_id: int) -> int:
+    (count,) = rpc.call(consumer, ANSWER_COUNT, sub_id, 1)
+    return int(count)
+
+
+def protocol_and_consumer(chain: Anvil, deployer: Actor, workdir: Path) -> tuple[Rpc, str]:
+    """Deploy the protocol and a callback consumer on a fresh anvil (always the same addresses)."""
+    private = Rpc(chain.url)
+    deploy_protocol(private, workdir)
+    consumer = Actor(private, deployer.account.key.hex()).deploy(
+        "HFCallbackConsumer",
+        "HFCallbackConsumer",
+        REGISTRY,
+        CONTAINER_ID,
+        Actor(private, SIGNER_KEY).address,
+    )
+    return private, consumer
+
+
+def fresh_chain(
+    port: int | None, deployer: Actor, workdir: Path, extra_args: tuple[str, ...] = ()
+) -> tuple[Anvil, Rpc, str]:
+    """A new anvil (on `port`, else a free one) with the protocol and a callback consumer."""
+    chain = Anvil(extra_args=extra_args) if port is None else Anvil(port, extra_args=extra_args)
+    chain.start()
+    try:
+        private, consumer = protocol_and_consumer(chain, deployer, workdir)
+    except BaseException:
+        chain.stop()
+        raise
+    return chain, private, consumer
+
+
+def request_on(private: Rpc, deployer: Actor, consumer: str) -> int:
+    owner = Actor(private, deployer.account.key.hex())
+    return created_id(owner.transact(consumer, REQUEST_COMPUTE, TEXT_GENERATION, "", "x", 1))
+
+
+def later_genesis(private: Rpc) -> tuple[str, ...]:
+    """anvil args for a fresh chain whose genesis differs from `private`'s, as a restart in a
+    later second gives it (same chain id, contract addresses and subscription ids)."""
+    genesis_time = int(private("eth_getBlockByNumber", "0x0", False)["timestamp"], 16)
+    return ("--timestamp", str(genesis_time + 60))
 
 
 # ---------------------------------------------------------------- echo container
@@ -333,6 +407,7 @@ class Devnode:
     extra_wallet: dict[str, Any] = field(default_factory=dict)
     container_options: dict[str, Any] = field(default_factory=dict)  # added to every container
     sync_period: float = 0.1  # head poll period: idle load ~1/sync_period requests/s
+    snapshot_sleep: float = 0.0  # snapshot_sync.sleep
     proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -360,7 +435,7 @@ class Devnode:
                     **self.extra_wallet,
                 },
                 "snapshot_sync": {
-                    "sleep": 0,
+                    "sleep": self.snapshot_sleep,
                     "batch_size": 500,
                     "starting_sub_id": self.starting_sub_id,
                     "sync_period": self.sync_period,
@@ -377,7 +452,9 @@ class Devnode:
             "log": {"path": str(self.workdir / "devnode.log"), "level": "INFO"},
         }
 
-    def start(self) -> Devnode:
+    def start(self, *, synced: bool = True) -> Devnode:
+        """Start the process; wait until /health answers (and, with `synced`, says healthy:
+        the initial sync is over)."""
         self.workdir.mkdir(parents=True, exist_ok=True)
         path = self.workdir / "config.json"
         path.write_text(json.dumps(self.config()))
@@ -393,9 +470,10 @@ class Devnode:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"devnode exited {self.proc.returncode}: {self.logs()}")
             try:
-                return self.get("/health")[0] == 200
+                status, body = self.get("/health")
             except OSError:
                 return False
+            return status == 200 and (not synced or body == {"status": "healthy"})
 
         wait_until(healthy, READY_TIMEOUT_S, "devnode /health")
         return self

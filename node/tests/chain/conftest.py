@@ -22,10 +22,10 @@ from chain_harness import deploy_protocol
 
 
 @pytest.fixture(scope="session")
-def anvil() -> Iterator[Anvil]:
+def anvil(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Anvil]:
     node = Anvil().start()
     try:
-        deploy_protocol(Rpc(node.url))
+        deploy_protocol(Rpc(node.url), tmp_path_factory.mktemp("protocol"))
         yield node
     finally:
         node.stop()

@@ -109,6 +109,23 @@ def test_bad_signature_is_refused_with_400_and_nothing_is_created(
     assert delegate_created_id(rpc, delegated_consumer, nonce) == 0
 
 
+def test_owner_without_contract_code_is_refused_with_400_naming_the_owner(
+    rpc: Rpc, signer: Actor, devnode: Devnode
+) -> None:
+    now = rpc.block()["timestamp"]
+    # the signer's own account: an EOA, whose eth_call answers are empty
+    body = delegated_request(
+        SIGNER_KEY, signer.address, nonce=1, expiry=now + EXPIRY_MARGIN_S, data={"input": "x"}
+    )
+    with running(devnode):
+        status, answer = devnode.request("POST", "/api/jobs", body)
+        assert status == 400
+        assert answer["field"] == "subscription.owner"
+        assert "no contract code" in answer["error"]
+        # the node is unharmed: the same request again gets the same answer
+        assert devnode.request("POST", "/api/jobs", body)[0] == 400
+
+
 def test_recurring_delegated_subscription_continues_through_sync(
     rpc: Rpc, delegated_consumer: str, devnode: Devnode
 ) -> None:

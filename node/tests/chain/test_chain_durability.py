@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from chain_harness import ANSWER_COUNT
 from chain_harness import CONTAINER_ID
 from chain_harness import REGISTRY
 from chain_harness import REQUEST_COMPUTE
@@ -18,22 +17,21 @@ from chain_harness import Anvil
 from chain_harness import Devnode
 from chain_harness import EchoContainer
 from chain_harness import Rpc
+from chain_harness import answers
 from chain_harness import created_id
 from chain_harness import creation_code
 from chain_harness import delegate_created_id
 from chain_harness import delegated_request
 from chain_harness import deploy_protocol
 from chain_harness import free_port
+from chain_harness import fresh_chain
+from chain_harness import later_genesis
+from chain_harness import request_on
 from chain_harness import running
 from chain_harness import wait_until
 
 DELIVERY_TIMEOUT_S = 30.0
 SLOW_CONTAINER_S = 3.0
-
-
-def answers(rpc: Rpc, consumer: str, sub_id: int) -> int:
-    (count,) = rpc.call(consumer, ANSWER_COUNT, sub_id, 1)
-    return int(count)
 
 
 @pytest.fixture
@@ -159,7 +157,7 @@ def test_node_recovers_when_anvil_restarts(
     node: Devnode | None = None
     try:
         private = Rpc(chain.url)
-        deploy_protocol(private)
+        deploy_protocol(private, tmp_path / "protocol")
         owner = Actor(private, deployer.account.key.hex())
         consumer = owner.deploy(
             "HFCallbackConsumer",
@@ -190,35 +188,6 @@ def test_node_recovers_when_anvil_restarts(
         chain.stop()
 
 
-def fresh_chain(
-    port: int, deployer: Actor, extra_args: tuple[str, ...] = ()
-) -> tuple[Anvil, Rpc, str]:
-    """A new anvil on `port` with the protocol and a callback consumer (same addresses)."""
-    chain = Anvil(port=port, extra_args=extra_args).start()
-    private = Rpc(chain.url)
-    deploy_protocol(private)
-    consumer = Actor(private, deployer.account.key.hex()).deploy(
-        "HFCallbackConsumer",
-        "HFCallbackConsumer",
-        REGISTRY,
-        CONTAINER_ID,
-        Actor(private, SIGNER_KEY).address,
-    )
-    return chain, private, consumer
-
-
-def request_on(private: Rpc, deployer: Actor, consumer: str) -> int:
-    owner = Actor(private, deployer.account.key.hex())
-    return created_id(owner.transact(consumer, REQUEST_COMPUTE, TEXT_GENERATION, "", "x", 1))
-
-
-def later_genesis(private: Rpc) -> tuple[str, ...]:
-    """anvil args for a fresh chain whose genesis differs from `private`'s, as a restart in a
-    later second gives it (same chain id, contract addresses and subscription ids)."""
-    genesis_time = int(private("eth_getBlockByNumber", "0x0", False)["timestamp"], 16)
-    return ("--timestamp", str(genesis_time + 60))
-
-
 def test_store_reused_against_a_fresh_chain_resets_and_delivers(
     tmp_path: Path, deployer: Actor, echo: EchoContainer
 ) -> None:
@@ -229,7 +198,7 @@ def test_store_reused_against_a_fresh_chain_resets_and_delivers(
         rpc_url=f"http://127.0.0.1:{port}",
         containers={CONTAINER_ID: echo.url},
     )
-    chain, private, consumer = fresh_chain(port, deployer)
+    chain, private, consumer = fresh_chain(port, deployer, tmp_path / "first")
     try:
         with running(node):
             first = request_on(private, deployer, consumer)
@@ -240,7 +209,7 @@ def test_store_reused_against_a_fresh_chain_resets_and_delivers(
             assert status == 200
         restart_args = later_genesis(private)
         chain.stop()
-        chain, private, consumer = fresh_chain(port, deployer, restart_args)
+        chain, private, consumer = fresh_chain(port, deployer, tmp_path / "second", restart_args)
         with running(node):
             second = request_on(private, deployer, consumer)
             assert second == first
@@ -269,7 +238,7 @@ def test_running_node_follows_anvil_restarted_fresh(
         rpc_url=f"http://127.0.0.1:{port}",
         containers={CONTAINER_ID: echo.url},
     )
-    chain, private, consumer = fresh_chain(port, deployer)
+    chain, private, consumer = fresh_chain(port, deployer, tmp_path / "first")
     try:
         with running(node):
             first = request_on(private, deployer, consumer)
@@ -281,7 +250,9 @@ def test_running_node_follows_anvil_restarted_fresh(
                 DELIVERY_TIMEOUT_S,
                 "outage noticed",
             )
-            chain, private, consumer = fresh_chain(port, deployer, restart_args)
+            chain, private, consumer = fresh_chain(
+                port, deployer, tmp_path / "second", restart_args
+            )
             second = request_on(private, deployer, consumer)
             assert second == first
             wait_until(

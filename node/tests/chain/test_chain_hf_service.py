@@ -55,7 +55,7 @@ def hf_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                     [
                         sys.executable,
                         "-m",
-                        "hf_inference_client_service.offline_backend",
+                        "hf_inference_standin",
                         "--port",
                         str(backend_port),
                     ],

@@ -1,7 +1,9 @@
-"""Paid subscriptions: served only when the consumer's wallet can pay, and the node gets paid."""
+"""Paid subscriptions: served only when the consumer's wallet can pay, and the node gets paid,
+in ETH or in an ERC-20 token (the SDK's Wallet holds both)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -33,8 +35,38 @@ CREATE_MOCK_REQUEST = Function(
 )
 
 
+MINT = Function("mint", ("address", "uint256"))
+BALANCE_OF = Function("balanceOf", ("address",), ("uint256",))
+
+
+@dataclass(frozen=True)
+class Token:
+    """What a subscription pays in: ETH (the zero address) or an ERC-20 contract."""
+
+    address: str
+
+    def balance(self, rpc: Rpc, holder: str) -> int:
+        if self.address == ZERO:
+            return balance(rpc, holder)
+        (amount,) = rpc.call(self.address, BALANCE_OF, holder)
+        return int(amount)
+
+    def fund(self, payer: Actor, holder: str, amount: int) -> None:
+        if self.address == ZERO:
+            payer.send(holder, b"", value=amount)
+        else:
+            payer.transact(self.address, MINT, holder, amount)
+
+
 def balance(rpc: Rpc, address: str) -> int:
     return int(rpc("eth_getBalance", address, "latest"), 16)
+
+
+@pytest.fixture(params=["eth", "erc20"])
+def token(request: pytest.FixtureRequest, deployer: Actor) -> Token:
+    if request.param == "eth":
+        return Token(ZERO)
+    return Token(deployer.deploy("MockToken", "MockToken"))
 
 
 @pytest.fixture
@@ -42,48 +74,52 @@ def paying_consumer(deployer: Actor) -> str:
     return deployer.deploy("MockCallbackConsumer", "MockCallbackConsumer", REGISTRY, [])
 
 
-def consumer_wallet(rpc: Rpc, owner: Actor, consumer: str, funding: int) -> str:
-    """A WalletFactory wallet owned by `owner` that lets `consumer` spend ETH."""
+def consumer_wallet(
+    rpc: Rpc, owner: Actor, consumer: str, funding: int, token: Token = Token(ZERO)
+) -> str:
+    """A WalletFactory wallet owned by `owner` that lets `consumer` spend `token`."""
     (wallet,) = rpc.call(WALLET_FACTORY, CREATE_WALLET, owner.address)
     owner.transact(WALLET_FACTORY, CREATE_WALLET, owner.address)
-    owner.transact(wallet, APPROVE, consumer, ZERO, 10 * PRICE_WEI)
+    owner.transact(wallet, APPROVE, consumer, token.address, 10 * PRICE_WEI)
     if funding:
-        owner.send(wallet, b"", value=funding)
+        token.fund(owner, wallet, funding)
     return str(wallet)
 
 
-def request(owner: Actor, consumer: str, wallet: str, amount: int) -> int:
+def request(
+    owner: Actor, consumer: str, wallet: str, amount: int, token: Token = Token(ZERO)
+) -> int:
     inputs = abi_encode(["uint8", "string", "string"], [TEXT_GENERATION, "", "paid"])
     receipt = owner.transact(
-        consumer, CREATE_MOCK_REQUEST, CONTAINER_ID, inputs, 1, ZERO, amount, wallet, ZERO
+        consumer, CREATE_MOCK_REQUEST, CONTAINER_ID, inputs, 1, token.address, amount, wallet, ZERO
     )
     return created_id(receipt)
 
 
-def paid_node(devnode: Devnode) -> Devnode:
+def paid_node(devnode: Devnode, token: Token = Token(ZERO)) -> Devnode:
     devnode.extra_wallet = {"payment_address": NODE_WALLET}
-    devnode.container_options = {"accepted_payments": {ZERO: PRICE_WEI}}
+    devnode.container_options = {"accepted_payments": {token.address: PRICE_WEI}}
     return devnode
 
 
 def test_funded_wallet_pays_the_node(
-    rpc: Rpc, deployer: Actor, paying_consumer: str, devnode: Devnode
+    rpc: Rpc, deployer: Actor, paying_consumer: str, devnode: Devnode, token: Token
 ) -> None:
-    wallet = consumer_wallet(rpc, deployer, paying_consumer, FUNDING_WEI)
-    before = balance(rpc, NODE_WALLET)
-    with running(paid_node(devnode)):
-        sub_id = request(deployer, paying_consumer, wallet, PRICE_WEI)
+    wallet = consumer_wallet(rpc, deployer, paying_consumer, FUNDING_WEI, token)
+    before = token.balance(rpc, NODE_WALLET)
+    with running(paid_node(devnode, token)):
+        sub_id = request(deployer, paying_consumer, wallet, PRICE_WEI, token)
         devnode.wait_delivered(sub_id, 1, DELIVERY_TIMEOUT_S)
-    assert balance(rpc, NODE_WALLET) == before + PRICE_WEI  # protocol fee is 0 here
+    assert token.balance(rpc, NODE_WALLET) == before + PRICE_WEI  # protocol fee is 0 here
 
 
 def test_unfunded_wallet_is_skipped_with_the_reason(
-    rpc: Rpc, deployer: Actor, paying_consumer: str, devnode: Devnode
+    rpc: Rpc, deployer: Actor, paying_consumer: str, devnode: Devnode, token: Token
 ) -> None:
-    wallet = consumer_wallet(rpc, deployer, paying_consumer, 0)
+    wallet = consumer_wallet(rpc, deployer, paying_consumer, 0, token)
     sent = rpc.transactions_from(devnode.address)
-    with running(paid_node(devnode)):
-        sub_id = request(deployer, paying_consumer, wallet, PRICE_WEI)
+    with running(paid_node(devnode, token)):
+        sub_id = request(deployer, paying_consumer, wallet, PRICE_WEI, token)
         wait_until(
             lambda: devnode.delivery_state(sub_id, 1) == "skipped", DELIVERY_TIMEOUT_S, "skip"
         )
@@ -111,7 +147,7 @@ VERIFIER_FEE_WEI = 100
 def test_subscription_with_a_verifier_escrows_from_the_node_wallet_and_pays(
     rpc: Rpc, deployer: Actor, paying_consumer: str, devnode: Devnode
 ) -> None:
-    """§6.4 step 4: the node approves its own wallet's escrow before delivering with a proof."""
+    """The node approves its own wallet's escrow before delivering with a proof, as upstream."""
     verifier = deployer.deploy("MockVerifier", "MockAtomicVerifier", COORDINATOR)
     deployer.transact(verifier, SET_FEE, ZERO, VERIFIER_FEE_WEI)
     wallet = consumer_wallet(rpc, deployer, paying_consumer, FUNDING_WEI)

@@ -11,7 +11,7 @@ from infernet_devnode.chain.eip712 import SignedDelegation
 from infernet_devnode.chain.rpc import ChainIdentity
 from infernet_devnode.chain.store import ChainStore
 from infernet_devnode.store import Store
-from test_chain_core import make_sub
+from samples import make_sub
 
 BIG = 2**255 + 12345  # r and s are full uint256 values
 

@@ -28,6 +28,7 @@ from werkzeug.exceptions import HTTPException
 from .config import ServiceConfig
 from .errors import ServiceError
 from .hf_backend import HFInferenceClientWorkflow
+from .lifetime import exit_with_parent
 from .protocol import JobLocation
 from .protocol import onchain_result
 from .protocol import parse_call
@@ -35,11 +36,10 @@ from .resources import SERVICE_ID
 from .resources import model_supported
 from .resources import service_resources
 
-__all__ = ["WORKFLOW_KEY", "create_app"]
+__all__ = ["create_app"]
 
 logger = logging.getLogger("hf_inference_client_service")
 
-WORKFLOW_KEY = "hf_inference_client_workflow"
 _JSON = "application/json"
 _TEXT_STREAM = "text/plain; charset=utf-8"
 # Hex doubles the on-chain input and JSON escaping can multiply off-chain text; the per-field
@@ -84,21 +84,21 @@ def _configure_logging(config: ServiceConfig) -> None:
 def create_app(config: ServiceConfig | None = None) -> Quart:
     """Build the service app; `config` defaults to ServiceConfig.from_env().
 
-    The workflow (and its HTTP client) is opened in `before_serving`, kept on
-    `app.extensions[WORKFLOW_KEY]` and closed in `after_serving`.
+    The workflow (and its HTTP client) is opened in `before_serving` and closed in
+    `after_serving`.
     """
     config = ServiceConfig.from_env() if config is None else config
+    exit_with_parent()
     _configure_logging(config)
     app = Quart(__name__)
     app.config["MAX_CONTENT_LENGTH"] = config.inputs.max_input_bytes * _BODY_FACTOR + _BODY_SLACK
-    # Quart bounds body reads and response sends with asyncio.wait_for, which in Python 3.11
-    # wraps each in a new task: measured 15-25% of the CPU per job here. Jobs are bounded by
-    # HF_INF_TIMEOUT (and the node's own 180 s / 60 s), bodies by MAX_CONTENT_LENGTH; exposed
-    # deployments can add Hypercorn's --read-timeout.
-    app.config["BODY_TIMEOUT"] = None
+    # A client that trickles its body gets a 408 after HF_INF_BODY_TIMEOUT seconds instead of
+    # holding a connection (and a worker slot) forever.
+    app.config["BODY_TIMEOUT"] = config.body_timeout
+    # Responses are bounded by HF_INF_TIMEOUT (streams included, read by read), so Quart's own
+    # response timeout, which would cut a slow reader's stream, stays off.
     app.config["RESPONSE_TIMEOUT"] = None
     workflow = HFInferenceClientWorkflow(config)
-    app.extensions[WORKFLOW_KEY] = workflow
     token = config.token
     index_body = _dumps(
         {"name": SERVICE_ID, "version": version(SERVICE_ID), "message": _UPSTREAM_MESSAGE}

@@ -24,7 +24,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from collections.abc import Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 from urllib.parse import urljoin
@@ -32,11 +31,12 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
+from .config import ConnectionLimits
+
 __all__ = [
     "BackendHTTP",
     "BackendStatus",
     "BackendUnreachable",
-    "ConnectionLimits",
     "MalformedAnswer",
 ]
 
@@ -64,20 +64,6 @@ class BackendStatus(Exception):
         self.status = status
         self.body = body
         self.headers = headers
-
-
-@dataclass(frozen=True, slots=True)
-class ConnectionLimits:
-    """Pool and size limits of the backend client.
-
-    Attributes:
-        connections: concurrent (and kept-alive) connections; sized to the jobs one worker
-            runs at once, so busy periods reuse connections instead of opening new ones.
-        max_response_bytes: largest backend answer accepted (a stream counts per line).
-    """
-
-    connections: int = 64
-    max_response_bytes: int = 4 * 1024 * 1024
 
 
 class _State(Enum):

@@ -1,7 +1,9 @@
 """Service configuration, read once from the environment (the node passes `env` from config.json).
 
-Every variable is optional; see the README's configuration table. Invalid values fail at startup
-with an error naming the variable, never at the first request. The token is kept out of `repr`.
+Every variable is optional (docs/configuration.md lists them with their defaults). The variables
+are validated by one pydantic model whose field aliases are the variable names; invalid values
+fail at startup with a one-line error naming the variable, never at the first request. The token
+is kept out of `repr`.
 """
 
 from __future__ import annotations
@@ -11,12 +13,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
 from enum import StrEnum
+from typing import Any
 
 from huggingface_hub import constants
+from pydantic import BaseModel
+from pydantic import ConfigDict
+from pydantic import Field
+from pydantic import ValidationError
+from pydantic import field_validator
 
-from .backend_http import ConnectionLimits
 from .errors import InvalidField
 from .retry import RetryPolicy
+from .tasks import DEFAULT_MAX_LENGTH_LIMIT
+from .tasks import DEFAULT_MAX_NEW_TOKENS_LIMIT
+from .tasks import DEFAULT_MAX_TIME_LIMIT
 from .tasks import InputPolicy
 from .tasks import TaskId
 
@@ -24,6 +34,7 @@ __all__ = [
     "DEFAULT_MODELS",
     "DEFAULT_PROVIDER",
     "DEFAULT_TIMEOUT",
+    "ConnectionLimits",
     "ServiceConfig",
     "TextGenerationMode",
 ]
@@ -40,6 +51,8 @@ DEFAULT_PROVIDER = "hf-inference"
 # Seconds per job, retries included; well under the node's 180 s container-call timeout
 # (infernet-node orchestrator, aiohttp ClientTimeout(total=180)).
 DEFAULT_TIMEOUT = 60.0
+# Seconds to receive a request body; the node sends its bodies at once.
+DEFAULT_BODY_TIMEOUT = 30.0
 
 _MODEL_VARS = {
     TaskId.TEXT_GENERATION: "HF_INF_TEXT_GENERATION_MODEL",
@@ -47,8 +60,20 @@ _MODEL_VARS = {
     TaskId.TOKEN_CLASSIFICATION: "HF_INF_TOKEN_CLASSIFICATION_MODEL",
     TaskId.SUMMARIZATION: "HF_INF_SUMMARIZATION_MODEL",
 }
-_TRUE = frozenset({"1", "true", "yes", "on"})
-_FALSE = frozenset({"0", "false", "no", "off", ""})
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionLimits:
+    """Pool and size limits of the backend client.
+
+    Attributes:
+        connections: concurrent (and kept-alive) connections; sized to the jobs one worker
+            runs at once, so busy periods reuse connections instead of opening new ones.
+        max_response_bytes: largest backend answer accepted (a stream counts per line).
+    """
+
+    connections: int = 64
+    max_response_bytes: int = 4 * 1024 * 1024
 
 
 class TextGenerationMode(StrEnum):
@@ -78,6 +103,7 @@ class ServiceConfig:
         inputs: size limit and URL-model (SSRF) policy.
         text_generation_mode: text generation, chat completion, or text with chat fallback.
         connections: backend connection pool size and answer size limit.
+        body_timeout: seconds a caller may take to send a request body.
     """
 
     token: str | None = field(default=None, repr=False)
@@ -89,6 +115,7 @@ class ServiceConfig:
     inputs: InputPolicy = field(default_factory=InputPolicy)
     text_generation_mode: TextGenerationMode = TextGenerationMode.AUTO
     connections: ConnectionLimits = field(default_factory=ConnectionLimits)
+    body_timeout: float = DEFAULT_BODY_TIMEOUT
 
     @property
     def models_base_url(self) -> str | None:
@@ -111,77 +138,113 @@ class ServiceConfig:
             InvalidField: naming the variable whose value is invalid.
         """
         env = os.environ if env is None else env
-        endpoint = env.get("HF_INF_ENDPOINT", "").strip().rstrip("/") or None
-        if endpoint is not None and not endpoint.startswith(("http://", "https://")):
-            raise InvalidField("HF_INF_ENDPOINT", "must be an http:// or https:// URL")
+        # Unset and blank variables both mean "the default".
+        given = {k: v for k, v in env.items() if k.startswith(_PREFIX) and v.strip()}
+        try:
+            read = _Environment.model_validate(given)
+        except ValidationError as e:
+            first = e.errors(include_url=False)[0]
+            name = str(first["loc"][0]) if first["loc"] else "environment"
+            raise InvalidField(name, _explain(first, given.get(name, ""))) from e
         models = dict(DEFAULT_MODELS)
         for task, var in _MODEL_VARS.items():
-            if env.get(var, "").strip():
-                models[task] = env[var].strip()
-        mode = env.get("HF_INF_TEXT_GENERATION_MODE", "auto").strip().lower()
-        if mode not in TextGenerationMode.__members__.values():
-            raise InvalidField("HF_INF_TEXT_GENERATION_MODE", "must be auto, text or chat")
-        retry = RetryPolicy(
-            max_attempts=_integer(env, "HF_INF_MAX_ATTEMPTS", 3, minimum=1),
-            base_delay=_number(env, "HF_INF_RETRY_BASE_DELAY", 0.5),
-            max_delay=_number(env, "HF_INF_RETRY_MAX_DELAY", 10.0),
-        )
-        inputs = InputPolicy(
-            max_input_bytes=_integer(env, "HF_INF_MAX_INPUT_BYTES", 65_536, minimum=1),
-            allow_url_models=_flag(env, "HF_INF_ALLOW_URL_MODELS"),
-        )
-        connections = ConnectionLimits(
-            connections=_integer(env, "HF_INF_MAX_CONNECTIONS", 64, minimum=1),
-            max_response_bytes=_integer(
-                env, "HF_INF_MAX_RESPONSE_BYTES", 4 * 1024 * 1024, minimum=1024
-            ),
-        )
-        timeout = _number(env, "HF_INF_TIMEOUT", DEFAULT_TIMEOUT)
-        if timeout <= 0:
-            raise InvalidField("HF_INF_TIMEOUT", "must be a positive number of seconds")
+            model = getattr(read, var.removeprefix(_PREFIX).lower())
+            if model:
+                models[task] = model
         return cls(
-            token=env.get("HF_INF_TOKEN", "").strip() or None,
-            endpoint=endpoint,
-            provider=env.get("HF_INF_PROVIDER", "").strip() or DEFAULT_PROVIDER,
+            token=read.token,
+            endpoint=read.endpoint.rstrip("/") if read.endpoint else None,
+            provider=read.provider,
             default_models=models,
-            timeout=timeout,
-            retry=retry,
-            inputs=inputs,
-            text_generation_mode=TextGenerationMode(mode),
-            connections=connections,
+            timeout=read.timeout,
+            retry=RetryPolicy(
+                max_attempts=read.max_attempts,
+                base_delay=read.retry_base_delay,
+                max_delay=read.retry_max_delay,
+            ),
+            inputs=InputPolicy(
+                max_input_bytes=read.max_input_bytes,
+                allow_url_models=read.allow_url_models,
+                max_new_tokens=read.max_new_tokens,
+                max_length=read.max_length,
+                max_time=read.max_time,
+            ),
+            text_generation_mode=read.text_generation_mode,
+            connections=ConnectionLimits(
+                connections=read.max_connections, max_response_bytes=read.max_response_bytes
+            ),
+            body_timeout=read.body_timeout,
         )
 
 
-def _integer(env: Mapping[str, str], name: str, default: int, minimum: int) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError as e:
-        raise InvalidField(name, f"must be an integer, got {raw[:40]!r}") from e
-    if value < minimum:
-        raise InvalidField(name, f"must be at least {minimum}")
-    return value
+_PREFIX = "HF_INF_"
 
 
-def _number(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError as e:
-        raise InvalidField(name, f"must be a number of seconds, got {raw[:40]!r}") from e
-    if value < 0:
-        raise InvalidField(name, "must not be negative")
-    return value
+def _variable(name: str) -> str:
+    return _PREFIX + name.upper()
 
 
-def _flag(env: Mapping[str, str], name: str) -> bool:
-    raw = env.get(name, "").strip().lower()
-    if raw in _TRUE:
-        return True
-    if raw in _FALSE:
-        return False
-    raise InvalidField(name, "must be true or false")
+class _Environment(BaseModel):
+    """The HF_INF_* variables, each validated on its own (the field alias is the variable)."""
+
+    model_config = ConfigDict(
+        alias_generator=_variable,
+        extra="ignore",
+        str_strip_whitespace=True,
+        allow_inf_nan=False,
+        frozen=True,
+    )
+
+    token: str | None = None
+    endpoint: str | None = None
+    provider: str = DEFAULT_PROVIDER
+    text_generation_model: str | None = None
+    text_classification_model: str | None = None
+    token_classification_model: str | None = None
+    summarization_model: str | None = None
+    text_generation_mode: TextGenerationMode = TextGenerationMode.AUTO
+    timeout: float = Field(DEFAULT_TIMEOUT, gt=0)
+    body_timeout: float = Field(DEFAULT_BODY_TIMEOUT, gt=0)
+    max_attempts: int = Field(3, ge=1)
+    retry_base_delay: float = Field(0.5, ge=0)
+    retry_max_delay: float = Field(10.0, ge=0)
+    max_input_bytes: int = Field(65_536, ge=1)
+    allow_url_models: bool = False
+    max_new_tokens: int = Field(DEFAULT_MAX_NEW_TOKENS_LIMIT, ge=1)
+    max_length: int = Field(DEFAULT_MAX_LENGTH_LIMIT, ge=1)
+    max_time: float = Field(DEFAULT_MAX_TIME_LIMIT, gt=0)
+    max_connections: int = Field(64, ge=1)
+    max_response_bytes: int = Field(4 * 1024 * 1024, ge=1024)
+
+    @field_validator("endpoint")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value
+
+    @field_validator("text_generation_mode", mode="before")
+    @classmethod
+    def _any_case(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
+
+
+def _explain(error: Mapping[str, Any], raw: str) -> str:
+    """One line naming what is wrong with a variable's value (never echoing a long value)."""
+    kind = error["type"]
+    shown = repr(raw[:40])
+    bound = error.get("ctx") or {}
+    if kind in ("int_parsing", "int_from_float"):
+        return f"must be an integer, got {shown}"
+    if kind in ("float_parsing", "finite_number"):
+        return f"must be a number of seconds, got {shown}"
+    if kind == "greater_than":
+        return "must be a positive number" if bound.get("gt") == 0 else f"must be > {bound['gt']}"
+    if kind == "greater_than_equal":
+        return "must not be negative" if bound.get("ge") == 0 else f"must be at least {bound['ge']}"
+    if kind == "bool_parsing":
+        return "must be true or false"
+    if kind == "enum":
+        names = [mode.value for mode in TextGenerationMode]
+        return f"must be {', '.join(names[:-1])} or {names[-1]}"
+    return str(error["msg"]).removeprefix("Value error, ")

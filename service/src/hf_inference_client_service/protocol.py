@@ -8,6 +8,8 @@ Facts from ../shared/spec/infernet-node.md section 4 and hf-service.md section 1
 
 from __future__ import annotations
 
+import json
+import math
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
@@ -15,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic import ConfigDict
 from pydantic import ValidationError
+from pydantic import field_validator
 
 from .encoding import decode_onchain_input
 from .encoding import encode_raw_output
@@ -27,7 +30,14 @@ from .tasks import TaskId
 from .tasks import TaskInput
 from .tasks import parse_offchain
 
-__all__ = ["ContainerCall", "ContainerInput", "JobLocation", "onchain_result", "parse_call"]
+__all__ = [
+    "ContainerCall",
+    "ContainerInput",
+    "JobLocation",
+    "onchain_result",
+    "parse_call",
+    "reject_non_finite",
+]
 
 
 class JobLocation(IntEnum):
@@ -48,6 +58,14 @@ class ContainerInput(BaseModel):
     data: Any
     # Optional in infernet-ml's InfernetInput; streaming calls leave it out, null means false.
     requires_proof: bool | None = False
+
+    @field_validator("source", "destination", mode="before")
+    @classmethod
+    def _plain_integer(cls, value: object) -> object:
+        # JSON `true` and `1.0` are not locations: only the integers 0, 1 and 2 are.
+        if type(value) is not int:
+            raise ValueError(f"must be the integer 0, 1 or 2, got {json.dumps(value)[:40]}")
+        return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +93,24 @@ def _load(body: bytes) -> ContainerInput:
             raise InvalidField("body", "not a JSON object") from e
         if first["type"] == "model_type":
             raise InvalidField("body", "must be a JSON object") from e
-        raise InvalidField(loc, str(first["msg"])) from e
+        raise InvalidField(loc, str(first["msg"]).removeprefix("Value error, ")) from e
+
+
+def reject_non_finite(value: Any, field: str) -> None:
+    """Refuse NaN and ±Infinity anywhere in `value` (JSON has no such numbers; Python reads them).
+
+    Raises:
+        InvalidField: naming the path of the first non-finite number.
+    """
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise InvalidField(field, f"must be a finite number, got {value}")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            reject_non_finite(item, f"{field}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            reject_non_finite(item, f"{field}[{index}]")
 
 
 def parse_call(body: bytes, policy: InputPolicy) -> ContainerCall:
@@ -86,6 +121,7 @@ def parse_call(body: bytes, policy: InputPolicy) -> ContainerCall:
         UnsupportedRequest: proofs requested, or streaming a task that does not stream.
     """
     call = _load(body)
+    reject_non_finite(call.data, "data")
     if call.requires_proof:
         raise UnsupportedRequest(
             "requires_proof", "this container makes no proofs (set generates_proofs: false)"

@@ -59,6 +59,19 @@ class TaskId(IntEnum):
     SUMMARIZATION = 4
 
 
+# Upper bounds of the generation parameters; each is a config key (docs/configuration.md).
+DEFAULT_MAX_NEW_TOKENS_LIMIT = 1024
+DEFAULT_MAX_LENGTH_LIMIT = 1024
+DEFAULT_MAX_TIME_LIMIT = 60.0
+# Fixed bounds on lists and small integer knobs: far above any real use, low enough that a job
+# cannot make the backend (or the service) do unbounded work.
+MAX_LIST_ITEMS = 16
+MAX_STOP_CHARS = 256
+MAX_TOP_K = 1000
+MAX_BEST_OF = 8
+MAX_TOP_N_TOKENS = 10
+
+
 @dataclass(frozen=True, slots=True)
 class InputPolicy:
     """Limits applied to every input, off-chain or on-chain.
@@ -66,10 +79,16 @@ class InputPolicy:
     Attributes:
         max_input_bytes: largest prompt/text accepted, in UTF-8 bytes.
         allow_url_models: whether `model` may be a URL (otherwise refused: SSRF guard).
+        max_new_tokens: largest `max_new_tokens` a text-generation job may ask for.
+        max_length: largest summarization `max_length`/`min_length` and generation `truncate`.
+        max_time: largest summarization `max_time`, in seconds.
     """
 
     max_input_bytes: int = 65_536
     allow_url_models: bool = False
+    max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS_LIMIT
+    max_length: int = DEFAULT_MAX_LENGTH_LIMIT
+    max_time: float = DEFAULT_MAX_TIME_LIMIT
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,18 +161,18 @@ class _TextGenerationData(_OffchainData):
     return_full_text: bool = False
     temperature: float | None = Field(None, ge=0)
     top_p: float | None = Field(None, gt=0, le=1)
-    top_k: int | None = Field(None, ge=1)
-    seed: int | None = Field(None, ge=0)
-    stop: list[str] | None = None
-    stop_sequences: list[str] | None = None
+    top_k: int | None = Field(None, ge=1, le=MAX_TOP_K)
+    seed: int | None = Field(None, ge=0, lt=2**64)
+    stop: list[str] | None = Field(None, max_length=MAX_LIST_ITEMS)
+    stop_sequences: list[str] | None = Field(None, max_length=MAX_LIST_ITEMS)
     do_sample: bool | None = None
     repetition_penalty: float | None = Field(None, gt=0)
     frequency_penalty: float | None = None
     truncate: int | None = Field(None, ge=1)
     typical_p: float | None = Field(None, gt=0, le=1)
     watermark: bool | None = None
-    best_of: int | None = Field(None, ge=1)
-    top_n_tokens: int | None = Field(None, ge=1)
+    best_of: int | None = Field(None, ge=1, le=MAX_BEST_OF)
+    top_n_tokens: int | None = Field(None, ge=1, le=MAX_TOP_N_TOKENS)
 
     @field_validator("stop", "stop_sequences", mode="before")
     @classmethod
@@ -161,18 +180,25 @@ class _TextGenerationData(_OffchainData):
         # infernet-ml typed `stop_sequences` as one string; huggingface_hub wants list[str].
         return [value] if isinstance(value, str) else value
 
+    @field_validator("stop", "stop_sequences")
+    @classmethod
+    def _short_stops(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and any(len(stop) > MAX_STOP_CHARS for stop in value):
+            raise ValueError(f"each stop string must be at most {MAX_STOP_CHARS} characters")
+        return value
+
 
 class _TextClassificationData(_OffchainData):
     text: str
-    top_k: int | None = Field(None, ge=1)
+    top_k: int | None = Field(None, ge=1, le=MAX_TOP_K)
     function_to_apply: Literal["sigmoid", "softmax", "none"] | None = None
 
 
 class _TokenClassificationData(_OffchainData):
     text: str
     aggregation_strategy: Literal["none", "simple", "first", "average", "max"] | None = None
-    ignore_labels: list[str] | None = None
-    stride: int | None = Field(None, ge=0)
+    ignore_labels: list[str] | None = Field(None, max_length=MAX_LIST_ITEMS)
+    stride: int | None = Field(None, ge=0, le=DEFAULT_MAX_LENGTH_LIMIT)
 
 
 class _SummarizationConfig(BaseModel):
@@ -182,7 +208,7 @@ class _SummarizationConfig(BaseModel):
 
     max_length: int | None = Field(None, ge=1)
     min_length: int | None = Field(None, ge=0)
-    top_k: int | None = Field(None, ge=1)
+    top_k: int | None = Field(None, ge=1, le=MAX_TOP_K)
     top_p: float | None = Field(None, gt=0, le=1)
     temperature: float | None = Field(None, ge=0)
     repetition_penalty: float | None = Field(None, gt=0)
@@ -199,6 +225,9 @@ class _SummarizationData(_OffchainData):
 
 
 _TASK_FIELDS = ("clean_up_tokenization_spaces", "truncation")
+_NEW_TOKENS_KEY = "HF_INF_MAX_NEW_TOKENS"
+_LENGTH_KEY = "HF_INF_MAX_LENGTH"
+_TIME_KEY = "HF_INF_MAX_TIME"
 
 
 def _text_generation(data: _TextGenerationData) -> dict[str, Any]:
@@ -229,7 +258,14 @@ def _validate(model: type[_Data], data: Mapping[str, Any]) -> _Data:
         return model.model_validate(data)
     except ValidationError as e:
         first = e.errors(include_url=False)[0]
-        raise InvalidField(_field_name(first), str(first["msg"])) from e
+        raise InvalidField(
+            _field_name(first), str(first["msg"]).removeprefix("Value error, ")
+        ) from e
+
+
+def _at_most(value: float | None, limit: float, field: str, key: str) -> None:
+    if value is not None and value > limit:
+        raise InvalidField(field, f"is {value:g}; the limit is {limit:g} ({key})")
 
 
 def parse_offchain(data: Mapping[str, Any], policy: InputPolicy) -> TaskInput:
@@ -250,6 +286,8 @@ def parse_offchain(data: Mapping[str, Any], policy: InputPolicy) -> TaskInput:
 
 def _parse_text_generation(data: Mapping[str, Any], policy: InputPolicy) -> TaskInput:
     parsed = _validate(_TextGenerationData, data)
+    _at_most(parsed.max_new_tokens, policy.max_new_tokens, "data.max_new_tokens", _NEW_TOKENS_KEY)
+    _at_most(parsed.truncate, policy.max_length, "data.truncate", _LENGTH_KEY)
     return TaskInput(
         TaskId.TEXT_GENERATION,
         check_model(parsed.model, "data.model", policy),
@@ -277,6 +315,11 @@ def _parse_classification(
 
 def _parse_summarization(data: Mapping[str, Any], policy: InputPolicy) -> TaskInput:
     parsed = _validate(_SummarizationData, data)
+    if parsed.parameters is not None:
+        given = parsed.parameters
+        _at_most(given.max_length, policy.max_length, "data.parameters.max_length", _LENGTH_KEY)
+        _at_most(given.min_length, policy.max_length, "data.parameters.min_length", _LENGTH_KEY)
+        _at_most(given.max_time, policy.max_time, "data.parameters.max_time", _TIME_KEY)
     return TaskInput(
         TaskId.SUMMARIZATION,
         check_model(parsed.model, "data.model", policy),

@@ -1,4 +1,4 @@
-"""The slice of the Infernet SDK v1.1.0 ABI the devnode touches (spec infernet-sdk.md §9).
+"""The slice of the Infernet SDK v1.1.0 ABI the devnode touches (infernet-sdk v1.1.0).
 
 Functions are described by their canonical signature plus output types, and encoded with eth_abi
 directly: encode and decode are pure, only `ChainClient` talks to the RPC endpoint.
@@ -31,7 +31,7 @@ __all__ = [
     "decode_revert",
 ]
 
-# Coordinator.sol `struct Subscription`, static, encoded in place (spec infernet-sdk.md §3.1).
+# Coordinator.sol `struct Subscription`, static, encoded in place (infernet-sdk v1.1.0).
 SUBSCRIPTION_TUPLE = (
     "(address,uint32,uint32,uint32,uint16,bytes32,bool,address,uint256,address,address)"
 )
@@ -148,7 +148,7 @@ EVENT_SUBSCRIPTION_CREATED = _event_topic("SubscriptionCreated(uint32)")
 EVENT_SUBSCRIPTION_CANCELLED = _event_topic("SubscriptionCancelled(uint32)")
 EVENT_SUBSCRIPTION_FULFILLED = _event_topic("SubscriptionFulfilled(uint32,address)")
 
-# Custom errors a delivery can revert with (spec infernet-node.md §6.6, infernet-sdk.md §3.5, §4).
+# Custom errors a delivery can revert with (infernet-node v1.4.0).
 _ERROR_NAMES = (
     "InvalidWallet",
     "IntervalMismatch",

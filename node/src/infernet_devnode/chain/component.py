@@ -12,9 +12,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
+from enum import IntEnum
 from typing import Any
 
 from aiohttp import web
+from eth_account import Account
 from eth_utils.address import to_checksum_address
 
 from ..components import NodeContext
@@ -22,29 +24,30 @@ from ..config import NodeConfig
 from ..errors import ChainNotAvailable
 from ..errors import InvalidField
 from ..messages import DelegatedSubscriptionRequest
-from ..results import ContainerError
-from ..results import ContainerOutput
+from ..results import ContainerResult
 from ..results import JobLocation
 from ..results import JobStatus
 from .delivery import Delivery
 from .delivery import DeliveryState
+from .delivery import RetryPolicy
 from .eip712 import SignedDelegation
-from .execution import ContainerRun
 from .intervals import schedule_at
+from .ledger import DeliveryLedger
+from .loop import ChainLoop
 from .loop import ChainSettings
-from .loop import OnchainNode
+from .readout import ChainReadout
+from .rpc import ChainClient
 from .rpc import ChainError
 from .rpc import RpcUnavailable
 from .store import ChainStore
 from .store import DelegationRecord
 from .subscriptions import ContainerPolicy
+from .tracking import TrackedSubscriptions
 
 __all__ = [
     "ChainSide",
     "chain_settings",
     "container_policies",
-    "delegation_status",
-    "subscription_status",
 ]
 
 _UINT32_MAX = 2**32 - 1
@@ -92,18 +95,29 @@ def container_policies(config: NodeConfig) -> dict[str, ContainerPolicy]:
     }
 
 
+class _Lifecycle(IntEnum):
+    NEW = 0
+    STARTED = 1
+    STOPPED = 2
+
+
 class ChainSide:
-    """Implements `components.ChainComponent` on top of `OnchainNode`."""
+    """Implements `components.ChainComponent`: builds the chain half's parts from the node's
+    context and starts the block loop."""
 
     def __init__(self, context: NodeContext) -> None:
         self._context = context
-        self.node = OnchainNode(
-            chain_settings(context.config),
-            container_policies(context.config),
-            self._run_containers,
-            ChainStore(context.store),
-            on_final=self._count,
+        self._settings = chain_settings(context.config)
+        key = self._settings.private_key
+        self._address = str(Account.from_key(key if key.startswith("0x") else "0x" + key).address)
+        self._client = ChainClient(self._settings.rpc_url)
+        self._store = ChainStore(context.store)
+        self._ledger = DeliveryLedger(self._store, on_final=self._count)
+        self._tracked = TrackedSubscriptions(
+            container_policies(context.config), self._settings.payment_address, self._store
         )
+        self._lifecycle = _Lifecycle.NEW
+        self._loop: ChainLoop | None = None
 
     def _count(self, delivery: Delivery) -> None:
         status = (
@@ -114,38 +128,81 @@ class ChainSide:
     async def _run_containers(
         self,
         containers: Sequence[str],
-        *,
-        source: int,
-        destination: int,
+        source: JobLocation,
+        destination: JobLocation,
         data: Any,
         requires_proof: bool,
-    ) -> ContainerRun:
+    ) -> ContainerResult | None:
         pipeline = await self._context.containers.run(
-            containers, JobLocation(source), JobLocation(destination), data, requires_proof
+            containers, source, destination, data, requires_proof
         )
-        result = pipeline.result
-        if isinstance(result, ContainerOutput):
-            return ContainerRun(output=result.output)
-        if isinstance(result, ContainerError):
-            return ContainerRun(error=f"{result.container}: {result.error}")
-        return ContainerRun(error="no container ran")
+        return pipeline.result
 
     @property
     def address(self) -> str:
-        return self.node.address
+        return self._address
 
     def pending_onchain(self) -> int:
-        return self.node.in_flight()
+        return self._ledger.in_flight()
+
+    def health(self) -> dict[str, Any]:
+        if self._loop is None:
+            return {"status": "degraded", "reason": "chain: not started"}
+        health = self._loop.health()
+        if health.reason:
+            return {"status": "degraded", "reason": f"chain: {health.reason}"}
+        if health.syncing:
+            read, total = health.progress
+            return {"status": "syncing", "subscriptions_read": read, "subscriptions": total}
+        return {}
+
+    def readout(self) -> ChainReadout:
+        """A snapshot for read-only status pages (the explorer)."""
+        identity = self._store.identity()
+        head = self._loop.head if self._loop is not None else None
+        return ChainReadout(
+            store=self._store,
+            client=self._client,
+            lookup=self._tracked.lookup,
+            address=self._address,
+            chain_id=identity.chain_id if identity else 0,
+            genesis_hash=identity.genesis_hash if identity else "",
+            head_block=head.number if head else None,
+            chain_time=head.timestamp if head else 0,
+            fault=self.health(),
+            in_flight=self._ledger.in_flight(),
+        )
 
     async def start(self) -> None:
+        if self._lifecycle is not _Lifecycle.NEW:
+            raise RuntimeError("ChainSide.start() called twice")
+        self._lifecycle = _Lifecycle.STARTED
         try:
-            await self.node.start()
+            self._loop = await ChainLoop.open(
+                self._settings,
+                self._client,
+                self._ledger,
+                self._tracked,
+                self._run_containers,
+                RetryPolicy(),
+            )
         except ChainError as e:
-            await self.node.stop()
+            await self.stop()
             raise ChainNotAvailable(e.reason) from e
 
     async def stop(self) -> None:
-        await self.node.stop()
+        if self._lifecycle is _Lifecycle.STOPPED:
+            return
+        self._lifecycle = _Lifecycle.STOPPED
+        if self._loop is not None:
+            await self._loop.stop()
+        await self._ledger.cancel()
+        await self._client.close()
+
+    def _started(self) -> ChainLoop:
+        if self._loop is None:
+            raise ChainNotAvailable("the chain side is not started")
+        return self._loop
 
     async def submit_delegated(
         self, request: DelegatedSubscriptionRequest, client: str
@@ -160,7 +217,8 @@ class ChainSide:
     async def _submit(
         self, request: DelegatedSubscriptionRequest, delegation: SignedDelegation
     ) -> dict[str, Any]:
-        now = await self.node.chain_time()
+        loop = self._started()
+        now = await loop.chain_time()
         # Expiry first, on chain time, as a 400 that says so (upstream: silent drop later).
         if now >= delegation.expiry:
             raise InvalidField(
@@ -168,7 +226,7 @@ class ChainSide:
                 f"SignatureExpired: expiry {delegation.expiry} is not after chain time {now}",
             )
         self._context.guardian.check_delegated(request, True, now)
-        await self.node.submit_delegation(delegation)
+        await loop.submit_delegation(delegation, now)
         return {}
 
     def routes(self) -> Sequence[web.RouteDef]:
@@ -183,19 +241,19 @@ class ChainSide:
             raise InvalidField("owner", "expected a 0x-prefixed 20-byte hex address")
         if not nonce.isdigit() or int(nonce) > _UINT32_MAX:
             raise InvalidField("nonce", "expected a signature nonce between 0 and 2**32-1")
-        record = self.node.store.delegation(to_checksum_address(owner), int(nonce))
+        record = self._store.delegation(to_checksum_address(owner), int(nonce))
         if record is None:
             return _not_found(
                 f"no delegated request from {owner} with nonce {nonce} is known to this node",
                 "nonce",
             )
-        return _json(delegation_status(self.node, record))
+        return _json(self._delegation_status(record))
 
     async def _subscription(self, request: web.Request) -> web.Response:
         raw = request.match_info["id"]
         if not raw.isdigit() or not 0 < int(raw) <= _UINT32_MAX:
             raise InvalidField("id", "expected a subscription id between 1 and 2**32-1")
-        body = subscription_status(self.node, int(raw))
+        body = self._subscription_status(int(raw))
         if body is None:
             return _not_found(f"subscription {raw} is not known to this node", "id")
         return _json(body)
@@ -206,7 +264,7 @@ class ChainSide:
             f"# HELP {_METRIC_PREFIX}chain_deliveries Deliveries recorded, by state.\n",
             f"# TYPE {_METRIC_PREFIX}chain_deliveries gauge\n",
         ]
-        counts = self.node.store.delivery_counts()
+        counts = self._store.delivery_counts()
         for state in DeliveryState:
             lines.append(
                 f'{_METRIC_PREFIX}chain_deliveries{{state="{state.name.lower()}"}}'
@@ -217,16 +275,54 @@ class ChainSide:
             " on per tracked subscription, labelled with that delivery's state.\n"
         )
         lines.append(f"# TYPE {_METRIC_PREFIX}chain_subscription_interval gauge\n")
-        for sub_id, (interval, state) in sorted(self.node.last_outcomes().items()):
+        for sub_id, (interval, state) in sorted(self._ledger.last_outcomes(self._tracked).items()):
             lines.append(
                 f'{_METRIC_PREFIX}chain_subscription_interval{{id="{sub_id}",'
                 f'state="{state.name.lower()}"}} {interval}\n'
             )
-        for name, value in self.node.metrics().items():
+        gauges = self._loop.metrics() if self._loop is not None else {}
+        for name, value in gauges.items():
             kind = "counter" if name.endswith("_total") else "gauge"
             lines.append(f"# TYPE {_METRIC_PREFIX}{name} {kind}\n")
             lines.append(f"{_METRIC_PREFIX}{name} {value:g}\n")
         return "".join(lines)
+
+    def _subscription_status(self, subscription_id: int) -> dict[str, Any] | None:
+        """GET /api/subscriptions/{id}: what the node knows and did about one subscription."""
+        record = self._store.subscription(subscription_id)
+        deliveries = self._store.deliveries_of(subscription_id)
+        if record is None and not deliveries:
+            return None
+        body: dict[str, Any] = {"id": subscription_id}
+        if record is not None:
+            sub = record.subscription
+            schedule = schedule_at(sub, self._loop.chain_now() if self._loop else 0)
+            body.update(
+                tracked=sub.id in self._tracked,
+                reason=record.reason,
+                containers=list(self._tracked.lookup.resolve(sub.container_id)),
+                phase=schedule.phase.name.lower(),
+                interval=schedule.interval,
+                subscription=sub.as_json(),
+            )
+        body["deliveries"] = [_delivery_json(d) for d in deliveries]
+        body["last"] = _delivery_json(deliveries[-1]) if deliveries else None
+        return body
+
+    def _delegation_status(self, record: DelegationRecord) -> dict[str, Any]:
+        """GET /api/delegations/{owner}/{nonce}: one delegated request and what became of it."""
+        delegation, delivery = record.delegation, record.delivery
+        sub = delegation.subscription
+        return {
+            "owner": sub.owner,
+            "nonce": delegation.nonce,
+            "expiry": delegation.expiry,
+            "containers": list(self._tracked.lookup.resolve(sub.container_id)),
+            "subscription": sub.as_json(),
+            # the Coordinator's id once deliverComputeDelegatee created it (null before)
+            "subscription_id": delivery.subscription_id or None,
+            **_delivery_json(delivery),
+        }
 
 
 def _json(body: dict[str, Any], status: int = 200) -> web.Response:
@@ -239,29 +335,6 @@ def _not_found(error: str, field: str) -> web.Response:
     return _json({"error": error, "field": field}, status=404)
 
 
-def subscription_status(node: OnchainNode, subscription_id: int) -> dict[str, Any] | None:
-    """GET /api/subscriptions/{id}: what the node knows and did about one subscription."""
-    record = node.store.subscription(subscription_id)
-    deliveries = node.store.deliveries_of(subscription_id)
-    if record is None and not deliveries:
-        return None
-    body: dict[str, Any] = {"id": subscription_id}
-    if record is not None:
-        sub = record.subscription
-        schedule = schedule_at(sub, node.chain_now())
-        body.update(
-            tracked=node.tracks(sub.id),
-            reason=record.reason,
-            containers=list(node.lookup.resolve(sub.container_id)),
-            phase=schedule.phase.name.lower(),
-            interval=schedule.interval,
-            subscription=sub.as_json(),
-        )
-    body["deliveries"] = [_delivery_json(d) for d in deliveries]
-    body["last"] = _delivery_json(deliveries[-1]) if deliveries else None
-    return body
-
-
 def _delivery_json(d: Delivery) -> dict[str, Any]:
     return {
         "interval": d.interval,
@@ -271,20 +344,4 @@ def _delivery_json(d: Delivery) -> dict[str, Any]:
         "reason": d.reason,
         "container_error": d.container_error,
         "updated_at": d.updated_at,
-    }
-
-
-def delegation_status(node: OnchainNode, record: DelegationRecord) -> dict[str, Any]:
-    """GET /api/delegations/{owner}/{nonce}: one delegated request and what became of it."""
-    delegation, delivery = record.delegation, record.delivery
-    sub = delegation.subscription
-    return {
-        "owner": sub.owner,
-        "nonce": delegation.nonce,
-        "expiry": delegation.expiry,
-        "containers": list(node.lookup.resolve(sub.container_id)),
-        "subscription": sub.as_json(),
-        # the Coordinator's id once deliverComputeDelegatee created it (null before)
-        "subscription_id": delivery.subscription_id or None,
-        **_delivery_json(delivery),
     }

@@ -17,6 +17,9 @@ from eth_abi.abi import encode as abi_encode
 from eth_utils.crypto import keccak
 
 from ..errors import NodeError
+from ..results import ContainerError
+from ..results import ContainerOutput
+from ..results import ContainerResult
 
 __all__ = [
     "MAX_ATTEMPTS",
@@ -29,13 +32,14 @@ __all__ = [
     "RetryPolicy",
     "Verdict",
     "encode_container_output",
+    "payload_for",
     "responded_key",
     "verdict_for_revert",
 ]
 
-# Upstream gives a (subscription, interval) three tries (spec infernet-node.md §6.4).
+# Upstream gives a (subscription, interval) three tries (infernet-node v1.4.0).
 MAX_ATTEMPTS = 3
-# The five keys a container returns for an on-chain destination (spec infernet-node.md §4.5).
+# The five keys a container returns for an on-chain destination (infernet-node v1.4.0).
 _ONCHAIN_KEYS = ("raw_input", "processed_input", "raw_output", "processed_output", "proof")
 _SUCCESS_CODE = "200"
 
@@ -93,7 +97,7 @@ class Verdict(IntEnum):
     RETRY = 2  # may succeed later: count an attempt
 
 
-# Reverts that close the interval for this node for good (spec infernet-sdk.md §3.8 check order).
+# Reverts that close the interval for this node for good (infernet-sdk v1.1.0).
 _SKIP_ERRORS = frozenset(
     {
         "SubscriptionNotFound",
@@ -184,7 +188,7 @@ def _hex_field(output: dict[str, Any], key: str) -> bytes:
         return b""
     if not isinstance(value, str):
         raise ContainerOutputError(f"{key}: expected a hex string, got {type(value).__name__}")
-    # Upstream crashes on a 0x prefix (spec infernet-node.md §4.5); accepting it costs nothing.
+    # Upstream crashes on a 0x prefix (infernet-node v1.4.0); accepting it costs nothing.
     text = value[2:] if value[:2] in ("0x", "0X") else value
     try:
         return bytes.fromhex(text)
@@ -218,3 +222,19 @@ def encode_container_output(output: Any) -> ChainPayload:
             proof=proof,
         )
     return ChainPayload(input=b"", output=abi_encode(["string"], [repr(output)]), proof=b"")
+
+
+def payload_for(result: ContainerResult | None) -> ChainPayload:
+    """The deliverCompute payload of a container run's last result (None: no container ran).
+
+    Raises:
+        Failure: a container failed, or its output cannot be delivered.
+    """
+    if isinstance(result, ContainerError):
+        raise Failure("container failed", container_error=f"{result.container}: {result.error}")
+    if not isinstance(result, ContainerOutput):
+        raise Failure("container failed", container_error="no container ran")
+    try:
+        return encode_container_output(result.output)
+    except ContainerOutputError as e:
+        raise Failure("container output not deliverable", container_error=str(e)) from e

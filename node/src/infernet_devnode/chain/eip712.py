@@ -1,8 +1,8 @@
 """Delegated subscriptions: the request body, EIP-712 hashing and signer recovery (pure).
 
-Facts from spec infernet-sdk.md §4 (EIP712Coordinator) and infernet-node.md §2.4 B / §6.7. Upstream
-accepts every delegated request and drops bad signatures silently later; the devnode checks the
-signature when the request arrives so the client gets a 400 that says why.
+The types and domain are infernet-sdk v1.1.0's EIP712Coordinator's. Upstream (infernet-node
+v1.4.0) accepts every delegated request and drops bad signatures silently later; the devnode
+checks the signature when the request arrives so the client gets a 400 that says why.
 """
 
 from __future__ import annotations
@@ -202,7 +202,7 @@ class SignedDelegation:
         return cls(subscription, sig.nonce, sig.expiry, sig.v, sig.r, sig.s, dict(message.data))
 
     def request_body(self) -> dict[str, Any]:
-        """The POST /api/jobs body that `from_message` reads back (spec infernet-node.md §2.4 B)."""
+        """The POST /api/jobs body that `from_message` reads back (infernet-node v1.4.0)."""
         return {
             "subscription": self.subscription.as_json(),
             "signature": {
@@ -232,7 +232,7 @@ def signature_problem(
 ) -> str:
     """Why the Coordinator would reject this signature at chain time `now`; "" when it is valid.
 
-    Same checks and order as createSubscriptionDelegatee (spec infernet-sdk.md §4): expiry first
+    Same checks and order as createSubscriptionDelegatee (infernet-sdk v1.1.0): expiry first
     (`now >= expiry` reverts SignatureExpired), then the recovered signer against the owner's
     current `getSigner()`.
     """

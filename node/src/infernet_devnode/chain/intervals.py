@@ -1,10 +1,10 @@
 """Interval and activeAt math on chain time (pure).
 
 `now` is always a block timestamp, never the local clock: upstream compares against wall-clock
-time (spec infernet-node.md §6.2), which breaks as soon as a chain's clock is moved with
-`evm_increaseTime` or drifts. The rules match Coordinator.deliverCompute (spec infernet-sdk.md
-§3.7/§3.8): active once `now >= activeAt`, interval k covers
-`[activeAt + (k-1)*period, activeAt + k*period)`, one-shot subscriptions are always interval 1.
+time (infernet-node v1.4.0), which breaks as soon as a chain's clock is moved with
+`evm_increaseTime` or drifts. The rules match Coordinator.deliverCompute (infernet-sdk v1.1.0):
+active once `now >= activeAt`, interval k covers `[activeAt + (k-1)*period, activeAt + k*period)`,
+one-shot subscriptions are always interval 1.
 """
 
 from __future__ import annotations

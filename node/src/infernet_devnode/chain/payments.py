@@ -1,5 +1,5 @@
 """Payments at delivery time: the consumer's wallet must be valid and funded, and proofs need
-the node's escrow approved (spec infernet-node.md §6.4 step 1 and 4, §6.8).
+the node's escrow approved (infernet-node v1.4.0).
 
 The config-only rules (accepted tokens and minimum amounts) are decided at admission by
 `subscriptions.payment_rule_violation`; here are the checks that need the chain.

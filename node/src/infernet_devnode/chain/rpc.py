@@ -7,6 +7,7 @@ Error tree (all subclass `ChainError`):
     ChainError(reason)
     +-- RpcUnavailable      the endpoint did not answer (connection refused, timeout)
     +-- RpcFailed           the endpoint answered with a JSON-RPC error that is not a revert
+    +-- ProtocolMissing     no contract code at a protocol address (a chain without the protocol)
     +-- Reverted(name)      the EVM reverted; `name` is the decoded custom error
 """
 
@@ -20,7 +21,6 @@ from typing import cast
 
 import aiohttp
 from eth_utils.address import to_checksum_address
-from eth_utils.crypto import keccak
 from web3 import AsyncWeb3
 from web3.providers.rpc.utils import ExceptionRetryConfiguration
 
@@ -38,11 +38,11 @@ __all__ = [
     "ChainIdentity",
     "Contracts",
     "Log",
+    "ProtocolMissing",
     "Receipt",
     "Reverted",
     "RpcFailed",
     "RpcUnavailable",
-    "bloom_may_contain",
 ]
 
 log = logging.getLogger(__name__)
@@ -60,6 +60,7 @@ _RETRYABLE_METHODS = (
     "eth_call",
     "eth_getLogs",
     "eth_getBalance",
+    "eth_getCode",
     "eth_getTransactionReceipt",
     "eth_getTransactionByHash",
     "eth_getTransactionCount",
@@ -86,6 +87,18 @@ class RpcFailed(ChainError):
     """The RPC endpoint answered with an error that is not an EVM revert."""
 
 
+class ProtocolMissing(ChainError):
+    """A protocol contract (Registry, Coordinator) has no code on the endpoint's chain."""
+
+    def __init__(self, name: str, address: str, rpc_url: str) -> None:
+        super().__init__(
+            f"no {name} contract at {address} on {rpc_url}: deploy the protocol there"
+            f" (`make deploy-protocol RPC_URL={rpc_url}`) or fix chain.registry_address"
+        )
+        self.name = name
+        self.address = address
+
+
 class Reverted(ChainError):
     """The call reverted; `name` is the decoded error (e.g. "IntervalCompleted")."""
 
@@ -101,24 +114,9 @@ class Block:
     timestamp: int
     base_fee: int
     logs_bloom: bytes = b""
-
-
-# Ethereum's 2048-bit log bloom (yellow paper §4.3.1): 3 bits per address/topic, each from a
-# 2-byte slice of keccak256(value), modulo 2048.
-_BLOOM_BITS = 2048
-_BLOOM_BYTES = _BLOOM_BITS // 8
-
-
-def bloom_may_contain(bloom: bytes, value: bytes) -> bool:
-    """False when the block's bloom proves no log has this address or topic (pure)."""
-    if len(bloom) != _BLOOM_BYTES:
-        return True  # no usable bloom: assume it may
-    digest = keccak(value)
-    for i in (0, 2, 4):
-        bit = ((digest[i] << 8) | digest[i + 1]) % _BLOOM_BITS
-        if not bloom[_BLOOM_BYTES - 1 - bit // 8] & (1 << (bit % 8)):
-            return False
-    return True
+    hash: str = ""
+    parent_hash: str = ""
+    transactions: frozenset[str] = frozenset()  # hashes (lower case) of its transactions
 
 
 @dataclass(frozen=True)
@@ -140,7 +138,7 @@ class Receipt:
 
 @dataclass(frozen=True)
 class Contracts:
-    """Protocol addresses read from the Registry once at startup (spec infernet-node.md §1)."""
+    """Protocol addresses read from the Registry once at startup (infernet-node v1.4.0)."""
 
     registry: str
     coordinator: str
@@ -163,12 +161,8 @@ class ChainIdentity:
         return f"chain id {self.chain_id}, genesis {self.genesis_hash}"
 
 
-def _hex(value: int) -> str:
-    return hex(value)
-
-
 def _block_param(block: int | str) -> str:
-    return block if isinstance(block, str) else _hex(block)
+    return block if isinstance(block, str) else hex(block)
 
 
 def _revert_data(error: dict[str, Any]) -> bytes | None:
@@ -280,6 +274,11 @@ class ChainClient:
             timestamp=int(raw["timestamp"], 16),
             base_fee=int(raw.get("baseFeePerGas") or "0x0", 16),
             logs_bloom=bytes.fromhex(str(raw.get("logsBloom") or "0x")[2:]),
+            hash=str(raw.get("hash") or "").lower(),
+            parent_hash=str(raw.get("parentHash") or "").lower(),
+            transactions=frozenset(
+                str(tx).lower() for tx in raw.get("transactions") or () if isinstance(tx, str)
+            ),
         )
 
     async def call(
@@ -303,6 +302,9 @@ class ChainClient:
         result = await self.request("eth_call", [tx, _block_param(block)])
         return bytes.fromhex(str(result)[2:])
 
+    async def has_code(self, address: str) -> bool:
+        return str(await self.request("eth_getCode", [address, "latest"])) not in ("0x", "")
+
     async def balance(self, address: str, block: int | str = "latest") -> int:
         return int(await self.request("eth_getBalance", [address, _block_param(block)]), 16)
 
@@ -312,8 +314,8 @@ class ChainClient:
         """Logs of `address` whose topic0 is one of `topics`, in block order."""
         params = {
             "address": address,
-            "fromBlock": _hex(from_block),
-            "toBlock": _hex(to_block),
+            "fromBlock": hex(from_block),
+            "toBlock": hex(to_block),
             "topics": [["0x" + t.hex() for t in topics]],
         }
         raw = await self.request("eth_getLogs", [params])
@@ -360,9 +362,17 @@ class ChainClient:
         return str(await self.request("eth_sendRawTransaction", [raw]))
 
     async def contracts(self, registry: str) -> Contracts:
-        """Read the Coordinator, Reader and WalletFactory addresses from the Registry."""
+        """Read the Coordinator, Reader and WalletFactory addresses from the Registry.
+
+        Raises:
+            ProtocolMissing: the Registry or the Coordinator it names has no code.
+        """
         registry = to_checksum_address(registry)
+        if not await self.has_code(registry):
+            raise ProtocolMissing("Registry", registry, self.rpc_url)
         (coordinator,) = await self.call(registry, REGISTRY.coordinator)
+        if not await self.has_code(coordinator):
+            raise ProtocolMissing("Coordinator", to_checksum_address(coordinator), self.rpc_url)
         (reader,) = await self.call(registry, REGISTRY.reader)
         (wallet_factory,) = await self.call(registry, REGISTRY.wallet_factory)
         return Contracts(

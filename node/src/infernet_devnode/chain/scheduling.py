@@ -1,7 +1,7 @@
 """Which (subscription, interval) deliveries to start at a given chain time (pure).
 
-The decision reads only chain time (the head block's timestamp, spec infernet-node.md §6.4 done
-on chain time instead of wall-clock time), the tracked subscriptions and what this node already
+The decision reads only chain time (the head block's timestamp, where upstream uses wall-clock
+time), the tracked subscriptions and what this node already
 recorded for each interval; starting the work is the caller's job.
 """
 

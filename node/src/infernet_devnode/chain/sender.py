@@ -1,7 +1,7 @@
 """The node's one transaction sender: its own nonce counter, gas from a simulation, and the
 signed transaction handed to the caller for persisting before it is broadcast.
 
-Upstream serialises sends behind a lock too (spec infernet-node.md §6.5) but lets web3 pick the
+Upstream serialises sends behind a lock too (infernet-node v1.4.0) but lets web3 pick the
 nonce and gas; here the gas estimate doubles as the simulation and `max_gas_limit` caps it.
 """
 
@@ -78,7 +78,7 @@ class TransactionSender:
         try:
             estimate = await self._client.estimate_gas(self.address, to, data)
         except Reverted as e:
-            # Upstream compat (spec infernet-node.md §6.5): a listed error text lets the tx go
+            # Upstream compat (infernet-node v1.4.0): a listed error text lets the tx go
             # out anyway with the full gas budget.
             if any(allowed.lower() in e.name.lower() for allowed in allowed_sim_errors):
                 return self.max_gas_limit

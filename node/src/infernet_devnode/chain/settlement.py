@@ -1,6 +1,10 @@
 """Settlement of broadcast deliveries: receipts, and recovery of transactions a crash left behind.
 
-Every block, each SENT delivery is resolved from its receipt. A transaction still in the mempool is
+Each new block's transaction list says which SENT deliveries it mined: only those get a receipt
+read, so the cost per block follows what the block holds, not how many deliveries are in flight
+(reading every in-flight receipt at every block made a burst of n deliveries cost n^2 reads).
+Every `SWEEP_BLOCKS` blocks, and after any gap the loop did not read, every SENT delivery is
+checked one by one, which is how a lost transaction is found. A transaction still in the mempool is
 waited for (upstream sends a second one after a restart, which reverts and wastes gas); one the
 endpoint forgot is re-broadcast byte for byte (same hash, so it can mine at most once), unless
 `nodeResponded` shows the interval already answered; a reverted one counts as a failed attempt.
@@ -11,20 +15,22 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 from enum import IntEnum
-from typing import TYPE_CHECKING
 
 from .abi import COORDINATOR
 from .delivery import Delivery
 from .delivery import DeliveryState
+from .delivery import RetryPolicy
 from .delivery import responded_key
+from .ledger import DeliveryLedger
+from .rpc import ChainClient
 from .rpc import ChainError
 
-if TYPE_CHECKING:
-    from .loop import OnchainNode
-
-__all__ = ["Settlement", "TxOutcome"]
+__all__ = ["SWEEP_BLOCKS", "Settlement", "TxOutcome"]
 
 log = logging.getLogger(__name__)
+
+# Blocks between two checks of every in-flight delivery (finds transactions the endpoint lost).
+SWEEP_BLOCKS = 16
 
 
 class TxOutcome(IntEnum):
@@ -36,49 +42,75 @@ class TxOutcome(IntEnum):
 
 
 class Settlement:
-    """Resolves the node's broadcast transactions from the chain."""
+    """Resolves the node's broadcast transactions from the chain.
 
-    def __init__(self, node: OnchainNode) -> None:
-        self._node = node
+    Args:
+        client: receipts, transactions, `nodeResponded`, re-broadcasts.
+        ledger: where the outcome of each delivery is recorded.
+        retry: how many attempts a delivery gets.
+        coordinator: the Coordinator's address.
+        node_address: the node's EOA (`nodeResponded` is keyed by it).
+    """
+
+    def __init__(
+        self,
+        client: ChainClient,
+        ledger: DeliveryLedger,
+        retry: RetryPolicy,
+        *,
+        coordinator: str,
+        node_address: str,
+    ) -> None:
+        self._client = client
+        self._ledger = ledger
+        self._retry = retry
+        self._coordinator = coordinator
+        self._node_address = node_address
+
+    async def settle_mined(self, mined: frozenset[str]) -> None:
+        """Resolve the broadcast deliveries whose transaction is in `mined` (lower-case hashes
+        of the new blocks' transactions)."""
+        for delivery in self._ledger.sent():
+            if delivery.tx_hash.lower() in mined:
+                await self._settle(delivery, await self.tx_outcome(delivery.tx_hash))
 
     async def settle_sent(self) -> None:
-        """Resolve every broadcast transaction from its receipt (one call per in-flight tx)."""
-        node = self._node
-        for delivery in node.store.deliveries_in(DeliveryState.SENT):
-            outcome = await self.tx_outcome(delivery.tx_hash)
-            if outcome is None:
-                continue
-            if outcome is TxOutcome.MINED:
-                node.record(replace(delivery, state=DeliveryState.DELIVERED, raw_tx=""))
-                log.info(
-                    "delivered subscription %d interval %d in %s",
-                    delivery.subscription_id,
-                    delivery.interval,
-                    delivery.tx_hash,
-                )
-                continue
-            await self._after_lost_or_reverted(delivery)
-        await node.delegations.settle()
+        """Resolve every broadcast delivery from its receipt (one call per in-flight tx)."""
+        for delivery in self._ledger.sent():
+            await self._settle(delivery, await self.tx_outcome(delivery.tx_hash))
+
+    async def _settle(self, delivery: Delivery, outcome: TxOutcome | None) -> None:
+        if outcome is None:
+            return
+        if outcome is TxOutcome.MINED:
+            self._ledger.record(replace(delivery, state=DeliveryState.DELIVERED, raw_tx=""))
+            log.info(
+                "delivered subscription %d interval %d in %s",
+                delivery.subscription_id,
+                delivery.interval,
+                delivery.tx_hash,
+            )
+            return
+        await self._after_lost_or_reverted(delivery)
 
     async def tx_outcome(self, tx_hash: str) -> TxOutcome | None:
         """What became of the transaction; None while it is still pending."""
-        client = self._node.client
-        receipt = await client.receipt(tx_hash)
+        receipt = await self._client.receipt(tx_hash)
         if receipt is not None:
             return TxOutcome.MINED if receipt.status == TxOutcome.MINED else TxOutcome.REVERTED
-        if await client.transaction_known(tx_hash):
+        if await self._client.transaction_known(tx_hash):
             return None  # in the mempool: wait, never send a second transaction
         return TxOutcome.LOST
 
+    async def responded(self, subscription_id: int, interval: int) -> bool:
+        """Whether the Coordinator records this node's answer for the interval."""
+        key = responded_key(subscription_id, interval, self._node_address)
+        (responded,) = await self._client.call(self._coordinator, COORDINATOR.node_responded, key)
+        return bool(responded)
+
     async def _after_lost_or_reverted(self, delivery: Delivery) -> None:
-        node = self._node
-        assert node.contracts is not None
-        key = responded_key(delivery.subscription_id, delivery.interval, node.address)
-        (responded,) = await node.client.call(
-            node.contracts.coordinator, COORDINATOR.node_responded, key
-        )
-        if responded:
-            node.record(
+        if await self.responded(delivery.subscription_id, delivery.interval):
+            self._ledger.record(
                 replace(
                     delivery,
                     state=DeliveryState.DELIVERED,
@@ -87,21 +119,23 @@ class Settlement:
                 )
             )
             return
-        receipt = await node.client.receipt(delivery.tx_hash)
+        receipt = await self._client.receipt(delivery.tx_hash)
         if receipt is None and await self.rebroadcast(delivery.raw_tx):
             log.info("re-broadcast %s (the endpoint had forgotten it)", delivery.tx_hash)
             return
         attempts = delivery.attempts + 1
         reason = "transaction reverted" if receipt is not None else "transaction lost"
-        state = DeliveryState.FAILED if node.retry.exhausted(attempts) else DeliveryState.PENDING
-        node.record(replace(delivery, state=state, attempts=attempts, reason=reason, raw_tx=""))
+        state = DeliveryState.FAILED if self._retry.exhausted(attempts) else DeliveryState.PENDING
+        self._ledger.record(
+            replace(delivery, state=state, attempts=attempts, reason=reason, raw_tx="")
+        )
 
     async def rebroadcast(self, raw_tx: str) -> bool:
         """Send the stored signed transaction again; False when its nonce is already used."""
         if not raw_tx:
             return False
         try:
-            await self._node.client.send_raw(raw_tx)
+            await self._client.send_raw(raw_tx)
         except ChainError as e:
             log.info("re-broadcast refused: %s", e.reason)
             return False

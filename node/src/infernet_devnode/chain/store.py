@@ -19,6 +19,8 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from dataclasses import replace
 from typing import Any
@@ -199,6 +201,12 @@ class ChainStore:
         cursor.row_factory = sqlite3.Row
         return list(cursor.fetchall())
 
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Writes inside the block commit together (one transaction instead of one each)."""
+        with self._store.transaction():
+            yield
+
     # ------------------------------------------------------------ chain identity
 
     def identity(self) -> ChainIdentity | None:
@@ -280,13 +288,6 @@ class ChainStore:
         return SubscriptionRecord(
             _sub_from_json(row["subscription"]), bool(row["tracked"]), row["reason"]
         )
-
-    def subscription_counts(self) -> dict[str, int]:
-        rows = self._exec("SELECT tracked, COUNT(*) AS n FROM chain_subscriptions GROUP BY tracked")
-        counts = {"tracked": 0, "ignored": 0}
-        for r in rows:
-            counts["tracked" if r["tracked"] else "ignored"] = r["n"]
-        return counts
 
     # ------------------------------------------------------------ delegations
 

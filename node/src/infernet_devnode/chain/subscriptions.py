@@ -1,7 +1,7 @@
 """On-chain subscriptions as the node sees them, container-set hashing and the guardian (pure).
 
-Facts from spec infernet-sdk.md §2/§3.1 (struct, hashing) and infernet-node.md §4.2 (container-set
-lookup) and §5 (admission rules for on-chain subscriptions).
+The struct and hashing are infernet-sdk v1.1.0's; container-set lookup and the admission rules
+for on-chain subscriptions follow infernet-node v1.4.0 (docs/devnode.md).
 """
 
 from __future__ import annotations
@@ -31,9 +31,9 @@ __all__ = [
 ]
 
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
-# cancelSubscription() sets activeAt to type(uint32).max (spec infernet-sdk.md §3.6).
+# cancelSubscription() sets activeAt to type(uint32).max (infernet-sdk v1.1.0).
 CANCELLED_ACTIVE_AT = 2**32 - 1
-# Permutations grow factorially (spec infernet-node.md §4.2): chains longer than this are not
+# Permutations grow factorially (infernet-node v1.4.0): chains longer than this are not
 # enumerated (5 ids already give 325 hashes).
 _MAX_CHAIN_LENGTH = 5
 
@@ -130,7 +130,7 @@ class Subscription:
 
 
 def container_set_hash(container_ids: Sequence[str]) -> bytes:
-    """`keccak256(abi.encode(string))` of the comma-joined ids (spec infernet-node.md §4.2)."""
+    """`keccak256(abi.encode(string))` of the comma-joined ids (infernet-node v1.4.0)."""
     return keccak(abi_encode(["string"], [",".join(container_ids)]))
 
 
@@ -156,7 +156,7 @@ class ContainerLookup:
 
 @dataclass(frozen=True)
 class ContainerPolicy:
-    """What the guardian needs to know about one configured container (config.json §7)."""
+    """What the guardian needs to know about one configured container (docs/configuration.md)."""
 
     id: str
     external: bool = True
@@ -184,7 +184,7 @@ def payment_rule_violation(
 ) -> str:
     """Why the subscription's payment is not acceptable to these containers; "" when it is.
 
-    Mirrors upstream's WalletChecker (spec infernet-node.md §5, item 6): a paying subscription needs
+    Mirrors upstream's WalletChecker (infernet-node v1.4.0): a paying subscription needs
     a configured payment wallet; every container with a non-empty `accepted_payments` must list the
     token, and the amount must reach the sum of the containers' minimums for it.
     """
@@ -210,7 +210,7 @@ def admit_subscription(
     rules: Mapping[str, ContainerPolicy],
     payment_address: str | None,
 ) -> Admission:
-    """Guardian for an on-chain subscription found by sync (spec infernet-node.md §5).
+    """Guardian for an on-chain subscription found by sync (infernet-node v1.4.0).
 
     The chain-dependent parts (wallet validity, balance) are checked at delivery time by
     `payments`; this decides everything that follows from the subscription and the config.

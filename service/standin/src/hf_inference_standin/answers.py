@@ -13,10 +13,11 @@ tests, the e2e suite and the offline demo can predict it:
   summarization; anything else is text classification.
 - chat-only models: ids containing `instruct` or `chat` refuse text generation with the router's
   "not supported ... conversational" answer, like most chat models on Hugging Face today.
-- text generation / chat: `n = max_new_tokens` (chat: `max_tokens`; default 20, at most 256)
-  tokens, each " " + a word of VOCABULARY picked by successive bytes of
-  sha256(model, prompt, seed); the first token is " Yes," when the prompt ends with "?".
-  `stop` cuts the text before the first stop string; `return_full_text` prepends the prompt.
+- text generation / chat: a sentence that says what it is, then echoes the prompt:
+  " Offline stand-in reply <6 hex digits of sha256(model, prompt, seed)>, not a model. Your
+  prompt was: <prompt>". Each word is a token (" " + word); at most `n = max_new_tokens` (chat:
+  `max_tokens`; default 20, at most 256) of them. `stop` cuts the text before the first stop
+  string; `return_full_text` prepends the prompt.
 - text classification: margin = (#POSITIVE_WORDS - #NEGATIVE_WORDS in the text) +
   (sha256(text)[0] / 255 - 0.5); POSITIVE scores sigmoid(margin), NEGATIVE 1 - that, sorted by
   score; `top_k` truncates.
@@ -24,9 +25,9 @@ tests, the e2e suite and the offline demo can predict it:
   ENTITY_GROUPS[sha256(word)[0] % 4], its score 0.9 + sha256(word)[1] / 2550; `start`/`end` are
   character offsets. `aggregation_strategy: "none"` answers per word with `entity: "B-<group>"`;
   `ignore_labels` drops groups.
-- summarization: the first n words of the text, n = clamp(ceil(words / 2), min_length,
-  max_length) with max_length default 30, read from `parameters.generate_parameters` (or flat
-  `parameters`, the older api-inference format).
+- summarization: "Offline stand-in summary, not a model: " + the first n words of the text,
+  n = clamp(ceil(words / 2), min_length, max_length) with max_length default 30, read from
+  `parameters.generate_parameters` (or flat `parameters`, the older api-inference format).
 """
 
 from __future__ import annotations
@@ -34,13 +35,12 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from collections.abc import Iterator
 from collections.abc import Mapping
 from typing import Any
 
 __all__ = [
     "ENTITY_GROUPS",
-    "VOCABULARY",
+    "SUMMARY_PREFIX",
     "Pipeline",
     "generated_tokens",
     "is_chat_only",
@@ -50,53 +50,6 @@ __all__ = [
     "token_classification",
 ]
 
-VOCABULARY = (
-    "the",
-    "sky",
-    "is",
-    "blue",
-    "and",
-    "clear",
-    "because",
-    "air",
-    "scatters",
-    "short",
-    "light",
-    "waves",
-    "more",
-    "than",
-    "long",
-    "ones",
-    "so",
-    "we",
-    "see",
-    "a",
-    "bright",
-    "day",
-    "above",
-    "us",
-    "while",
-    "sunsets",
-    "glow",
-    "red",
-    "orange",
-    "gold",
-    "over",
-    "calm",
-    "seas",
-    "mountains",
-    "rivers",
-    "cities",
-    "fields",
-    "forests",
-    "under",
-    "wide",
-    "open",
-    "skies",
-    "today",
-    "tomorrow",
-    "always",
-)
 ENTITY_GROUPS = ("ORG", "PER", "LOC", "MISC")
 POSITIVE_WORDS = frozenset(
     {
@@ -133,6 +86,8 @@ NEGATIVE_WORDS = frozenset(
 DEFAULT_NEW_TOKENS = 20
 MAX_NEW_TOKENS = 256
 DEFAULT_SUMMARY_WORDS = 30
+SUMMARY_PREFIX = "Offline stand-in summary, not a model: "
+_REPLY_ID_HEX = 6
 
 _TOKEN_PARTS = frozenset({"ner", "conll", "conll03", "pos", "token"})
 _SUMMARY_PARTS = frozenset({"bart", "pegasus", "t5", "cnn", "xsum", "samsum", "summarization"})
@@ -188,24 +143,14 @@ def pipeline_for(model: str, body: Mapping[str, Any]) -> str:
     return Pipeline.TEXT_CLASSIFICATION
 
 
-def _word_stream(seed: bytes) -> Iterator[str]:
-    block = seed
-    while True:
-        for byte in block:
-            yield VOCABULARY[byte % len(VOCABULARY)]
-        block = hashlib.sha256(block).digest()
-
-
 def generated_tokens(
     model: str, prompt: str, max_tokens: int | None, seed: int | None = None
 ) -> list[str]:
     """The tokens the stand-in "generates" for a prompt (each starts with a space)."""
     count = min(MAX_NEW_TOKENS, max(1, max_tokens or DEFAULT_NEW_TOKENS))
-    words = _word_stream(_digest(model, prompt, "" if seed is None else str(seed)))
-    tokens = [" " + next(words) for _ in range(count)]
-    if prompt.rstrip().endswith("?"):
-        tokens[0] = " Yes,"
-    return tokens
+    reply = _digest(model, prompt, "" if seed is None else str(seed)).hex()[:_REPLY_ID_HEX]
+    sentence = f"Offline stand-in reply {reply}, not a model. Your prompt was: {prompt}"
+    return [" " + word for word in sentence.split()][:count]
 
 
 def cut_at_stop(text: str, stop: list[str] | None) -> str:
@@ -257,10 +202,10 @@ def token_classification(
 
 
 def summarize(text: str, parameters: Mapping[str, Any]) -> str:
-    """The first n words of the text (see the module docstring for n)."""
+    """SUMMARY_PREFIX + the first n words of the text (see the module docstring for n)."""
     knobs = parameters.get("generate_parameters") or parameters
     words = text.split()
     max_len = int(knobs.get("max_length") or DEFAULT_SUMMARY_WORDS)
     min_len = int(knobs.get("min_length") or 1)
     count = max(min_len, min(max_len, math.ceil(len(words) / 2)))
-    return " ".join(words[:count])
+    return SUMMARY_PREFIX + " ".join(words[:count])

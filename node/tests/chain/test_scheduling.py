@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from infernet_devnode.chain.delivery import DeliveryState
 from infernet_devnode.chain.scheduling import plan_deliveries
-from test_chain_core import make_sub
+from samples import make_sub
 
 # make_sub: active_at 1_000, period 60, frequency 3 (intervals 1..3 over [1_000, 1_180))
 RECURRING = make_sub(id=7)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import httpx
-from hf_inference_client_service.offline_outputs import Pipeline
-from hf_inference_client_service.offline_outputs import generated_tokens
-from hf_inference_client_service.offline_outputs import pipeline_for
-from hf_inference_client_service.offline_outputs import summarize
+from hf_inference_standin import SUMMARY_PREFIX
+from hf_inference_standin import generated_tokens
+from hf_inference_standin import summarize
+from hf_inference_standin.answers import Pipeline
+from hf_inference_standin.answers import pipeline_for
 from service_harness import OfflineBackendProcess
 
 
@@ -36,7 +37,7 @@ def test_router_style_chat_route(backend: OfflineBackendProcess) -> None:
     }
     answer = httpx.post(backend.url + "/v1/chat/completions", json=body).json()
     assert answer["object"] == "chat.completion"
-    assert answer["choices"][0]["message"]["content"].startswith("Yes,")
+    assert answer["choices"][0]["message"]["content"] == "Offline stand-in reply"
 
 
 def test_fault_controls(backend: OfflineBackendProcess) -> None:
@@ -68,6 +69,19 @@ def test_pipeline_choice() -> None:
 
 def test_summary_length_bounds() -> None:
     text = " ".join(f"w{i}" for i in range(100))
-    assert len(summarize(text, {}).split()) == 30
-    assert len(summarize(text, {"generate_parameters": {"max_length": 10}}).split()) == 10
-    assert len(summarize("a b c d", {"min_length": 3}).split()) == 3
+
+    def words(summary: str) -> int:
+        assert summary.startswith(SUMMARY_PREFIX)  # never mistaken for a model's summary
+        return len(summary.removeprefix(SUMMARY_PREFIX).split())
+
+    assert words(summarize(text, {})) == 30
+    assert words(summarize(text, {"generate_parameters": {"max_length": 10}})) == 10
+    assert words(summarize("a b c d", {"min_length": 3})) == 3
+
+
+def test_generated_text_says_it_is_not_a_model() -> None:
+    text = "".join(generated_tokens("openai-community/gpt2", "Is the sky blue?", 256))
+    assert text.startswith(" Offline stand-in reply ")
+    assert "not a model" in text
+    assert text.endswith("Your prompt was: Is the sky blue?")
+    assert len(generated_tokens("openai-community/gpt2", "Is the sky blue?", 3)) == 3

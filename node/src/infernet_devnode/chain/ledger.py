@@ -1,0 +1,161 @@
+"""The ledger: what this node did about every delivery, in memory and durably in the store.
+
+One object owns the state of deliveries: the latest state of each (subscription, interval) this
+node touched, the delegated requests' records, the delivery tasks in flight, and the hook told
+once when a delivery becomes final. Workers record through it; nothing else writes deliveries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable
+from collections.abc import Callable
+from collections.abc import Container
+from collections.abc import Mapping
+from dataclasses import replace
+
+from .delivery import Delivery
+from .delivery import DeliveryState
+from .eip712 import SignedDelegation
+from .rpc import ChainIdentity
+from .scheduling import DeliveryKey
+from .store import ChainStore
+from .store import DelegationRecord
+
+__all__ = ["DeliveryLedger", "TaskKey"]
+
+log = logging.getLogger(__name__)
+
+# A delivery task: (subscription, interval), or (owner, nonce) for a delegated request.
+TaskKey = DeliveryKey | tuple[str, int]
+
+
+def _ignore(delivery: Delivery) -> None:
+    return None
+
+
+class DeliveryLedger:
+    """Delivery records, delegated-request records and in-flight delivery tasks of one node.
+
+    Args:
+        store: the durable records.
+        on_final: told once per delivery when it becomes DELIVERED, SKIPPED or FAILED.
+    """
+
+    def __init__(self, store: ChainStore, on_final: Callable[[Delivery], None] = _ignore) -> None:
+        self._store = store
+        self._on_final = on_final
+        self._states: dict[DeliveryKey, DeliveryState] = {}
+        self._tasks: dict[TaskKey, asyncio.Task[None]] = {}
+
+    # ------------------------------------------------------------------ deliveries
+
+    def adopt(self, identity: ChainIdentity) -> ChainIdentity | None:
+        """Bind the records to the endpoint's chain; returns the previous chain when the
+        records described another one (they are then reset, in the store and in memory)."""
+        previous = self._store.adopt(identity)
+        if previous is not None:
+            self._states.clear()
+        return previous
+
+    def load(self) -> None:
+        """Rebuild the in-memory states from the store: a RUNNING row never reached the
+        broadcast, so it is PENDING again (delegated requests too)."""
+        self._states.clear()
+        for delivery in self._store.deliveries_in(*DeliveryState):
+            state = delivery.state
+            if state is DeliveryState.RUNNING:
+                state = DeliveryState.PENDING
+                self._store.put_delivery(replace(delivery, state=state))
+            self._states[(delivery.subscription_id, delivery.interval)] = state
+        for record in self._store.delegations_in(DeliveryState.RUNNING):
+            self._store.put_delegation(
+                record.delegation, replace(record.delivery, state=DeliveryState.PENDING)
+            )
+
+    def record(self, delivery: Delivery) -> Delivery:
+        """Persist a delivery's new state (and tell `on_final` once when it becomes final)."""
+        key = (delivery.subscription_id, delivery.interval)
+        before = self._states.get(key)
+        self._states[key] = delivery.state
+        if delivery.state.final and (before is None or not before.final):
+            self._on_final(delivery)
+        return self._store.put_delivery(delivery)
+
+    def delivery(self, subscription_id: int, interval: int) -> Delivery | None:
+        """The durable record of one delivery."""
+        return self._store.delivery(subscription_id, interval)
+
+    def state(self, subscription_id: int, interval: int) -> DeliveryState | None:
+        return self._states.get((subscription_id, interval))
+
+    @property
+    def states(self) -> Mapping[DeliveryKey, DeliveryState]:
+        """(subscription, interval) -> state, for every delivery this node touched."""
+        return self._states
+
+    def sent(self) -> list[Delivery]:
+        """Deliveries broadcast and waiting for their receipt."""
+        return self._store.deliveries_in(DeliveryState.SENT)
+
+    def last_outcomes(self, tracked: Container[int]) -> dict[int, tuple[int, DeliveryState]]:
+        """Tracked subscription id -> (latest interval worked on, its state)."""
+        latest: dict[int, tuple[int, DeliveryState]] = {}
+        for (sub_id, interval), state in self._states.items():
+            if sub_id in tracked and interval >= latest.get(sub_id, (0, state))[0]:
+                latest[sub_id] = (interval, state)
+        return latest
+
+    # ------------------------------------------------------------------ delegated requests
+
+    def delegation(self, owner: str, nonce: int) -> DelegationRecord | None:
+        return self._store.delegation(owner, nonce)
+
+    def delegations_in(self, *states: DeliveryState) -> list[DelegationRecord]:
+        return self._store.delegations_in(*states)
+
+    def record_delegation(self, delegation: SignedDelegation, delivery: Delivery) -> Delivery:
+        """Persist a delegated request's new state."""
+        return self._store.put_delegation(delegation, delivery)
+
+    # ------------------------------------------------------------------ work in flight
+
+    def busy(self, key: TaskKey) -> bool:
+        """Whether a delivery task for this key is running."""
+        return key in self._tasks
+
+    @property
+    def running(self) -> Container[object]:
+        return self._tasks
+
+    def start(self, key: TaskKey, work: Awaitable[None]) -> None:
+        """Run one delivery task; a crash is logged, never fatal to the node."""
+
+        async def run() -> None:
+            try:
+                await work
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a bug: keep the node alive, leave the trace in the log
+                log.exception("delivery %s crashed", key)
+            finally:
+                self._tasks.pop(key, None)
+
+        self._tasks[key] = asyncio.create_task(run(), name=f"devnode-delivery-{key}")
+
+    def in_flight(self) -> int:
+        """Deliveries being worked on or waiting for their receipt."""
+        sent = sum(1 for state in self._states.values() if state is DeliveryState.SENT)
+        return len(self._tasks) + sent
+
+    async def cancel(self) -> None:
+        """Cancel every delivery task and wait for them to end."""
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()

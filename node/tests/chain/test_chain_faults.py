@@ -1,0 +1,145 @@
+"""Chain faults said plainly: an endpoint that stops answering, a chain without the protocol,
+a fresh chain behind the same URL. Each shows in /health and in one log line, and passes by
+itself once the fault is gone."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from chain_harness import CONTAINER_ID
+from chain_harness import REGISTRY
+from chain_harness import Actor
+from chain_harness import Anvil
+from chain_harness import Devnode
+from chain_harness import EchoContainer
+from chain_harness import Rpc
+from chain_harness import RpcProxy
+from chain_harness import answers
+from chain_harness import fresh_chain
+from chain_harness import later_genesis
+from chain_harness import protocol_and_consumer
+from chain_harness import request_on
+from chain_harness import running
+from chain_harness import wait_until
+
+TIMEOUT_S = 30.0
+# Head polls the node makes while a fault lasts, before the test counts its log lines.
+POLLS_DURING_FAULT = 20
+
+
+def health(node: Devnode) -> dict[str, Any]:
+    status, body = node.get("/health")
+    assert status == 200
+    return dict(body)
+
+
+def degraded_with(node: Devnode, words: str) -> bool:
+    body = health(node)
+    return body["status"] == "degraded" and words in body.get("reason", "")
+
+
+@pytest.fixture
+def chains() -> Iterator[list[Anvil]]:
+    """Private anvils of one test, stopped at its end."""
+    started: list[Anvil] = []
+    try:
+        yield started
+    finally:
+        for chain in started:
+            chain.stop()
+
+
+def test_health_says_why_while_the_endpoint_is_down_and_recovers(
+    tmp_path: Path, deployer: Actor, echo: EchoContainer, chains: list[Anvil]
+) -> None:
+    chain = Anvil(state_path=tmp_path / "anvil-state.json").start()
+    chains.append(chain)
+    protocol_and_consumer(chain, deployer, tmp_path / "protocol")
+    node = Devnode(
+        workdir=tmp_path / "node", rpc_url=chain.url, containers={CONTAINER_ID: echo.url}
+    )
+    with running(node):
+        assert health(node) == {"status": "healthy"}
+        chain.stop()
+        wait_until(lambda: degraded_with(node, "unreachable"), TIMEOUT_S, "degraded /health")
+        assert chain.url.removeprefix("http://") in health(node)["reason"]
+        chain.start()
+        wait_until(lambda: health(node) == {"status": "healthy"}, TIMEOUT_S, "healthy again")
+
+
+def test_running_node_notices_a_fresh_chain_without_an_outage(
+    tmp_path: Path, deployer: Actor, echo: EchoContainer, chains: list[Anvil]
+) -> None:
+    """The endpoint swaps chains between two polls (nothing unreachable, no head going back):
+    the first head that does not descend from the last one processed gives it away."""
+    old, old_rpc, old_consumer = fresh_chain(None, deployer, tmp_path / "old")
+    chains.append(old)
+    new, new_rpc, new_consumer = fresh_chain(
+        None, deployer, tmp_path / "new", later_genesis(old_rpc)
+    )
+    chains.append(new)
+    for _ in range(10):  # the new chain is ahead: its head is no rewind of the old one
+        new_rpc("evm_mine")
+    with RpcProxy(old.url) as proxy:
+        node = Devnode(
+            workdir=tmp_path / "node", rpc_url=proxy.url, containers={CONTAINER_ID: echo.url}
+        )
+        with running(node):
+            first = request_on(old_rpc, deployer, old_consumer)
+            node.wait_delivered(first, 1, TIMEOUT_S)
+            proxy.upstream = new.url
+            second = request_on(new_rpc, deployer, new_consumer)
+            assert second == first
+            wait_until(
+                lambda: answers(new_rpc, new_consumer, second) == 1,
+                TIMEOUT_S,
+                "delivery on the new chain",
+            )
+            logs = node.logs()
+            assert logs.count("belongs to another chain") == 1
+            assert "unreachable" not in logs
+
+
+def test_a_chain_without_the_protocol_is_said_once_and_then_served(
+    tmp_path: Path, deployer: Actor, echo: EchoContainer, chains: list[Anvil]
+) -> None:
+    """anvil restarted without the protocol: one line naming the Registry and what to run (not
+    a traceback per block), /health degraded; once the protocol is deployed, work resumes."""
+    old, old_rpc, _ = fresh_chain(None, deployer, tmp_path / "old")
+    chains.append(old)
+    bare = Anvil(extra_args=later_genesis(old_rpc)).start()
+    chains.append(bare)
+    bare_rpc = Rpc(bare.url)
+    for _ in range(10):
+        bare_rpc("evm_mine")
+    with RpcProxy(old.url) as proxy:
+        node = Devnode(
+            workdir=tmp_path / "node", rpc_url=proxy.url, containers={CONTAINER_ID: echo.url}
+        )
+        with running(node):
+            proxy.upstream = bare.url
+            wait_until(
+                lambda: degraded_with(node, f"no Registry contract at {REGISTRY}"),
+                TIMEOUT_S,
+                "degraded /health naming the Registry",
+            )
+            assert "make deploy-protocol" in health(node)["reason"]
+            polls = node.metric("devnode_chain_rpc_requests_total")
+            wait_until(
+                lambda: (
+                    node.metric("devnode_chain_rpc_requests_total") > polls + POLLS_DURING_FAULT
+                ),
+                TIMEOUT_S,
+                "more polls during the fault",
+            )
+            logs = node.logs()
+            assert logs.count(f"no Registry contract at {REGISTRY}") == 1
+            assert "Traceback" not in logs
+            # the protocol arrives: the node adopts the chain and serves it
+            _, consumer = protocol_and_consumer(bare, deployer, tmp_path / "deployed")
+            wait_until(lambda: health(node) == {"status": "healthy"}, TIMEOUT_S, "healthy")
+            sub_id = request_on(bare_rpc, deployer, consumer)
+            wait_until(lambda: answers(bare_rpc, consumer, sub_id) == 1, TIMEOUT_S, "delivery")

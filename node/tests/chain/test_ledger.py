@@ -1,0 +1,84 @@
+"""chain/ledger.py: one owner for delivery state, in memory and in the store."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import pytest
+from infernet_devnode.chain.delivery import Delivery
+from infernet_devnode.chain.delivery import DeliveryState
+from infernet_devnode.chain.ledger import DeliveryLedger
+from infernet_devnode.chain.rpc import ChainIdentity
+from infernet_devnode.chain.store import ChainStore
+from infernet_devnode.store import Store
+
+
+@pytest.fixture
+def chain_store() -> Iterator[ChainStore]:
+    opened = Store(":memory:").open()
+    try:
+        yield ChainStore(opened)
+    finally:
+        opened.close()
+
+
+def test_final_outcome_is_told_once(chain_store: ChainStore) -> None:
+    finals: list[Delivery] = []
+    ledger = DeliveryLedger(chain_store, on_final=finals.append)
+    ledger.record(Delivery(1, 1, DeliveryState.RUNNING))
+    ledger.record(Delivery(1, 1, DeliveryState.DELIVERED))
+    ledger.record(Delivery(1, 1, DeliveryState.DELIVERED, reason="again"))
+    assert [d.state for d in finals] == [DeliveryState.DELIVERED]
+    assert ledger.state(1, 1) is DeliveryState.DELIVERED
+    assert ledger.delivery(1, 1) == chain_store.delivery(1, 1)
+
+
+def test_load_resumes_what_never_reached_the_broadcast(chain_store: ChainStore) -> None:
+    chain_store.put_delivery(Delivery(1, 1, DeliveryState.RUNNING))
+    chain_store.put_delivery(Delivery(2, 1, DeliveryState.SENT, tx_hash="0xab", raw_tx="0xcd"))
+    ledger = DeliveryLedger(chain_store)
+    ledger.load()
+    assert ledger.state(1, 1) is DeliveryState.PENDING
+    assert [d.subscription_id for d in ledger.sent()] == [2]
+    assert ledger.in_flight() == 1  # the SENT one, no task running
+
+
+def test_last_outcomes_cover_tracked_subscriptions_only(chain_store: ChainStore) -> None:
+    ledger = DeliveryLedger(chain_store)
+    for interval, state in ((1, DeliveryState.DELIVERED), (2, DeliveryState.FAILED)):
+        ledger.record(Delivery(5, interval, state))
+    ledger.record(Delivery(6, 1, DeliveryState.DELIVERED))
+    assert ledger.last_outcomes({5}) == {5: (2, DeliveryState.FAILED)}
+
+
+def test_adopting_another_chain_forgets_its_deliveries(chain_store: ChainStore) -> None:
+    ledger = DeliveryLedger(chain_store)
+    first = ChainIdentity(31337, "0x" + "aa" * 32)
+    assert ledger.adopt(first) is None
+    ledger.record(Delivery(1, 1, DeliveryState.DELIVERED))
+    assert ledger.adopt(ChainIdentity(31337, "0x" + "bb" * 32)) == first
+    assert ledger.state(1, 1) is None
+    assert chain_store.delivery(1, 1) is None
+
+
+def test_tasks_are_tracked_until_they_end_and_cancelled_on_request(
+    chain_store: ChainStore,
+) -> None:
+    async def scenario() -> None:
+        ledger = DeliveryLedger(chain_store)
+        done = asyncio.Event()
+        ledger.start((1, 1), done.wait())
+        ledger.start(("0xowner", 3), asyncio.sleep(3600))
+        assert ledger.busy((1, 1))
+        assert ledger.in_flight() == 2
+        done.set()
+        for _ in range(100):  # a few loop turns let the finished task remove itself
+            if not ledger.busy((1, 1)):
+                break
+            await asyncio.sleep(0)
+        assert not ledger.busy((1, 1))
+        await ledger.cancel()
+        assert ledger.in_flight() == 0
+
+    asyncio.run(scenario())
