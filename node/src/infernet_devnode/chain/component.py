@@ -169,7 +169,7 @@ class ChainSide:
             genesis_hash=identity.genesis_hash if identity else "",
             head_block=head.number if head else None,
             chain_time=head.timestamp if head else 0,
-            fault=self.health(),
+            fault=self._loop.health().reason if self._loop is not None else "not started",
             in_flight=self._ledger.in_flight(),
         )
 
