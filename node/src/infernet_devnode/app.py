@@ -16,6 +16,7 @@ from enum import IntEnum
 
 from aiohttp import web
 
+from .api import ApiRunner
 from .api import create_app
 from .chain.component import ChainSide
 from .components import ChainComponent
@@ -123,7 +124,7 @@ class Node:
             install_explorer(app, self.context, records, self.chain)
         # handler_cancellation: a client that hangs up stops its handler (e.g. a stream's
         # container call) instead of leaving it to run to the end.
-        self._runner = web.AppRunner(
+        self._runner = ApiRunner(
             app,
             access_log=None,
             handle_signals=False,
