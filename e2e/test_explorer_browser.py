@@ -159,11 +159,26 @@ def test_recurring_subscription_shows_interval_one_delivered(
         expect(content).to_contain_text("interval 2 in")
 
     open_view(page, target, f"subscriptions?id={sub_id}")
-    expect(
-        page.locator("#content tr", has_text="HFSubscription").or_(
-            page.locator("#content tbody tr").first
-        )
-    ).to_contain_text("delivered")
+    row = page.locator("#content tbody tr")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text("#1 delivered")
+    expect(row).to_contain_text(CONTAINER_ID)
+
+
+def test_delegated_request_shows_its_subscription(page: Page, target: Target, node: flows.NodeREST):
+    setup = target.chain_setup()
+    chain = flows.ChainFlows(target.w3, node, flows.deploy_consumers(target.w3, setup), setup)
+    result = chain.delegated(HFTaskId.TEXT_CLASSIFICATION, "signed off-chain")
+    owner = chain.consumers["HFDelegatedConsumer"]
+
+    open_view(page, target, f"delegations?owner={owner}")
+    row = page.locator("#content tbody tr")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text("delivered")
+    row.get_by_role("link", name=str(result.facts["subscription"])).click()
+    expect(page.locator("#content tr", has_text=result.facts["delivery tx"])).to_contain_text(
+        "delivered"
+    )
 
 
 def test_hostile_text_is_rendered_as_text(page: Page, target: Target, node: flows.NodeREST):

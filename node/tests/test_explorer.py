@@ -146,6 +146,8 @@ def test_overview_without_chain(explorer: NodeThread):
     health = {c["id"]: c["health"]["up"] for c in body["containers"]}
     assert health == {"echo": True, "wrap": True, "fail": True}
     assert body["poll_interval"] == 1.0
+    assert body["queue"]["offchain_running"] == 0
+    assert body["queue"]["offchain_capacity"] > 0
     assert http.get("/api/explorer/subscriptions").json["total"] == 0
     assert http.get("/api/explorer/delegations").json["total"] == 0
 

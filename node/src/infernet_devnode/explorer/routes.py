@@ -151,6 +151,7 @@ class _Explorer:
         if self._view is not None:
             chain = await self._view.overview()
         running = self._records.count_running()
+        server = self._context.config.server
         pending_onchain = self._chain.pending_onchain() if self._chain else 0
         return _json(
             {
@@ -167,7 +168,12 @@ class _Explorer:
                     for c in self._context.config.containers
                 ],
                 "jobs": job_counts(self._db),
-                "queue": {"offchain_running": running, "onchain_in_flight": pending_onchain},
+                "queue": {
+                    "offchain_running": running,
+                    "onchain_in_flight": pending_onchain,
+                    # jobs the node takes at once, calling or waiting for a call slot
+                    "offchain_capacity": server.max_container_calls + server.max_queued_jobs,
+                },
                 "recent_failures": recent_failures(self._db, RECENT_FAILURES, now),
                 "chain": chain,
             }

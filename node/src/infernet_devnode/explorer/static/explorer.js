@@ -228,7 +228,7 @@
         section("Node",
           dl([
             ["devnode version", data.node.version],
-            ["off-chain jobs running", data.queue.offchain_running],
+            ["off-chain jobs running", data.queue.offchain_running + " (the node takes " + data.queue.offchain_capacity + " at once)"],
             ["on-chain jobs in flight", data.queue.onchain_in_flight],
           ])),
         section("Off-chain jobs", counts(data.jobs)),
