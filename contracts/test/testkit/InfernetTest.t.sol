@@ -400,3 +400,30 @@ contract InfernetTestPaymentTest is InfernetTestKitTest {
         assertEq(MOCK.getDelivery(id, 1, 1).proof, bytes("valid"));
     }
 }
+
+/// @title InfernetTestFeeTest
+/// @notice Overriding `_protocolFee` deploys the Fee contract with that fee, and paid deliveries
+///         are charged it.
+contract InfernetTestFeeTest is InfernetTestKitTest {
+    /// @notice 5% in basis points.
+    uint16 internal constant FIVE_PERCENT = 500;
+
+    function _protocolFee() internal pure override returns (uint16) {
+        return FIVE_PERCENT;
+    }
+
+    /// @notice The protocol takes its fee once per side (2 x 5%) and the node gets the rest.
+    function test_protocolFee_isCharged() public {
+        assertEq(FEE.FEE(), FIVE_PERCENT);
+        address payable wallet = newConsumerWallet(address(MOCK), address(0), PRICE);
+        uint32 id = MOCK.createMockSubscription(
+            HF_CONTAINER_ID, 1, 0, 1, false, address(0), PRICE, wallet, address(0)
+        );
+        uint256 recipientBefore = FEE.FEE_RECIPIENT().balance;
+
+        deliver(id, HFOutput.textGeneration("paid"));
+
+        assertEq(FEE.FEE_RECIPIENT().balance - recipientBefore, PRICE / 10);
+        assertEq(NODE_WALLET.balance, NODE_FUNDS + PRICE - PRICE / 10);
+    }
+}

@@ -38,8 +38,10 @@ log = logging.getLogger(__name__)
 
 # How often completed jobs past ``storage.retention`` are deleted.
 PRUNE_PERIOD_S = 60.0
-# Listen backlog: enough for a burst of concurrent clients on a dev machine.
-LISTEN_BACKLOG = 1024
+# Listen backlog: a burst of thousands of concurrent clients is queued by the kernel instead of
+# their connection attempts being dropped and retried a second later (Linux caps it at
+# net.core.somaxconn, 4096 by default).
+LISTEN_BACKLOG = 4096
 # On stop, requests still in progress (e.g. a stream) get this long before being cut.
 SHUTDOWN_GRACE_S = 2.0
 

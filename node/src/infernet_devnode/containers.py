@@ -134,8 +134,10 @@ class _Connector(aiohttp.TCPConnector):
 
     aiohttp parses whatever arrives on a pooled connection and hands it to the next request on
     it: a container that sends a stray answer after a complete one would have that stray answer
-    taken for the next job's (possibly another container's, on the same host and port). Such a
-    connection reports ``should_close``; it is closed here instead of reused.
+    taken for the next job's. Such a connection reports ``should_close``; it is closed here
+    instead of reused. (A stray answer that races a new request on the connection cannot be told
+    apart from its answer in HTTP/1.1; the pool is the container's own, so it can only ever
+    mislead a call to the container that sent it.)
     """
 
     async def _get(self, key: Any, *args: Any, **kwargs: Any) -> Any:
