@@ -13,8 +13,10 @@ Method:
   side (a fixed ChainReadout, no RPC: block and gas of receipts are not fetched).
 - First paint: headless Chromium (Debian's, as in the tests) opens each section; the time from
   navigation until its table is in the DOM, median of ``PAINT_RUNS``.
-- Throughput: a real devnode subprocess with an echo container, ``JOBS`` jobs at concurrency 16,
-  explorer disabled vs enabled and never opened, alternated ``ROUNDS`` times; ratio of jobs/s.
+- Jobs with the explorer closed: a real devnode subprocess with an echo container, ``JOBS`` jobs
+  at concurrency 16, explorer disabled vs enabled and never opened, alternated ``ROUNDS`` times;
+  the node process's CPU per job (from /proc, steady on a shared machine) and jobs/s (which
+  swings with whatever else the machine runs), medians and their ratios.
 
 Run: .venv/bin/python bench/explorer.py   (BENCH_QUICK=1 for a short run)
 """
@@ -75,7 +77,7 @@ N_DELEGATIONS = 200
 REPEAT = 10 if QUICK else 30
 PAINT_RUNS = 3 if QUICK else 7
 JOBS = 300 if QUICK else 1_000
-ROUNDS = 2 if QUICK else 3
+ROUNDS = 2 if QUICK else 5
 CONCURRENCY = 16
 NOW = 1_800_000_000  # chain time of the stand-in head
 CONTAINER_SETS = (("echo",), ("echo", "wrap"), ("other",))
@@ -223,7 +225,12 @@ class ExplorerServer:
         context = NodeContext(
             config,
             self.store,
-            ContainerClient(config.containers, metrics),
+            ContainerClient(
+                config.containers,
+                metrics,
+                max_calls=config.server.max_container_calls,
+                max_json_depth=config.server.max_json_depth,
+            ),
             Guardian(config.containers),
             metrics,
         )
@@ -372,6 +379,7 @@ def measure_throughput(tmp: Path) -> list[dict[str, Any]]:
     echo_port = free_port()
     echo = subprocess.Popen([sys.executable, "-c", _ECHO_SERVER, str(echo_port)])
     results: dict[bool, list[float]] = {False: [], True: []}
+    cpu: dict[bool, list[float]] = {False: [], True: []}
     try:
         for round_ in range(ROUNDS):
             # alternate the order: the first node of a round starts on a colder machine
@@ -396,13 +404,34 @@ def measure_throughput(tmp: Path) -> list[dict[str, Any]]:
                 try:
                     url = f"http://127.0.0.1:{port}"
                     asyncio.run(_wait_ready(url))
+                    before = _cpu_seconds(node.pid)
                     results[enabled].append(asyncio.run(_throughput(url)))
+                    cpu[enabled].append((_cpu_seconds(node.pid) - before) / JOBS)
                 finally:
                     _stop(node)
     finally:
         _stop(echo)
+    for enabled in (False, True):
+        shown = ", ".join(f"{v:.0f}" for v in results[enabled])
+        per_job = ", ".join(f"{v * 1000:.2f}" for v in cpu[enabled])
+        print(
+            f"explorer {'enabled' if enabled else 'disabled'}: jobs/s {shown}; node CPU ms/job"
+            f" {per_job}",
+            file=sys.stderr,
+        )
     off, on = statistics.median(results[False]), statistics.median(results[True])
+    cpu_off = statistics.median(cpu[False]) * 1000
+    cpu_on = statistics.median(cpu[True]) * 1000
     return [
+        {"case": "node CPU per job, explorer disabled", "value": round(cpu_off, 3), "unit": "ms"},
+        {
+            "case": "node CPU per job, explorer enabled, not open",
+            "value": round(cpu_on, 3),
+            "unit": "ms",
+            "baseline": round(cpu_off, 3),
+            "baseline_case": "explorer disabled",
+            "ratio": round(cpu_on / cpu_off, 3),
+        },
         {"case": "job throughput, explorer disabled", "value": round(off), "unit": "jobs/s"},
         {
             "case": "job throughput, explorer enabled, not open",
@@ -413,6 +442,12 @@ def measure_throughput(tmp: Path) -> list[dict[str, Any]]:
             "ratio": round(on / off, 3),
         },
     ]
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc; clock ticks to seconds)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> None:
