@@ -234,6 +234,14 @@ def delivered(node: Devnode) -> float:
     return node.metric('devnode_chain_deliveries{state="delivered"}')
 
 
+def finished(node: Devnode) -> float:
+    """Deliveries in a final state (delivered, skipped or failed)."""
+    return sum(
+        node.metric(f'devnode_chain_deliveries{{state="{state}"}}')
+        for state in ("delivered", "skipped", "failed")
+    )
+
+
 def burst_curve(
     rpc: Rpc, user: Actor, consumer: str, node: Devnode, anvil_pid: int
 ) -> list[dict[str, Any]]:
@@ -241,7 +249,12 @@ def burst_curve(
     rows: list[dict[str, Any]] = []
     assert node.proc is not None
     for size in BURST_SIZES:
-        before = delivered(node)
+        wait_until(
+            lambda: node.metric("devnode_chain_deliveries_in_flight") == 0,
+            TIMEOUT_S,
+            "the previous deliveries settled",
+        )
+        before, before_delivered = finished(node), delivered(node)
         node_cpu, anvil_cpu = cpu_seconds(node.proc.pid), cpu_seconds(anvil_pid)
         rpc("evm_setAutomine", False)
         try:
@@ -254,15 +267,19 @@ def burst_curve(
         finally:
             rpc("evm_setAutomine", True)
         deadline = start + STARTUP_TIMEOUT_S
-        while delivered(node) < before + size:
+        while finished(node) < before + size:
             if time.perf_counter() > deadline:
-                raise TimeoutError(f"burst of {size}")
+                raise TimeoutError(
+                    f"burst of {size}: {delivered(node) - before:.0f} delivered; {node.logs()}"
+                )
             time.sleep(0.02)
         took = time.perf_counter() - start
         node_cpu = cpu_seconds(node.proc.pid) - node_cpu
         anvil_cpu = cpu_seconds(anvil_pid) - anvil_cpu
+        missed = int(before_delivered + size - delivered(node))
         print(
-            f"burst of {size}: {took:.2f} s ({size / took:.0f}/s), node CPU {node_cpu:.1f} s,"
+            f"burst of {size}: {took:.2f} s ({size / took:.0f}/s, {missed} not delivered),"
+            f" node CPU {node_cpu:.1f} s,"
             f" anvil CPU {anvil_cpu:.1f} s",
             file=sys.stderr,
         )
@@ -274,6 +291,7 @@ def burst_curve(
                 None,
                 None,
                 deliveries_per_s=round(size / took, 1),
+                not_delivered=int(before_delivered + size - delivered(node)),
                 node_cpu_s=round(node_cpu, 2),
                 anvil_cpu_s=round(anvil_cpu, 2),
             )
@@ -460,7 +478,10 @@ def main() -> None:
             )
 
             assert chain.proc is not None
-            rows.extend(burst_curve(rpc, user, consumer, node, chain.proc.pid))
+            try:
+                rows.extend(burst_curve(rpc, user, consumer, node, chain.proc.pid))
+            except TimeoutError as e:  # report it and go on with the other measurements
+                print(f"burst curve: {str(e)[:2000]}", file=sys.stderr)
 
             rpc("evm_setAutomine", False)
             rpc("evm_setIntervalMining", 1)

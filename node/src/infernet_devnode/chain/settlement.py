@@ -75,8 +75,15 @@ class Settlement:
                 await self._settle(delivery, await self.tx_outcome(delivery.tx_hash))
 
     async def settle_sent(self) -> None:
-        """Resolve every broadcast delivery from its receipt (one call per in-flight tx)."""
+        """Resolve every broadcast delivery from its receipt (one call per in-flight tx).
+
+        A delivery whose task still runs is left alone: it is recorded SENT before its
+        broadcast, so a check between the two would find the transaction unknown and call it
+        lost (it is settled from its block, or by the next check).
+        """
         for delivery in self._ledger.sent():
+            if self._ledger.busy((delivery.subscription_id, delivery.interval)):
+                continue
             await self._settle(delivery, await self.tx_outcome(delivery.tx_hash))
 
     async def _settle(self, delivery: Delivery, outcome: TxOutcome | None) -> None:
