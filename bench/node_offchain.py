@@ -9,6 +9,10 @@ same client calling the echo container's /service_output directly.
 Reference (Infernet Node 1.4 on this machine class, same method): ~17 ms p50 (~104 ms with
 connection reuse), ~250 jobs/s. Goals: <= 5 ms p50 both ways, >= 750 jobs/s on 2 cores.
 
+CPU per job is the devnode process's user+system CPU time (from /proc) over the throughput run,
+divided by the jobs completed. BENCH_NODE_SRC=path/to/node/src runs the devnode from another
+source tree (e.g. an older checkout), to compare two versions on the same machine.
+
 Run: .venv/bin/python bench/node_offchain.py   (BENCH_QUICK=1 for a short run)
 """
 
@@ -141,8 +145,16 @@ async def _latency(operation: Operation, reuse: bool) -> tuple[float, float]:
     return cuts[49], cuts[98]
 
 
-async def _throughput(operation: Operation) -> float:
-    """Operations completed per second, THROUGHPUT_JOBS of them at CONCURRENCY."""
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    # utime and stime are fields 14 and 15 of proc(5); fields[0] here is field 3.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def _throughput(operation: Operation, pid: int | None = None) -> tuple[float, float]:
+    """Operations completed per second, THROUGHPUT_JOBS of them at CONCURRENCY, and the CPU
+    seconds process ``pid`` used per operation meanwhile (0 without ``pid``)."""
     connector = aiohttp.TCPConnector(limit=CONCURRENCY)
     remaining = THROUGHPUT_JOBS
 
@@ -155,9 +167,13 @@ async def _throughput(operation: Operation) -> float:
                 await operation(session)
 
         await asyncio.gather(*(operation(session) for _ in range(CONCURRENCY)))  # warm-up
+        cpu = _cpu_seconds(pid) if pid is not None else 0.0
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
-        return THROUGHPUT_JOBS / (time.perf_counter() - started)
+        elapsed = time.perf_counter() - started
+        if pid is not None:
+            cpu = _cpu_seconds(pid) - cpu
+        return THROUGHPUT_JOBS / elapsed, cpu / THROUGHPUT_JOBS
 
 
 def _row(case: str, value: float, unit: str, baseline: float, baseline_case: str) -> dict[str, Any]:
@@ -171,7 +187,7 @@ def _row(case: str, value: float, unit: str, baseline: float, baseline_case: str
     }
 
 
-async def _measure(node: str, container: str) -> list[dict[str, Any]]:
+async def _measure(node: str, container: str, node_pid: int) -> list[dict[str, Any]]:
     await _wait_ready(f"{container}/service_output")
     await _wait_ready(f"{node}/health")
 
@@ -193,9 +209,13 @@ async def _measure(node: str, container: str) -> list[dict[str, Any]]:
         baseline = f"container called directly, {label}"
         rows.append(_row(f"job latency, {label}", p50, "ms p50", base50, baseline))
         rows.append(_row(f"job latency, {label}", p99, "ms p99", base99, baseline))
-    base_rate = await _throughput(direct)
-    rate = await _throughput(job)
-    print(f"throughput: node {rate:.0f} jobs/s; direct {base_rate:.0f} calls/s", file=sys.stderr)
+    base_rate, _ = await _throughput(direct)
+    rate, cpu_per_job = await _throughput(job, node_pid)
+    print(
+        f"throughput: node {rate:.0f} jobs/s ({cpu_per_job * 1000:.2f} ms CPU per job);"
+        f" direct {base_rate:.0f} calls/s",
+        file=sys.stderr,
+    )
     rows.append(
         _row(
             f"jobs completed, {THROUGHPUT_JOBS} at concurrency {CONCURRENCY}",
@@ -205,15 +225,14 @@ async def _measure(node: str, container: str) -> list[dict[str, Any]]:
             "container called directly (calls/s)",
         )
     )
+    rows.append(
+        {
+            "case": "devnode CPU per job (user + system) during the throughput run",
+            "value": round(cpu_per_job * 1000, 3),
+            "unit": "ms",
+        }
+    )
     return rows
-
-
-def _use_uvloop() -> None:
-    try:
-        import uvloop
-    except ImportError:
-        return
-    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
 
 
 def _use_uvloop() -> None:
@@ -248,13 +267,15 @@ def main() -> None:
             processes.append(
                 subprocess.Popen([PYTHON, "-c", _ECHO_SERVER, str(container_port)], cwd=tmp)
             )
-            processes.append(
-                subprocess.Popen(
-                    [PYTHON, "-m", "infernet_devnode", "--config", str(config_path)], cwd=tmp
-                )
+            env = dict(os.environ)
+            if os.environ.get("BENCH_NODE_SRC"):
+                env["PYTHONPATH"] = os.environ["BENCH_NODE_SRC"]
+            devnode = subprocess.Popen(
+                [PYTHON, "-m", "infernet_devnode", "--config", str(config_path)], cwd=tmp, env=env
             )
+            processes.append(devnode)
             _use_uvloop()
-            rows = asyncio.run(_measure(node, container))
+            rows = asyncio.run(_measure(node, container, devnode.pid))
         finally:
             for process in reversed(processes):
                 _stop(process)

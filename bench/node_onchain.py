@@ -9,6 +9,14 @@ devnode (node/tests/chain harness, echo container).
 - idle load: a fresh node whose rpc_url is a counting proxy in front of anvil; requests/s it
   sends and its CPU over a window of 1-second blocks while it tracks 0, 200 and 1,000
   not-yet-active subscriptions.
+- burst curve: 200, 500 and 1,000 callback requests mined in one block, then automine: time
+  until the node records the last delivery (read from its /metrics, so the bench's own polling
+  puts no load on anvil), deliveries/s, and the CPU seconds the node and anvil spent.
+- startup curve: 1,000, 5,000 and 10,000 subscriptions on chain, a fresh node with the default
+  `snapshot_sync.sleep` (1 s): time until its REST API answers, and until /health says healthy
+  (initial sync over), with the node's CPU seconds.
+Before/after: run it twice in one session, the second time with PYTHONPATH pointing at an older
+checkout's node/src (the devnode processes import that one), and compare the rows.
 Baselines in the same run: a plain transaction round trip on the same anvil (latency), and the
 0-subscription idle load (load ratios).
 
@@ -68,6 +76,12 @@ LATENCY_REQUESTS = 5 if QUICK else 20
 BLOCK_LATENCY_REQUESTS = 5 if QUICK else 20
 BURST = 50 if QUICK else 200
 IDLE_COUNTS = (0, 200) if QUICK else (0, 200, 1_000)
+BURST_SIZES = (50, 100) if QUICK else (200, 500, 1_000)
+STARTUP_COUNTS = (200, 1_000) if QUICK else (1_000, 5_000, 10_000)
+STARTUP_TIMEOUT_S = 120.0
+# Subscriptions created per block when filling the chain (automine off, one block per chunk).
+CREATE_CHUNK = 500
+DEFAULT_SNAPSHOT_SLEEP_S = 1.0  # snapshot_sync.sleep's default (docs/configuration.md)
 IDLE_WINDOW_S = 3.0 if QUICK else 4.0
 POLL_S = 0.005
 TIMEOUT_S = 60.0
@@ -216,6 +230,147 @@ def burst(rpc: Rpc, user: Actor, consumer: str) -> float:
     return took
 
 
+def delivered(node: Devnode) -> float:
+    return node.metric('devnode_chain_deliveries{state="delivered"}')
+
+
+def finished(node: Devnode) -> float:
+    """Deliveries in a final state (delivered, skipped or failed)."""
+    return sum(
+        node.metric(f'devnode_chain_deliveries{{state="{state}"}}')
+        for state in ("delivered", "skipped", "failed")
+    )
+
+
+def burst_curve(
+    rpc: Rpc, user: Actor, consumer: str, node: Devnode, anvil_pid: int
+) -> list[dict[str, Any]]:
+    """Burst size vs time to the last delivery, with node and anvil CPU."""
+    rows: list[dict[str, Any]] = []
+    assert node.proc is not None
+    for size in BURST_SIZES:
+        wait_until(
+            lambda: node.metric("devnode_chain_deliveries_in_flight") == 0,
+            TIMEOUT_S,
+            "the previous deliveries settled",
+        )
+        before, before_delivered = finished(node), delivered(node)
+        node_cpu, anvil_cpu = cpu_seconds(node.proc.pid), cpu_seconds(anvil_pid)
+        rpc("evm_setAutomine", False)
+        try:
+            for i in range(size):
+                user.broadcast(
+                    consumer, REQUEST_COMPUTE.encode(TEXT_GENERATION, "", f"c{i}", 1), gas=TX_GAS
+                )
+            rpc("evm_mine")
+            start = time.perf_counter()
+        finally:
+            rpc("evm_setAutomine", True)
+        deadline = start + STARTUP_TIMEOUT_S
+        while finished(node) < before + size:
+            if time.perf_counter() > deadline:
+                raise TimeoutError(
+                    f"burst of {size}: {delivered(node) - before:.0f} delivered; {node.logs()}"
+                )
+            time.sleep(0.02)
+        took = time.perf_counter() - start
+        node_cpu = cpu_seconds(node.proc.pid) - node_cpu
+        anvil_cpu = cpu_seconds(anvil_pid) - anvil_cpu
+        missed = int(before_delivered + size - delivered(node))
+        print(
+            f"burst of {size}: {took:.2f} s ({size / took:.0f}/s, {missed} not delivered),"
+            f" node CPU {node_cpu:.1f} s,"
+            f" anvil CPU {anvil_cpu:.1f} s",
+            file=sys.stderr,
+        )
+        rows.append(
+            row(
+                f"burst curve: {size} callbacks, last delivery",
+                took,
+                "s",
+                None,
+                None,
+                deliveries_per_s=round(size / took, 1),
+                not_delivered=int(before_delivered + size - delivered(node)),
+                node_cpu_s=round(node_cpu, 2),
+                anvil_cpu_s=round(anvil_cpu, 2),
+            )
+        )
+    return rows
+
+
+def fill_subscriptions(rpc: Rpc, owner: Actor, consumer: str, count: int) -> None:
+    """`count` not-yet-active subscriptions, CREATE_CHUNK per block."""
+    rpc("evm_setAutomine", False)
+    try:
+        for start in range(0, count, CREATE_CHUNK):
+            for _ in range(min(CREATE_CHUNK, count - start)):
+                owner.broadcast(
+                    consumer,
+                    START_SUBSCRIPTION.encode(
+                        TEXT_GENERATION, "", ["idle"], 10, IDLE_PERIOD_S, 1, False
+                    ),
+                    gas=TX_GAS,
+                )
+            rpc("evm_mine")
+    finally:
+        rpc("evm_setAutomine", True)
+
+
+def startup_curve(
+    rpc: Rpc, user: Actor, consumer: str, echo: EchoContainer, workdir: Path
+) -> list[dict[str, Any]]:
+    """Subscriptions on chain vs time until REST answers and until the initial sync is over."""
+    rows: list[dict[str, Any]] = []
+    (next_id,) = rpc.call(COORDINATOR, NEXT_ID)
+    first = int(next_id)
+    on_chain = 0
+    for count in STARTUP_COUNTS:
+        fill_subscriptions(rpc, user, consumer, count - on_chain)
+        on_chain = count
+        node = Devnode(
+            workdir=workdir / f"startup-{count}",
+            rpc_url=rpc.url,
+            containers={CONTAINER_ID: echo.url},
+            starting_sub_id=first - 1,
+            sync_period=SYNC_PERIOD_S,
+            snapshot_sleep=DEFAULT_SNAPSHOT_SLEEP_S,
+        )
+        start = time.perf_counter()
+        node.start(synced=False)
+        rest = time.perf_counter() - start
+        try:
+            deadline = start + STARTUP_TIMEOUT_S
+            while node.get("/health")[1] != {"status": "healthy"} or (
+                node.metric("devnode_chain_subscriptions_tracked") < count
+            ):
+                if time.perf_counter() > deadline:
+                    raise TimeoutError(f"sync of {count}")
+                time.sleep(0.02)
+            synced = time.perf_counter() - start
+            assert node.proc is not None
+            cpu = cpu_seconds(node.proc.pid)
+        finally:
+            node.stop()
+        print(
+            f"startup with {count} subscriptions: REST after {rest:.2f} s, synced after"
+            f" {synced:.2f} s, node CPU {cpu:.1f} s",
+            file=sys.stderr,
+        )
+        rows.append(
+            row(
+                f"startup curve: {count} subscriptions, synced",
+                synced,
+                "s",
+                None,
+                None,
+                rest_answers_s=round(rest, 2),
+                node_cpu_s=round(cpu, 2),
+            )
+        )
+    return rows
+
+
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
@@ -322,6 +477,12 @@ def main() -> None:
                 )
             )
 
+            assert chain.proc is not None
+            try:
+                rows.extend(burst_curve(rpc, user, consumer, node, chain.proc.pid))
+            except TimeoutError as e:  # report it and go on with the other measurements
+                print(f"burst curve: {str(e)[:2000]}", file=sys.stderr)
+
             rpc("evm_setAutomine", False)
             rpc("evm_setIntervalMining", 1)
             seconds, blocks = latency(rpc, user, consumer, node, BLOCK_LATENCY_REQUESTS)
@@ -381,6 +542,11 @@ def main() -> None:
                     )
                 )
             print(f"node requests by method: {dict(proxy.methods)}", file=sys.stderr)
+            node.stop()
+            node = None
+            rpc("evm_setIntervalMining", 0)
+            rpc("evm_setAutomine", True)
+            rows.extend(startup_curve(rpc, user, idle_consumer, echo, Path(tmp)))
         finally:
             if node is not None:
                 node.stop()

@@ -8,8 +8,6 @@ that stop or restart a component run only when this session started the stack.
 
 from __future__ import annotations
 
-import json
-import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import partial
@@ -94,8 +92,12 @@ class Target:
                 f"the Registry names Coordinator {coordinator}, "
                 f"described as {d.protocol.coordinator}"
             )
-        with urllib.request.urlopen(d.node_url + "/info", timeout=10) as resp:  # noqa: S310
-            info: dict[str, Any] = json.loads(resp.read())
+        try:
+            info = flows.NodeREST(d.node_url).info()
+        except (flows.NodeHTTPError, OSError, ValueError) as e:
+            raise ConnectionError(f"the node at {d.node_url} gave no GET /info: {e}") from None
+        if not isinstance(info, dict):
+            raise ConnectionError(f"the node at {d.node_url} answered GET /info with {info!r}")
         return cls(d, stack, info, coordinator, w3)
 
     # -- what is under test
@@ -106,8 +108,9 @@ class Target:
 
     @property
     def node_name(self) -> str:
-        kind = "devnode" if self.devnode else "Infernet Node"
-        return f"{kind} {self.node_info.get('version', '?')}"
+        if self.devnode:
+            return f"devnode {self.node_info['devnode'].get('version', '?')}"
+        return f"Infernet Node {self.node_info.get('version', '?')}"
 
     @property
     def node_address(self) -> str:

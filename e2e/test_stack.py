@@ -3,17 +3,22 @@ named, and `down` never signals a process it did not start."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import socket
 import subprocess
 import sys
+import threading
+from collections.abc import Iterable
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from xml.etree import ElementTree
 
+import onchain
 import pytest
+from aiohttp import web
 from components import Stack
 from processes import LOCALHOST
 from processes import RunningProcess
@@ -86,8 +91,62 @@ DESCRIBED_SLICE = {
     "e2e/test_onchain.py::test_delegated_request_with_a_wrong_signer_gets_400": "passed",
     "e2e/test_offchain.py::test_job_fails_with_reason_when_the_container_is_down": "skipped",
 }
+# The same stack behind a node that answers /info as Infernet Node 1.4 does: the devnode-only tests
+# are skipped, each with its reason, before they touch anything else.
+DEVNODE_ONLY = (
+    "e2e/test_onchain.py::test_failed_inference_is_not_delivered_and_the_devnode_says_why",
+    "e2e/test_onchain.py::test_delegated_request_with_a_wrong_signer_gets_400",
+    "e2e/test_onchain.py::test_delegated_proof_request_is_not_delivered_and_the_devnode_says_why",
+)
 SLICE_BLOCK_TIME_S = 1
 SLICE_TIMEOUT_S = 600
+
+
+class InfernetNode14Info:
+    """A real HTTP server answering GET /health and GET /info the way Infernet Node 1.4 does
+    (no devnode object), and 404 to everything else."""
+
+    def __init__(self, container_id: str, node_address: str) -> None:
+        self.info = {
+            "version": "1.4.0",
+            "containers": [{"id": container_id, "description": "", "external": True, "image": ""}],
+            "pending": {"offchain": 0, "onchain": 0},
+            "chain": {"enabled": True, "address": node_address},
+        }
+        self.url = ""
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._runner: web.AppRunner | None = None
+
+    async def _start(self) -> str:
+        app = web.Application()
+
+        async def health(_: web.Request) -> web.Response:
+            return web.json_response({"status": "healthy"})
+
+        async def info(_: web.Request) -> web.Response:
+            return web.json_response(self.info)
+
+        app.router.add_get("/health", health)
+        app.router.add_get("/info", info)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, LOCALHOST, 0)
+        await site.start()
+        port = self._runner.addresses[0][1]
+        return f"http://{LOCALHOST}:{port}"
+
+    def __enter__(self) -> InfernetNode14Info:
+        self._thread.start()
+        self.url = asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(10)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._runner is not None:
+            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+        self._loop.close()
 
 
 def outcomes(junit_xml: Path) -> dict[str, str]:
@@ -101,13 +160,15 @@ def outcomes(junit_xml: Path) -> dict[str, str]:
     return found
 
 
-def run_slice(description: Path, report: Path) -> subprocess.CompletedProcess[str]:
+def run_slice(
+    tests: Iterable[str], description: Path, report: Path, **variables: str
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("STACK")}
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", f"--junitxml={report}",
-         *DESCRIBED_SLICE],
+         *tests],
         cwd=REPO,
-        env=dict(env, STACK=str(description)),
+        env=dict(env, STACK=str(description), **variables),
         capture_output=True,
         text=True,
         timeout=SLICE_TIMEOUT_S,
@@ -161,11 +222,18 @@ def test_up_serves_the_suite_through_its_description_and_down_leaves_nothing(tmp
         assert "already running" in again.stderr
 
         report = tmp_path / "slice.xml"
-        ran = run_slice(description, report)
+        ran = run_slice(DESCRIBED_SLICE, description, report)
         assert outcomes(report) == {
             node_id.split("::")[-1]: outcome for node_id, outcome in DESCRIBED_SLICE.items()
         }, ran.stdout[-4000:]
         assert ran.returncode == 0, ran.stdout[-4000:]
+
+        with InfernetNode14Info(described.container_id, onchain.NODE_ADDRESS) as other:
+            ran = run_slice(DEVNODE_ONLY, description, report, STACK_NODE_URL=other.url)
+        assert outcomes(report) == {
+            node_id.split("::")[-1]: "skipped" for node_id in DEVNODE_ONLY
+        }, ran.stdout[-4000:]
+        assert ran.stdout.count("devnode only (Infernet Node 1.4.0 under test)") == 3, ran.stdout
         # it started nothing and stopped nothing
         assert recorded_processes(tmp_path) == recorded
         assert all(is_alive(p) for p in recorded)

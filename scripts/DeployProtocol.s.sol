@@ -3,7 +3,7 @@ pragma solidity ^0.8.4;
 
 import {Script} from "forge-std/Script.sol";
 import {console} from "forge-std/console.sol";
-import {LibDeploy} from "../contracts/test/lib/LibDeploy.sol";
+import {LibDeploy} from "../contracts/testkit/LibDeploy.sol";
 
 /// @title DeployProtocol
 /// @notice Deploys the Infernet protocol and the node's payment Wallet, as infernet-anvil does:

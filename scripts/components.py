@@ -310,6 +310,7 @@ class Stack:
             "Local Infernet stack is up.",
             f"  chain (anvil)      {u.rpc}   chain id {onchain.CHAIN_ID}",
             f"  devnode (REST)     {u.node}   GET /health, POST /api/jobs, GET /api/jobs?id=",
+            f"  explorer           {u.node}/ui   jobs, subscriptions, deliveries (read-only)",
             f"  HF service         {u.service}   container id {CONTAINER_ID!r}",
             f"  HF backend         {u.backend or 'Hugging Face (HF_INF_TOKEN)'}",
             "  protocol:",

@@ -155,5 +155,6 @@ def node_config(config: StackConfig, urls: Urls) -> dict[str, Any]:
         "startup_wait": 0.0,
         "forward_stats": False,
         "storage": {"path": str(config.run_dir / "devnode.sqlite")},
+        "explorer": {"enabled": True},  # devnode key: the read-only page at /ui
         "containers": containers,
     }

@@ -14,6 +14,10 @@ import {HFInference} from "./HFInference.sol";
 ///      Kept apart from BaseConsumer (hence the Inbox parameter) so it mixes into CallbackConsumer
 ///      and SubscriptionConsumer without override clashes: deriving from BaseConsumer here would
 ///      force HFCallbackConsumer to re-override `getContainerInputs`.
+///      A delivery that does not decode for the task never reverts: it is recorded as malformed
+///      (see `getMalformed`) and the transaction succeeds. Ritual's node simulates every delivery
+///      with a placeholder output (32 zero bytes) before running the container; a consumer that
+///      reverts on it makes the node log an error and retry the simulation for every job.
 abstract contract HFAnswerBook {
     /*//////////////////////////////////////////////////////////////
                              PUBLIC STRUCTS
@@ -35,12 +39,23 @@ abstract contract HFAnswerBook {
         uint256[] scores;
     }
 
+    /// @notice One delivery whose output did not decode for the task.
+    struct HFMalformedDelivery {
+        /// @notice Delivering node.
+        address node;
+        /// @notice Position of this delivery within its interval (1 = first).
+        uint16 redundancy;
+    }
+
     /*//////////////////////////////////////////////////////////////
                                 MUTABLE
     //////////////////////////////////////////////////////////////*/
 
     /// @notice subscriptionId => interval => answers in delivery order.
     mapping(uint32 => mapping(uint32 => HFAnswer[])) private answers;
+
+    /// @notice subscriptionId => interval => malformed deliveries in delivery order.
+    mapping(uint32 => mapping(uint32 => HFMalformedDelivery[])) private malformed;
 
     /*//////////////////////////////////////////////////////////////
                                  EVENTS
@@ -57,13 +72,20 @@ abstract contract HFAnswerBook {
         uint256[] scores
     );
 
+    /// @notice Emitted for every delivery whose output did not decode for the task (e.g. the
+    ///         node's simulation placeholder, or its `abi.encode(string)` fallback for a container
+    ///         reply without the five on-chain fields).
+    event MalformedDeliveryRecorded(
+        uint32 indexed subscriptionId,
+        uint32 indexed interval,
+        address indexed node,
+        uint8 task,
+        uint16 redundancy
+    );
+
     /*//////////////////////////////////////////////////////////////
                                  ERRORS
     //////////////////////////////////////////////////////////////*/
-
-    /// @notice Thrown by `rawReceiveCompute()` if the delivered output does not decode for the task
-    ///         (e.g. the node's fallback `abi.encode(string)` for a malformed container reply).
-    error MalformedOutput(uint32 subscriptionId, uint32 interval);
 
     /// @notice Thrown by the answer getters if no answer exists at that position.
     error AnswerNotFound(uint32 subscriptionId, uint32 interval, uint256 position);
@@ -78,7 +100,8 @@ abstract contract HFAnswerBook {
                            INTERNAL FUNCTIONS
     //////////////////////////////////////////////////////////////*/
 
-    /// @notice Decodes and records one delivery, reading a lazy output back from the Inbox first.
+    /// @notice Decodes and records one delivery, reading a lazy output back from the Inbox first;
+    ///         an output that does not decode is recorded as malformed instead of reverting.
     /// @param inbox the consumer's Inbox (BaseConsumer's `INBOX`)
     /// @param subscriptionId subscription id
     /// @param interval delivery interval
@@ -102,23 +125,26 @@ abstract contract HFAnswerBook {
         bytes memory delivered = containerId == bytes32(0)
             ? output
             : inbox.read(containerId, node, index).output;
-        // Revert if the output does not decode (abi.decode alone would revert without a reason)
-        try this.decodeOutput(task, delivered) returns (
-            string memory text, string[] memory labels, uint256[] memory scores
-        ) {
-            HFAnswer storage answer = answers[subscriptionId][interval].push();
-            answer.task = task;
-            answer.node = node;
-            answer.redundancy = redundancy;
-            answer.text = text;
-            for (uint256 i = 0; i < labels.length; i++) {
-                answer.labels.push(labels[i]);
-            }
-            answer.scores = scores;
-            emit AnswerReceived(subscriptionId, interval, node, task, text, labels, scores);
-        } catch {
-            revert MalformedOutput(subscriptionId, interval);
+        (bool ok, string memory text, string[] memory labels, uint256[] memory scores) =
+            HFInference.tryDecodeOutput(task, delivered);
+        // Record, never revert: a reverting consumer fails the node's placeholder simulation
+        if (!ok) {
+            malformed[subscriptionId][interval].push(
+                HFMalformedDelivery({node: node, redundancy: redundancy})
+            );
+            emit MalformedDeliveryRecorded(subscriptionId, interval, node, task, redundancy);
+            return;
         }
+        HFAnswer storage answer = answers[subscriptionId][interval].push();
+        answer.task = task;
+        answer.node = node;
+        answer.redundancy = redundancy;
+        answer.text = text;
+        for (uint256 i = 0; i < labels.length; i++) {
+            answer.labels.push(labels[i]);
+        }
+        answer.scores = scores;
+        emit AnswerReceived(subscriptionId, interval, node, task, text, labels, scores);
     }
 
     /*//////////////////////////////////////////////////////////////
@@ -197,5 +223,23 @@ abstract contract HFAnswerBook {
         returns (HFAnswer[] memory)
     {
         return answers[subscriptionId][interval];
+    }
+
+    /// @notice Number of malformed deliveries recorded for (subscriptionId, interval).
+    function malformedCount(uint32 subscriptionId, uint32 interval)
+        external
+        view
+        returns (uint256)
+    {
+        return malformed[subscriptionId][interval].length;
+    }
+
+    /// @notice Every malformed delivery for (subscriptionId, interval), in delivery order.
+    function getMalformed(uint32 subscriptionId, uint32 interval)
+        external
+        view
+        returns (HFMalformedDelivery[] memory)
+    {
+        return malformed[subscriptionId][interval];
     }
 }

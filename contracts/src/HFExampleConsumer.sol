@@ -2,11 +2,15 @@
 pragma solidity ^0.8.4;
 
 import {CallbackConsumer} from "infernet-sdk/consumer/Callback.sol";
+import {HFInference} from "./HFInference.sol";
 
 /// @title HFExampleConsumer
 /// @notice The smallest consumer of the HF service, written the way Infernet's documentation writes
 ///         a CallbackConsumer (7-argument `_requestCompute`, 9-parameter `_receiveCompute`), so it
 ///         compiles unchanged against Ritual's infernet-sdk as well as ours.
+/// @dev An output that is not a completion is counted and announced, never reverted on: Ritual's
+///      node simulates each delivery with a placeholder output (32 zero bytes) first, and a
+///      revert there costs every job a logged error and a second of retries.
 contract HFExampleConsumer is CallbackConsumer {
     /// @notice The service's container id in the node's config.json.
     string private constant CONTAINER_ID = "hf_inference_client_service";
@@ -17,9 +21,19 @@ contract HFExampleConsumer is CallbackConsumer {
     /// @notice Generated text per subscription id.
     mapping(uint32 => string) public completions;
 
+    /// @notice Deliveries per subscription id whose output was not a completion.
+    mapping(uint32 => uint256) public malformedDeliveries;
+
     /// @notice Emitted when the node's answer arrives.
     event CompletionReceived(uint32 indexed subscriptionId, address indexed node, string text);
 
+    /// @notice Emitted when a delivery's output is not a completion (e.g. the node's simulation
+    ///         placeholder); the delivery still succeeds.
+    event MalformedCompletion(
+        uint32 indexed subscriptionId, uint32 indexed interval, address indexed node
+    );
+
+    /// @param registry Registry address (0x663F3ad617193148711d28f5334eE4Ed07016602 locally)
     constructor(address registry) CallbackConsumer(registry) {}
 
     /// @notice Asks the service to continue `prompt` with the default text-generation model.
@@ -35,9 +49,10 @@ contract HFExampleConsumer is CallbackConsumer {
         );
     }
 
+    /// @notice Stores the completion, or counts a delivery that is not one.
     function _receiveCompute(
         uint32 subscriptionId,
-        uint32, /* interval */
+        uint32 interval,
         uint16, /* redundancy */
         address node,
         bytes calldata, /* input */
@@ -46,9 +61,14 @@ contract HFExampleConsumer is CallbackConsumer {
         bytes32, /* containerId */
         uint256 /* index */
     ) internal override {
-        // The node delivers abi.encode(bytes rawOutput, bytes processedOutput)
-        (bytes memory rawOutput,) = abi.decode(output, (bytes, bytes));
-        string memory text = abi.decode(rawOutput, (string));
+        // The node delivers abi.encode(bytes rawOutput, bytes processedOutput), rawOutput being
+        // abi.encode(string) for text generation; anything else is counted, not reverted on
+        (bool ok, string memory text,,) = HFInference.tryDecodeOutput(TEXT_GENERATION, output);
+        if (!ok) {
+            malformedDeliveries[subscriptionId] += 1;
+            emit MalformedCompletion(subscriptionId, interval, node);
+            return;
+        }
         completions[subscriptionId] = text;
         emit CompletionReceived(subscriptionId, node, text);
     }

@@ -19,7 +19,7 @@ import {Wallet} from "infernet-sdk/payments/Wallet.sol";
 import {WalletFactory} from "infernet-sdk/payments/WalletFactory.sol";
 import {Coordinated} from "infernet-sdk/utility/Coordinated.sol";
 import {Reader} from "infernet-sdk/utility/Reader.sol";
-import {LibSign} from "./lib/LibSign.sol";
+import {LibSign} from "../testkit/LibSign.sol";
 
 /// @title AbiPinsTest
 /// @notice Pins every selector, event topic, error selector and EIP-712 type hash that

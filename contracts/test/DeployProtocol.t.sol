@@ -5,8 +5,8 @@ import {Test} from "forge-std/Test.sol";
 import {Wallet} from "infernet-sdk/payments/Wallet.sol";
 import {DeployConsumers} from "../../scripts/DeployConsumers.s.sol";
 import {DeployProtocol} from "../../scripts/DeployProtocol.s.sol";
-import {LibDeploy} from "./lib/LibDeploy.sol";
-import {LibSign} from "./lib/LibSign.sol";
+import {LibDeploy} from "../testkit/LibDeploy.sol";
+import {LibSign} from "../testkit/LibSign.sol";
 
 /// @title DeployProtocolTest
 /// @notice Runs the deploy scripts as anvil #2 from nonce 0 (a fresh chain) and checks that every

@@ -4,7 +4,7 @@ pragma solidity ^0.8.22;
 import {ECDSA} from "solady/utils/ECDSA.sol";
 import {Coordinator, Subscription} from "infernet-sdk/Coordinator.sol";
 import {EIP712Coordinator} from "infernet-sdk/EIP712Coordinator.sol";
-import {LibSign} from "./lib/LibSign.sol";
+import {LibSign} from "../testkit/LibSign.sol";
 import {ProtocolTest} from "./lib/ProtocolTest.sol";
 import {MockSubscriptionConsumer} from "./mocks/consumer/MockSubscriptionConsumer.sol";
 

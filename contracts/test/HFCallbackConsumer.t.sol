@@ -93,16 +93,53 @@ contract HFCallbackConsumerTest is HFConsumerTest {
         assertEq(CONSUMER.getAnswerAt(id, 1, 1).text, "brief");
     }
 
-    /// @notice Outputs that do not decode for the task revert the delivery with MalformedOutput.
-    function test_receiveCompute_revertsMalformedOutput() public {
-        uint32 id = CONSUMER.requestCompute(TEXT_GENERATION, "", "x", 1);
+    /// @notice Outputs that do not decode for the task are recorded as malformed, not reverted.
+    function test_receiveCompute_recordsMalformedOutput() public {
+        uint32 id = CONSUMER.requestCompute(TEXT_GENERATION, "", "x", 2);
 
-        vm.expectRevert(abi.encodeWithSelector(HFAnswerBook.MalformedOutput.selector, id, 1));
+        vm.expectEmit(address(CONSUMER));
+        emit HFAnswerBook.MalformedDeliveryRecorded(id, 1, ALICE, TEXT_GENERATION, 1);
         _deliverOutput(ALICE, id, 1, _fallbackOutput());
+        _deliverOutput(BOB, id, 1, _sentimentOutput());
 
-        vm.expectRevert(abi.encodeWithSelector(HFAnswerBook.MalformedOutput.selector, id, 1));
-        _deliverOutput(ALICE, id, 1, _sentimentOutput());
         assertFalse(CONSUMER.hasAnswer(id, 1));
+        assertEq(CONSUMER.malformedCount(id, 1), 2);
+        HFAnswerBook.HFMalformedDelivery[] memory malformed = CONSUMER.getMalformed(id, 1);
+        assertEq(malformed[0].node, ALICE);
+        assertEq(malformed[1].node, BOB);
+        assertEq(malformed[1].redundancy, 2);
+    }
+
+    /// @notice The node's placeholder simulation (empty input, 32 zero bytes, empty proof) succeeds
+    ///         and leaves nothing behind; mined, it is recorded as malformed.
+    function test_receiveCompute_placeholderSucceeds() public {
+        uint32 id = CONSUMER.requestCompute(SUMMARIZATION, "", "x", 1);
+        bytes memory placeholder = new bytes(32);
+
+        uint256 snapshot = vm.snapshotState();
+        vm.prank(ALICE);
+        (bool simulated,) = address(COORDINATOR)
+            .call(
+                abi.encodeCall(
+                    COORDINATOR.deliverCompute, (id, 1, "", placeholder, "", payable(NO_WALLET))
+                )
+            );
+        assertTrue(simulated);
+        vm.revertToState(snapshot);
+        assertEq(CONSUMER.malformedCount(id, 1), 0);
+
+        vm.prank(ALICE);
+        COORDINATOR.deliverCompute(id, 1, "", placeholder, "", payable(NO_WALLET));
+        assertEq(CONSUMER.malformedCount(id, 1), 1);
+        assertFalse(CONSUMER.hasAnswer(id, 1));
+    }
+
+    /// @notice Arbitrary bytes never make a delivery revert; well-formed ones are still answers.
+    function testFuzz_receiveCompute_neverReverts(bytes calldata output, uint8 task) public {
+        task = uint8(bound(task, TEXT_GENERATION, SUMMARIZATION));
+        uint32 id = CONSUMER.requestCompute(task, "", "x", 1);
+        _deliverOutput(ALICE, id, 1, output);
+        assertEq(CONSUMER.answerCount(id, 1) + CONSUMER.malformedCount(id, 1), 1);
     }
 
     /// @notice Reading a missing answer names the position.

@@ -8,7 +8,7 @@ import {HFAnswerBook} from "../src/HFAnswerBook.sol";
 import {HFDelegatedConsumer} from "../src/HFDelegatedConsumer.sol";
 import {HFInference} from "../src/HFInference.sol";
 import {HFConsumerTest} from "./lib/HFConsumerTest.sol";
-import {LibSign} from "./lib/LibSign.sol";
+import {LibSign} from "../testkit/LibSign.sol";
 
 /// @title HFDelegatedConsumerTest
 /// @notice Subscriptions signed off-chain for HFDelegatedConsumer and delivered atomically.

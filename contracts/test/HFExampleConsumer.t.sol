@@ -29,4 +29,17 @@ contract HFExampleConsumerTest is HFConsumerTest {
         _deliverOutput(ALICE, id, 1, _textOutput("Hello, world"));
         assertEq(CONSUMER.completions(id), "Hello, world");
     }
+
+    /// @notice A delivery that is not a completion (the node's simulation placeholder) is counted
+    ///         and announced, and the transaction succeeds.
+    function test_receiveCompute_countsMalformedDeliveries() public {
+        uint32 id = CONSUMER.generate("Hello");
+
+        vm.expectEmit(address(CONSUMER));
+        emit HFExampleConsumer.MalformedCompletion(id, 1, ALICE);
+        _deliverOutput(ALICE, id, 1, new bytes(32));
+
+        assertEq(CONSUMER.malformedDeliveries(id), 1);
+        assertEq(CONSUMER.completions(id), "");
+    }
 }

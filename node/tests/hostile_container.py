@@ -25,6 +25,8 @@ TRICKLE_GAP_S = 0.05
 LATE_GAP_S = 0.05
 SLOW_ANSWER_S = 0.05
 _CHUNK = 64 * 1024
+# How long handlers get to notice the hang-up at shutdown before they are cancelled.
+SHUTDOWN_S = 2.0
 # What the container "has in its environment" and leaks in its echo case.
 LEAKED_ENV_VALUE = "env-secret-value-0123456789"
 
@@ -238,6 +240,7 @@ class HostileContainer:
         self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self._server: asyncio.Server | None = None
         self._connections: set[asyncio.Task[None]] = set()
+        self._writers: set[Writer] = set()
         self.port = 0
         # Stray answers sent to idle connections so far ("extra-bytes-later").
         self.strays = 0
@@ -259,9 +262,14 @@ class HostileContainer:
         async def shutdown() -> None:
             if self._server is not None:
                 self._server.close()
+            # Hang up on every client: each handler then ends on its own at its next read or
+            # write (cancelling them instead makes asyncio's stream callback log an error).
+            for writer in list(self._writers):
+                writer.close()
+            if self._connections:
+                await asyncio.wait(set(self._connections), timeout=SHUTDOWN_S)
             for task in list(self._connections):
                 task.cancel()
-            await asyncio.gather(*self._connections, return_exceptions=True)
 
         try:
             asyncio.run_coroutine_threadsafe(shutdown(), self.loop).result(5)
@@ -274,6 +282,7 @@ class HostileContainer:
         task = asyncio.current_task()
         assert task is not None
         self._connections.add(task)
+        self._writers.add(writer)
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
@@ -295,4 +304,5 @@ class HostileContainer:
             pass
         finally:
             self._connections.discard(task)
+            self._writers.discard(writer)
             writer.close()

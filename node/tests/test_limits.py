@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -217,3 +218,31 @@ def test_corrupt_store_stops_startup_with_one_line_naming_file_and_fix(tmp_path:
     assert str(store) in line
     assert "file is not a database" in line
     assert "Move the file aside" in line
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        pytest.param(b"GET /health HTTP/1.1\r\nHost: x\r\nNo colon here\r\n\r\n", id="bad-header"),
+        pytest.param(
+            b"POST /api/jobs HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n",
+            id="negative-content-length",
+        ),
+        pytest.param(
+            b"POST /api/jobs HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+            id="bad-chunk-size",
+        ),
+        pytest.param(b"GET /" + b"a" * 10_000 + b" HTTP/1.1\r\n\r\n", id="line-too-long"),
+    ],
+)
+def test_malformed_http_is_answered_in_the_json_error_shape(node: NodeThread, raw: bytes) -> None:
+    with socket.create_connection(("127.0.0.1", node.node.port), timeout=10) as sock:
+        sock.sendall(raw)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.split(b" ")[1].startswith(b"4")  # a 4xx (aiohttp picks the code)
+    assert b"application/json" in head.lower()
+    assert json.loads(body)["error"].startswith("malformed HTTP request")
+    assert node.http().get("/health").status == 200

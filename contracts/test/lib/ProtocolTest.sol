@@ -9,7 +9,7 @@ import {Fee} from "infernet-sdk/payments/Fee.sol";
 import {WalletFactory} from "infernet-sdk/payments/WalletFactory.sol";
 import {Reader} from "infernet-sdk/utility/Reader.sol";
 import {MockSubscriptionConsumer} from "../mocks/consumer/MockSubscriptionConsumer.sol";
-import {LibDeploy} from "./LibDeploy.sol";
+import {LibDeploy} from "../../testkit/LibDeploy.sol";
 
 /// @title ProtocolConstants
 /// @notice Values shared by the protocol and consumer tests.

@@ -38,6 +38,11 @@ def _finite_float(text: str) -> float:
     return value
 
 
+# Built once: json.loads and json.dumps with options build a new decoder/encoder per call.
+_DECODER = json.JSONDecoder(parse_constant=_no_constant, parse_float=_finite_float)
+_ENCODER = json.JSONEncoder(allow_nan=False)
+
+
 def loads(text: str | bytes, max_depth: int) -> Any:
     """Parse ``text``, refusing non-finite numbers and nesting deeper than ``max_depth``.
 
@@ -50,7 +55,11 @@ def loads(text: str | bytes, max_depth: int) -> Any:
     if too_deep(text, max_depth):
         raise JsonRejected(f"nested more than {max_depth} levels deep")
     try:
-        return json.loads(text, parse_constant=_no_constant, parse_float=_finite_float)
+        if isinstance(text, bytes):
+            text = text.decode("utf-8")  # RFC 8259 section 8.1: JSON is exchanged as UTF-8
+        return _DECODER.decode(text)
+    except UnicodeDecodeError as e:
+        raise JsonRejected(f"not UTF-8 ({e.reason} at byte {e.start})") from None
     except JsonRejected:
         raise
     except RecursionError:
@@ -112,4 +121,4 @@ def dumps(value: Any) -> bytes:
     Raises:
         ValueError: ``value`` holds NaN or an infinity (never valid JSON).
     """
-    return json.dumps(value, allow_nan=False).encode()
+    return _ENCODER.encode(value).encode()

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
+from aiohttp.web_protocol import RequestHandler
 
 from . import __version__
 from ._json import JsonRejected
@@ -39,7 +40,7 @@ from .messages import parse_status_report
 from .metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from .ratelimit import RateLimiter
 
-__all__ = ["UPSTREAM_VERSION", "create_app", "status_caller_allowed"]
+__all__ = ["UPSTREAM_VERSION", "ApiRunner", "create_app", "status_caller_allowed"]
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,8 @@ _STATUS_NETWORKS = tuple(
 )
 
 _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# How much of aiohttp's description of a malformed request is quoted back.
+_MAX_PARSE_ERROR = 300
 
 
 def status_caller_allowed(client: str) -> bool:
@@ -95,6 +98,43 @@ def create_app(
     if chain is not None:
         app.add_routes(chain.routes())
     return app
+
+
+class _JsonErrorHandler(RequestHandler):
+    """A connection whose HTTP parse errors (bad request line, header, framing) are answered
+    in the node's JSON error shape, like every other error; aiohttp answers them in plain text
+    before any route or middleware runs."""
+
+    def handle_error(
+        self,
+        request: Any,
+        status: int = 500,
+        exc: BaseException | None = None,
+        message: str | None = None,
+    ) -> web.StreamResponse:
+        if status >= 500:
+            # Not a parse error: keep aiohttp's handling (it logs and answers).
+            return super().handle_error(request, status, exc, message)
+        reason = " ".join((message or str(exc) or "malformed request").split())
+        log.debug("malformed HTTP request from %s: %s", request.remote, reason)
+        response = _error(status, f"malformed HTTP request: {reason[:_MAX_PARSE_ERROR]}")
+        response.force_close()
+        return response
+
+
+class _JsonErrorServer(web.Server):
+    def __call__(self) -> RequestHandler:
+        return _JsonErrorHandler(self, loop=self._loop, **self._kwargs)
+
+
+class ApiRunner(web.AppRunner):
+    """aiohttp's AppRunner, with HTTP parse errors answered as JSON."""
+
+    async def _make_server(self) -> web.Server:
+        server = await super()._make_server()
+        # Same object and state, one method different: its connections use _JsonErrorHandler.
+        server.__class__ = _JsonErrorServer
+        return server
 
 
 def _json(body: Any, status: int = 200) -> web.Response:
@@ -161,11 +201,9 @@ class _Api:
     # ------------------------------------------------------------------ info routes
 
     async def health(self, request: web.Request) -> web.Response:
-        problem = self._chain.health() if self._chain is not None else ""
-        if problem:
-            # Still 200: off-chain jobs are served; the reason says what the chain side lacks.
-            return _json({"status": "degraded", "reason": f"chain: {problem}"})
-        return _json({"status": "healthy"})
+        # Always 200: off-chain jobs are served whatever the chain side says.
+        chain = self._chain.health() if self._chain is not None else {}
+        return _json({"status": "healthy", **chain})
 
     async def info(self, request: web.Request) -> web.Response:
         return _json(

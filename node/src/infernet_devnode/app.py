@@ -16,6 +16,7 @@ from enum import IntEnum
 
 from aiohttp import web
 
+from .api import ApiRunner
 from .api import create_app
 from .chain.component import ChainSide
 from .components import ChainComponent
@@ -24,6 +25,7 @@ from .components import NodeContext
 from .config import NodeConfig
 from .containers import ContainerClient
 from .errors import StoreUnavailable
+from .explorer import install_explorer
 from .guardian import Guardian
 from .jobs import OffchainJobs
 from .metrics import Metrics
@@ -36,8 +38,10 @@ log = logging.getLogger(__name__)
 
 # How often completed jobs past ``storage.retention`` are deleted.
 PRUNE_PERIOD_S = 60.0
-# Listen backlog: enough for a burst of concurrent clients on a dev machine.
-LISTEN_BACKLOG = 1024
+# Listen backlog: a burst of thousands of concurrent clients is queued by the kernel instead of
+# their connection attempts being dropped and retried a second later (Linux caps it at
+# net.core.somaxconn, 4096 by default).
+LISTEN_BACKLOG = 4096
 # On stop, requests still in progress (e.g. a stream) get this long before being cut.
 SHUTDOWN_GRACE_S = 2.0
 
@@ -117,9 +121,12 @@ class Node:
         self._prune_task = asyncio.get_running_loop().create_task(self._prune_forever())
         self._prune_task.add_done_callback(_log_crash)
         app = create_app(self.context, self.jobs, self.chain)
+        if self.config.explorer.enabled:
+            # The page reads both halves, so it is wired here, above both.
+            install_explorer(app, self.context, records, self.chain)
         # handler_cancellation: a client that hangs up stops its handler (e.g. a stream's
         # container call) instead of leaving it to run to the end.
-        self._runner = web.AppRunner(
+        self._runner = ApiRunner(
             app,
             access_log=None,
             handle_signals=False,

@@ -2,7 +2,8 @@
 
 The node builds a ``NodeContext`` (shared services) and, when ``chain.enabled`` is true, calls a
 ``ChainFactory`` with it. The returned ``ChainComponent`` is started before the REST server
-serves (as upstream, whose REST server waits for the initial sync) and stopped after it.
+serves and stopped after it; its ``start`` connects and returns, the initial sync runs in the
+background (``/health`` says "syncing"; upstream's REST server waits for the sync).
 """
 
 from __future__ import annotations
@@ -59,9 +60,10 @@ class ChainComponent(Protocol):
         """On-chain jobs in progress, shown in ``/info`` pending.onchain."""
         ...
 
-    def health(self) -> str:
-        """Why the chain side cannot do its work right now (endpoint down, no protocol on the
-        chain); "" when it can. ``/health`` then answers ``degraded`` with this reason."""
+    def health(self) -> dict[str, Any]:
+        """What ``/health`` adds to ``{"status": "healthy"}``: nothing when the chain side does
+        its work; ``{"status": "syncing", ...progress}`` during the initial sync;
+        ``{"status": "degraded", "reason": ...}`` when it cannot (endpoint down, no protocol)."""
         ...
 
     async def start(self) -> None:

@@ -11,7 +11,8 @@ Devnode-only keys (upstream ignores unknown keys, so the same file still works t
 ``server.submit_wait``, ``server.max_batch_size``, ``server.max_json_depth``,
 ``server.max_container_calls``, ``server.max_queued_jobs``,
 ``log.json``, ``log.level``, ``containers[].timeout``, ``containers[].stream_timeout``,
-``containers[].max_answer_size``.
+``containers[].max_answer_size``,
+``explorer.*`` (the read-only page at GET /ui).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ __all__ = [
     "ChainConfig",
     "ContainerConfig",
     "DockerConfig",
+    "ExplorerConfig",
     "LoadedConfig",
     "LogConfig",
     "NodeConfig",
@@ -86,6 +88,8 @@ MIN_CONTAINER_CALLS = 16
 MAX_DEFAULT_CONTAINER_CALLS = 256
 # Off-chain jobs waiting for a container call slot; past it new jobs get 503 + Retry-After.
 DEFAULT_MAX_QUEUED_JOBS = 2_000
+DEFAULT_EXPLORER_MAX_PAGE_SIZE = 200
+DEFAULT_EXPLORER_POLL_INTERVAL_S = 1.0
 
 _ENV_REFERENCE = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
@@ -281,12 +285,23 @@ class StorageConfig(_Section):
     retention: float = Field(default=DEFAULT_RETENTION_S, ge=0)
 
 
+class ExplorerConfig(_Section):
+    """devnode-only: the read-only explorer page (GET /ui) and its read routes."""
+
+    enabled: bool = False
+    # The most rows one list request may ask for (`limit`); more is a 400 naming `limit`.
+    max_page_size: int = Field(default=DEFAULT_EXPLORER_MAX_PAGE_SIZE, gt=0, le=10_000)
+    # How often an open page asks for fresh data; the page never polls faster than this.
+    poll_interval: float = Field(default=DEFAULT_EXPLORER_POLL_INTERVAL_S, ge=0.25, le=60)
+
+
 class NodeConfig(_Section):
     """The whole config.json."""
 
     containers: list[ContainerConfig] = Field(default_factory=list)
     chain: ChainConfig = Field(default_factory=ChainConfig)
     docker: DockerConfig | None = None
+    explorer: ExplorerConfig = Field(default_factory=ExplorerConfig)
     forward_stats: bool = True
     log: LogConfig = Field(default_factory=LogConfig)
     manage_containers: bool = True

@@ -8,6 +8,7 @@ are marked failed with "node restarted" at the next start (``JobRecords.fail_int
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 import uuid
@@ -46,6 +47,7 @@ class StartedJob:
     client: str
     containers: tuple[str, ...]
     task: asyncio.Task[None]
+    input_json: str | None = None
 
 
 class OffchainJobs:
@@ -80,7 +82,10 @@ class OffchainJobs:
         """Start a job in the background (after ``admit``). Call ``settle`` before handing its
         id out."""
         job_id = str(uuid.uuid4())
-        task = asyncio.get_running_loop().create_task(self._run(client, job_id, request))
+        input_json = json.dumps(request.data)
+        task = asyncio.get_running_loop().create_task(
+            self._run(client, job_id, request, input_json)
+        )
         self._live[job_id] = time.time()
         self._tasks.add(task)
 
@@ -89,7 +94,7 @@ class OffchainJobs:
             self._live.pop(job_id, None)
 
         task.add_done_callback(done)
-        return StartedJob(job_id, client, tuple(request.containers), task)
+        return StartedJob(job_id, client, tuple(request.containers), task, input_json)
 
     async def settle(self, started: Sequence[StartedJob], wait: float) -> None:
         """Wait up to ``wait`` seconds for the jobs to finish, then record the unfinished ones
@@ -102,12 +107,14 @@ class OffchainJobs:
         for job in started:
             if not job.task.done():
                 running = JobResult(job.id, JobStatus.RUNNING, None)
-                self.records.put(job.client, running, job.containers, replace=False)
+                self.records.put(
+                    job.client, running, job.containers, replace=False, input_json=job.input_json
+                )
 
-    async def _run(self, client: str, job_id: str, request: JobRequest) -> None:
+    async def _run(self, client: str, job_id: str, request: JobRequest, input_json: str) -> None:
         def progress(done: tuple[ContainerResult, ...]) -> None:
             running = JobResult(job_id, JobStatus.RUNNING, None, done)
-            self.records.put(client, running, request.containers)
+            self.records.put(client, running, request.containers, input_json=input_json)
 
         try:
             pipeline = await self._containers.run(
@@ -126,7 +133,10 @@ class OffchainJobs:
             intermediate = ()
         status = JobStatus.SUCCESS if isinstance(result, ContainerOutput) else JobStatus.FAILED
         self.records.put(
-            client, JobResult(job_id, status, result, intermediate), request.containers
+            client,
+            JobResult(job_id, status, result, intermediate),
+            request.containers,
+            input_json=input_json,
         )
         self._metrics.job_finished(JobLocation.OFFCHAIN, status)
         if status is JobStatus.FAILED:
@@ -141,8 +151,11 @@ class OffchainJobs:
         """
         container = request.containers[0]
         job_id = str(uuid.uuid4())
+        input_json = json.dumps(request.data)
         self._live[job_id] = time.time()
-        self.records.put(client, JobResult(job_id, JobStatus.RUNNING, None), [container])
+        self.records.put(
+            client, JobResult(job_id, JobStatus.RUNNING, None), [container], input_json=input_json
+        )
         chunks: list[bytes] = []
         result: ContainerResult = ContainerError(
             container, "stream ended early: the client went away or the node stopped"

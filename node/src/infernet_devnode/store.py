@@ -150,18 +150,21 @@ _JOB_MIGRATIONS = (
     CREATE INDEX offchain_jobs_status ON offchain_jobs (status);
     CREATE INDEX offchain_jobs_updated ON offchain_jobs (updated)
     """,
+    # The job's input as JSON, for the explorer's job page (NULL for status-reported jobs).
+    "ALTER TABLE offchain_jobs ADD COLUMN input TEXT",
 )
 
 
 _INSERT = (
     "INSERT INTO offchain_jobs"
-    " (client, id, status, containers, intermediate, result, created, updated)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    " (client, id, status, containers, intermediate, result, created, updated, input)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _UPSERT = (
     _INSERT + " ON CONFLICT (client, id) DO UPDATE SET status = excluded.status,"
     " containers = excluded.containers, intermediate = excluded.intermediate,"
-    " result = excluded.result, updated = excluded.updated"
+    " result = excluded.result, updated = excluded.updated,"
+    " input = COALESCE(excluded.input, offchain_jobs.input)"
 )
 _INSERT_NEW = _INSERT + " ON CONFLICT (client, id) DO NOTHING"
 
@@ -174,9 +177,17 @@ class JobRecords:
         store.migrate("offchain_jobs", _JOB_MIGRATIONS)
 
     def put(
-        self, client: str, job: JobResult, containers: Sequence[str], replace: bool = True
+        self,
+        client: str,
+        job: JobResult,
+        containers: Sequence[str],
+        replace: bool = True,
+        input_json: str | None = None,
     ) -> None:
-        """Insert a job record; an existing one is replaced, or kept when ``replace`` is False."""
+        """Insert a job record; an existing one is replaced, or kept when ``replace`` is False.
+
+        ``input_json`` (the job's input, JSON-encoded) is kept when a later write omits it.
+        """
         now = time.time()
         self._store.connection.execute(
             _UPSERT if replace else _INSERT_NEW,
@@ -189,6 +200,7 @@ class JobRecords:
                 None if job.result is None else json.dumps(job.result.to_json()),
                 now,
                 now,
+                input_json,
             ),
         )
 
@@ -270,6 +282,7 @@ class JobRecords:
                 None if job.result is None else json.dumps(job.result.to_json()),
                 now,
                 now,
+                None,  # input: a reported job has none
                 JobStatus.RUNNING.value,
             ),
         )

@@ -407,6 +407,7 @@ class Devnode:
     extra_wallet: dict[str, Any] = field(default_factory=dict)
     container_options: dict[str, Any] = field(default_factory=dict)  # added to every container
     sync_period: float = 0.1  # head poll period: idle load ~1/sync_period requests/s
+    snapshot_sleep: float = 0.0  # snapshot_sync.sleep
     proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -434,7 +435,7 @@ class Devnode:
                     **self.extra_wallet,
                 },
                 "snapshot_sync": {
-                    "sleep": 0,
+                    "sleep": self.snapshot_sleep,
                     "batch_size": 500,
                     "starting_sub_id": self.starting_sub_id,
                     "sync_period": self.sync_period,
@@ -451,7 +452,9 @@ class Devnode:
             "log": {"path": str(self.workdir / "devnode.log"), "level": "INFO"},
         }
 
-    def start(self) -> Devnode:
+    def start(self, *, synced: bool = True) -> Devnode:
+        """Start the process; wait until /health answers (and, with `synced`, says healthy:
+        the initial sync is over)."""
         self.workdir.mkdir(parents=True, exist_ok=True)
         path = self.workdir / "config.json"
         path.write_text(json.dumps(self.config()))
@@ -467,9 +470,10 @@ class Devnode:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"devnode exited {self.proc.returncode}: {self.logs()}")
             try:
-                return self.get("/health")[0] == 200
+                status, body = self.get("/health")
             except OSError:
                 return False
+            return status == 200 and (not synced or body == {"status": "healthy"})
 
         wait_until(healthy, READY_TIMEOUT_S, "devnode /health")
         return self

@@ -35,6 +35,7 @@ from .intervals import schedule_at
 from .ledger import DeliveryLedger
 from .loop import ChainLoop
 from .loop import ChainSettings
+from .readout import ChainReadout
 from .rpc import ChainClient
 from .rpc import ChainError
 from .rpc import RpcUnavailable
@@ -144,11 +145,33 @@ class ChainSide:
     def pending_onchain(self) -> int:
         return self._ledger.in_flight()
 
-    def health(self) -> str:
-        """Why the chain side cannot do its work right now; "" when it can."""
+    def health(self) -> dict[str, Any]:
         if self._loop is None:
-            return "not started"
-        return self._loop.health().reason
+            return {"status": "degraded", "reason": "chain: not started"}
+        health = self._loop.health()
+        if health.reason:
+            return {"status": "degraded", "reason": f"chain: {health.reason}"}
+        if health.syncing:
+            read, total = health.progress
+            return {"status": "syncing", "subscriptions_read": read, "subscriptions": total}
+        return {}
+
+    def readout(self) -> ChainReadout:
+        """A snapshot for read-only status pages (the explorer)."""
+        identity = self._store.identity()
+        head = self._loop.head if self._loop is not None else None
+        return ChainReadout(
+            store=self._store,
+            client=self._client,
+            lookup=self._tracked.lookup,
+            address=self._address,
+            chain_id=identity.chain_id if identity else 0,
+            genesis_hash=identity.genesis_hash if identity else "",
+            head_block=head.number if head else None,
+            chain_time=head.timestamp if head else 0,
+            fault=self._loop.health().reason if self._loop is not None else "not started",
+            in_flight=self._ledger.in_flight(),
+        )
 
     async def start(self) -> None:
         if self._lifecycle is not _Lifecycle.NEW:

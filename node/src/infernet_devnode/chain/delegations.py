@@ -114,9 +114,15 @@ class Delegations:
             elif schedule.phase is not Phase.NOT_ACTIVE:
                 self._finish(delegation, DeliveryState.SKIPPED, schedule.phase.name)
 
-    async def settle(self) -> None:
-        """Settle broadcast delegated deliveries from their receipts."""
+    async def settle(self, mined: frozenset[str] | None = None) -> None:
+        """Settle broadcast delegated deliveries from their receipts (only those whose
+        transaction is in `mined`, when given)."""
         for record in self._ledger.delegations_in(DeliveryState.SENT):
+            key = (record.delegation.subscription.owner, record.delegation.nonce)
+            if mined is None and self._ledger.busy(key):
+                continue  # recorded SENT, maybe not broadcast yet (see Settlement.settle_sent)
+            if mined is not None and record.delivery.tx_hash.lower() not in mined:
+                continue
             outcome = await self._settlement.tx_outcome(record.delivery.tx_hash)
             if outcome is None:
                 continue

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import logging
 from collections.abc import Awaitable
 from collections.abc import Callable
@@ -34,6 +35,12 @@ TaskKey = DeliveryKey | tuple[str, int]
 
 def _ignore(delivery: Delivery) -> None:
     return None
+
+
+def _close_unstarted(work: Awaitable[None]) -> None:
+    """A task cancelled before its first step never awaited `work`: close it quietly."""
+    if inspect.iscoroutine(work) and inspect.getcoroutinestate(work) == inspect.CORO_CREATED:
+        work.close()
 
 
 class DeliveryLedger:
@@ -143,7 +150,9 @@ class DeliveryLedger:
             finally:
                 self._tasks.pop(key, None)
 
-        self._tasks[key] = asyncio.create_task(run(), name=f"devnode-delivery-{key}")
+        task = asyncio.create_task(run(), name=f"devnode-delivery-{key}")
+        task.add_done_callback(lambda _: _close_unstarted(work))
+        self._tasks[key] = task
 
     def in_flight(self) -> int:
         """Deliveries being worked on or waiting for their receipt."""

@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
 from enum import IntEnum
@@ -38,6 +39,7 @@ from .rpc import ProtocolMissing
 from .rpc import RpcUnavailable
 from .scheduling import plan_deliveries
 from .sender import TransactionSender
+from .settlement import SWEEP_BLOCKS
 from .settlement import Settlement
 from .steps import ContainerRunner
 from .steps import DeliverySteps
@@ -90,10 +92,13 @@ class ChainSettings:
 
 @dataclass(frozen=True)
 class Health:
-    """Whether the loop can do its work, and if not, why (shown by GET /health)."""
+    """Whether the loop can do its work (shown by GET /health): `reason` says why not; while the
+    initial sync runs, `syncing` is true and `progress` is (ids read, ids to read)."""
 
     ok: bool
     reason: str = ""
+    syncing: bool = False
+    progress: tuple[int, int] = (0, 0)
 
 
 class _Lifecycle(IntEnum):
@@ -145,6 +150,8 @@ class ChainLoop:
         self._task: asyncio.Task[None] | None = None
         self._processed: Block | None = None  # last head fully processed
         self._resync = False
+        self._synced = False  # the initial sync is over
+        self._sweep = False  # check every in-flight delivery at the next head
         self._fault = ""  # why the last poll failed ("" when it went through)
         self._fault_logged: dict[str, float] = {}
         self._rpc_answers = True
@@ -159,7 +166,8 @@ class ChainLoop:
         run_containers: ContainerRunner,
         retry: RetryPolicy,
     ) -> ChainLoop:
-        """Connect, read the Registry, recover in-flight deliveries, sync, start the loop.
+        """Connect, read the Registry and start the loop, which recovers in-flight deliveries and
+        runs the initial sync first (the REST API serves meanwhile; `health` says "syncing").
 
         Raises:
             ChainError: the endpoint cannot be used (unreachable, no protocol at the Registry).
@@ -227,17 +235,9 @@ class ChainLoop:
         self._lifecycle = _Lifecycle.RUNNING
         self._ledger.load()
         self._workers.delegations.load()
-        await self._workers.feed.snapshot(self.head)
-        # Settle what a previous run left in flight and start what is already due, without
-        # waiting for the next block (with automine there may be none for a while).
-        await self._on_head(self.head)
-        log.info(
-            "chain: node %s, coordinator %s, tracking %d subscriptions from block %d",
-            self._workers.sender.address,
-            self._workers.contracts.coordinator,
-            len(self._tracked),
-            self._workers.feed.synced_block,
-        )
+        # The first poll runs the initial sync, then settles what a previous run left in flight
+        # and starts what is already due, without waiting for a new block.
+        self._resync = True
         self._task = asyncio.create_task(self._run(), name="devnode-chain-loop")
         self._task.add_done_callback(_loop_done)
 
@@ -279,16 +279,28 @@ class ChainLoop:
     async def _poll(self) -> None:
         head = await self._client.block("latest")
         if self._fault:
-            # The endpoint may have restarted meanwhile: read the nonce and fees again.
+            # The endpoint may have restarted meanwhile: read the nonce and fees again, and
+            # check every in-flight transaction (the endpoint may have lost some).
             self._workers.sender.forget_nonce()
+            self._sweep = True
         processed = self._processed
         moved = processed is not None and head.hash != processed.hash
         if moved and processed is not None and not await self._descends(head, processed):
+            self._sweep = True  # blocks were replaced: their transaction lists say nothing
             await self._follow_identity()
         if self._resync:
             self._tracked.forget_all()
             await self._workers.feed.snapshot(head)
             self._resync = False
+            if not self._synced:
+                self._synced = True
+                log.info(
+                    "chain: node %s, coordinator %s, tracking %d subscriptions from block %d",
+                    self._workers.sender.address,
+                    self._workers.contracts.coordinator,
+                    len(self._tracked),
+                    self._workers.feed.synced_block,
+                )
         if processed is None or moved:
             await self._on_head(head)
 
@@ -323,11 +335,30 @@ class ChainLoop:
         """Process a new head; only marked done once it went through without an error."""
         self._workers.sender.base_fee = head.base_fee
         self.head = head
-        await self._workers.settlement.settle_sent()
-        await self._workers.delegations.settle()
+        mined = await self._mined_since(head)
+        if mined is None:
+            await self._workers.settlement.settle_sent()
+        else:
+            await self._workers.settlement.settle_mined(mined)
+        await self._workers.delegations.settle(mined)
         await self._workers.feed.follow(head)
         self._reschedule(head.timestamp)
         self._processed = head
+
+    async def _mined_since(self, head: Block) -> frozenset[str] | None:
+        """The transactions of the blocks after the last processed one, up to `head`; None when
+        every in-flight delivery is to be checked instead: on the first head, after a fault,
+        after a gap too wide to read block by block, and once every SWEEP_BLOCKS blocks."""
+        processed = self._processed
+        if processed is None or self._sweep or head.number - processed.number > SWEEP_BLOCKS:
+            self._sweep = False
+            return None
+        if head.number // SWEEP_BLOCKS != processed.number // SWEEP_BLOCKS:
+            return None
+        mined = set(head.transactions)
+        for number in range(processed.number + 1, head.number):
+            mined |= (await self._client.block(number)).transactions
+        return frozenset(mined)
 
     def _faulted(self, reason: str) -> None:
         """Say a chain fault once (and again once a period while it lasts)."""
@@ -346,8 +377,8 @@ class ChainLoop:
 
     # ------------------------------------------------------------------ discovery, scheduling
 
-    def _consider_read(self, sub: Subscription, fresh: bool) -> None:
-        self._tracked.consider(sub, fresh=fresh, now=self.chain_now())
+    def _consider_read(self, subs: Sequence[Subscription], fresh: bool) -> None:
+        self._tracked.consider_all(subs, fresh=fresh, now=self.chain_now())
 
     def _consider(self, sub: Subscription) -> None:
         self._tracked.consider(sub, fresh=False, now=self.chain_now())
@@ -380,7 +411,12 @@ class ChainLoop:
             return self.head.timestamp
 
     def health(self) -> Health:
-        return Health(ok=not self._fault, reason=self._fault)
+        return Health(
+            ok=not self._fault and self._synced,
+            reason=self._fault,
+            syncing=not self._synced,
+            progress=self._workers.feed.progress,
+        )
 
     def metrics(self) -> dict[str, float]:
         """Gauges for /metrics (names without the devnode_ prefix)."""

@@ -116,6 +116,7 @@ class Block:
     logs_bloom: bytes = b""
     hash: str = ""
     parent_hash: str = ""
+    transactions: frozenset[str] = frozenset()  # hashes (lower case) of its transactions
 
 
 @dataclass(frozen=True)
@@ -275,6 +276,9 @@ class ChainClient:
             logs_bloom=bytes.fromhex(str(raw.get("logsBloom") or "0x")[2:]),
             hash=str(raw.get("hash") or "").lower(),
             parent_hash=str(raw.get("parentHash") or "").lower(),
+            transactions=frozenset(
+                str(tx).lower() for tx in raw.get("transactions") or () if isinstance(tx, str)
+            ),
         )
 
     async def call(

@@ -1,6 +1,10 @@
 """Settlement of broadcast deliveries: receipts, and recovery of transactions a crash left behind.
 
-Every block, each SENT delivery is resolved from its receipt. A transaction still in the mempool is
+Each new block's transaction list says which SENT deliveries it mined: only those get a receipt
+read, so the cost per block follows what the block holds, not how many deliveries are in flight
+(reading every in-flight receipt at every block made a burst of n deliveries cost n^2 reads).
+Every `SWEEP_BLOCKS` blocks, and after any gap the loop did not read, every SENT delivery is
+checked one by one, which is how a lost transaction is found. A transaction still in the mempool is
 waited for (upstream sends a second one after a restart, which reverts and wastes gas); one the
 endpoint forgot is re-broadcast byte for byte (same hash, so it can mine at most once), unless
 `nodeResponded` shows the interval already answered; a reverted one counts as a failed attempt.
@@ -21,9 +25,12 @@ from .ledger import DeliveryLedger
 from .rpc import ChainClient
 from .rpc import ChainError
 
-__all__ = ["Settlement", "TxOutcome"]
+__all__ = ["SWEEP_BLOCKS", "Settlement", "TxOutcome"]
 
 log = logging.getLogger(__name__)
+
+# Blocks between two checks of every in-flight delivery (finds transactions the endpoint lost).
+SWEEP_BLOCKS = 16
 
 
 class TxOutcome(IntEnum):
@@ -60,22 +67,38 @@ class Settlement:
         self._coordinator = coordinator
         self._node_address = node_address
 
-    async def settle_sent(self) -> None:
-        """Resolve every broadcast delivery from its receipt (one call per in-flight tx)."""
+    async def settle_mined(self, mined: frozenset[str]) -> None:
+        """Resolve the broadcast deliveries whose transaction is in `mined` (lower-case hashes
+        of the new blocks' transactions)."""
         for delivery in self._ledger.sent():
-            outcome = await self.tx_outcome(delivery.tx_hash)
-            if outcome is None:
+            if delivery.tx_hash.lower() in mined:
+                await self._settle(delivery, await self.tx_outcome(delivery.tx_hash))
+
+    async def settle_sent(self) -> None:
+        """Resolve every broadcast delivery from its receipt (one call per in-flight tx).
+
+        A delivery whose task still runs is left alone: it is recorded SENT before its
+        broadcast, so a check between the two would find the transaction unknown and call it
+        lost (it is settled from its block, or by the next check).
+        """
+        for delivery in self._ledger.sent():
+            if self._ledger.busy((delivery.subscription_id, delivery.interval)):
                 continue
-            if outcome is TxOutcome.MINED:
-                self._ledger.record(replace(delivery, state=DeliveryState.DELIVERED, raw_tx=""))
-                log.info(
-                    "delivered subscription %d interval %d in %s",
-                    delivery.subscription_id,
-                    delivery.interval,
-                    delivery.tx_hash,
-                )
-                continue
-            await self._after_lost_or_reverted(delivery)
+            await self._settle(delivery, await self.tx_outcome(delivery.tx_hash))
+
+    async def _settle(self, delivery: Delivery, outcome: TxOutcome | None) -> None:
+        if outcome is None:
+            return
+        if outcome is TxOutcome.MINED:
+            self._ledger.record(replace(delivery, state=DeliveryState.DELIVERED, raw_tx=""))
+            log.info(
+                "delivered subscription %d interval %d in %s",
+                delivery.subscription_id,
+                delivery.interval,
+                delivery.tx_hash,
+            )
+            return
+        await self._after_lost_or_reverted(delivery)
 
     async def tx_outcome(self, tx_hash: str) -> TxOutcome | None:
         """What became of the transaction; None while it is still pending."""

@@ -19,6 +19,8 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from dataclasses import replace
 from typing import Any
@@ -198,6 +200,12 @@ class ChainStore:
         cursor = self._db.execute(sql, params)
         cursor.row_factory = sqlite3.Row
         return list(cursor.fetchall())
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Writes inside the block commit together (one transaction instead of one each)."""
+        with self._store.transaction():
+            yield
 
     # ------------------------------------------------------------ chain identity
 

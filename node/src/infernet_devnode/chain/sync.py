@@ -10,7 +10,9 @@ the chain therefore does not depend on how many subscriptions exist.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .abi import EVENT_SUBSCRIPTION_CANCELLED
@@ -23,12 +25,27 @@ from .intervals import schedule_at
 from .rpc import Block
 from .rpc import ChainClient
 from .rpc import Contracts
+from .rpc import RpcFailed
+from .rpc import RpcUnavailable
 from .subscriptions import Subscription
 
 __all__ = ["SubscriptionFeed", "SyncSettings"]
 
+log = logging.getLogger(__name__)
+
 # Upper bound on blocks read by one eth_getLogs (public endpoints cap ranges; upstream uses 100).
 _MAX_LOG_RANGE = 1_000
+# Retries of one snapshot batch the endpoint pushed back on (timeout, rate limit); the pause
+# starts at snapshot_sync.sleep and doubles each time.
+_PUSHBACK_RETRIES = 5
+
+
+def _pushback(error: Exception) -> bool:
+    """Whether an endpoint error asks the caller to slow down (a timeout, a refused connection,
+    an HTTP 429, a JSON-RPC "limit exceeded")."""
+    return isinstance(error, RpcUnavailable) or (
+        isinstance(error, RpcFailed) and "limit" in error.reason.lower()
+    )
 
 
 @dataclass(frozen=True)
@@ -38,6 +55,8 @@ class SyncSettings:
     trail_head_blocks: int = 1
     batch_size: int = 500
     starting_sub_id: int = 0
+    # The pause after the endpoint pushes back on a snapshot batch (upstream pauses this long
+    # between every two batches, whether the endpoint needs it or not).
     snapshot_sleep: float = 1.0
 
 
@@ -45,8 +64,8 @@ class SubscriptionFeed:
     """Reports subscriptions as they are created and cancelled, reading at head - trail.
 
     Args:
-        on_created: called with each subscription read and whether it was just created
-            (seen in a log, so its first interval cannot have been answered before).
+        on_created: called with the subscriptions of each batch read and whether they were just
+            created (seen in a log, so their first interval cannot have been answered before).
         on_cancelled: called with the id of each cancelled subscription.
     """
 
@@ -55,7 +74,7 @@ class SubscriptionFeed:
         client: ChainClient,
         contracts: Contracts,
         settings: SyncSettings,
-        on_created: Callable[[Subscription, bool], None],
+        on_created: Callable[[Sequence[Subscription], bool], None],
         on_cancelled: Callable[[int], None],
     ) -> None:
         self._client = client
@@ -64,21 +83,34 @@ class SubscriptionFeed:
         self._on_created = on_created
         self._on_cancelled = on_cancelled
         self.synced_block = 0
+        self.progress = (0, 0)  # (ids read, ids to read) by the latest snapshot
 
     async def snapshot(self, head: Block) -> None:
         """Initial sync (infernet-node v1.4.0): every id after starting_sub_id, in batches."""
         target = max(head.number - self._settings.trail_head_blocks, 0)
         next_id = await self._client.next_subscription_id(self._contracts, target)
-        start = self._settings.starting_sub_id + 1
-        first_batch = True
+        first = start = self._settings.starting_sub_id + 1
+        self.progress = (0, max(next_id - first, 0))
         while start < next_id:
             end = min(start + self._settings.batch_size, next_id)
-            if not first_batch:
-                await asyncio.sleep(self._settings.snapshot_sleep)
-            await self._load(range(start, end), target, fresh=False, now=head.timestamp)
-            first_batch = False
+            await self._load_patiently(range(start, end), target, head.timestamp)
+            self.progress = (end - first, next_id - first)
             start = end
         self.synced_block = target
+
+    async def _load_patiently(self, ids: range, block: int, now: int) -> None:
+        """One snapshot batch; paused and retried only when the endpoint pushes back."""
+        pause = self._settings.snapshot_sleep
+        for attempt in range(_PUSHBACK_RETRIES + 1):
+            try:
+                await self._load(ids, block, fresh=False, now=now)
+                return
+            except (RpcUnavailable, RpcFailed) as e:
+                if not _pushback(e) or attempt == _PUSHBACK_RETRIES:
+                    raise
+                log.info("snapshot: %s; pausing %.2f s before ids %s", e.reason, pause, ids)
+                await asyncio.sleep(pause)
+                pause *= 2
 
     async def follow(self, head: Block) -> None:
         """Read the logs of the blocks between the last synced one and head - trail."""
@@ -129,8 +161,7 @@ class SubscriptionFeed:
         ]
         if not fresh:
             subs = await self._drop_completed(subs, block, now)
-        for sub in subs:
-            self._on_created(sub, fresh)
+        self._on_created(subs, fresh)
 
     async def _drop_completed(
         self, subs: list[Subscription], block: int, now: int

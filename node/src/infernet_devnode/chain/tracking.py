@@ -7,6 +7,7 @@ can say why a subscription for one of our container sets is (no longer) served.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from collections.abc import Iterator
 from collections.abc import Mapping
 
@@ -76,6 +77,12 @@ class TrackedSubscriptions(Mapping[int, Subscription]):
         if fresh:
             self._fresh.add(sub.id)
         self._store.put_subscription(sub, tracked=True)
+
+    def consider_all(self, subs: Iterable[Subscription], *, fresh: bool, now: int) -> None:
+        """`consider` each, with their records written in one transaction."""
+        with self._store.batch():
+            for sub in subs:
+                self.consider(sub, fresh=fresh, now=now)
 
     def cancelled(self, subscription_id: int) -> None:
         """A SubscriptionCancelled log: stop serving it."""

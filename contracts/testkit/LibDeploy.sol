@@ -15,10 +15,11 @@ import {Reader} from "infernet-sdk/utility/Reader.sol";
 ///         yields the same addresses: run by anvil #2 at nonce 0 it reproduces infernet-anvil's.
 /// @dev Every contract reads its peers from the Registry in its constructor, so the Registry is
 ///      deployed first with the precomputed CREATE addresses of the five that follow. Used by
-///      scripts/DeployProtocol.s.sol and by the tests' setUp. Contracts are created from their
-///      compiled artifacts (`vm.deployCode`, a plain CREATE, broadcast inside scripts) rather than
-///      with `new`: under via_ir every `new` re-optimises the created contract inside its creator,
-///      which made each test contract recompile the whole protocol with solcjs.
+///      scripts/DeployProtocol.s.sol, the tests' setUp and InfernetTest. Contracts are created from
+///      their compiled artifacts (`vm.getCode` plus a plain CREATE in the caller, so a broadcast or
+///      a prank applies to it) rather than with `new`: under via_ir every `new` re-optimises the
+///      created contract inside its creator, which made each test contract recompile the whole
+///      protocol with solcjs.
 library LibDeploy {
     /// @notice forge's cheatcode address.
     Vm private constant VM = Vm(address(uint160(uint256(keccak256("hevm cheat code")))));
@@ -50,6 +51,9 @@ library LibDeploy {
     /// @notice Thrown if a contract did not land at its precomputed address (wrong nonce given).
     error AddressMismatch(string contractName, address expected, address actual);
 
+    /// @notice Thrown if a constructor reverted.
+    error DeploymentFailed(string artifact);
+
     /*//////////////////////////////////////////////////////////////
                            INTERNAL FUNCTIONS
     //////////////////////////////////////////////////////////////*/
@@ -72,7 +76,7 @@ library LibDeploy {
         address walletFactoryAddress = LibRLP.computeAddress(deployer, initialNonce + 5);
 
         protocol.registry = Registry(
-            VM.deployCode(
+            _create(
                 "Registry.sol:Registry",
                 abi.encode(
                     coordinatorAddress,
@@ -84,20 +88,33 @@ library LibDeploy {
             )
         );
         bytes memory registryArg = abi.encode(protocol.registry);
-        protocol.coordinator = EIP712Coordinator(
-            VM.deployCode("EIP712Coordinator.sol:EIP712Coordinator", registryArg)
-        );
-        protocol.inbox = Inbox(VM.deployCode("Inbox.sol:Inbox", registryArg));
-        protocol.reader = Reader(VM.deployCode("Reader.sol:Reader", registryArg));
-        protocol.fee = Fee(VM.deployCode("Fee.sol:Fee", abi.encode(feeRecipient, fee)));
+        protocol.coordinator =
+            EIP712Coordinator(_create("EIP712Coordinator.sol:EIP712Coordinator", registryArg));
+        protocol.inbox = Inbox(_create("Inbox.sol:Inbox", registryArg));
+        protocol.reader = Reader(_create("Reader.sol:Reader", registryArg));
+        protocol.fee = Fee(_create("Fee.sol:Fee", abi.encode(feeRecipient, fee)));
         protocol.walletFactory =
-            WalletFactory(VM.deployCode("WalletFactory.sol:WalletFactory", registryArg));
+            WalletFactory(_create("WalletFactory.sol:WalletFactory", registryArg));
 
         _expectAt("EIP712Coordinator", coordinatorAddress, address(protocol.coordinator));
         _expectAt("Inbox", inboxAddress, address(protocol.inbox));
         _expectAt("Reader", readerAddress, address(protocol.reader));
         _expectAt("Fee", feeAddress, address(protocol.fee));
         _expectAt("WalletFactory", walletFactoryAddress, address(protocol.walletFactory));
+    }
+
+    /// @notice CREATEs the artifact `what` ("File.sol:Contract") with constructor `args`.
+    function _create(string memory what, bytes memory args) private returns (address created) {
+        bytes memory code = bytes.concat(VM.getCode(what), args);
+        // A plain CREATE from the calling contract, so a prank (the test kit deploys as
+        // infernet-anvil's deployer) or a broadcast applies to it exactly as to `new`
+        assembly ("memory-safe") {
+            created := create(0, add(code, 0x20), mload(code))
+        }
+        // Revert if the constructor reverted
+        if (created == address(0)) {
+            revert DeploymentFailed(what);
+        }
     }
 
     /// @notice Reverts unless `actual == expected`.

@@ -1,0 +1,50 @@
+"""Ritual's node simulates every delivery with a placeholder output before running the container.
+
+It eth_calls deliverCompute with an empty input, 32 zero bytes as output and an empty proof; a
+consumer that reverts on it costs every job a logged error and three retries. The HF consumers
+record such an output as malformed instead: the simulation succeeds, and mined, the delivery
+succeeds and is recorded, next to the devnode's real answer.
+"""
+
+from __future__ import annotations
+
+import flows
+import onchain
+import pytest
+from flows import ChainFlows
+from flows import HFTaskId
+
+# anvil #4: a node of its own, so the devnode (anvil #1) still answers the interval
+PLACEHOLDER_NODE = "0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65"
+PLACEHOLDER_OUTPUT = bytes(32)
+TWO_NODES = 2
+
+
+@pytest.fixture
+def chain(w3: onchain.Web3, node: flows.NodeREST) -> ChainFlows:
+    return ChainFlows(w3, node, flows.deploy_consumers(w3))
+
+
+def test_placeholder_delivery_is_simulated_and_mined_without_revert(chain: ChainFlows):
+    consumer = chain.consumer("HFCallbackConsumer")
+    call = consumer.functions.requestCompute(
+        int(HFTaskId.SUMMARIZATION), "", "a text to summarise", TWO_NODES
+    )
+    receipt = chain.transact(call, flows.USER_ADDRESS)
+    (event,) = consumer.events.ComputeRequested().process_receipt(receipt, errors=flows.DISCARD)
+    sub_id = event["args"]["subscriptionId"]
+    placeholder = chain.coordinator.functions.deliverCompute(
+        sub_id, 1, b"", PLACEHOLDER_OUTPUT, b"", flows.ZERO_ADDRESS
+    )
+
+    # eth_call at the request's block, as Ritual's node does before running the container
+    # (web3 raises ContractCustomError if the consumer reverts)
+    placeholder.call({"from": PLACEHOLDER_NODE}, block_identifier=receipt["blockNumber"])
+    mined = chain.transact(placeholder, PLACEHOLDER_NODE)
+    answer = chain.wait_answer(consumer, sub_id, 1)
+
+    assert mined["status"] == 1
+    assert consumer.functions.malformedCount(sub_id, 1).call() == 1
+    ((node, _redundancy),) = consumer.functions.getMalformed(sub_id, 1).call()
+    assert node == PLACEHOLDER_NODE
+    assert answer[3]  # the devnode's summary, recorded as the interval's answer

@@ -1,0 +1,23 @@
+// SPDX-License-Identifier: BSD-3-Clause-Clear
+pragma solidity ^0.8.4;
+
+import {Script} from "forge-std/Script.sol";
+import {console} from "forge-std/console.sol";
+import {AskModel} from "../src/AskModel.sol";
+
+/// @title Deploy
+/// @notice Deploys AskModel against the Registry in REGISTRY (default: the local stack's).
+/// @dev `forge script script/Deploy.s.sol:Deploy --rpc-url $RPC_URL --private-key $KEY --broadcast`
+contract Deploy is Script {
+    /// @notice The Registry of `make up`'s chain (and of Ritual's infernet-anvil).
+    address internal constant LOCAL_REGISTRY = 0x663F3ad617193148711d28f5334eE4Ed07016602;
+
+    /// @notice Entry point for `forge script`.
+    function run() external returns (AskModel consumer) {
+        address registry = vm.envOr("REGISTRY", LOCAL_REGISTRY);
+        vm.startBroadcast();
+        consumer = new AskModel(registry);
+        vm.stopBroadcast();
+        console.log("AskModel:", address(consumer));
+    }
+}
