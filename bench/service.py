@@ -183,7 +183,14 @@ async def _python_load(url: str, body: str, concurrency: int, seconds: float) ->
             while time.perf_counter() < end:
                 start = time.perf_counter()
                 writer.write(payload)
-                head = await reader.readuntil(b"\r\n\r\n")
+                try:
+                    head = await reader.readuntil(b"\r\n\r\n")
+                except asyncio.IncompleteReadError:
+                    # The server ended the keep-alive connection (Hypercorn closes one after
+                    # `keep_alive_max_requests`): reconnect and send again, as wrk does.
+                    writer.close()
+                    reader, writer = await asyncio.open_connection(host, port)
+                    continue
                 length = int(re.search(rb"(?i)content-length: (\d+)", head).group(1))  # type: ignore[union-attr]
                 await reader.readexactly(length)
                 latencies.append(time.perf_counter() - start)

@@ -29,6 +29,7 @@ _STREAM_HEAD = (
 _LENGTH = re.compile(rb"content-length:\s*(\d+)", re.IGNORECASE)
 _REDIRECTED = b"/after-redirect"
 TRICKLE_SECONDS = 0.3
+OVERSIZED_ANSWER_BYTES = 64 * 1024
 OVERSIZED_HEAD_BYTES = 64 * 1024
 
 
@@ -168,6 +169,18 @@ CASES: dict[str, Behaviour] = {
     "garbage-length": _fixed(_bad_length("abc")),
     "bad-chunk-size": _fixed(_bad_chunks),
     "oversized-head": _fixed(_oversized_head),
+    "oversized-answer": _fixed(
+        lambda t: _answer(
+            "200 OK", b'[[{"label": "' + b"x" * OVERSIZED_ANSWER_BYTES + b'", "score": 1}]]'
+        )
+    ),
+    "oversized-chunked-answer": _fixed(
+        lambda t: (
+            b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n"
+            + _chunk(b"[" * OVERSIZED_ANSWER_BYTES)
+            + b"0\r\n\r\n"
+        )
+    ),
     "not-json": _fixed(lambda t: _answer("200 OK", b"<html>gateway</html>")),
     "wrong-shape": _fixed(lambda t: _answer("200 OK", b'{"result": "positive"}')),
     "missing-score": _fixed(lambda t: _answer("200 OK", b'[[{"label": "POSITIVE"}]]')),

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from hf_inference_client_service import ConnectionLimits
 from hf_inference_client_service import RetryPolicy
 from hf_inference_client_service import ServiceConfig
 from hypothesis import HealthCheck
@@ -20,6 +21,7 @@ TOKEN = "hf_scripted_secret_token"
 NO_RETRY = RetryPolicy(max_attempts=1)
 STREAM_TIMEOUT_S = 1.0
 FOLLOWING_JOBS = 3
+MAX_ANSWER_BYTES = 16_384
 
 # case -> (status, text the description contains); None: a 200 carrying the job's own answer
 CLASSIFICATION_CASES: dict[str, tuple[int, str] | None] = {
@@ -33,6 +35,8 @@ CLASSIFICATION_CASES: dict[str, tuple[int, str] | None] = {
     "garbage-length": (502, "not valid HTTP"),
     "bad-chunk-size": (502, "Invalid character in chunk size"),
     "oversized-head": (502, "not valid HTTP"),
+    "oversized-answer": (502, "the answer declares 65565 bytes; the limit is 16384"),
+    "oversized-chunked-answer": (502, "the answer is larger than 16384 bytes"),
     "not-json": (502, "the text-classification answer is not JSON"),
     "wrong-shape": (502, "the text-classification answer has the wrong shape"),
     "missing-score": (502, "score"),
@@ -56,7 +60,11 @@ def scripted() -> Iterator[MisbehavingBackend]:
 @pytest.fixture(scope="module")
 def service(scripted: MisbehavingBackend) -> Iterator[ServiceThread]:
     config = ServiceConfig(
-        endpoint=scripted.url, token=TOKEN, retry=NO_RETRY, timeout=STREAM_TIMEOUT_S
+        endpoint=scripted.url,
+        token=TOKEN,
+        retry=NO_RETRY,
+        timeout=STREAM_TIMEOUT_S,
+        connections=ConnectionLimits(connections=8, max_response_bytes=MAX_ANSWER_BYTES),
     )
     with ServiceThread(config) as running:
         yield running
