@@ -91,6 +91,13 @@ class Delegations:
         self._coordinator = coordinator
         self._node_wallet = node_wallet
         self.pending: dict[tuple[str, int], SignedDelegation] = {}
+        # requests a sweep left alone because their task was still sending: checked again
+        self._recheck: set[tuple[str, int]] = set()
+
+    @property
+    def rechecks(self) -> bool:
+        """Whether requests a sweep left alone wait for another check."""
+        return bool(self._recheck)
 
     def load(self) -> None:
         """Resume what a previous run left pending."""
@@ -114,23 +121,24 @@ class Delegations:
             elif schedule.phase is not Phase.NOT_ACTIVE:
                 self._finish(delegation, DeliveryState.SKIPPED, schedule.phase.name)
 
-    async def settle(self, mined: frozenset[str] | None, *, sweep: bool) -> int:
+    async def settle(self, mined: frozenset[str] | None, *, sweep: bool) -> None:
         """Settle broadcast delegated deliveries from their receipts, as `Settlement.settle`
-        does; returns how many the sweep left alone because their task still runs."""
-        skipped = 0
+        does (a sweep leaves requests still being sent for the next call)."""
         for record in self._ledger.delegations_in(DeliveryState.SENT):
             key = (record.delegation.subscription.owner, record.delegation.nonce)
-            if mined is None or record.delivery.tx_hash.lower() not in mined:
-                if not sweep:
-                    continue
+            if mined is not None and record.delivery.tx_hash.lower() in mined:
+                self._recheck.discard(key)
+            elif sweep or key in self._recheck:
                 if self._ledger.busy(key):
-                    skipped += 1  # recorded SENT, maybe not broadcast yet
+                    self._recheck.add(key)  # recorded SENT, maybe not broadcast yet
                     continue
+                self._recheck.discard(key)
+            else:
+                continue
             outcome = await self._settlement.tx_outcome(record.delivery.tx_hash)
             if outcome is None:
                 continue
             await self._settle(record.delegation, record.delivery, outcome)
-        return skipped
 
     async def submit(self, delegation: SignedDelegation, now: int) -> None:
         """Admit a delegated subscription request (POST /api/jobs) at chain time `now`, or

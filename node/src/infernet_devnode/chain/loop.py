@@ -303,8 +303,8 @@ class ChainLoop:
                 )
         if processed is None or moved:
             await self._on_head(head)
-        elif self._sweep:
-            await self._settle(None, sweep=True)
+        elif self._rechecks or self._sweep:
+            await self._settle(None, sweep=self._sweep)
 
     async def _descends(self, head: Block, processed: Block) -> bool:
         """Whether `head` is on the chain the last processed block belongs to (one extra read
@@ -344,17 +344,21 @@ class ChainLoop:
         self._processed = head
 
     async def _settle(self, mined: frozenset[str] | None, *, sweep: bool) -> None:
-        """Settle what `mined` holds and, with `sweep`, check every other in-flight delivery;
-        one skipped because its task is still sending makes the next poll check again."""
-        skipped = await self._workers.settlement.settle(mined, sweep=sweep)
-        skipped += await self._workers.delegations.settle(mined, sweep=sweep)
-        self._sweep = skipped > 0
+        """Settle what `mined` holds and, with `sweep`, check every other in-flight delivery
+        (those still being sent are checked again at the next poll)."""
+        self._sweep = False
+        await self._workers.settlement.settle(mined, sweep=sweep)
+        await self._workers.delegations.settle(mined, sweep=sweep)
+
+    @property
+    def _rechecks(self) -> bool:
+        return self._workers.settlement.rechecks or self._workers.delegations.rechecks
 
     async def _mined_since(self, head: Block) -> tuple[frozenset[str] | None, bool]:
         """The transactions of the blocks after the last processed one up to `head` (None when
         unknown: the first head, a gap too wide to read block by block), and whether every
-        in-flight delivery is to be checked: then, after a fault, once every SWEEP_BLOCKS
-        blocks, and while a previous check skipped one still being sent."""
+        in-flight delivery is to be checked: then, after a fault, and once every SWEEP_BLOCKS
+        blocks."""
         processed = self._processed
         if processed is None or head.number - processed.number > SWEEP_BLOCKS:
             return None, True

@@ -66,25 +66,34 @@ class Settlement:
         self._retry = retry
         self._coordinator = coordinator
         self._node_address = node_address
+        # deliveries a sweep left alone because their task was still sending: checked again
+        self._recheck: set[tuple[int, int]] = set()
 
-    async def settle(self, mined: frozenset[str] | None, *, sweep: bool) -> int:
+    @property
+    def rechecks(self) -> bool:
+        """Whether deliveries a sweep left alone wait for another check."""
+        return bool(self._recheck)
+
+    async def settle(self, mined: frozenset[str] | None, *, sweep: bool) -> None:
         """Resolve the broadcast deliveries whose transaction is in `mined` (lower-case hashes of
         the new blocks' transactions) and, with `sweep`, every other one from its receipt.
 
         The sweep leaves a delivery whose task still runs alone: it is recorded SENT before its
         broadcast, so a check between the two would find the transaction unknown and call it
-        lost. Returns how many it left alone (the caller checks again soon).
+        lost. Each one left alone is checked at the next call (see `rechecks`).
         """
-        skipped = 0
         for delivery in self._ledger.sent():
+            key = (delivery.subscription_id, delivery.interval)
             if mined is not None and delivery.tx_hash.lower() in mined:
-                await self._settle(delivery, await self.tx_outcome(delivery.tx_hash))
-            elif sweep:
-                if self._ledger.busy((delivery.subscription_id, delivery.interval)):
-                    skipped += 1
+                self._recheck.discard(key)
+            elif sweep or key in self._recheck:
+                if self._ledger.busy(key):
+                    self._recheck.add(key)
                     continue
-                await self._settle(delivery, await self.tx_outcome(delivery.tx_hash))
-        return skipped
+                self._recheck.discard(key)
+            else:
+                continue
+            await self._settle(delivery, await self.tx_outcome(delivery.tx_hash))
 
     async def _settle(self, delivery: Delivery, outcome: TxOutcome | None) -> None:
         if outcome is None:
