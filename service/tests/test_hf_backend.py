@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -12,6 +14,7 @@ from hf_inference_client_service.hf_backend import chat_parameters
 from hf_inference_client_service.hf_backend import says_task_unsupported
 from service_harness import OfflineBackendProcess
 from service_harness import ServiceThread
+from service_harness import clean_env
 from service_harness import listening_socket
 
 GPT2 = "openai-community/gpt2"
@@ -295,3 +298,28 @@ def test_allowed_url_model_is_used_verbatim(start_service, backend: OfflineBacke
     (received,) = backend.received()
     assert received["path"] == "/"
     assert received["body"] == {"inputs": "Hello", "parameters": GEN_DEFAULTS}
+
+
+def test_provider_routing_failure_is_not_a_500() -> None:
+    # Another provider needs the Hub to map the model; offline, that fails: a 503, not a 500.
+    probe = """
+import asyncio
+from hf_inference_client_service import HFInferenceClientWorkflow, InputPolicy, ServiceConfig
+from hf_inference_client_service import parse_offchain
+async def main():
+    config = ServiceConfig(provider="together", token="hf_x", timeout=10)
+    workflow = HFInferenceClientWorkflow(config).setup()
+    job = parse_offchain({"task_id": 1, "prompt": "hi", "model": "a/b"}, InputPolicy())
+    try:
+        await workflow.inference(job)
+    except Exception as e:
+        print(int(e.status), e)
+    finally:
+        await workflow.close()
+asyncio.run(main())
+"""
+    env = clean_env() | {"HF_HUB_OFFLINE": "1", "HF_HOME": "/nonexistent-hf-home-for-tests"}
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert done.stdout.startswith("503 cannot route model a/b to provider together"), done

@@ -114,6 +114,8 @@ class _Request:
     url: str
     payload: Any
     headers: Mapping[str, str]
+    # A provider's answer in its own shape -> Hugging Face's (huggingface_hub's provider helper).
+    convert: Callable[[bytes], bytes] | None = None
 
 
 def chat_parameters(parameters: Mapping[str, Any]) -> dict[str, Any]:
@@ -268,7 +270,16 @@ class HFInferenceClientWorkflow:
             api_key=self.config.token,
             extra_payload=extra or None,
         )
-        return _Request(prepared.url, prepared.json, prepared.headers)
+
+        def convert(body: bytes) -> bytes:
+            try:
+                converted = helper.get_response(json.loads(body), prepared)
+                return json.dumps(converted, allow_nan=False).encode()
+            except (ValueError, TypeError, KeyError, AttributeError) as e:
+                reason = f"the {self.config.provider} answer cannot be read: {type(e).__name__}"
+                raise MalformedAnswer(reason) from e
+
+        return _Request(prepared.url, prepared.json, prepared.headers, convert)
 
     def _chat_request(self, job: TaskInput, model: str, target: str) -> dict[str, Any]:
         # The real model id in the body lets routers and the offline stand-in pick the model.
@@ -313,6 +324,13 @@ class HFInferenceClientWorkflow:
         except ValueError as e:
             # huggingface_hub's own checks: model/task/provider combinations it refuses.
             raise UnsupportedRequest("data.model", str(e)[:_REASON_LIMIT]) from e
+        except Exception as e:
+            # With another provider, huggingface_hub asks the Hub for the provider's model id;
+            # the Hub being unreachable or refusing is not the caller's fault.
+            raise BackendUnavailable(
+                f"cannot route model {target} to provider {self.config.provider}:"
+                f" {type(e).__name__}"
+            ) from e
 
     async def _generate(self, job: TaskInput, model: str, target: str) -> str:
         if not self._use_chat(target):
@@ -356,7 +374,8 @@ class HFInferenceClientWorkflow:
         fallback_ok: bool = False,
     ) -> _T:
         async def once() -> _T:
-            return parse(await self.http.post(request.url, request.payload, request.headers))
+            body = await self.http.post(request.url, request.payload, request.headers)
+            return parse(request.convert(body) if request.convert else body)
 
         return await self._attempts(once, job, model, fallback_ok=fallback_ok)
 
