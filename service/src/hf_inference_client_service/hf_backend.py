@@ -38,7 +38,6 @@ from typing import TypeVar
 from urllib.parse import urlsplit
 from urllib.parse import urlunsplit
 
-from huggingface_hub.inference._providers import get_provider_helper
 from huggingface_hub.utils import build_hf_headers  # type: ignore[attr-defined]
 
 from . import answers
@@ -260,6 +259,10 @@ class HFInferenceClientWorkflow:
                 return _Request(_chat_url(target), {**parameters, **extra}, self._headers)
             body = {"inputs": inputs, "parameters": dict(parameters), **extra}
             return _Request(target, body, self._headers)
+        # Imported here, not at the top: the provider helpers load huggingface_hub's whole Hub
+        # API (about 0.4 s at startup), and only a deployment with another provider uses them.
+        from huggingface_hub.inference._providers import get_provider_helper
+
         helper = get_provider_helper(self.config.provider, task=task, model=target)  # type: ignore[arg-type]
         prepared = await asyncio.to_thread(
             helper.prepare_request,
