@@ -23,6 +23,8 @@ DEEP_LEVELS = 100_000
 # Spacing of the bytes of the slow answer, and the stale answer sent to an idle connection.
 TRICKLE_GAP_S = 0.05
 LATE_GAP_S = 0.05
+# Bytes per chunk of the streamed echo.
+STREAM_PIECE = 7
 SLOW_ANSWER_S = 0.05
 _CHUNK = 64 * 1024
 # How long handlers get to notice the hang-up at shutdown before they are cancelled.
@@ -199,6 +201,19 @@ async def _echo_headers_ok(writer: Writer, token: Any, head: bytes) -> bool:
     return True
 
 
+async def _stream_echo(writer: Writer, token: Any, head: bytes) -> bool:
+    # The request head, chunked in small pieces so a secret in it is split across chunks.
+    writer.write(
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n"
+    )
+    for start in range(0, len(head), STREAM_PIECE):
+        piece = head[start : start + STREAM_PIECE]
+        writer.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+        await writer.drain()
+    writer.write(b"0\r\n\r\n")
+    return True
+
+
 async def _trickle(writer: Writer, token: Any, head: bytes) -> bool:
     with contextlib.suppress(ConnectionError):
         for byte in _answer(_own(token)):
@@ -229,6 +244,7 @@ CASES: dict[str, Case] = {
     "echo-headers": _echo_headers,
     "echo-headers-ok": _echo_headers_ok,
     "trickle": _trickle,
+    "stream-echo": _stream_echo,
 }
 
 

@@ -11,6 +11,7 @@ from devnode_harness import DELEGATED
 from devnode_harness import Containers
 from devnode_harness import NodeFactory
 from devnode_harness import NodeThread
+from infernet_devnode.containers import _StreamRedactor
 
 
 def test_chain_of_two_feeds_each_output_to_the_next(
@@ -192,3 +193,13 @@ def test_stream_rejects_delegated_and_guardian_failures(node: NodeThread) -> Non
     status, body = _stream(node, {"containers": ["nope"], "data": {}})
     assert status == 405
     assert b"Container not supported" in body
+
+
+@pytest.mark.parametrize("piece", [1, 3, 7, 1000])
+def test_stream_redaction_catches_secrets_split_across_chunks(piece: int) -> None:
+    secret, other = b"top-secret-bearer", b"second-secret"
+    text = b"a top-secret-bearer b second-secret c top-secret-bearertop-secret-bearer"
+    redactor = _StreamRedactor((secret, other))
+    out = b"".join(redactor.feed(text[i : i + piece]) for i in range(0, len(text), piece))
+    out += redactor.flush()
+    assert out == b"a [redacted] b [redacted] c [redacted][redacted]"

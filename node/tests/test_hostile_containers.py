@@ -176,6 +176,18 @@ def test_secrets_sent_to_a_container_never_reach_the_submitter(node: Node, case:
     assert LEAKED_ENV_VALUE not in text
 
 
+def test_secrets_are_redacted_from_a_stream_even_when_split_across_chunks(node: Node) -> None:
+    answer = node.http.post(
+        "/api/jobs/stream", {"containers": [CONTAINER], "data": {"case": "stream-echo"}}
+    )
+    assert answer.status == 200
+    job_id, _, streamed = answer.body.decode().partition("\n")
+    assert "Authorization: Bearer [redacted]" in streamed
+    assert BEARER not in streamed
+    stored = node.http.result(job_id)
+    assert stored["result"]["output"]["output"] == streamed
+
+
 # Faulty answers the property test mixes with good ones (the slow and big ones live above).
 FAULTY = [
     "1xx",

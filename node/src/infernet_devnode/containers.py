@@ -57,6 +57,7 @@ _READ_CHUNK = 64 * 1024
 # Env values shorter than this are not redacted: "1" or "true" would mangle every answer.
 _MIN_SECRET_LENGTH = 8
 REDACTED = "[redacted]"
+_REDACTED_BYTES = REDACTED.encode()
 
 
 @dataclass(frozen=True)
@@ -127,6 +128,34 @@ class _Target:
             if secret in text:
                 text = text.replace(secret, REDACTED)
         return text
+
+    def stream_redactor(self) -> _StreamRedactor:
+        return _StreamRedactor(tuple(s.encode() for s in self.secrets))
+
+
+class _StreamRedactor:
+    """Redacts secrets from a byte stream whose chunks may split one: the last
+    ``len(longest secret) - 1`` bytes are held back until the next chunk (or the end) shows
+    whether they start a secret."""
+
+    def __init__(self, secrets: tuple[bytes, ...]) -> None:
+        self._secrets = secrets
+        self._hold = max((len(s) for s in secrets), default=1) - 1
+        self._pending = b""
+
+    def feed(self, chunk: bytes) -> bytes:
+        if not self._secrets:
+            return chunk
+        data = self._pending + chunk
+        for secret in self._secrets:
+            data = data.replace(secret, _REDACTED_BYTES)
+        cut = max(0, len(data) - self._hold)
+        data, self._pending = data[:cut], data[cut:]
+        return data
+
+    def flush(self) -> bytes:
+        data, self._pending = self._pending, b""
+        return data
 
 
 class _Connector(aiohttp.TCPConnector):
@@ -326,16 +355,27 @@ class ContainerClient:
                     url, data=json.dumps(body), headers=target.headers, timeout=timeout
                 ) as response:
                     if not 200 <= response.status < 300:
-                        raw = await _read_capped(response, _MAX_ERROR_BODY, url, truncate=True)
+                        # Read past the quoted part by the longest secret, so none is cut
+                        # in half before it is redacted.
+                        extra = max((len(s) for s in target.secrets), default=0)
+                        raw = await _read_capped(
+                            response, _MAX_ERROR_BODY + extra, url, truncate=True
+                        )
                         text = target.redact(_decode(raw, response.charset or "utf-8"))
-                        raise StreamFailed(f"HTTP {response.status}: {text}")
+                        raise StreamFailed(f"HTTP {response.status}: {text[:_MAX_ERROR_BODY]}")
                     size = 0
+                    redactor = target.stream_redactor()
                     async for chunk in response.content.iter_any():
                         size += len(chunk)
                         if size > config.max_answer_size:
                             response.close()
                             raise StreamFailed(_too_large(url, config.max_answer_size, size))
-                        yield chunk
+                        out = redactor.feed(chunk)
+                        if out:
+                            yield out
+                    rest = redactor.flush()
+                    if rest:
+                        yield rest
                 outcome = "ok"
             except TimeoutError as e:
                 raise StreamFailed(

@@ -114,19 +114,23 @@ class Delegations:
             elif schedule.phase is not Phase.NOT_ACTIVE:
                 self._finish(delegation, DeliveryState.SKIPPED, schedule.phase.name)
 
-    async def settle(self, mined: frozenset[str] | None = None) -> None:
-        """Settle broadcast delegated deliveries from their receipts (only those whose
-        transaction is in `mined`, when given)."""
+    async def settle(self, mined: frozenset[str] | None, *, sweep: bool) -> int:
+        """Settle broadcast delegated deliveries from their receipts, as `Settlement.settle`
+        does; returns how many the sweep left alone because their task still runs."""
+        skipped = 0
         for record in self._ledger.delegations_in(DeliveryState.SENT):
             key = (record.delegation.subscription.owner, record.delegation.nonce)
-            if mined is None and self._ledger.busy(key):
-                continue  # recorded SENT, maybe not broadcast yet (see Settlement.settle_sent)
-            if mined is not None and record.delivery.tx_hash.lower() not in mined:
-                continue
+            if mined is None or record.delivery.tx_hash.lower() not in mined:
+                if not sweep:
+                    continue
+                if self._ledger.busy(key):
+                    skipped += 1  # recorded SENT, maybe not broadcast yet
+                    continue
             outcome = await self._settlement.tx_outcome(record.delivery.tx_hash)
             if outcome is None:
                 continue
             await self._settle(record.delegation, record.delivery, outcome)
+        return skipped
 
     async def submit(self, delegation: SignedDelegation, now: int) -> None:
         """Admit a delegated subscription request (POST /api/jobs) at chain time `now`, or

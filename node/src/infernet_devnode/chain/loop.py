@@ -303,6 +303,8 @@ class ChainLoop:
                 )
         if processed is None or moved:
             await self._on_head(head)
+        elif self._sweep:
+            await self._settle(None, sweep=True)
 
     async def _descends(self, head: Block, processed: Block) -> bool:
         """Whether `head` is on the chain the last processed block belongs to (one extra read
@@ -335,30 +337,32 @@ class ChainLoop:
         """Process a new head; only marked done once it went through without an error."""
         self._workers.sender.base_fee = head.base_fee
         self.head = head
-        mined = await self._mined_since(head)
-        if mined is None:
-            await self._workers.settlement.settle_sent()
-        else:
-            await self._workers.settlement.settle_mined(mined)
-        await self._workers.delegations.settle(mined)
+        mined, sweep = await self._mined_since(head)
+        await self._settle(mined, sweep=sweep)
         await self._workers.feed.follow(head)
         self._reschedule(head.timestamp)
         self._processed = head
 
-    async def _mined_since(self, head: Block) -> frozenset[str] | None:
-        """The transactions of the blocks after the last processed one, up to `head`; None when
-        every in-flight delivery is to be checked instead: on the first head, after a fault,
-        after a gap too wide to read block by block, and once every SWEEP_BLOCKS blocks."""
+    async def _settle(self, mined: frozenset[str] | None, *, sweep: bool) -> None:
+        """Settle what `mined` holds and, with `sweep`, check every other in-flight delivery;
+        one skipped because its task is still sending makes the next poll check again."""
+        skipped = await self._workers.settlement.settle(mined, sweep=sweep)
+        skipped += await self._workers.delegations.settle(mined, sweep=sweep)
+        self._sweep = skipped > 0
+
+    async def _mined_since(self, head: Block) -> tuple[frozenset[str] | None, bool]:
+        """The transactions of the blocks after the last processed one up to `head` (None when
+        unknown: the first head, a gap too wide to read block by block), and whether every
+        in-flight delivery is to be checked: then, after a fault, once every SWEEP_BLOCKS
+        blocks, and while a previous check skipped one still being sent."""
         processed = self._processed
-        if processed is None or self._sweep or head.number - processed.number > SWEEP_BLOCKS:
-            self._sweep = False
-            return None
-        if head.number // SWEEP_BLOCKS != processed.number // SWEEP_BLOCKS:
-            return None
+        if processed is None or head.number - processed.number > SWEEP_BLOCKS:
+            return None, True
         mined = set(head.transactions)
         for number in range(processed.number + 1, head.number):
             mined |= (await self._client.block(number)).transactions
-        return frozenset(mined)
+        boundary = head.number // SWEEP_BLOCKS != processed.number // SWEEP_BLOCKS
+        return frozenset(mined), boundary or self._sweep
 
     def _faulted(self, reason: str) -> None:
         """Say a chain fault once (and again once a period while it lasts)."""

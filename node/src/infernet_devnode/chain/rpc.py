@@ -349,8 +349,11 @@ class ChainClient:
         return int(await self.request("eth_getTransactionCount", [address, block]), 16)
 
     async def estimate_gas(self, sender: str, to: str, data: bytes) -> int:
+        """Simulate against the latest block. Not the pending one (what anvil and others use
+        when no block is given): that replays every transaction in the pool first, so a burst
+        of deliveries made each simulation cost more than the one before."""
         tx = {"from": sender, "to": to, "data": "0x" + data.hex()}
-        return int(await self.request("eth_estimateGas", [tx]), 16)
+        return int(await self.request("eth_estimateGas", [tx, "latest"]), 16)
 
     async def priority_fee(self) -> int:
         try:

@@ -67,24 +67,24 @@ class Settlement:
         self._coordinator = coordinator
         self._node_address = node_address
 
-    async def settle_mined(self, mined: frozenset[str]) -> None:
-        """Resolve the broadcast deliveries whose transaction is in `mined` (lower-case hashes
-        of the new blocks' transactions)."""
-        for delivery in self._ledger.sent():
-            if delivery.tx_hash.lower() in mined:
-                await self._settle(delivery, await self.tx_outcome(delivery.tx_hash))
+    async def settle(self, mined: frozenset[str] | None, *, sweep: bool) -> int:
+        """Resolve the broadcast deliveries whose transaction is in `mined` (lower-case hashes of
+        the new blocks' transactions) and, with `sweep`, every other one from its receipt.
 
-    async def settle_sent(self) -> None:
-        """Resolve every broadcast delivery from its receipt (one call per in-flight tx).
-
-        A delivery whose task still runs is left alone: it is recorded SENT before its
+        The sweep leaves a delivery whose task still runs alone: it is recorded SENT before its
         broadcast, so a check between the two would find the transaction unknown and call it
-        lost (it is settled from its block, or by the next check).
+        lost. Returns how many it left alone (the caller checks again soon).
         """
+        skipped = 0
         for delivery in self._ledger.sent():
-            if self._ledger.busy((delivery.subscription_id, delivery.interval)):
-                continue
-            await self._settle(delivery, await self.tx_outcome(delivery.tx_hash))
+            if mined is not None and delivery.tx_hash.lower() in mined:
+                await self._settle(delivery, await self.tx_outcome(delivery.tx_hash))
+            elif sweep:
+                if self._ledger.busy((delivery.subscription_id, delivery.interval)):
+                    skipped += 1
+                    continue
+                await self._settle(delivery, await self.tx_outcome(delivery.tx_hash))
+        return skipped
 
     async def _settle(self, delivery: Delivery, outcome: TxOutcome | None) -> None:
         if outcome is None:
