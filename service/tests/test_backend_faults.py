@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 
+import aiohttp
 import httpx
 import pytest
 from hf_inference_client_service import ConnectionLimits
@@ -171,3 +172,25 @@ def test_no_job_ever_receives_another_jobs_output(
         else:
             assert case in FAULTS, (case, answer.text)
             assert answer.status_code == 502
+
+
+def test_broken_stream_is_an_error_for_an_aiohttp_reader_like_the_node(
+    service: ServiceThread,
+) -> None:
+    # The node relays a stream with aiohttp's `iter_any()` and records the job as failed when
+    # that raises; a cut stream must raise there, not end quietly with partial text.
+    body = {"source": 1, "destination": 2, "data": {"task_id": 1, "prompt": "stream-cut:node"}}
+
+    async def read() -> bytes:
+        received = b""
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(service.url + "/service_output", json=body) as response,
+        ):
+            assert response.status == 200
+            async for chunk in response.content.iter_any():
+                received += chunk
+        return received
+
+    with pytest.raises(aiohttp.ClientPayloadError):
+        asyncio.run(read())

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from typing import Any
 
 import pytest
+from hf_inference_client_service import InputPolicy
+from hf_inference_client_service import InvalidField
 from hf_inference_client_service import RetryPolicy
 from hf_inference_client_service import TextGenerationMode
 from hf_inference_client_service import encode_input
+from hf_inference_client_service import parse_offchain
+from hf_inference_client_service.backend_faults import says_task_unsupported
+from hf_inference_client_service.backend_faults import status_error
+from hf_inference_client_service.backend_http import BackendStatus
 from hf_inference_client_service.hf_backend import chat_parameters
-from hf_inference_client_service.hf_backend import says_task_unsupported
 from service_harness import OfflineBackendProcess
 from service_harness import ServiceThread
+from service_harness import clean_env
 from service_harness import listening_socket
 
 GPT2 = "openai-community/gpt2"
@@ -295,3 +303,60 @@ def test_allowed_url_model_is_used_verbatim(start_service, backend: OfflineBacke
     (received,) = backend.received()
     assert received["path"] == "/"
     assert received["body"] == {"inputs": "Hello", "parameters": GEN_DEFAULTS}
+
+
+def test_provider_routing_failure_is_not_a_500() -> None:
+    # Another provider needs the Hub to map the model; offline, that fails: a 503, not a 500.
+    probe = """
+import asyncio
+from hf_inference_client_service import HFInferenceClientWorkflow, InputPolicy, ServiceConfig
+from hf_inference_client_service import parse_offchain
+async def main():
+    config = ServiceConfig(provider="together", token="hf_x", timeout=10)
+    workflow = HFInferenceClientWorkflow(config).setup()
+    job = parse_offchain({"task_id": 1, "prompt": "hi", "model": "a/b"}, InputPolicy())
+    try:
+        await workflow.inference(job)
+    except Exception as e:
+        print(int(e.status), e)
+    finally:
+        await workflow.close()
+asyncio.run(main())
+"""
+    env = clean_env() | {"HF_HUB_OFFLINE": "1", "HF_HOME": "/nonexistent-hf-home-for-tests"}
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert done.stdout.startswith("503 cannot route model a/b to provider together"), done
+
+
+@pytest.mark.parametrize(
+    ("data", "body", "field"),
+    [
+        pytest.param(
+            {"task_id": 1, "prompt": "x", "max_new_tokens": 500},
+            b'{"error": "`max_new_tokens` must be <= 64"}',
+            "data.max_new_tokens",
+            id="generation",
+        ),
+        pytest.param(
+            {"task_id": 4, "text": "x", "parameters": {"max_length": 900}},
+            b'{"error": "max_length is too large for this model"}',
+            "data.parameters.max_length",
+            id="summarization",
+        ),
+    ],
+)
+def test_422_naming_a_parameter_is_the_callers_fault(
+    data: dict[str, Any], body: bytes, field: str
+) -> None:
+    job = parse_offchain(data, InputPolicy())
+    error = status_error(BackendStatus(422, body, {}), 1, "m/x", job)
+    assert isinstance(error, InvalidField)
+    assert error.field == field
+
+
+def test_422_naming_nothing_the_job_sent_stays_the_backends() -> None:
+    job = parse_offchain({"task_id": 2, "text": "x"}, InputPolicy())
+    error = status_error(BackendStatus(422, b'{"error": "model is busy"}', {}), 1, "m/x", job)
+    assert error.status == 502

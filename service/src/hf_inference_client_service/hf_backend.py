@@ -24,25 +24,26 @@ import asyncio
 import contextlib
 import json
 import logging
-import re
 from collections.abc import AsyncIterator
 from collections.abc import Awaitable
 from collections.abc import Callable
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
-from http import HTTPStatus
 from importlib.metadata import version
 from typing import Any
 from typing import TypeVar
 from urllib.parse import urlsplit
 from urllib.parse import urlunsplit
 
-from huggingface_hub.inference._providers import get_provider_helper
 from huggingface_hub.utils import build_hf_headers  # type: ignore[attr-defined]
 
 from . import answers
 from .answers import StreamEvent
+from .backend_faults import CHAT_NAMES
+from .backend_faults import REASON_LIMIT
+from .backend_faults import says_task_unsupported
+from .backend_faults import status_error
 from .backend_http import BackendHTTP
 from .backend_http import BackendStatus
 from .backend_http import BackendUnreachable
@@ -52,40 +53,18 @@ from .config import TextGenerationMode
 from .errors import BackendError
 from .errors import BackendTimeout
 from .errors import BackendUnavailable
-from .errors import InvalidField
-from .errors import ServiceError
 from .errors import StreamBroken
 from .errors import UnsupportedRequest
 from .outputs import TaskOutput
 from .tasks import TaskId
 from .tasks import TaskInput
 
-__all__ = [
-    "HFInferenceClientWorkflow",
-    "chat_parameters",
-    "says_task_unsupported",
-    "status_error",
-]
+__all__ = ["HFInferenceClientWorkflow", "chat_parameters"]
 
 logger = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
 _LIBRARY = "hf-inference-client-service"
-# Text-generation knobs that chat completion understands, with their chat names.
-_CHAT_NAMES = {
-    "max_new_tokens": "max_tokens",
-    "temperature": "temperature",
-    "top_p": "top_p",
-    "seed": "seed",
-    "stop": "stop",
-    "frequency_penalty": "frequency_penalty",
-}
-_REASON_LIMIT = 300
-# Markers of "this model is chat-only" answers: the router's "Task 'text-generation' not
-# supported for provider. Available tasks: ['conversational']" (hub-docs#1766,
-# huggingface_hub#3196) and huggingface_hub's own provider check.
-_UNSUPPORTED_MARKERS = ("not supported", "conversational")
-_FALLBACK_STATUSES = frozenset({400, 404, 422})
 _CHAT_ONLY_MEMORY = 4096
 _HUB_TASKS = {
     TaskId.TEXT_GENERATION: "text-generation",
@@ -114,79 +93,13 @@ class _Request:
     url: str
     payload: Any
     headers: Mapping[str, str]
+    # A provider's answer in its own shape -> Hugging Face's (huggingface_hub's provider helper).
+    convert: Callable[[bytes], bytes] | None = None
 
 
 def chat_parameters(parameters: Mapping[str, Any]) -> dict[str, Any]:
     """Chat-completion keyword arguments for text-generation parameters (others are dropped)."""
-    return {_CHAT_NAMES[k]: v for k, v in parameters.items() if k in _CHAT_NAMES}
-
-
-def says_task_unsupported(error: BaseException) -> bool:
-    """Whether an error means "this model does not do text generation, use chat"."""
-    if isinstance(error, BackendStatus):
-        if error.status not in _FALLBACK_STATUSES:
-            return False
-        text = _reason(error.body).lower()
-    elif isinstance(error, ValueError):
-        text = str(error).lower()
-    else:
-        return False
-    return any(marker in text for marker in _UNSUPPORTED_MARKERS)
-
-
-def _reason(body: bytes) -> str:
-    """The backend's own explanation: `error` (or `error.message`) of a JSON body, else text."""
-    text = body[:4096].decode("utf-8", errors="replace").strip()
-    try:
-        payload = json.loads(text)
-    except ValueError:
-        return text
-    if isinstance(payload, dict) and "error" in payload:
-        inner = payload["error"]
-        if isinstance(inner, dict):
-            return str(inner.get("message", inner))
-        return str(inner)
-    return text
-
-
-def _parameter_fields(job: TaskInput) -> dict[str, str]:
-    """Wire name of each parameter the job sent -> the caller's field naming it."""
-    fields: dict[str, str] = {}
-    for name, value in job.parameters.items():
-        if name == "generate_parameters" and isinstance(value, Mapping):
-            fields.update({inner: f"data.parameters.{inner}" for inner in value})
-        elif job.task is TaskId.SUMMARIZATION:
-            fields[name] = f"data.parameters.{name}"
-        else:
-            fields[name] = f"data.{name}"
-    for generation, chat in _CHAT_NAMES.items():
-        if generation in fields:
-            fields.setdefault(chat, fields[generation])
-    return fields
-
-
-def status_error(error: BackendStatus, attempts: int, model: str, job: TaskInput) -> ServiceError:
-    """The service error for a backend's error status (pure; the token is never in it)."""
-    status = error.status
-    phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else ""
-    detail = _reason(error.body)[:_REASON_LIMIT] or phrase
-    tries = f" after {attempts} attempts" if attempts > 1 else ""
-    if status in (HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN):
-        return BackendError(
-            f"the backend rejected the Hugging Face token (HTTP {status}) for model {model}"
-            f" (HF_INF_TOKEN): {detail}"
-        )
-    if status == HTTPStatus.UNPROCESSABLE_ENTITY:
-        fields = _parameter_fields(job)
-        named = [name for name in fields if re.search(rf"\b{re.escape(name)}\b", detail)]
-        if named:
-            return InvalidField(fields[named[0]], f"refused by the backend: {detail}")
-    reason = f"backend answered {status} for model {model}{tries}: {detail}"
-    if status in (HTTPStatus.TOO_MANY_REQUESTS, HTTPStatus.SERVICE_UNAVAILABLE):
-        return BackendUnavailable(reason)
-    if status == HTTPStatus.GATEWAY_TIMEOUT:
-        return BackendTimeout(reason)
-    return BackendError(reason)
+    return {CHAT_NAMES[k]: v for k, v in parameters.items() if k in CHAT_NAMES}
 
 
 def _chat_url(url: str) -> str:
@@ -258,6 +171,10 @@ class HFInferenceClientWorkflow:
                 return _Request(_chat_url(target), {**parameters, **extra}, self._headers)
             body = {"inputs": inputs, "parameters": dict(parameters), **extra}
             return _Request(target, body, self._headers)
+        # Imported here, not at the top: the provider helpers load huggingface_hub's whole Hub
+        # API (about 0.4 s at startup), and only a deployment with another provider uses them.
+        from huggingface_hub.inference._providers import get_provider_helper
+
         helper = get_provider_helper(self.config.provider, task=task, model=target)  # type: ignore[arg-type]
         prepared = await asyncio.to_thread(
             helper.prepare_request,
@@ -268,7 +185,16 @@ class HFInferenceClientWorkflow:
             api_key=self.config.token,
             extra_payload=extra or None,
         )
-        return _Request(prepared.url, prepared.json, prepared.headers)
+
+        def convert(body: bytes) -> bytes:
+            try:
+                converted = helper.get_response(json.loads(body), prepared)
+                return json.dumps(converted, allow_nan=False).encode()
+            except (ValueError, TypeError, KeyError, AttributeError) as e:
+                reason = f"the {self.config.provider} answer cannot be read: {type(e).__name__}"
+                raise MalformedAnswer(reason) from e
+
+        return _Request(prepared.url, prepared.json, prepared.headers, convert)
 
     def _chat_request(self, job: TaskInput, model: str, target: str) -> dict[str, Any]:
         # The real model id in the body lets routers and the offline stand-in pick the model.
@@ -312,7 +238,14 @@ class HFInferenceClientWorkflow:
             return await self._request(task, target, inputs, parameters, **extra)
         except ValueError as e:
             # huggingface_hub's own checks: model/task/provider combinations it refuses.
-            raise UnsupportedRequest("data.model", str(e)[:_REASON_LIMIT]) from e
+            raise UnsupportedRequest("data.model", str(e)[:REASON_LIMIT]) from e
+        except Exception as e:
+            # With another provider, huggingface_hub asks the Hub for the provider's model id;
+            # the Hub being unreachable or refusing is not the caller's fault.
+            raise BackendUnavailable(
+                f"cannot route model {target} to provider {self.config.provider}:"
+                f" {type(e).__name__}"
+            ) from e
 
     async def _generate(self, job: TaskInput, model: str, target: str) -> str:
         if not self._use_chat(target):
@@ -356,7 +289,8 @@ class HFInferenceClientWorkflow:
         fallback_ok: bool = False,
     ) -> _T:
         async def once() -> _T:
-            return parse(await self.http.post(request.url, request.payload, request.headers))
+            body = await self.http.post(request.url, request.payload, request.headers)
+            return parse(request.convert(body) if request.convert else body)
 
         return await self._attempts(once, job, model, fallback_ok=fallback_ok)
 
