@@ -39,7 +39,8 @@ from .rpc import ProtocolMissing
 from .rpc import RpcUnavailable
 from .scheduling import plan_deliveries
 from .sender import TransactionSender
-from .settlement import SWEEP_BLOCKS
+from .settlement import MAX_BLOCK_READS
+from .settlement import SWEEP_PERIOD_S
 from .settlement import Settlement
 from .steps import ContainerRunner
 from .steps import DeliverySteps
@@ -152,6 +153,7 @@ class ChainLoop:
         self._resync = False
         self._synced = False  # the initial sync is over
         self._sweep = False  # check every in-flight delivery at the next head
+        self._last_sweep = 0.0  # time.monotonic() of the last check of every in-flight one
         self._fault = ""  # why the last poll failed ("" when it went through)
         self._fault_logged: dict[str, float] = {}
         self._rpc_answers = True
@@ -357,16 +359,19 @@ class ChainLoop:
     async def _mined_since(self, head: Block) -> tuple[frozenset[str] | None, bool]:
         """The transactions of the blocks after the last processed one up to `head` (None when
         unknown: the first head, a gap too wide to read block by block), and whether every
-        in-flight delivery is to be checked: then, after a fault, and once every SWEEP_BLOCKS
-        blocks."""
+        in-flight delivery is to be checked: then, after a fault, and once every SWEEP_PERIOD_S."""
         processed = self._processed
-        if processed is None or head.number - processed.number > SWEEP_BLOCKS:
+        now = time.monotonic()
+        if processed is None or head.number - processed.number > MAX_BLOCK_READS:
+            self._last_sweep = now
             return None, True
         mined = set(head.transactions)
         for number in range(processed.number + 1, head.number):
             mined |= (await self._client.block(number)).transactions
-        boundary = head.number // SWEEP_BLOCKS != processed.number // SWEEP_BLOCKS
-        return frozenset(mined), boundary or self._sweep
+        sweep = self._sweep or now - self._last_sweep >= SWEEP_PERIOD_S
+        if sweep:
+            self._last_sweep = now
+        return frozenset(mined), sweep
 
     def _faulted(self, reason: str) -> None:
         """Say a chain fault once (and again once a period while it lasts)."""

@@ -3,11 +3,12 @@
 Each new block's transaction list says which SENT deliveries it mined: only those get a receipt
 read, so the cost per block follows what the block holds, not how many deliveries are in flight
 (reading every in-flight receipt at every block made a burst of n deliveries cost n^2 reads).
-Every `SWEEP_BLOCKS` blocks, and after any gap the loop did not read, every SENT delivery is
-checked one by one, which is how a lost transaction is found. A transaction still in the mempool is
-waited for (upstream sends a second one after a restart, which reverts and wastes gas); one the
-endpoint forgot is re-broadcast byte for byte (same hash, so it can mine at most once), unless
-`nodeResponded` shows the interval already answered; a reverted one counts as a failed attempt.
+Every `SWEEP_PERIOD_S` seconds, after a fault and after a gap of more than `MAX_BLOCK_READS`
+blocks, every SENT delivery is checked one by one, which is how a lost transaction is found.
+A transaction still in the mempool is waited for (upstream sends a second one after a restart,
+which reverts and wastes gas); one the endpoint forgot is re-broadcast byte for byte (same hash,
+so it can mine at most once), unless `nodeResponded` shows the interval already answered; a
+reverted one counts as a failed attempt.
 """
 
 from __future__ import annotations
@@ -25,12 +26,18 @@ from .ledger import DeliveryLedger
 from .rpc import ChainClient
 from .rpc import ChainError
 
-__all__ = ["SWEEP_BLOCKS", "Settlement", "TxOutcome"]
+__all__ = ["MAX_BLOCK_READS", "SWEEP_PERIOD_S", "Settlement", "TxOutcome"]
 
 log = logging.getLogger(__name__)
 
-# Blocks between two checks of every in-flight delivery (finds transactions the endpoint lost).
-SWEEP_BLOCKS = 16
+# Seconds between two checks of every in-flight delivery (finds transactions the endpoint lost,
+# a rare event). Not a number of blocks: during a burst on automine blocks come every few
+# milliseconds, and checking hundreds of pending transactions that often is what made a burst's
+# cost grow with its size.
+SWEEP_PERIOD_S = 30.0
+# More new blocks than this between two polls: check every in-flight delivery instead of reading
+# the blocks one by one.
+MAX_BLOCK_READS = 64
 
 
 class TxOutcome(IntEnum):
