@@ -11,7 +11,9 @@ devnode (node/tests/chain harness, echo container).
   not-yet-active subscriptions.
 - burst curve: 200, 500 and 1,000 callback requests mined in one block, then automine: time
   until the node records the last delivery (read from its /metrics, so the bench's own polling
-  puts no load on anvil), deliveries/s, and the CPU seconds the node and anvil spent.
+  puts no load on anvil), deliveries/s, and the CPU seconds the node and anvil spent; baseline:
+  anvil alone mining as many plain transfers, one block each, right after each burst (anvil's
+  work per block grows with the chain's storage, which every burst adds to).
 - startup curve: 1,000, 5,000 and 10,000 subscriptions on chain, a fresh node with the default
   `snapshot_sync.sleep` (1 s): time until its REST API answers, and until /health says healthy
   (initial sync over), with the node's CPU seconds.
@@ -242,6 +244,45 @@ def finished(node: Devnode) -> float:
     )
 
 
+def anvil_floor(rpc: Rpc, user: Actor, count: int, anvil_pid: int) -> tuple[float, float]:
+    """Baseline: `count` plain transfers, one block each on automine, on the chain as it is.
+
+    Anvil's work per block grows with the chain's whole storage (40,000 unrelated storage slots
+    took a plain transfer from 0.65 to ~55 ms of anvil CPU), and every burst adds its
+    subscriptions and answers to that storage, so each burst size is compared with what anvil
+    alone needs to mine as many blocks at the same point. Returns (seconds, anvil CPU seconds).
+    """
+    nonce = int(rpc("eth_getTransactionCount", user.address, "pending"), 16)
+    chain_id = int(rpc("eth_chainId"), 16)
+    raws = [
+        "0x"
+        + bytes(
+            user.account.sign_transaction(
+                {
+                    "to": user.address,
+                    "value": 0,
+                    "nonce": nonce + i,
+                    "gas": 21_000,
+                    "maxFeePerGas": 10 * 10**9,
+                    "maxPriorityFeePerGas": 10**9,
+                    "chainId": chain_id,
+                    "type": 2,
+                }
+            ).raw_transaction
+        ).hex()
+        for i in range(count)
+    ]
+    start, cpu = time.perf_counter(), cpu_seconds(anvil_pid)
+    for raw in raws:  # one at a time, as the node's sender does: one block each
+        rpc("eth_sendRawTransaction", raw)
+    wait_until(
+        lambda: int(rpc("eth_getTransactionCount", user.address, "latest"), 16) >= nonce + count,
+        STARTUP_TIMEOUT_S,
+        "the baseline transfers mined",
+    )
+    return time.perf_counter() - start, cpu_seconds(anvil_pid) - cpu
+
+
 def burst_curve(
     rpc: Rpc, user: Actor, consumer: str, node: Devnode, anvil_pid: int
 ) -> list[dict[str, Any]]:
@@ -277,10 +318,13 @@ def burst_curve(
         node_cpu = cpu_seconds(node.proc.pid) - node_cpu
         anvil_cpu = cpu_seconds(anvil_pid) - anvil_cpu
         missed = int(before_delivered + size - delivered(node))
+        floor_s, floor_cpu = anvil_floor(rpc, user, size, anvil_pid)
         print(
             f"burst of {size}: {took:.2f} s ({size / took:.0f}/s, {missed} not delivered),"
             f" node CPU {node_cpu:.1f} s,"
-            f" anvil CPU {anvil_cpu:.1f} s",
+            f" anvil CPU {anvil_cpu:.1f} s;"
+            f" anvil alone, {size} transfers one block each: {floor_s:.2f} s,"
+            f" CPU {floor_cpu:.1f} s",
             file=sys.stderr,
         )
         rows.append(
@@ -288,12 +332,13 @@ def burst_curve(
                 f"burst curve: {size} callbacks, last delivery",
                 took,
                 "s",
-                None,
-                None,
+                round(floor_s, 2),
+                "anvil alone: as many plain transfers, one block each, right after",
                 deliveries_per_s=round(size / took, 1),
                 not_delivered=int(before_delivered + size - delivered(node)),
                 node_cpu_s=round(node_cpu, 2),
                 anvil_cpu_s=round(anvil_cpu, 2),
+                anvil_alone_cpu_s=round(floor_cpu, 2),
             )
         )
     return rows
