@@ -194,7 +194,7 @@ class JobRecords:
 
     def get(self, client: str, ids: Sequence[str]) -> list[JobResult]:
         """Jobs of this client among ``ids``: completed ones first, then running, each in the
-        order asked (spec 2.7); unknown ids are skipped."""
+        order asked, as upstream answers; unknown ids are skipped."""
         if not ids:
             return []
         marks = ",".join("?" * len(ids))
@@ -209,7 +209,7 @@ class JobRecords:
         return done + [j for j in ordered if j.status is JobStatus.RUNNING]
 
     def ids(self, client: str, pending: bool | None) -> list[str]:
-        """Job ids of this client: running ones first, then completed (spec 2.7)."""
+        """Job ids of this client: running ones first, then completed, as upstream lists them."""
         rows = self._store.connection.execute(
             "SELECT id, status FROM offchain_jobs WHERE client = ? ORDER BY created, rowid",
             (client,),
