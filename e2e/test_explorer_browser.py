@@ -32,7 +32,7 @@ pytestmark = [
     # Off CI, a machine without Debian's chromium skips these; CI installs it and must run them.
     pytest.mark.skipif(
         not chromium_available() and not os.environ.get("CI"),
-        reason="Debian's chromium is not installed (make setup installs it)",
+        reason="Debian's chromium is not installed (make e2e installs it as root or in CI)",
     ),
     pytest.mark.devnode("the explorer is the devnode's own page"),
 ]

@@ -23,7 +23,7 @@ import {LibSign} from "../testkit/LibSign.sol";
 
 /// @title AbiPinsTest
 /// @notice Pins every selector, event topic, error selector and EIP-712 type hash that
-///         spec/infernet-sdk.md lists for infernet-sdk v1.1.0, so an ABI drift fails the build.
+///         infernet-sdk v1.1.0 declares (ritual-net/infernet-sdk, tag v1.1.0, src/), so an ABI drift fails the build.
 contract AbiPinsTest is Test {
     // Public state-variable getters only expose `.selector` through an instance; these stay
     // undeployed (a selector needs no code).
@@ -38,7 +38,7 @@ contract AbiPinsTest is Test {
         assertEq(uint256(uint32(actual)), uint256(uint32(expected)));
     }
 
-    /// @notice Coordinator functions and public getters (spec §3.2, §3.3).
+    /// @notice Coordinator functions and public getters (src/Coordinator.sol).
     function test_pins_coordinatorFunctions() public view {
         _pin(COORDINATOR_ABI.id.selector, 0xaf640d0f);
         _pin(COORDINATOR_ABI.nodeResponded.selector, 0x298f7bdc);
@@ -52,7 +52,7 @@ contract AbiPinsTest is Test {
         _pin(COORDINATOR_ABI.finalizeProofVerification.selector, 0x196ab123);
     }
 
-    /// @notice Coordinator event topics (spec §3.4).
+    /// @notice Coordinator event topics (src/Coordinator.sol).
     function test_pins_coordinatorEvents() public pure {
         assertEq(
             Coordinator.SubscriptionCreated.selector,
@@ -72,7 +72,7 @@ contract AbiPinsTest is Test {
         );
     }
 
-    /// @notice Coordinator errors, including the ones that bubble up from Solady and Wallet (§3.5).
+    /// @notice Coordinator errors, including the ones that bubble up from Solady and Wallet (src/Coordinator.sol).
     function test_pins_coordinatorErrors() public pure {
         _pin(Coordinator.InvalidWallet.selector, 0x23455ba1);
         _pin(Coordinator.IntervalMismatch.selector, 0x4db310c3);
@@ -92,7 +92,7 @@ contract AbiPinsTest is Test {
         _pin(SafeTransferLib.TransferFailed.selector, 0x90b8ec18);
     }
 
-    /// @notice EIP712Coordinator surface and the EIP-712 type hashes (spec §4).
+    /// @notice EIP712Coordinator surface and the EIP-712 type hashes (src/EIP712Coordinator.sol).
     function test_pins_eip712Coordinator() public view {
         _pin(EIP712_COORDINATOR_ABI.EIP712_NAME.selector, 0x3b2fb7a8);
         _pin(EIP712_COORDINATOR_ABI.EIP712_VERSION.selector, 0xeccec5a8);
@@ -118,7 +118,7 @@ contract AbiPinsTest is Test {
         );
     }
 
-    /// @notice Consumer-side surface: BaseConsumer, Delegator, Allowlist (spec §5).
+    /// @notice Consumer-side surface: BaseConsumer, Delegator, Allowlist (src/consumer/, src/pattern/).
     function test_pins_consumerSurface() public pure {
         _pin(BaseConsumer.rawReceiveCompute.selector, 0x7a411a8d);
         _pin(BaseConsumer.getContainerInputs.selector, 0x962fad75);
@@ -128,7 +128,7 @@ contract AbiPinsTest is Test {
         _pin(Allowlist.NodeNotAllowed.selector, 0x42764946);
     }
 
-    /// @notice Registry, Reader and Inbox (spec §6).
+    /// @notice Registry, Reader and Inbox (src/Registry.sol, src/utility/Reader.sol, src/Inbox.sol).
     function test_pins_registryReaderInbox() public view {
         _pin(REGISTRY_ABI.COORDINATOR.selector, 0x3b2bcbf1);
         _pin(REGISTRY_ABI.INBOX.selector, 0xb7010697);
@@ -146,7 +146,7 @@ contract AbiPinsTest is Test {
         assertEq(uint16(uint256(Inbox.NewInboxItem.selector)), 0x94d1);
     }
 
-    /// @notice Fee, WalletFactory, Wallet and IVerifier (spec §6).
+    /// @notice Fee, WalletFactory, Wallet and IVerifier (src/payments/).
     function test_pins_payments() public view {
         _pin(FEE_ABI.FEE.selector, 0xc57981b5);
         _pin(FEE_ABI.updateFee.selector, 0x2c6cda93);

@@ -180,7 +180,7 @@ contract CoordinatorPaymentProofTest is CoordinatorPaymentTest {
     }
 
     /// @notice 40e6 tokens, verifier fee 5e6, valid proof: protocol 4,343,500, verifier 4,744,500,
-    ///         node 30,912,000 (spec §3.8 vectors); the node's stake is released.
+    ///         node 30,912,000 (docs/contracts.md, fees); the node's stake is released.
     function test_atomicVerifier_validProofPaysNode() public {
         ATOMIC_VERIFIER.setFee(address(TOKEN), 5e6);
         _fundConsumer(address(TOKEN), 40e6);
@@ -202,7 +202,7 @@ contract CoordinatorPaymentProofTest is CoordinatorPaymentTest {
     }
 
     /// @notice 1 ETH, verifier fee 0.111 ETH, invalid proof: the node's 1 ETH stake goes to the
-    ///         consumer wallet, which ends at 1.7868 ETH (spec §3.8 vector).
+    ///         consumer wallet, which ends at 1.7868 ETH (docs/contracts.md, fees).
     function test_atomicVerifier_invalidProofSlashesNode() public {
         ATOMIC_VERIFIER.setFee(ETH, 0.111 ether);
         _fundConsumer(ETH, 1 ether);

@@ -16,7 +16,7 @@ contract DeployProtocolTest is Test {
     address internal constant ANVIL_2 = 0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC;
     address internal constant ANVIL_3 = 0x90F79bf6EB2c4f870365E785982E1f101E93b906;
 
-    /// @notice anvil's default chain id, for which the spec gives the domain separator.
+    /// @notice anvil's default chain id; with infernet-anvil's Coordinator address it fixes the domain separator.
     uint256 internal constant ANVIL_CHAIN_ID = 31_337;
 
     DeployProtocol internal SCRIPT;

@@ -35,7 +35,7 @@ contract HFInferenceTest is Test {
 
     HFInferenceHarness internal HARNESS = new HFInferenceHarness();
 
-    /// @notice (1, "", "hi") is the 192-byte layout the service decodes (spec hf-service §1.3).
+    /// @notice (1, "", "hi") is the 192-byte layout the service decodes (docs/contracts.md).
     function test_encodeInput_matchesServiceLayout() public pure {
         bytes memory encoded = HFInference.encodeInput(HFInference.TEXT_GENERATION, "", "hi");
         assertEq(encoded.length, 192);

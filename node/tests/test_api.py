@@ -1,4 +1,4 @@
-"""REST API over real HTTP: every route, its shapes and status codes (spec section 2)."""
+"""REST API over real HTTP: every route, its shapes and status codes (docs/devnode.md)."""
 
 from __future__ import annotations
 

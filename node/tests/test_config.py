@@ -1,4 +1,4 @@
-"""config.json parsing (spec section 7): defaults, warnings, one error per invalid key."""
+"""config.json parsing (docs/configuration.md): defaults, warnings, one error per invalid key."""
 
 from __future__ import annotations
 

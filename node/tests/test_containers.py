@@ -1,4 +1,4 @@
-"""Container protocol over real HTTP (spec section 4): body, bearer, chaining, errors, streaming."""
+"""Container protocol over real HTTP (docs/devnode.md): body, bearer, chains, errors, streams."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Admission rules (spec section 5) as a table, without sockets."""
+"""Admission rules (docs/devnode.md) as a table, without sockets."""
 
 from __future__ import annotations
 

@@ -69,7 +69,7 @@ def test_score_scaling_truncates_like_upstream() -> None:
 
 
 def test_hex_layout_of_the_spec_example() -> None:
-    # hf-service.md 1.3: (1, "", "hi") is six words, 192 bytes.
+    # docs/contracts.md (wire formats): (1, "", "hi") is six words, 192 bytes.
     raw = encode_input(1, "", "hi")
     assert len(raw) == 192
     assert (raw[31], raw[63], raw[95], raw[159]) == (1, 0x60, 0x80, 2)

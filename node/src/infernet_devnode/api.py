@@ -1,4 +1,4 @@
-"""The REST API (spec section 2) on aiohttp's server.
+"""The REST API (docs/devnode.md) on aiohttp's server.
 
 Routes, JSON shapes and status codes are upstream's, with these deliberate differences:
 malformed or invalid bodies (too deep, non-finite numbers included) get 400 naming the field
@@ -66,7 +66,7 @@ _MAX_PARSE_ERROR = 300
 
 
 def status_caller_allowed(client: str) -> bool:
-    """Whether ``client`` may report job status (spec 2.8)."""
+    """Whether ``client`` may report job status (loopback and private ranges, docs/devnode.md)."""
     try:
         address = ipaddress.ip_address(client)
     except ValueError:
@@ -361,7 +361,7 @@ class _Api:
 
 
 def _client(request: web.Request) -> str:
-    """The caller's address: the TCP peer (spec 2.7 scopes results by it).
+    """The caller's address: the TCP peer (results are scoped by it, docs/devnode.md).
 
     Raises:
         InvalidField: no peer address (e.g. a Unix socket), upstream's 400.

@@ -1,4 +1,4 @@
-"""config.json: the Infernet Node v1.4 schema (spec section 7) plus a few devnode-only keys.
+"""config.json: the Infernet Node v1.4 schema (docs/configuration.md) plus a few devnode-only keys.
 
 Every upstream key is accepted with its upstream default, so a config written for Ritual's node
 loads unchanged. Keys that only make sense with Docker, Redis or telemetry are accepted and
@@ -56,7 +56,7 @@ __all__ = [
     "parse_config",
 ]
 
-# Upstream defaults (spec section 7).
+# Upstream defaults (docs/configuration.md).
 DEFAULT_CONTAINER_PORT = 3000
 DEFAULT_SERVER_PORT = 4000
 DEFAULT_RATE_LIMIT_REQUESTS = 60

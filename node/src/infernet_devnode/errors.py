@@ -55,7 +55,7 @@ class InvalidField(NodeError, ValueError):
 
 
 class GuardianRejection(NodeError):
-    """An admission rule (spec section 5) refused a job; upstream answers 405 with this body."""
+    """An admission rule (docs/devnode.md) refused a job; upstream answers 405 with this body."""
 
     def __init__(self, error: str, params: Mapping[str, object] | None = None) -> None:
         super().__init__(error)

@@ -1,4 +1,4 @@
-"""Admission rules (spec section 5): which jobs a node accepts, as pure functions.
+"""Admission rules (docs/devnode.md, admission rules): which jobs a node accepts, as pure functions.
 
 Rejections raise GuardianRejection carrying upstream's exact ``error`` text and ``params``; the
 REST layer answers them with 405 (upstream's status, not 403) or puts them in a batch answer.
@@ -31,7 +31,7 @@ IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 def container_set_hash(container_ids: Sequence[str]) -> str:
-    """keccak256(abi.encode(string)) of the comma-joined ids, 0x-hex (spec 4.2)."""
+    """keccak256(abi.encode(string)) of the comma-joined ids, 0x-hex (docs/contracts.md)."""
     encoded = abi_encode(["string"], [",".join(container_ids)])
     return "0x" + keccak(encoded).hex()
 

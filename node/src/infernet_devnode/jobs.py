@@ -1,4 +1,4 @@
-"""Off-chain jobs (spec 2.4-2.8, 3): admission, running in the background, durable records.
+"""Off-chain jobs (docs/devnode.md): admission, running in the background, durable records.
 
 A job's id is returned only once the job is durable: finished, or written as ``running`` (so an
 immediate GET always finds it, unlike upstream's create_task race). Jobs cut off by a stop
@@ -147,7 +147,7 @@ class OffchainJobs:
         container's raw bytes.
 
         The joined output is recorded when the stream ends; a failure mid-stream just ends the
-        stream and records the job as failed (spec 2.6), as does a stream closed early.
+        stream and records the job as failed (as upstream does), as does a stream closed early.
         """
         container = request.containers[0]
         job_id = str(uuid.uuid4())

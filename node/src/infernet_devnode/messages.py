@@ -1,4 +1,4 @@
-"""Request bodies of the REST API (spec 2.4-2.8), validated at the wire edge.
+"""Request bodies of the REST API (docs/devnode.md), validated at the wire edge.
 
 Types are strict like upstream's dacite parsing (no "1" for 1), unknown keys are ignored like
 upstream. Unlike upstream (500), a malformed body raises InvalidField naming the field.

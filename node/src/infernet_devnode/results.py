@@ -1,4 +1,4 @@
-"""Job and container result types (spec section 3), with their exact JSON shapes."""
+"""Job and container result types (docs/devnode.md, job results), with their exact JSON shapes."""
 
 from __future__ import annotations
 

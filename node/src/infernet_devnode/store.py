@@ -188,25 +188,13 @@ class JobRecords:
 
         ``input_json`` (the job's input, JSON-encoded) is kept when a later write omits it.
         """
-        now = time.time()
         self._store.connection.execute(
-            _UPSERT if replace else _INSERT_NEW,
-            (
-                client,
-                job.id,
-                job.status.value,
-                json.dumps(list(containers)),
-                _dump_results(job.intermediate_results),
-                None if job.result is None else json.dumps(job.result.to_json()),
-                now,
-                now,
-                input_json,
-            ),
+            _UPSERT if replace else _INSERT_NEW, (*_job_row(client, job, containers), input_json)
         )
 
     def get(self, client: str, ids: Sequence[str]) -> list[JobResult]:
         """Jobs of this client among ``ids``: completed ones first, then running, each in the
-        order asked (spec 2.7); unknown ids are skipped."""
+        order asked, as upstream answers; unknown ids are skipped."""
         if not ids:
             return []
         marks = ",".join("?" * len(ids))
@@ -221,7 +209,7 @@ class JobRecords:
         return done + [j for j in ordered if j.status is JobStatus.RUNNING]
 
     def ids(self, client: str, pending: bool | None) -> list[str]:
-        """Job ids of this client: running ones first, then completed (spec 2.7)."""
+        """Job ids of this client: running ones first, then completed, as upstream lists them."""
         rows = self._store.connection.execute(
             "SELECT id, status FROM offchain_jobs WHERE client = ? ORDER BY created, rowid",
             (client,),
@@ -268,23 +256,12 @@ class JobRecords:
     def report(self, client: str, job: JobResult, containers: Sequence[str]) -> bool:
         """Record a reported job state unless the job has already finished. Returns whether
         it was recorded (a finished record is final)."""
-        now = time.time()
         cursor = self._store.connection.execute(
             _INSERT + " ON CONFLICT (client, id) DO UPDATE SET status = excluded.status,"
             " containers = excluded.containers, result = excluded.result,"
             " updated = excluded.updated WHERE offchain_jobs.status = ?",
-            (
-                client,
-                job.id,
-                job.status.value,
-                json.dumps(list(containers)),
-                _dump_results(job.intermediate_results),
-                None if job.result is None else json.dumps(job.result.to_json()),
-                now,
-                now,
-                None,  # input: a reported job has none
-                JobStatus.RUNNING.value,
-            ),
+            # no input: a reported job has none
+            (*_job_row(client, job, containers), None, JobStatus.RUNNING.value),
         )
         return cursor.rowcount > 0
 
@@ -302,6 +279,21 @@ class JobRecords:
             ),
         )
         return cursor.rowcount
+
+
+def _job_row(client: str, job: JobResult, containers: Sequence[str]) -> tuple[Any, ...]:
+    """The columns `_INSERT` names before `input`, for a record written now."""
+    now = time.time()
+    return (
+        client,
+        job.id,
+        job.status.value,
+        json.dumps(list(containers)),
+        _dump_results(job.intermediate_results),
+        None if job.result is None else json.dumps(job.result.to_json()),
+        now,
+        now,
+    )
 
 
 def _dump_results(results: Sequence[ContainerResult]) -> str:

@@ -40,7 +40,7 @@ __all__ = [
 ]
 
 # The first `widgetModels` entry of each task in Hugging Face's task data: what upstream's
-# huggingface_hub 0.25.1 picked for model=None (../shared/spec/hf-service.md section 3).
+# huggingface_hub 0.25.1 picked for model=None (docs/configuration.md).
 DEFAULT_MODELS: Mapping[TaskId, str] = {
     TaskId.TEXT_GENERATION: "mistralai/Mistral-Nemo-Instruct-2407",
     TaskId.TEXT_CLASSIFICATION: "distilbert/distilbert-base-uncased-finetuned-sst-2-english",

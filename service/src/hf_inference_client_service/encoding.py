@@ -1,6 +1,6 @@
 """ABI wire format of on-chain jobs: hex input in, five hex fields out.
 
-Input (../shared/spec/hf-service.md section 1.3): hex of `abi.encode(uint8 task, string model,
+Input (docs/contracts.md, wire formats): hex of `abi.encode(uint8 task, string model,
 string input)`, with or without `0x` (the node sends it without). An empty model means the task's
 default model; the input string is the prompt (task 1) or the text (tasks 2-4).
 

@@ -1,6 +1,6 @@
 """Normalise huggingface_hub results into the service's output shapes (pure functions).
 
-Shapes (../shared/spec/hf-service.md section 2.4, `{"output": ...}` off-chain):
+Shapes (docs/service.md, `{"output": ...}` off-chain):
 - text generation: the generated text (str);
 - text classification: list of {"label", "score"}, in the backend's order (descending score);
 - token classification: list of {"entity_group", "score", "word", "start", "end"};

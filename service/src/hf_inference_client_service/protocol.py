@@ -1,6 +1,6 @@
 """The node-to-container protocol: request body, job locations and the on-chain answer (pure).
 
-Facts from ../shared/spec/infernet-node.md section 4 and hf-service.md section 1: the node POSTs
+The container protocol (docs/devnode.md) and the service's routes (docs/service.md): the node POSTs
 `{source, destination, data, requires_proof}` (streaming calls omit `requires_proof`); `source` and
 `destination` are 0 on-chain, 1 off-chain, 2 stream; on-chain `data` is hex without 0x, off-chain
 `data` a JSON object. Delegated subscriptions arrive as source 1, destination 0.

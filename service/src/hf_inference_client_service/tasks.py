@@ -1,7 +1,7 @@
 """The four Hugging Face tasks: ids, typed inputs, off-chain parsing and output shapes.
 
 Task ids and the off-chain input dicts are wire-compatible with infernet-ml 2.0.0's `HFTaskId` and
-`HF*InferenceInput` models (see ../shared/spec/hf-service.md section 2): `task_id` plus `model`
+`HF*InferenceInput` models (its `utils/hf_types.py`; docs/service.md): `task_id` plus `model`
 plus `prompt` (task 1) or `text` (tasks 2-4) plus optional task parameters; unknown keys are
 ignored as infernet-ml did. Unlike infernet-ml, a missing or unknown `task_id` is a 400 naming the
 field, and parameter types are checked strictly (no silent "20" -> 20 coercion).

@@ -141,9 +141,10 @@ def recover_signer(digest: bytes, v: int, r: int, s: int) -> str | None:
         return None
 
 
-def delegate_key(owner: str, nonce: int) -> bytes:
+def delegate_key(subscription_owner: str, nonce: int) -> bytes:
     """Key of `delegateCreatedIds`: keccak256(abi.encode(address owner, uint32 nonce))."""
-    return keccak(abi_encode(["address", "uint32"], [to_checksum_address(owner), nonce]))
+    owner = to_checksum_address(subscription_owner)
+    return keccak(abi_encode(["address", "uint32"], [owner, nonce]))
 
 
 @dataclass(frozen=True)
