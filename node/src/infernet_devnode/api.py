@@ -47,7 +47,8 @@ log = logging.getLogger(__name__)
 # The Infernet Node version whose wire behaviour this node reproduces (reported by /info).
 UPSTREAM_VERSION = "1.4.0"
 STATUS_INVALID = "Status is invalid"
-# Spec 2.8: who may PUT /api/status (loopback and Docker's default private networks).
+# Who may PUT /api/status, as upstream: loopback and Docker's default private networks
+# (docs/devnode.md, "The Infernet node protocol").
 _STATUS_NETWORKS = tuple(
     ipaddress.ip_network(n)
     for n in (

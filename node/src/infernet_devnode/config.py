@@ -63,7 +63,7 @@ DEFAULT_RATE_LIMIT_REQUESTS = 60
 DEFAULT_RATE_LIMIT_PERIOD_S = 60.0
 DEFAULT_MAX_GAS_LIMIT = 5_000_000
 DEFAULT_LOG_MAX_FILE_SIZE = 2**30  # bytes
-# Spec section 4.1: 180 s per container call, 60 s for the streaming call.
+# Upstream's container timeouts: 180 s per call, 60 s for the streaming call (docs/devnode.md).
 DEFAULT_CONTAINER_TIMEOUT_S = 180.0
 DEFAULT_STREAM_TIMEOUT_S = 60.0
 # Devnode defaults.

@@ -23,7 +23,7 @@ from .messages import DelegatedSubscriptionRequest
 __all__ = ["ContainerRules", "Guardian", "container_set_hash"]
 
 ZERO_ADDRESS = "0x" + "00" * 20
-# Spec 4.2: upstream precomputes every ordered permutation of 2..N ids; that is N! entries, so
+# Upstream precomputes every ordered permutation of 2..N ids; that is N! entries, so
 # the lookup stops at this many containers per set (enough for any realistic pipeline).
 MAX_PERMUTATION_LENGTH = 4
 
@@ -85,7 +85,8 @@ class Guardian:
         return self._by_hash.get(containers_hash.lower(), ())
 
     def check_offchain(self, containers: Sequence[str], requires_proof: bool, client: str) -> None:
-        """Spec 5, off-chain job: rules in upstream's order.
+        """Off-chain job: the admission rules in upstream's order (docs/devnode.md, "The Infernet
+        node protocol").
 
         Raises:
             GuardianRejection: the first rule that fails.
@@ -112,7 +113,8 @@ class Guardian:
     def check_delegated(
         self, request: DelegatedSubscriptionRequest, chain_enabled: bool, now: int
     ) -> tuple[str, ...]:
-        """Spec 5, delegated subscription: rules in upstream's order. Returns the container ids.
+        """Delegated subscription: the admission rules in upstream's order (docs/devnode.md).
+        Returns the container ids.
 
         ``now`` is unix seconds (the chain side may pass chain time). Fixes upstream's quirk of
         an unknown container hash ending in a 500: it is "Container not supported" here.
