@@ -29,6 +29,9 @@ _STREAM_HEAD = (
 _LENGTH = re.compile(rb"content-length:\s*(\d+)", re.IGNORECASE)
 _REDIRECTED = b"/after-redirect"
 TRICKLE_SECONDS = 0.3
+LATE_STRAY_DELAY_S = 0.05
+# Set once "late-stray-answer" has sent its stray answer (the server runs in its own thread).
+LATE_STRAY_SENT = threading.Event()
 OVERSIZED_ANSWER_BYTES = 64 * 1024
 OVERSIZED_HEAD_BYTES = 64 * 1024
 
@@ -120,6 +123,16 @@ async def _garbage_stream(writer: asyncio.StreamWriter, text: str, _body: str) -
     return True
 
 
+async def _late_stray_answer(writer: asyncio.StreamWriter, text: str, _body: str) -> bool:
+    # A complete answer, then, once the client has had time to put the connection back in its
+    # pool, a second answer nobody asked for on the idle connection.
+    await _send(writer, _answer("200 OK", labels(text)))
+    await asyncio.sleep(LATE_STRAY_DELAY_S)
+    await _send(writer, _answer("200 OK", labels("WRONG: late stray answer")))
+    LATE_STRAY_SENT.set()
+    return True
+
+
 def _extra_answer(text: str) -> bytes:
     return _answer("200 OK", labels(text)) + _answer("200 OK", labels("WRONG: stray answer"))
 
@@ -157,6 +170,7 @@ def _redirect(location: str) -> Callable[[str], bytes]:
 
 CASES: dict[str, Behaviour] = {
     "extra-answer": _fixed(_extra_answer),
+    "late-stray-answer": _late_stray_answer,
     "short-length": _fixed(_short_length),
     "continue-first": _fixed(
         lambda t: b"HTTP/1.1 100 Continue\r\n\r\n" + _answer("200 OK", labels(t))

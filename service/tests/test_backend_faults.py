@@ -15,6 +15,7 @@ from hypothesis import HealthCheck
 from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
+from misbehaving_backend import LATE_STRAY_SENT
 from misbehaving_backend import MisbehavingBackend
 from service_harness import ServiceThread
 
@@ -101,6 +102,17 @@ def test_backend_fault_is_attributed_and_contained(service: ServiceThread, case:
         assert TOKEN not in error["description"]
         assert "data.model" not in error["description"]
     assert_next_jobs_get_their_own_answers(service, case)
+
+
+def test_a_stray_answer_on_an_idle_pooled_connection_reaches_no_job(
+    service: ServiceThread,
+) -> None:
+    # The stray answer arrives after the job's own answer was read and the connection went back
+    # to the pool; the next jobs are sent only once it is there, so one of them would get it.
+    LATE_STRAY_SENT.clear()
+    assert_own_answer(service.post(classify("late-stray-answer:job")), "late-stray-answer:job")
+    assert LATE_STRAY_SENT.wait(10)
+    assert_next_jobs_get_their_own_answers(service, "late-stray-answer")
 
 
 def test_backend_refusing_a_generation_parameter_is_the_callers_fault(

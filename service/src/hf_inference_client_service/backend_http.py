@@ -5,7 +5,8 @@ connection back into its pool with whatever the backend sent beyond the declared
 still buffered in h11, and parses those bytes as the next answer on that connection. One backend
 answer with a wrong Content-Length (or a whole extra answer) then shifts every later job's output
 onto the next job. aiohttp's client closes a connection whose buffer is not empty when the
-response is released (`ResponseHandler.should_close`), so a stray byte costs one connection, never
+response is released (`ResponseHandler.should_close`), and the connector below also drops a
+pooled connection that received bytes while idle, so a stray byte costs one connection, never
 another job's answer. The service's tests replay that case against a scripted backend.
 
 Other guarantees:
@@ -87,6 +88,27 @@ def _describe(error: BaseException) -> str:
     return (first or type(error).__name__)[:_REASON_LIMIT]
 
 
+class _IdleCheckedConnector(aiohttp.TCPConnector):
+    """aiohttp's connector, minus reusing a pooled connection that received bytes while idle.
+
+    aiohttp closes a connection that holds unread bytes when its response is released, but bytes
+    that arrive later, while the connection waits in the pool, are parsed as an answer and handed
+    to the next request on it: a backend that sends a stray answer after a complete one would
+    give the next job that stray answer. Such a connection reports `should_close`; it is closed
+    here instead of reused. (`_get` is aiohttp 3.14's private pool lookup; re-check on upgrade.)
+    """
+
+    async def _get(self, key: Any, *args: Any, **kwargs: Any) -> Any:
+        while True:
+            connection = await super()._get(key, *args, **kwargs)
+            if connection is None:
+                return None
+            protocol = connection.protocol
+            if protocol is not None and not protocol.should_close:
+                return connection
+            connection.close()
+
+
 class BackendHTTP:
     """The backend client; `open()` in the serving loop, `close()` (idempotent) at shutdown."""
 
@@ -103,7 +125,7 @@ class BackendHTTP:
         """
         if self._state is not _State.UNOPENED:
             raise RuntimeError(f"backend client is {self._state.value}; open() runs once")
-        connector = aiohttp.TCPConnector(
+        connector = _IdleCheckedConnector(
             limit=self.limits.connections, limit_per_host=self.limits.connections
         )
         self._session = aiohttp.ClientSession(
