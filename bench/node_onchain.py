@@ -32,20 +32,14 @@ Run: .venv/bin/python bench/node_onchain.py   (BENCH_QUICK=1 for a short run)
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import statistics
 import sys
 import tempfile
-import threading
 import time
-from collections import Counter
-from http.server import BaseHTTPRequestHandler
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 REPO = Path(__file__).resolve().parent.parent
 # chain_harness builds on the devnode tests' own harness (node/tests/devnode_harness.py)
@@ -67,6 +61,7 @@ from chain_harness import Anvil  # noqa: E402
 from chain_harness import Devnode  # noqa: E402
 from chain_harness import EchoContainer  # noqa: E402
 from chain_harness import Rpc  # noqa: E402
+from chain_harness import RpcProxy  # noqa: E402
 from chain_harness import created_id  # noqa: E402
 from chain_harness import deploy_protocol  # noqa: E402
 from chain_harness import wait_until  # noqa: E402
@@ -94,64 +89,6 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 SYNC_PERIOD_S = 0.125
 TX_GAS = 1_000_000  # per request tx; the block gas limit below fits a whole burst in one block
 BLOCK_GAS_LIMIT = 1_000_000_000
-
-
-class CountingProxy:
-    """Forwards JSON-RPC POSTs to anvil and counts the requests (batch items counted each)."""
-
-    def __init__(self, upstream: str) -> None:
-        self.count = 0
-        self.methods: Counter[str] = Counter()
-        lock = threading.Lock()
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:
-                return
-
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                parsed = json.loads(body)
-                items = parsed if isinstance(parsed, list) else [parsed]
-                with lock:
-                    outer.count += len(items)
-                    outer.methods.update(str(i.get("method")) for i in items)
-                try:
-                    answer, status = outer.forward(body)
-                except OSError:
-                    outer.local.connection = None
-                    self.send_response(502)
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                    return
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(answer)))
-                self.end_headers()
-                self.wfile.write(answer)
-
-        self.upstream = urlsplit(upstream)
-        self.local = threading.local()  # one keep-alive connection to anvil per proxy thread
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def forward(self, body: bytes) -> tuple[bytes, int]:
-        connection = getattr(self.local, "connection", None)
-        if connection is None:
-            connection = http.client.HTTPConnection(
-                self.upstream.hostname or "127.0.0.1", self.upstream.port, timeout=30
-            )
-            self.local.connection = connection
-        connection.request("POST", "/", body, {"Content-Type": "application/json"})
-        response = connection.getresponse()
-        return response.read(), response.status
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def answered(rpc: Rpc, consumer: str, sub_id: int) -> bool:
@@ -421,7 +358,7 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
-def idle_load(proxy: CountingProxy, node: Devnode) -> tuple[float, float]:
+def idle_load(proxy: RpcProxy, node: Devnode) -> tuple[float, float]:
     assert node.proc is not None
     count, cpu, start = proxy.count, cpu_seconds(node.proc.pid), time.perf_counter()
     time.sleep(IDLE_WINDOW_S)  # measuring a rate over wall-clock time is the point here
@@ -465,7 +402,7 @@ def main() -> None:
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp, EchoContainer() as echo:
         chain = Anvil(extra_args=("--gas-limit", str(BLOCK_GAS_LIMIT))).start()
-        proxy = CountingProxy(chain.url)
+        proxy = RpcProxy(chain.url).start()
         node: Devnode | None = None
         try:
             rpc = Rpc(chain.url)

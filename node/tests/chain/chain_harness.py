@@ -5,6 +5,7 @@ devnode processes. Synchronous on purpose: tests drive processes, not the node's
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
 import subprocess
 import sys
@@ -12,6 +13,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from dataclasses import field
@@ -19,6 +21,7 @@ from http.server import BaseHTTPRequestHandler
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from devnode_harness import free_port as free_port
 from devnode_harness import stop_process
@@ -143,11 +146,18 @@ class Anvil:
 
 
 class RpcProxy:
-    """A JSON-RPC endpoint in front of an anvil that a test can point at another one at once: the
-    node behind it sees a different chain without any outage."""
+    """A JSON-RPC endpoint in front of an anvil. A test can point it at another anvil at once
+    (`proxy.upstream = url`: the node behind it sees a different chain without any outage), and
+    it counts the requests it forwards (`count`, `methods`; batch items counted each) for the
+    bench's idle-load figures. One keep-alive connection upstream per proxy thread."""
 
     def __init__(self, upstream: str) -> None:
         self.upstream = upstream
+        self.count = 0
+        self.methods: Counter[str] = Counter()
+        self._lock = threading.Lock()
+        self._local = threading.local()
+        self._opened: list[http.client.HTTPConnection] = []  # closed by close()
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -158,14 +168,12 @@ class RpcProxy:
 
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
-                request = urllib.request.Request(  # noqa: S310 - http URL of a test process
-                    outer.upstream, data=body, headers={"Content-Type": "application/json"}
-                )
+                outer._count(body)
                 try:
-                    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
-                        status, answer = response.status, response.read()
+                    answer, status = outer._forward(body)
                 except OSError:
-                    status, answer = 502, b""
+                    outer._drop()
+                    answer, status = b"", 502
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(answer)))
@@ -176,13 +184,55 @@ class RpcProxy:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
-    def __enter__(self) -> RpcProxy:
+    def _count(self, body: bytes) -> None:
+        try:
+            parsed = json.loads(body)
+        except ValueError:
+            parsed = {}
+        items = parsed if isinstance(parsed, list) else [parsed]
+        with self._lock:
+            self.count += len(items)
+            self.methods.update(str(i.get("method")) if isinstance(i, dict) else "?" for i in items)
+
+    def _forward(self, body: bytes) -> tuple[bytes, int]:
+        upstream = self.upstream  # read once: a test may switch it while requests run
+        held = getattr(self._local, "connection", None)
+        if held is None or held[0] != upstream:
+            self._drop()
+            target = urlsplit(upstream)
+            connection = http.client.HTTPConnection(
+                target.hostname or "127.0.0.1", target.port, timeout=30
+            )
+            with self._lock:
+                self._opened.append(connection)
+            held = self._local.connection = (upstream, connection)
+        held[1].request("POST", "/", body, {"Content-Type": "application/json"})
+        response = held[1].getresponse()
+        return response.read(), response.status
+
+    def _drop(self) -> None:
+        """Close this thread's upstream connection, if any."""
+        held = getattr(self._local, "connection", None)
+        self._local.connection = None
+        if held is not None:
+            held[1].close()
+
+    def start(self) -> RpcProxy:
         self._thread.start()
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+        with self._lock:
+            for connection in self._opened:
+                connection.close()
+
+    def __enter__(self) -> RpcProxy:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def artifact(file: str, contract: str) -> dict[str, Any]:
