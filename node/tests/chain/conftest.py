@@ -19,6 +19,8 @@ from chain_harness import Devnode
 from chain_harness import EchoContainer
 from chain_harness import Rpc
 from chain_harness import deploy_protocol
+from infernet_devnode.chain.store import ChainStore
+from infernet_devnode.store import Store
 
 
 @pytest.fixture(scope="session")
@@ -75,3 +77,13 @@ def devnode(tmp_path: Path, anvil: Anvil, echo: EchoContainer, last_id: int) -> 
         containers={CONTAINER_ID: echo.url},
         starting_sub_id=last_id,
     )
+
+
+@pytest.fixture
+def chain_store() -> Iterator[ChainStore]:
+    """A chain store over an in-memory database (test_chain_store.py uses a file instead)."""
+    opened = Store(":memory:").open()
+    try:
+        yield ChainStore(opened)
+    finally:
+        opened.close()

@@ -3,24 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
-import pytest
 from infernet_devnode.chain.delivery import Delivery
 from infernet_devnode.chain.delivery import DeliveryState
 from infernet_devnode.chain.ledger import DeliveryLedger
 from infernet_devnode.chain.rpc import ChainIdentity
 from infernet_devnode.chain.store import ChainStore
-from infernet_devnode.store import Store
-
-
-@pytest.fixture
-def chain_store() -> Iterator[ChainStore]:
-    opened = Store(":memory:").open()
-    try:
-        yield ChainStore(opened)
-    finally:
-        opened.close()
 
 
 def test_final_outcome_is_told_once(chain_store: ChainStore) -> None:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
-import pytest
 from devnode_harness import free_port
 from infernet_devnode.chain.delivery import Delivery
 from infernet_devnode.chain.delivery import DeliveryState
@@ -14,18 +12,8 @@ from infernet_devnode.chain.ledger import DeliveryLedger
 from infernet_devnode.chain.rpc import ChainClient
 from infernet_devnode.chain.settlement import Settlement
 from infernet_devnode.chain.store import ChainStore
-from infernet_devnode.store import Store
 from samples import COORDINATOR_ADDRESS
 from samples import OWNER
-
-
-@pytest.fixture
-def chain_store() -> Iterator[ChainStore]:
-    opened = Store(":memory:").open()
-    try:
-        yield ChainStore(opened)
-    finally:
-        opened.close()
 
 
 def test_a_delivery_still_being_sent_is_not_called_lost(chain_store: ChainStore) -> None:
