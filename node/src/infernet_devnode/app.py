@@ -36,8 +36,10 @@ __all__ = ["Node"]
 
 log = logging.getLogger(__name__)
 
-# How often completed jobs past ``storage.retention`` are deleted.
-PRUNE_PERIOD_S = 60.0
+# Jobs past ``storage.retention`` are deleted every ``retention`` seconds, kept within these
+# bounds: a short retention is honoured within about a second, a long one costs one query a minute.
+PRUNE_PERIOD_MIN_S = 1.0
+PRUNE_PERIOD_MAX_S = 60.0
 # Listen backlog: a burst of thousands of concurrent clients is queued by the kernel instead of
 # their connection attempts being dropped and retried a second later (Linux caps it at
 # net.core.somaxconn, 4096 by default).
@@ -162,12 +164,13 @@ class Node:
 
     async def _prune_forever(self) -> None:
         retention = self.config.storage.retention
+        period = min(max(retention, PRUNE_PERIOD_MIN_S), PRUNE_PERIOD_MAX_S)
         while True:
             if self.jobs is not None and retention > 0:
                 pruned = self.jobs.prune(retention)
                 if pruned:
                     log.info("forgot %d completed job(s) older than %g s", pruned, retention)
-            await asyncio.sleep(PRUNE_PERIOD_S)
+            await asyncio.sleep(period)
 
 
 def _listen(host: str, port: int) -> socket.socket:
