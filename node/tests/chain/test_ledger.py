@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 
 from infernet_devnode.chain.delivery import Delivery
 from infernet_devnode.chain.delivery import DeliveryState
@@ -70,3 +71,43 @@ def test_tasks_are_tracked_until_they_end_and_cancelled_on_request(
         assert ledger.in_flight() == 0
 
     asyncio.run(scenario())
+
+
+def test_tallies_agree_with_the_stored_rows_through_any_history(chain_store: ChainStore) -> None:
+    """Counts, SENT deliveries, the in-flight number and each subscription's latest outcome are
+    kept up to date as deliveries change rather than read from every row: after each step they
+    must say what the rows say, also after a reload and after another chain is adopted."""
+
+    def check(ledger: DeliveryLedger) -> None:
+        rows = chain_store.deliveries_in(*DeliveryState)
+        assert ledger.counts() == chain_store.delivery_counts()
+        by_key = _by_key(chain_store.deliveries_in(DeliveryState.SENT))
+        assert _by_key(ledger.sent()) == by_key
+        assert ledger.in_flight() == sum(d.state is DeliveryState.SENT for d in rows)
+        expected: dict[int, tuple[int, DeliveryState]] = {}
+        for d in sorted(rows, key=lambda d: d.interval):
+            expected[d.subscription_id] = (d.interval, d.state)
+        assert ledger.last_outcomes(range(10)) == expected
+        assert ledger.last_outcomes({3}) == {k: v for k, v in expected.items() if k == 3}
+
+    rng = random.Random(7)
+    identity = ChainIdentity(31337, "0x" + "aa" * 32)
+    ledger = DeliveryLedger(chain_store)
+    ledger.adopt(identity)
+    for step in range(400):
+        sub_id, interval = rng.randrange(1, 8), rng.randrange(1, 5)
+        state = rng.choice(list(DeliveryState))
+        tx = f"0x{step:064x}" if state is DeliveryState.SENT else ""
+        ledger.record(Delivery(sub_id, interval, state, tx_hash=tx, raw_tx=tx))
+        check(ledger)
+        if step % 100 == 99:  # a restart: the ledger rebuilt from the store
+            ledger = DeliveryLedger(chain_store)
+            ledger.load()
+            check(ledger)
+    ledger.adopt(ChainIdentity(31337, "0x" + "bb" * 32))
+    assert ledger.counts() == {}
+    check(ledger)
+
+
+def _by_key(deliveries: list[Delivery]) -> dict[tuple[int, int], Delivery]:
+    return {(d.subscription_id, d.interval): d for d in deliveries}

@@ -11,9 +11,11 @@ import asyncio
 import contextlib
 import inspect
 import logging
+from collections import Counter
 from collections.abc import Awaitable
 from collections.abc import Callable
 from collections.abc import Container
+from collections.abc import Iterable
 from collections.abc import Mapping
 from dataclasses import replace
 
@@ -55,6 +57,11 @@ class DeliveryLedger:
         self._store = store
         self._on_final = on_final
         self._states: dict[DeliveryKey, DeliveryState] = {}
+        # Kept up to date with `_states` by `_set`, so that /metrics and the in-flight count,
+        # read many times a second, cost the same however many deliveries were recorded.
+        self._counts: Counter[DeliveryState] = Counter()
+        self._latest: dict[int, int] = {}  # subscription id -> highest interval recorded
+        self._sent: dict[DeliveryKey, None] = {}  # the SENT ones, in the order they were sent
         self._tasks: dict[TaskKey, asyncio.Task[None]] = {}
 
     # ------------------------------------------------------------------ deliveries
@@ -64,19 +71,19 @@ class DeliveryLedger:
         records described another one (they are then reset, in the store and in memory)."""
         previous = self._store.adopt(identity)
         if previous is not None:
-            self._states.clear()
+            self._clear()
         return previous
 
     def load(self) -> None:
         """Rebuild the in-memory states from the store: a RUNNING row never reached the
         broadcast, so it is PENDING again (delegated requests too)."""
-        self._states.clear()
+        self._clear()
         for delivery in self._store.deliveries_in(*DeliveryState):
             state = delivery.state
             if state is DeliveryState.RUNNING:
                 state = DeliveryState.PENDING
                 self._store.put_delivery(replace(delivery, state=state))
-            self._states[(delivery.subscription_id, delivery.interval)] = state
+            self._set((delivery.subscription_id, delivery.interval), state)
         for record in self._store.delegations_in(DeliveryState.RUNNING):
             self._store.put_delegation(
                 record.delegation, replace(record.delivery, state=DeliveryState.PENDING)
@@ -84,12 +91,31 @@ class DeliveryLedger:
 
     def record(self, delivery: Delivery) -> Delivery:
         """Persist a delivery's new state (and tell `on_final` once when it becomes final)."""
-        key = (delivery.subscription_id, delivery.interval)
-        before = self._states.get(key)
-        self._states[key] = delivery.state
+        before = self._set((delivery.subscription_id, delivery.interval), delivery.state)
         if delivery.state.final and (before is None or not before.final):
             self._on_final(delivery)
         return self._store.put_delivery(delivery)
+
+    def _set(self, key: DeliveryKey, state: DeliveryState) -> DeliveryState | None:
+        """Set one delivery's state in memory; returns the state it had."""
+        before = self._states.get(key)
+        if before is not None:
+            self._counts[before] -= 1
+        self._states[key] = state
+        self._counts[state] += 1
+        if state is DeliveryState.SENT:
+            self._sent[key] = None
+        else:
+            self._sent.pop(key, None)
+        sub_id, interval = key
+        self._latest[sub_id] = max(interval, self._latest.get(sub_id, interval))
+        return before
+
+    def _clear(self) -> None:
+        self._states.clear()
+        self._counts.clear()
+        self._latest.clear()
+        self._sent.clear()
 
     def delivery(self, subscription_id: int, interval: int) -> Delivery | None:
         """The durable record of one delivery."""
@@ -103,16 +129,24 @@ class DeliveryLedger:
         """(subscription, interval) -> state, for every delivery this node touched."""
         return self._states
 
-    def sent(self) -> list[Delivery]:
-        """Deliveries broadcast and waiting for their receipt."""
-        return self._store.deliveries_in(DeliveryState.SENT)
+    def counts(self) -> dict[DeliveryState, int]:
+        """How many deliveries are in each state (states with none left out)."""
+        return {state: n for state, n in self._counts.items() if n}
 
-    def last_outcomes(self, tracked: Container[int]) -> dict[int, tuple[int, DeliveryState]]:
-        """Tracked subscription id -> (latest interval worked on, its state)."""
+    def sent(self) -> list[Delivery]:
+        """Deliveries broadcast and waiting for their receipt (read by key: every new block
+        asks, and a scan of the table cost more the more deliveries were recorded)."""
+        found = (self._store.delivery(*key) for key in list(self._sent))
+        return [d for d in found if d is not None and d.state is DeliveryState.SENT]
+
+    def last_outcomes(self, tracked: Iterable[int]) -> dict[int, tuple[int, DeliveryState]]:
+        """Tracked subscription id -> (latest interval worked on, its state), for those with
+        a recorded delivery."""
         latest: dict[int, tuple[int, DeliveryState]] = {}
-        for (sub_id, interval), state in self._states.items():
-            if sub_id in tracked and interval >= latest.get(sub_id, (0, state))[0]:
-                latest[sub_id] = (interval, state)
+        for sub_id in tracked:
+            interval = self._latest.get(sub_id)
+            if interval is not None:
+                latest[sub_id] = (interval, self._states[(sub_id, interval)])
         return latest
 
     # ------------------------------------------------------------------ delegated requests
@@ -156,8 +190,7 @@ class DeliveryLedger:
 
     def in_flight(self) -> int:
         """Deliveries being worked on or waiting for their receipt."""
-        sent = sum(1 for state in self._states.values() if state is DeliveryState.SENT)
-        return len(self._tasks) + sent
+        return len(self._tasks) + self._counts[DeliveryState.SENT]
 
     async def cancel(self) -> None:
         """Cancel every delivery task and wait for them to end."""
