@@ -298,11 +298,31 @@ abstract contract InfernetTest is Test {
         Subscription memory sub,
         bytes memory output
     ) internal returns (uint32 subscriptionId) {
+        return deliverDelegatedAs(NODE, signerKey, nonce, sub, output);
+    }
+
+    /// @notice `node` delivers a delegated subscription (see `deliverDelegated`). The first
+    ///         delivery creates the subscription; a later one with the same signature and nonce
+    ///         reuses it, as a second node does for a subscription with redundancy above one.
+    /// @param node a node from `addNode` (or NODE)
+    /// @param signerKey private key of the consumer's delegated signer
+    /// @param nonce the signer's nonce for this subscription
+    /// @param sub the subscription
+    /// @param output delivered output
+    /// @return subscriptionId the id the Coordinator gave the subscription
+    function deliverDelegatedAs(
+        address node,
+        uint256 signerKey,
+        uint32 nonce,
+        Subscription memory sub,
+        bytes memory output
+    ) internal returns (uint32 subscriptionId) {
+        address payable wallet = _walletOf(node);
         uint32 expiry = uint32(block.timestamp) + SIGNATURE_LIFETIME;
         (uint8 v, bytes32 r, bytes32 s) = signDelegation(signerKey, nonce, expiry, sub);
         uint32 interval =
             sub.period == 0 ? 1 : COORDINATOR.getSubscriptionInterval(sub.activeAt, sub.period);
-        vm.prank(NODE);
+        vm.prank(node);
         COORDINATOR.deliverComputeDelegatee(
             nonce,
             expiry,
@@ -314,7 +334,7 @@ abstract contract InfernetTest is Test {
             HFOutput.deliveredInput(""), // the request's input is off-chain
             output,
             "", // proof: none
-            NODE_WALLET
+            wallet
         );
         return COORDINATOR.delegateCreatedIds(keccak256(abi.encode(sub.owner, nonce)));
     }

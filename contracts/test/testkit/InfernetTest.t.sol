@@ -341,6 +341,40 @@ contract InfernetTestDelegatedTest is InfernetTestKitTest {
         assertEq(consumer.getAnswer(id, 1).text, "short");
     }
 
+    /// @notice With redundancy two, a second node's delivery of the same signed subscription
+    ///         reuses the id the first one created, and each node is paid from its own Wallet.
+    function test_deliverDelegatedAs_secondNodeReusesTheSubscription() public {
+        HFDelegatedConsumer consumer = HFDelegatedConsumer(
+            deployCode(
+                "HFDelegatedConsumer.sol:HFDelegatedConsumer", abi.encode(address(REGISTRY), SIGNER)
+            )
+        );
+        address bob = addNode("bob");
+        Subscription memory sub = delegatedSubscription(address(consumer), HF_CONTAINER_ID);
+        sub.redundancy = 2;
+
+        uint32 first = deliverDelegated(SIGNER_KEY, 3, sub, HFOutput.summarization("one"));
+        uint32 second = deliverDelegatedAs(bob, SIGNER_KEY, 3, sub, HFOutput.summarization("two"));
+
+        assertEq(second, first);
+        assertEq(COORDINATOR.redundancyCount(keccak256(abi.encode(first, uint32(1)))), 2);
+        assertEq(consumer.getAnswerAt(first, 1, 0).text, "one");
+        assertEq(consumer.getAnswerAt(first, 1, 1).text, "two");
+    }
+
+    /// @notice Delivering a delegated subscription as a node that was never registered names it.
+    function test_deliverDelegatedAs_revertsUnknownNode() public {
+        Subscription memory sub = delegatedSubscription(address(this), HF_CONTAINER_ID);
+        address stranger = makeAddr("stranger");
+        vm.expectRevert(abi.encodeWithSelector(UnknownNode.selector, stranger));
+        this.deliverDelegatedAsExternally(stranger, sub);
+    }
+
+    /// @notice `deliverDelegatedAs` one call deep, so its revert can be expected.
+    function deliverDelegatedAsExternally(address node, Subscription memory sub) external {
+        deliverDelegatedAs(node, SIGNER_KEY, 1, sub, HFOutput.summarization("x"));
+    }
+
     /// @notice delegatedSubscription is one-shot, active now, one node, eager and unpaid.
     function test_delegatedSubscription_defaults() public view {
         Subscription memory sub = delegatedSubscription(address(CALLBACK), HF_CONTAINER_ID);
