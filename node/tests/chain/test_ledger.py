@@ -83,6 +83,12 @@ def test_tallies_agree_with_the_stored_rows_through_any_history(chain_store: Cha
         assert ledger.counts() == chain_store.delivery_counts()
         by_key = _by_key(chain_store.deliveries_in(DeliveryState.SENT))
         assert _by_key(ledger.sent()) == by_key
+        # what a new block settles: the deliveries whose transaction it mined, and the rechecks
+        mined = {d.tx_hash for d in list(by_key.values())[::2]} | {"0x" + "ee" * 32}
+        also = {(1, 1), (2, 2)}
+        assert _by_key(ledger.sent(mined=mined, also=also)) == {
+            key: d for key, d in by_key.items() if d.tx_hash in mined or key in also
+        }
         assert ledger.in_flight() == sum(d.state is DeliveryState.SENT for d in rows)
         expected: dict[int, tuple[int, DeliveryState]] = {}
         for d in sorted(rows, key=lambda d: d.interval):

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from devnode_harness import free_port
 from infernet_devnode.chain.delivery import Delivery
 from infernet_devnode.chain.delivery import DeliveryState
 from infernet_devnode.chain.delivery import RetryPolicy
 from infernet_devnode.chain.ledger import DeliveryLedger
 from infernet_devnode.chain.rpc import ChainClient
+from infernet_devnode.chain.rpc import RpcUnavailable
 from infernet_devnode.chain.settlement import Settlement
 from infernet_devnode.chain.store import ChainStore
 from samples import COORDINATOR_ADDRESS
@@ -38,6 +40,36 @@ def test_a_delivery_still_being_sent_is_not_called_lost(chain_store: ChainStore)
         finally:
             broadcast.set()
             await ledger.cancel()
+            await client.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_new_block_checks_only_the_deliveries_it_mined(chain_store: ChainStore) -> None:
+    """Outside a sweep, a block's settlement reads the receipts of the deliveries whose
+    transaction it holds, and of no other pending one (a burst keeps hundreds pending)."""
+
+    async def scenario() -> None:
+        ledger = DeliveryLedger(chain_store)
+        first, second, other = ("0x" + c * 32 for c in ("AA", "bb", "cc"))
+        for sub_id, tx in ((1, first), (2, second)):
+            ledger.record(Delivery(sub_id, 1, DeliveryState.SENT, tx_hash=tx, raw_tx="0xcd"))
+        # Nothing listens there: each receipt read is one request, and fails as unavailable.
+        client = ChainClient(f"http://127.0.0.1:{free_port()}", retries=1)
+        settlement = Settlement(
+            client, ledger, RetryPolicy(), coordinator=COORDINATOR_ADDRESS, node_address=OWNER
+        )
+        try:
+            await settlement.settle(frozenset({other}), sweep=False)  # mined neither
+            assert client.requests_sent == 0
+            with pytest.raises(RpcUnavailable, match="eth_getTransactionReceipt"):
+                await settlement.settle(frozenset({other, first.lower()}), sweep=False)
+            assert client.requests_sent == 1  # the first one's receipt only
+            with pytest.raises(RpcUnavailable):
+                await settlement.settle(frozenset({other}), sweep=True)  # a sweep: every one
+            assert client.requests_sent == 2
+            assert [ledger.state(s, 1) for s in (1, 2)] == [DeliveryState.SENT] * 2
+        finally:
             await client.close()
 
     asyncio.run(scenario())

@@ -61,7 +61,9 @@ class DeliveryLedger:
         # read many times a second, cost the same however many deliveries were recorded.
         self._counts: Counter[DeliveryState] = Counter()
         self._latest: dict[int, int] = {}  # subscription id -> highest interval recorded
-        self._sent: dict[DeliveryKey, None] = {}  # the SENT ones, in the order they were sent
+        # The SENT ones, in the order they were sent, by key and by transaction (lower case).
+        self._sent: dict[DeliveryKey, str] = {}
+        self._sent_by_tx: dict[str, DeliveryKey] = {}
         self._tasks: dict[TaskKey, asyncio.Task[None]] = {}
 
     # ------------------------------------------------------------------ deliveries
@@ -83,7 +85,7 @@ class DeliveryLedger:
             if state is DeliveryState.RUNNING:
                 state = DeliveryState.PENDING
                 self._store.put_delivery(replace(delivery, state=state))
-            self._set((delivery.subscription_id, delivery.interval), state)
+            self._set(replace(delivery, state=state))
         for record in self._store.delegations_in(DeliveryState.RUNNING):
             self._store.put_delegation(
                 record.delegation, replace(record.delivery, state=DeliveryState.PENDING)
@@ -91,23 +93,26 @@ class DeliveryLedger:
 
     def record(self, delivery: Delivery) -> Delivery:
         """Persist a delivery's new state (and tell `on_final` once when it becomes final)."""
-        before = self._set((delivery.subscription_id, delivery.interval), delivery.state)
+        before = self._set(delivery)
         if delivery.state.final and (before is None or not before.final):
             self._on_final(delivery)
         return self._store.put_delivery(delivery)
 
-    def _set(self, key: DeliveryKey, state: DeliveryState) -> DeliveryState | None:
+    def _set(self, delivery: Delivery) -> DeliveryState | None:
         """Set one delivery's state in memory; returns the state it had."""
+        sub_id, interval, state = delivery.subscription_id, delivery.interval, delivery.state
+        key = (sub_id, interval)
         before = self._states.get(key)
         if before is not None:
             self._counts[before] -= 1
         self._states[key] = state
         self._counts[state] += 1
+        tx_hash = self._sent.pop(key, None)
+        if tx_hash is not None:
+            self._sent_by_tx.pop(tx_hash, None)
         if state is DeliveryState.SENT:
-            self._sent[key] = None
-        else:
-            self._sent.pop(key, None)
-        sub_id, interval = key
+            self._sent[key] = delivery.tx_hash.lower()
+            self._sent_by_tx[delivery.tx_hash.lower()] = key
         self._latest[sub_id] = max(interval, self._latest.get(sub_id, interval))
         return before
 
@@ -116,6 +121,7 @@ class DeliveryLedger:
         self._counts.clear()
         self._latest.clear()
         self._sent.clear()
+        self._sent_by_tx.clear()
 
     def delivery(self, subscription_id: int, interval: int) -> Delivery | None:
         """The durable record of one delivery."""
@@ -133,10 +139,22 @@ class DeliveryLedger:
         """How many deliveries are in each state (states with none left out)."""
         return {state: n for state, n in self._counts.items() if n}
 
-    def sent(self) -> list[Delivery]:
-        """Deliveries broadcast and waiting for their receipt (read by key: every new block
-        asks, and a scan of the table cost more the more deliveries were recorded)."""
-        found = (self._store.delivery(*key) for key in list(self._sent))
+    def sent(
+        self, *, mined: Iterable[str] | None = None, also: Iterable[DeliveryKey] = ()
+    ) -> list[Delivery]:
+        """Deliveries broadcast and waiting for their receipt: all of them, or with `mined`
+        (lower-case transaction hashes) those whose transaction is in it, and those in `also`.
+
+        Every new block asks for the ones it mined, while the endpoint may still hold hundreds
+        in its pool (a burst sends faster than anvil mines): finding them by hash keeps a block's
+        cost to what it mined, where reading every pending one made a burst cost n^2.
+        """
+        if mined is None:
+            keys = dict.fromkeys(self._sent)
+        else:
+            keys = dict.fromkeys(self._sent_by_tx[tx] for tx in mined if tx in self._sent_by_tx)
+            keys.update(dict.fromkeys(key for key in also if key in self._sent))
+        found = (self._store.delivery(*key) for key in keys)
         return [d for d in found if d is not None and d.state is DeliveryState.SENT]
 
     def last_outcomes(self, tracked: Iterable[int]) -> dict[int, tuple[int, DeliveryState]]:

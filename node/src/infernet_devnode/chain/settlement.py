@@ -89,7 +89,10 @@ class Settlement:
         broadcast, so a check between the two would find the transaction unknown and call it
         lost. Each one left alone is checked at the next call (see `rechecks`).
         """
-        for delivery in self._ledger.sent():
+        waiting = self._ledger.sent(
+            mined=None if sweep else (mined or frozenset()), also=set(self._recheck)
+        )
+        for delivery in waiting:
             key = (delivery.subscription_id, delivery.interval)
             if mined is not None and delivery.tx_hash.lower() in mined:
                 self._recheck.discard(key)
