@@ -42,6 +42,7 @@ OUT = REPO / "out"
 # The real anvil, never the npm wrapper (whose pid is not anvil's): the project's one resolver.
 sys.path.append(str(REPO / "scripts"))
 import onchain  # noqa: E402 - the stack's deployer: one way to deploy the protocol everywhere
+from foundry import ANVIL_STATE_ARGS  # noqa: E402
 from foundry import foundry_tool  # noqa: E402
 
 # Well-known anvil test keys (mnemonic "test test ... junk"), in the roles of Ritual's examples.
@@ -116,6 +117,7 @@ class Anvil:
 
     def start(self) -> Anvil:
         argv = [foundry_tool("anvil"), "--port", str(self.port), "--host", "127.0.0.1", "--silent"]
+        argv += ANVIL_STATE_ARGS
         if self.state_path is not None:
             argv += ["--state", str(self.state_path)]
         if self.block_time is not None:
