@@ -18,6 +18,7 @@ from chain_harness import EchoContainer
 from chain_harness import Rpc
 from chain_harness import RpcProxy
 from chain_harness import answers
+from chain_harness import free_port
 from chain_harness import fresh_chain
 from chain_harness import later_genesis
 from chain_harness import protocol_and_consumer
@@ -143,3 +144,28 @@ def test_a_chain_without_the_protocol_is_said_once_and_then_served(
             wait_until(lambda: health(node) == {"status": "healthy"}, TIMEOUT_S, "healthy")
             sub_id = request_on(bare_rpc, deployer, consumer)
             wait_until(lambda: answers(bare_rpc, consumer, sub_id) == 1, TIMEOUT_S, "delivery")
+
+
+def test_a_node_far_behind_reads_new_subscriptions_at_a_state_the_endpoint_keeps(
+    tmp_path: Path, deployer: Actor, echo: EchoContainer, chains: list[Anvil]
+) -> None:
+    """An outage during which a request is made and 1,600 blocks follow: the node catches up
+    in log ranges of 1,000 blocks, while anvil keeps only its last 500 states (as a non-archive
+    endpoint keeps its last few). The request is still read and answered."""
+    chain, rpc, consumer = fresh_chain(None, deployer, tmp_path / "chain")
+    chains.append(chain)
+    with RpcProxy(chain.url) as proxy:
+        node = Devnode(
+            workdir=tmp_path / "node", rpc_url=proxy.url, containers={CONTAINER_ID: echo.url}
+        )
+        with running(node):
+            first = request_on(rpc, deployer, consumer)
+            node.wait_delivered(first, 1, TIMEOUT_S)
+            proxy.upstream = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+            wait_until(lambda: health(node)["status"] == "degraded", TIMEOUT_S, "the outage")
+            second = request_on(rpc, deployer, consumer)
+            rpc("anvil_mine", hex(1_600))
+            proxy.upstream = chain.url
+            node.wait_delivered(second, 1, TIMEOUT_S)
+            assert answers(rpc, consumer, second) == 1
+            assert "BlockOutOfRange" not in node.logs()
