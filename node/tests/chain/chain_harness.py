@@ -151,10 +151,13 @@ class RpcProxy:
     """A JSON-RPC endpoint in front of an anvil. A test can point it at another anvil at once
     (`proxy.upstream = url`: the node behind it sees a different chain without any outage), and
     it counts the requests it forwards (`count`, `methods`; batch items counted each) for the
-    bench's idle-load figures. One keep-alive connection upstream per proxy thread."""
+    bench's idle-load figures. `proxy.refuse = "message"` answers every single request with that
+    JSON-RPC error instead (an endpoint that answers, but with errors). One keep-alive connection
+    upstream per proxy thread."""
 
     def __init__(self, upstream: str) -> None:
         self.upstream = upstream
+        self.refuse: str | None = None
         self.count = 0
         self.methods: Counter[str] = Counter()
         self._lock = threading.Lock()
@@ -172,7 +175,7 @@ class RpcProxy:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 outer._count(body)
                 try:
-                    answer, status = outer._forward(body)
+                    answer, status = outer._refusal(body) or outer._forward(body)
                 except OSError:
                     outer._drop()
                     answer, status = b"", 502
@@ -195,6 +198,14 @@ class RpcProxy:
         with self._lock:
             self.count += len(items)
             self.methods.update(str(i.get("method")) if isinstance(i, dict) else "?" for i in items)
+
+    def _refusal(self, body: bytes) -> tuple[bytes, int] | None:
+        message = self.refuse  # read once: a test may switch it while requests run
+        request = json.loads(body)
+        if message is None or not isinstance(request, dict):
+            return None
+        error = {"code": -32000, "message": message}
+        return json.dumps({"jsonrpc": "2.0", "id": request.get("id"), "error": error}).encode(), 200
 
     def _forward(self, body: bytes) -> tuple[bytes, int]:
         upstream = self.upstream  # read once: a test may switch it while requests run

@@ -169,3 +169,36 @@ def test_a_node_far_behind_reads_new_subscriptions_at_a_state_the_endpoint_keeps
             node.wait_delivered(second, 1, TIMEOUT_S)
             assert answers(rpc, consumer, second) == 1
             assert "BlockOutOfRange" not in node.logs()
+
+
+def test_an_endpoint_answering_errors_is_said_once_and_then_served(
+    tmp_path: Path, deployer: Actor, echo: EchoContainer, chains: list[Anvil]
+) -> None:
+    """An endpoint that answers every call with a JSON-RPC error: /health degraded quoting it,
+    one log line (no traceback per poll); once it answers again, a request made meanwhile is
+    delivered."""
+    chain, rpc, consumer = fresh_chain(None, deployer, tmp_path / "chain")
+    chains.append(chain)
+    with RpcProxy(chain.url) as proxy:
+        node = Devnode(
+            workdir=tmp_path / "node", rpc_url=proxy.url, containers={CONTAINER_ID: echo.url}
+        )
+        with running(node):
+            wait_until(lambda: health(node) == {"status": "healthy"}, TIMEOUT_S, "healthy")
+            proxy.refuse = "upstream quota exceeded"
+            wait_until(
+                lambda: degraded_with(node, "answered with an error"),
+                TIMEOUT_S,
+                "degraded /health",
+            )
+            assert "upstream quota exceeded" in health(node)["reason"]
+            polls = proxy.count
+            wait_until(lambda: proxy.count > polls + 3, TIMEOUT_S, "more polls during the fault")
+            request = request_on(rpc, deployer, consumer)
+            proxy.refuse = None
+            node.wait_delivered(request, 1, TIMEOUT_S)
+            logs = node.logs()
+            said = "chain: the endpoint answered with an error: eth_getBlockByNumber: upstream"
+            assert logs.count(said) == 1
+            assert "working again" in logs
+            assert "Traceback" not in logs
