@@ -27,6 +27,7 @@ from types import TracebackType
 from typing import Any
 
 import onchain
+from foundry import ANVIL_STATE_ARGS
 from foundry import foundry_tool
 from processes import LOCALHOST
 from processes import RunningProcess
@@ -192,6 +193,7 @@ class Stack:
     def _start_chain(self) -> None:
         c = self.config
         argv = [foundry_tool("anvil"), "--host", LOCALHOST, "--port", str(c.ports.anvil)]
+        argv += list(ANVIL_STATE_ARGS)
         mode = "automine"
         if c.block_time:
             argv += ["--block-time", str(c.block_time)]

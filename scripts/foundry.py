@@ -25,6 +25,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 TOOLS = ("forge", "anvil", "cast")
 
+# Every anvil the project starts (stack, tests, benchmarks) keeps chain states in memory only.
+# Anvil keeps the last 500 there, which serves calls at recent blocks; by default it also writes
+# up to 3,600 older whole-state snapshots under ~/.foundry/anvil/tmp and leaves them there when
+# it stops: 300 MB after 2,000 empty blocks, gigabytes after a few thousand busy ones.
+ANVIL_STATE_ARGS = ("--max-persisted-states", "0")
+
 # Node's names for the machine, which the npm platform packages are named after.
 _ARCH = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
 

@@ -42,6 +42,7 @@ OUT = REPO / "out"
 # The real anvil, never the npm wrapper (whose pid is not anvil's): the project's one resolver.
 sys.path.append(str(REPO / "scripts"))
 import onchain  # noqa: E402 - the stack's deployer: one way to deploy the protocol everywhere
+from foundry import ANVIL_STATE_ARGS  # noqa: E402
 from foundry import foundry_tool  # noqa: E402
 
 # Well-known anvil test keys (mnemonic "test test ... junk"), in the roles of Ritual's examples.
@@ -116,6 +117,7 @@ class Anvil:
 
     def start(self) -> Anvil:
         argv = [foundry_tool("anvil"), "--port", str(self.port), "--host", "127.0.0.1", "--silent"]
+        argv += ANVIL_STATE_ARGS
         if self.state_path is not None:
             argv += ["--state", str(self.state_path)]
         if self.block_time is not None:
@@ -149,10 +151,13 @@ class RpcProxy:
     """A JSON-RPC endpoint in front of an anvil. A test can point it at another anvil at once
     (`proxy.upstream = url`: the node behind it sees a different chain without any outage), and
     it counts the requests it forwards (`count`, `methods`; batch items counted each) for the
-    bench's idle-load figures. One keep-alive connection upstream per proxy thread."""
+    bench's idle-load figures. `proxy.refuse = "message"` answers every single request with that
+    JSON-RPC error instead (an endpoint that answers, but with errors). One keep-alive connection
+    upstream per proxy thread."""
 
     def __init__(self, upstream: str) -> None:
         self.upstream = upstream
+        self.refuse: str | None = None
         self.count = 0
         self.methods: Counter[str] = Counter()
         self._lock = threading.Lock()
@@ -170,7 +175,7 @@ class RpcProxy:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 outer._count(body)
                 try:
-                    answer, status = outer._forward(body)
+                    answer, status = outer._refusal(body) or outer._forward(body)
                 except OSError:
                     outer._drop()
                     answer, status = b"", 502
@@ -193,6 +198,14 @@ class RpcProxy:
         with self._lock:
             self.count += len(items)
             self.methods.update(str(i.get("method")) if isinstance(i, dict) else "?" for i in items)
+
+    def _refusal(self, body: bytes) -> tuple[bytes, int] | None:
+        message = self.refuse  # read once: a test may switch it while requests run
+        request = json.loads(body)
+        if message is None or not isinstance(request, dict):
+            return None
+        error = {"code": -32000, "message": message}
+        return json.dumps({"jsonrpc": "2.0", "id": request.get("id"), "error": error}).encode(), 200
 
     def _forward(self, body: bytes) -> tuple[bytes, int]:
         upstream = self.upstream  # read once: a test may switch it while requests run

@@ -5,6 +5,7 @@ itself once the fault is gone."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from chain_harness import EchoContainer
 from chain_harness import Rpc
 from chain_harness import RpcProxy
 from chain_harness import answers
+from chain_harness import free_port
 from chain_harness import fresh_chain
 from chain_harness import later_genesis
 from chain_harness import protocol_and_consumer
@@ -143,3 +145,70 @@ def test_a_chain_without_the_protocol_is_said_once_and_then_served(
             wait_until(lambda: health(node) == {"status": "healthy"}, TIMEOUT_S, "healthy")
             sub_id = request_on(bare_rpc, deployer, consumer)
             wait_until(lambda: answers(bare_rpc, consumer, sub_id) == 1, TIMEOUT_S, "delivery")
+
+
+@dataclass
+class ProxiedNode:
+    """A running devnode whose RPC endpoint is a proxy in front of a chain of its own."""
+
+    node: Devnode
+    proxy: RpcProxy
+    chain: Anvil
+    rpc: Rpc
+    consumer: str
+
+
+@pytest.fixture
+def proxied(
+    tmp_path: Path, deployer: Actor, echo: EchoContainer, chains: list[Anvil]
+) -> Iterator[ProxiedNode]:
+    chain, rpc, consumer = fresh_chain(None, deployer, tmp_path / "chain")
+    chains.append(chain)
+    with RpcProxy(chain.url) as proxy:
+        node = Devnode(
+            workdir=tmp_path / "node", rpc_url=proxy.url, containers={CONTAINER_ID: echo.url}
+        )
+        with running(node):
+            wait_until(lambda: health(node) == {"status": "healthy"}, TIMEOUT_S, "healthy")
+            yield ProxiedNode(node, proxy, chain, rpc, consumer)
+
+
+def test_a_node_far_behind_reads_new_subscriptions_at_a_state_the_endpoint_keeps(
+    proxied: ProxiedNode, deployer: Actor
+) -> None:
+    """An outage during which a request is made and 1,600 blocks follow: the node catches up
+    in log ranges of 1,000 blocks, while anvil keeps only its last 500 states (as a non-archive
+    endpoint keeps its last few). The request is still read and answered."""
+    node, proxy, rpc, consumer = proxied.node, proxied.proxy, proxied.rpc, proxied.consumer
+    first = request_on(rpc, deployer, consumer)
+    node.wait_delivered(first, 1, TIMEOUT_S)
+    proxy.upstream = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    wait_until(lambda: health(node)["status"] == "degraded", TIMEOUT_S, "the outage")
+    second = request_on(rpc, deployer, consumer)
+    rpc("anvil_mine", hex(1_600))
+    proxy.upstream = proxied.chain.url
+    node.wait_delivered(second, 1, TIMEOUT_S)
+    assert answers(rpc, consumer, second) == 1
+    assert "BlockOutOfRange" not in node.logs()
+
+
+def test_an_endpoint_answering_errors_is_said_once_and_then_served(
+    proxied: ProxiedNode, deployer: Actor
+) -> None:
+    """An endpoint that answers every call with a JSON-RPC error: /health degraded quoting it,
+    one log line (no traceback per poll); once it answers again, a request made meanwhile is
+    delivered."""
+    node, proxy = proxied.node, proxied.proxy
+    proxy.refuse = "upstream quota exceeded"
+    wait_until(lambda: degraded_with(node, "answered with an error"), TIMEOUT_S, "degraded")
+    assert "upstream quota exceeded" in health(node)["reason"]
+    polls = proxy.count
+    wait_until(lambda: proxy.count > polls + 3, TIMEOUT_S, "more polls during the fault")
+    request = request_on(proxied.rpc, deployer, proxied.consumer)
+    proxy.refuse = None
+    node.wait_delivered(request, 1, TIMEOUT_S)
+    logs = node.logs()
+    said = "chain: the endpoint answered with an error: eth_getBlockByNumber: upstream"
+    assert logs.count(said) == 1
+    assert "working again" in logs
+    assert "Traceback" not in logs

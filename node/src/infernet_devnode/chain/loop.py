@@ -36,6 +36,7 @@ from .rpc import ChainClient
 from .rpc import ChainIdentity
 from .rpc import Contracts
 from .rpc import ProtocolMissing
+from .rpc import RpcFailed
 from .rpc import RpcUnavailable
 from .scheduling import plan_deliveries
 from .sender import TransactionSender
@@ -273,6 +274,10 @@ class ChainLoop:
             except ProtocolMissing as e:
                 self._faulted(e.reason)
                 backoff = _MAX_OUTAGE_BACKOFF_S
+            except RpcFailed as e:
+                # The endpoint answers, but with an error: its fault, said in its own words.
+                self._faulted(f"the endpoint answered with an error: {e.reason}")
+                backoff = min(backoff * 2, _MAX_OUTAGE_BACKOFF_S)
             except Exception as e:  # the loop must outlive any single bad block
                 log.exception("chain: block processing failed")
                 self._fault = f"{type(e).__name__}: {e}"

@@ -135,7 +135,10 @@ class SubscriptionFeed:
                 }
             )
             if created:
-                await self._load(range(created[0], created[-1] + 1), to_block, fresh=True)
+                # Read at the block being caught up to, not at the end of this log range: a node
+                # far behind would otherwise ask for a state the endpoint no longer keeps (anvil
+                # keeps 500, a non-archive geth 128). A later state only adds what later logs say.
+                await self._load(range(created[0], created[-1] + 1), target, fresh=True)
             for entry in logs:
                 if entry.topics[0] == EVENT_SUBSCRIPTION_CANCELLED:
                     self._on_cancelled(int.from_bytes(entry.topics[1], "big"))
