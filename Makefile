@@ -140,14 +140,16 @@ endif
 # environment, e.g. `make request TASK=4 INPUT="..."` (docs/configuration.md).
 RPC_URL ?= http://127.0.0.1:8545
 
+# --slow: each transaction after the previous one's receipt, so they reach the chain in nonce
+# order (see scripts/onchain.py).
 deploy-protocol: build ## deploy the Infernet protocol + node Wallet to RPC_URL (PROTOCOL_FEE, default 0)
-	$(FORGE) script scripts/DeployProtocol.s.sol:DeployProtocol --rpc-url $(RPC_URL) --broadcast
+	$(FORGE) script scripts/DeployProtocol.s.sol:DeployProtocol --rpc-url $(RPC_URL) --broadcast --slow
 
 deploy: build ## deploy the HF consumers to RPC_URL (REGISTRY, SIGNER, CONTAINER_ID optional)
-	$(FORGE) script scripts/DeployConsumers.s.sol:DeployConsumers --rpc-url $(RPC_URL) --broadcast
+	$(FORGE) script scripts/DeployConsumers.s.sol:DeployConsumers --rpc-url $(RPC_URL) --broadcast --slow
 
 request: build ## send one request to HFCallbackConsumer on RPC_URL (TASK, MODEL, INPUT, CONSUMER)
-	$(FORGE) script scripts/RequestCompute.s.sol:RequestCompute --rpc-url $(RPC_URL) --broadcast
+	$(FORGE) script scripts/RequestCompute.s.sol:RequestCompute --rpc-url $(RPC_URL) --broadcast --slow
 
 # ---------------------------------------------------------------- local stack
 
