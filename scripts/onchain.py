@@ -99,7 +99,8 @@ def forge_script(
         "--non-interactive",
     ]
     with log.open("ab") as out:
-        out.write(f"\n$ forge script scripts/{script} --rpc-url {rpc_url} --broadcast --slow\n".encode())
+        command = f"forge script scripts/{script} --rpc-url {rpc_url} --broadcast --slow"
+        out.write(f"\n$ {command}\n".encode())
         out.flush()
         start = out.tell()
         try:
