@@ -55,7 +55,7 @@ def test_a_new_block_checks_only_the_deliveries_it_mined(chain_store: ChainStore
         for sub_id, tx in ((1, first), (2, second)):
             ledger.record(Delivery(sub_id, 1, DeliveryState.SENT, tx_hash=tx, raw_tx="0xcd"))
         # Nothing listens there: each receipt read is one request, and fails as unavailable.
-        client = ChainClient(f"http://127.0.0.1:{free_port()}", retries=1)
+        client = ChainClient(f"http://127.0.0.1:{free_port()}", retries=0)
         settlement = Settlement(
             client, ledger, RetryPolicy(), coordinator=COORDINATOR_ADDRESS, node_address=OWNER
         )

@@ -188,16 +188,23 @@ class ChainClient:
 
     def __init__(self, rpc_url: str, *, retries: int = 2) -> None:
         self.rpc_url = rpc_url
+        # With zero retries web3's retry loop ends without an error to raise (a TypeError comes
+        # out instead), so zero means no retry configuration at all.
+        retry = (
+            ExceptionRetryConfiguration(
+                errors=(aiohttp.ClientConnectionError, TimeoutError),
+                retries=retries,
+                backoff_factor=0.1,
+                method_allowlist=_RETRYABLE_METHODS,
+            )
+            if retries > 0
+            else None
+        )
         self._w3 = AsyncWeb3(
             AsyncWeb3.AsyncHTTPProvider(
                 rpc_url,
                 request_kwargs={"timeout": aiohttp.ClientTimeout(total=_RPC_TIMEOUT_SECONDS)},
-                exception_retry_configuration=ExceptionRetryConfiguration(
-                    errors=(aiohttp.ClientConnectionError, TimeoutError),
-                    retries=retries,
-                    backoff_factor=0.1,
-                    method_allowlist=_RETRYABLE_METHODS,
-                ),
+                exception_retry_configuration=retry,
             )
         )
         self.requests_sent = 0
