@@ -173,9 +173,9 @@ class RpcProxy:
 
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
-                outer._count(body)
+                request = outer._count(body)
                 try:
-                    answer, status = outer._refusal(body) or outer._forward(body)
+                    answer, status = outer._refusal(request) or outer._forward(body)
                 except OSError:
                     outer._drop()
                     answer, status = b"", 502
@@ -189,7 +189,8 @@ class RpcProxy:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
-    def _count(self, body: bytes) -> None:
+    def _count(self, body: bytes) -> Any:
+        """Count the request's calls; returns it parsed ({} when it is not JSON)."""
         try:
             parsed = json.loads(body)
         except ValueError:
@@ -198,10 +199,10 @@ class RpcProxy:
         with self._lock:
             self.count += len(items)
             self.methods.update(str(i.get("method")) if isinstance(i, dict) else "?" for i in items)
+        return parsed
 
-    def _refusal(self, body: bytes) -> tuple[bytes, int] | None:
+    def _refusal(self, request: Any) -> tuple[bytes, int] | None:
         message = self.refuse  # read once: a test may switch it while requests run
-        request = json.loads(body)
         if message is None or not isinstance(request, dict):
             return None
         error = {"code": -32000, "message": message}
