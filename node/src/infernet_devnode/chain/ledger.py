@@ -150,10 +150,9 @@ class DeliveryLedger:
         cost to what it mined, where reading every pending one made a burst cost n^2.
         """
         if mined is None:
-            keys = dict.fromkeys(self._sent)
-        else:
-            keys = dict.fromkeys(self._sent_by_tx[tx] for tx in mined if tx in self._sent_by_tx)
-            keys.update(dict.fromkeys(key for key in also if key in self._sent))
+            return self._store.deliveries_in(DeliveryState.SENT)  # one query for all of them
+        keys = dict.fromkeys(self._sent_by_tx[tx] for tx in mined if tx in self._sent_by_tx)
+        keys.update(dict.fromkeys(key for key in also if key in self._sent))
         found = (self._store.delivery(*key) for key in keys)
         return [d for d in found if d is not None and d.state is DeliveryState.SENT]
 
