@@ -34,8 +34,8 @@ CHROMIUM := /usr/bin/chromium
 PY_LINT_PATHS := service node e2e bench scripts
 
 .PHONY: help setup client build fmt lint test check-toolchain test-contracts test-examples test-service \
-	test-node e2e deploy-protocol deploy request up down logs demo explorer-screenshot bench backend serve \
-	clean clean-all
+	test-node e2e e2e-compose deploy-protocol deploy request up down logs demo explorer-screenshot bench backend serve \
+	images base-image compose-up compose-down clean clean-all
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -61,6 +61,12 @@ $(CHROMIUM):
 		{ echo "setup: installing chromium failed; the browser tests will skip"; [ -z "$$CI" ]; }; \
 	fi
 
+# A venv whose Python cannot import pip was left by an interrupted `python -m venv` (ensurepip
+# runs last): no later pip install could work in it, so it is made again.
+fresh_venv = if ! $(1)/bin/python -c 'import pip' >/dev/null 2>&1; then \
+	if [ -e $(1) ]; then echo "setup: $(1) has no working pip (an interrupted setup?): making it again"; fi; \
+	rm -rf $(1) && $(PYTHON) -m venv $(1); fi
+
 $(NPM_STAMP): package.json package-lock.json
 	@echo "setup: npm ci (Foundry, solc, solady, forge-std)"
 	npm ci --no-audit --no-fund --loglevel=error
@@ -68,7 +74,7 @@ $(NPM_STAMP): package.json package-lock.json
 
 $(VENV_STAMP): constraints.txt service/pyproject.toml service/standin/pyproject.toml node/pyproject.toml
 	@echo "setup: Python venv in $(VENV)"
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(call fresh_venv,$(VENV))
 	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt $(PY_TOOLS) $(PY_PACKAGES)
 	@touch $@
 
@@ -76,7 +82,7 @@ $(VENV_STAMP): constraints.txt service/pyproject.toml service/standin/pyproject.
 # venv of its own, installed with --no-deps plus its real dependencies.
 $(CLIENT_STAMP): node/client-constraints.txt
 	@echo "setup: infernet-client 1.4.0 venv in $(CLIENT_VENV)"
-	test -x $(CLIENT_VENV)/bin/python || $(PYTHON) -m venv $(CLIENT_VENV)
+	@$(call fresh_venv,$(CLIENT_VENV))
 	$(CLIENT_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -r node/client-constraints.txt
 	@touch $@
 
@@ -101,7 +107,7 @@ lint: setup ## ruff + mypy + forge fmt --check
 
 # ---------------------------------------------------------------- tests
 
-test: lint check-toolchain test-contracts test-examples test-service test-node e2e ## everything CI runs
+test: lint check-toolchain test-contracts test-examples test-service test-node e2e e2e-compose ## everything CI runs
 
 # FORGE_TEST_ARGS: extra `forge test` arguments, e.g. `--match-contract X` or `--root DIR`.
 test-contracts: setup ## forge tests
@@ -127,11 +133,16 @@ test-node: build $(CLIENT_STAMP) ## devnode tests (real HTTP, real anvil; needs 
 # STACK=path/to/stack.json (or STACK_* variables): a running stack, started and stopped by no one
 # here. STACK=compose: the compose network; it looks for a Docker engine before building anything.
 ifeq ($(STACK),compose)
-e2e: $(VENV_STAMP) ## end-to-end suite: a local stack, STACK=path/to/stack.json, or STACK=compose
+e2e: $(VENV_STAMP) $(CHROMIUM) ## end-to-end suite: a local stack, STACK=path/to/stack.json, or STACK=compose
 else
 e2e: build $(CLIENT_STAMP) $(CHROMIUM)
 endif
 	@INFERNET_CLIENT_BIN=$(CURDIR)/$(CLIENT_VENV)/bin STACK="$(STACK)" $(PY) scripts/run_e2e.py
+
+# The same suite against the compose network, built and started by scripts/run_e2e.py; where no
+# Docker engine answers it says so in one line and passes, except in CI (CI set), where it fails.
+e2e-compose: $(VENV_STAMP) $(CHROMIUM) ## end-to-end suite against the compose network (make e2e STACK=compose)
+	@INFERNET_CLIENT_BIN=$(CURDIR)/$(CLIENT_VENV)/bin STACK=compose $(PY) scripts/run_e2e.py
 
 # ---------------------------------------------------------------- contracts on a chain
 
@@ -173,6 +184,23 @@ explorer-screenshot: build $(CHROMIUM) ## a stack on free ports, the demo's flow
 bench: build ## run bench/*.py and print one table
 	$(PY) scripts/bench.py
 
+# ---------------------------------------------------------------- the compose network (Docker)
+
+# Every image of docker-compose.yml's offline profile, built offline from this repository: wheels
+# pinned by constraints.txt and the chain's state made here (scripts/images.py), on BASE_IMAGE
+# (python:3.11-slim, or a Debian-made base where that cannot be pulled). docs/stack.md.
+images: build ## build the compose network's images offline (BASE_IMAGE=... to choose the base)
+	$(PY) scripts/compose_network.py build
+
+base-image: setup ## make the local Python base image from Debian packages (debootstrap, as root)
+	$(PY) scripts/images.py local-base
+
+compose-up: build ## build the images, start the compose network (offline profile), wait until healthy
+	$(PY) scripts/compose_network.py up
+
+compose-down: setup ## stop the compose network and remove its containers
+	$(PY) scripts/compose_network.py down
+
 # ---------------------------------------------------------------- the service alone
 
 # The offline Hugging Face stand-in and the service on fixed ports for the curl examples in
@@ -199,7 +227,7 @@ find_py_caches = find . \( -path ./node_modules -o -path ./$(VENV) -o -path ./$(
 
 clean: ## stop the stack if it runs, remove .run/, build output and caches
 	if [ -f .run/stack.json ] && [ -x $(PY) ]; then RUN_DIR=.run $(PY) scripts/stack.py down; fi
-	rm -rf .run out cache broadcast $(foreach d,$(EXAMPLES),$(d)/out $(d)/cache $(d)/broadcast)
+	rm -rf .run .images out cache broadcast $(foreach d,$(EXAMPLES),$(d)/out $(d)/cache $(d)/broadcast)
 	$(find_py_caches) | xargs rm -rf
 
 clean-all: clean ## clean, then remove node_modules and the venvs too (`make setup` reinstalls them)

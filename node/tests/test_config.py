@@ -160,6 +160,12 @@ def test_devnode_keys_are_not_unknown() -> None:
             id="container.allowed_ips",
         ),
         pytest.param(
+            {"server": {"status_networks": ["172.16.0.0/33"]}},
+            "server.status_networks",
+            "CIDR",
+            id="server.status_networks",
+        ),
+        pytest.param(
             {"containers": [{"id": "a", "accepted_payments": {"0x0": "lots"}}]},
             "containers[0].accepted_payments.0x0",
             "an integer",

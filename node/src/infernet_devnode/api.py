@@ -16,6 +16,7 @@ import logging
 import time
 from collections.abc import Awaitable
 from collections.abc import Callable
+from collections.abc import Iterable
 from typing import Any
 
 from aiohttp import web
@@ -47,32 +48,21 @@ log = logging.getLogger(__name__)
 # The Infernet Node version whose wire behaviour this node reproduces (reported by /info).
 UPSTREAM_VERSION = "1.4.0"
 STATUS_INVALID = "Status is invalid"
-# Who may PUT /api/status, as upstream: loopback and Docker's default private networks
-# (docs/devnode.md, "The Infernet node protocol").
-_STATUS_NETWORKS = tuple(
-    ipaddress.ip_network(n)
-    for n in (
-        "127.0.0.1/32",
-        "::1/128",
-        "172.17.0.0/16",
-        "172.18.0.0/16",
-        "172.19.0.0/16",
-        "192.168.0.0/16",
-    )
-)
-
 _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # How much of aiohttp's description of a malformed request is quoted back.
 _MAX_PARSE_ERROR = 300
 
 
-def status_caller_allowed(client: str) -> bool:
-    """Whether ``client`` may report job status (loopback and private ranges, docs/devnode.md)."""
+def status_caller_allowed(
+    client: str, networks: Iterable[ipaddress.IPv4Network | ipaddress.IPv6Network]
+) -> bool:
+    """Whether ``client`` may report job status: it is in one of ``networks``
+    (``server.status_networks``, docs/configuration.md)."""
     try:
         address = ipaddress.ip_address(client)
     except ValueError:
         return False
-    return any(address in network for network in _STATUS_NETWORKS)
+    return any(address in network for network in networks)
 
 
 def create_app(
@@ -155,6 +145,7 @@ class _Api:
         self._jobs = jobs
         self._chain = chain
         self._metrics = context.metrics
+        self._status_networks = context.config.server.status_ranges
         self._limiter = RateLimiter(
             context.config.server.rate_limit.num_requests, context.config.server.rate_limit.period
         )
@@ -335,7 +326,7 @@ class _Api:
 
     async def put_status(self, request: web.Request) -> web.Response:
         client = _client(request)
-        if not status_caller_allowed(client):
+        if not status_caller_allowed(client, self._status_networks):
             return _error(403, "Unauthorized")
         report = parse_status_report(await self._read_json(request))
         if report.status not in ("running", "success", "failed"):

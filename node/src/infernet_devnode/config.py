@@ -9,7 +9,7 @@ taken from the environment variable NAME, so secrets need not live in the file.
 Devnode-only keys (upstream ignores unknown keys, so the same file still works there):
 ``storage.path``, ``storage.retention``, ``server.host``, ``server.max_body_size``,
 ``server.submit_wait``, ``server.max_batch_size``, ``server.max_json_depth``,
-``server.max_container_calls``, ``server.max_queued_jobs``,
+``server.max_container_calls``, ``server.max_queued_jobs``, ``server.status_networks``,
 ``log.json``, ``log.level``, ``containers[].timeout``, ``containers[].stream_timeout``,
 ``containers[].max_answer_size``,
 ``explorer.*`` (the read-only page at GET /ui).
@@ -88,6 +88,16 @@ MIN_CONTAINER_CALLS = 16
 MAX_DEFAULT_CONTAINER_CALLS = 256
 # Off-chain jobs waiting for a container call slot; past it new jobs get 503 + Retry-After.
 DEFAULT_MAX_QUEUED_JOBS = 2_000
+# Who may PUT /api/status by default, as upstream: loopback and the networks Docker gives its
+# first bridges (docs/devnode.md, "The Infernet node protocol").
+DEFAULT_STATUS_NETWORKS = (
+    "127.0.0.1/32",
+    "::1/128",
+    "172.17.0.0/16",
+    "172.18.0.0/16",
+    "172.19.0.0/16",
+    "192.168.0.0/16",
+)
 DEFAULT_EXPLORER_MAX_PAGE_SIZE = 200
 DEFAULT_EXPLORER_POLL_INTERVAL_S = 1.0
 
@@ -190,6 +200,23 @@ class ServerConfig(_Section):
     max_json_depth: int = Field(default=DEFAULT_MAX_JSON_DEPTH, gt=0, le=MAX_JSON_DEPTH_CEILING)
     max_container_calls: int = Field(default_factory=lambda: default_container_calls(), gt=0)
     max_queued_jobs: int = Field(default=DEFAULT_MAX_QUEUED_JOBS, ge=0)
+    # CIDR ranges whose callers may PUT /api/status; Docker picks a compose network's subnet
+    # from whatever pool is free, so a node inside one lists that pool (docker-compose.yml).
+    status_networks: list[str] = Field(default_factory=lambda: list(DEFAULT_STATUS_NETWORKS))
+
+    @field_validator("status_networks")
+    @classmethod
+    def _networks_parse(cls, value: list[str]) -> list[str]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item)
+            except ValueError as e:
+                raise ValueError(f"expected CIDR ranges (e.g. 172.16.0.0/12), got {item!r}") from e
+        return value
+
+    @property
+    def status_ranges(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        return tuple(ipaddress.ip_network(n) for n in self.status_networks)
 
     @model_validator(mode="after")
     def _batch_fits_the_queue(self) -> ServerConfig:

