@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import os
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -44,6 +46,18 @@ HOSTILE = (
     '<img src=x onerror="window.__xss = 1; alert(1)">',
     "javascript:window.__xss=1",
 )
+
+
+@pytest.fixture(scope="module", autouse=True)
+def explorer_served(target: Target) -> None:
+    """A devnode started with `explorer.enabled` off serves no /ui: nothing here can run."""
+    try:
+        with urllib.request.urlopen(f"{target.node_url}/ui", timeout=10) as answer:  # noqa: S310
+            served = answer.status == 200
+    except urllib.error.HTTPError as e:
+        served = e.code != 404
+    if not served:
+        pytest.skip("the node under test serves no explorer (its explorer.enabled is off)")
 
 
 @pytest.fixture(scope="module")
