@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from .errors import StreamBroken as StreamBroken
     from .errors import UnsupportedRequest as UnsupportedRequest
     from .hf_backend import HFInferenceClientWorkflow as HFInferenceClientWorkflow
+    from .onchain_limits import OnchainLimits as OnchainLimits
     from .protocol import ContainerCall as ContainerCall
     from .protocol import ContainerInput as ContainerInput
     from .protocol import JobLocation as JobLocation
@@ -61,6 +62,7 @@ _HOMES = {
     "StreamBroken": "errors",
     "UnsupportedRequest": "errors",
     "HFInferenceClientWorkflow": "hf_backend",
+    "OnchainLimits": "onchain_limits",
     "ContainerCall": "protocol",
     "ContainerInput": "protocol",
     "JobLocation": "protocol",
@@ -85,6 +87,7 @@ __all__ = [
     "InputPolicy",
     "InvalidField",
     "JobLocation",
+    "OnchainLimits",
     "RetryPolicy",
     "ServiceConfig",
     "ServiceError",

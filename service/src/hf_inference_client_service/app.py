@@ -100,6 +100,7 @@ def create_app(config: ServiceConfig | None = None) -> Quart:
     app.config["RESPONSE_TIMEOUT"] = None
     workflow = HFInferenceClientWorkflow(config)
     token = config.token
+    onchain = config.onchain
     index_body = _dumps(
         {"name": SERVICE_ID, "version": version(SERVICE_ID), "message": _UPSTREAM_MESSAGE}
     )
@@ -146,7 +147,7 @@ def create_app(config: ServiceConfig | None = None) -> Quart:
         output = await workflow.inference(call.job)
         if call.destination is JobLocation.OFFCHAIN:
             return Response(_dumps({"output": output}), content_type=_JSON)
-        return Response(_dumps(onchain_result(call, output)), content_type=_JSON)
+        return Response(_dumps(onchain_result(call, output, onchain)), content_type=_JSON)
 
     @app.errorhandler(ServiceError)
     async def _service_error(error: ServiceError) -> Response:

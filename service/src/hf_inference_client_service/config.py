@@ -23,6 +23,10 @@ from pydantic import ValidationError
 from pydantic import field_validator
 
 from .errors import InvalidField
+from .onchain_limits import DEFAULT_MAX_ONCHAIN_LABEL_BYTES
+from .onchain_limits import DEFAULT_MAX_ONCHAIN_LABELS
+from .onchain_limits import DEFAULT_MAX_ONCHAIN_TEXT_BYTES
+from .onchain_limits import OnchainLimits
 from .retry import RetryPolicy
 from .tasks import DEFAULT_MAX_LENGTH_LIMIT
 from .tasks import DEFAULT_MAX_NEW_TOKENS_LIMIT
@@ -104,6 +108,7 @@ class ServiceConfig:
         text_generation_mode: text generation, chat completion, or text with chat fallback.
         connections: backend connection pool size and answer size limit.
         body_timeout: seconds a caller may take to send a request body.
+        onchain: how much of an answer goes on chain (labels kept, label and text bytes).
     """
 
     token: str | None = field(default=None, repr=False)
@@ -116,6 +121,7 @@ class ServiceConfig:
     text_generation_mode: TextGenerationMode = TextGenerationMode.AUTO
     connections: ConnectionLimits = field(default_factory=ConnectionLimits)
     body_timeout: float = DEFAULT_BODY_TIMEOUT
+    onchain: OnchainLimits = field(default_factory=OnchainLimits)
 
     @property
     def models_base_url(self) -> str | None:
@@ -174,6 +180,11 @@ class ServiceConfig:
                 connections=read.max_connections, max_response_bytes=read.max_response_bytes
             ),
             body_timeout=read.body_timeout,
+            onchain=OnchainLimits(
+                max_labels=read.max_onchain_labels,
+                max_label_bytes=read.max_onchain_label_bytes,
+                max_text_bytes=read.max_onchain_text_bytes,
+            ),
         )
 
 
@@ -215,6 +226,10 @@ class _Environment(BaseModel):
     max_time: float = Field(DEFAULT_MAX_TIME_LIMIT, gt=0)
     max_connections: int = Field(64, ge=1)
     max_response_bytes: int = Field(4 * 1024 * 1024, ge=1024)
+    max_onchain_labels: int = Field(DEFAULT_MAX_ONCHAIN_LABELS, ge=1)
+    # At least one character of any label or text fits (UTF-8 takes up to 4 bytes per character).
+    max_onchain_label_bytes: int = Field(DEFAULT_MAX_ONCHAIN_LABEL_BYTES, ge=4)
+    max_onchain_text_bytes: int = Field(DEFAULT_MAX_ONCHAIN_TEXT_BYTES, ge=4)
 
     @field_validator("endpoint")
     @classmethod
