@@ -52,6 +52,8 @@ DEFAULT_MODELS: Mapping[TaskId, str] = {
     TaskId.SUMMARIZATION: "facebook/bart-large-cnn",
 }
 DEFAULT_PROVIDER = "hf-inference"
+# huggingface_hub's policy "the first provider serving the model" (not a provider of its own).
+_AUTO_PROVIDER = "auto"
 # Seconds per job, retries included; well under the node's 180 s container-call timeout
 # (infernet-node orchestrator, aiohttp ClientTimeout(total=180)).
 DEFAULT_TIMEOUT = 60.0
@@ -238,10 +240,38 @@ class _Environment(BaseModel):
             raise ValueError("must be an http:// or https:// URL")
         return value
 
-    @field_validator("text_generation_mode", mode="before")
+    @field_validator("provider")
+    @classmethod
+    def _known_provider(cls, value: str) -> str:
+        # A misspelt provider would otherwise be found only by the first job, as a 400 blaming
+        # the caller's `data.model` (huggingface_hub refuses unknown providers per request).
+        if value == DEFAULT_PROVIDER:
+            return value
+        known = inference_providers()
+        if value not in known:
+            raise ValueError(
+                f"{value[:40]!r} is not a Hugging Face inference provider;"
+                f" expected one of {', '.join(known)}"
+            )
+        return value
+
+    @field_validator("text_generation_mode", "provider", mode="before")
     @classmethod
     def _any_case(cls, value: object) -> object:
         return value.lower() if isinstance(value, str) else value
+
+
+def inference_providers() -> list[str]:
+    """The providers huggingface_hub can route to, plus its `auto` policy, sorted.
+
+    Read from the table `get_provider_helper` consults (huggingface_hub 2.x,
+    `inference/_providers/__init__.py`), so the list follows the installed version. Imported
+    here, not at the top: it loads huggingface_hub's whole Hub API, which the default provider
+    never needs.
+    """
+    from huggingface_hub.inference._providers import PROVIDERS
+
+    return sorted({*PROVIDERS, _AUTO_PROVIDER})
 
 
 def _explain(error: Mapping[str, Any], raw: str) -> str:
