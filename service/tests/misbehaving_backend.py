@@ -7,6 +7,11 @@ they asked for regardless of arrival order:
 
 - `ok:<n>` (or anything without a known case): a well-formed keep-alive answer whose label (or
   streamed text) is the input itself, so every job can check it got its own answer;
+- `unused-kwargs:<a,b,...>` answers like Hugging Face does for a model served by transformers
+  rather than TGI: a 400 "The following `model_kwargs` are not used by the model: [...]" naming
+  those of `a, b, ...` the request's parameters hold, else a text-generation answer (JSON or
+  stream) whose text lists the parameters it received; `unused-kwargs-one-by-one:<...>` names
+  only the first of them, so dropping the named ones once is not enough;
 - every other case in `CASES`: one misbehaviour, named after what it does.
 """
 
@@ -133,6 +138,42 @@ async def _late_stray_answer(writer: asyncio.StreamWriter, text: str, _body: str
     return True
 
 
+def unused_kwargs_message(names: list[str]) -> str:
+    """Hugging Face's answer to generation parameters a transformers model does not use."""
+    return (
+        f"The following `model_kwargs` are not used by the model: {names!r} (note: typos in the"
+        " generate arguments will also show up in this list)"
+    )
+
+
+def received_parameters(names: list[str]) -> str:
+    """The text `unused-kwargs` generates: the parameters the successful request held."""
+    return "parameters: " + ",".join(sorted(names))
+
+
+def _unused_kwargs(one_by_one: bool) -> Behaviour:
+    async def behave(writer: asyncio.StreamWriter, text: str, body: str) -> bool:
+        request = json.loads(body)
+        parameters = request.get("parameters") or {}
+        unusable = text.split(":", 2)[1].split(",")
+        named = [name for name in unusable if name in parameters]
+        if named:
+            names = named[:1] if one_by_one else named
+            error = json.dumps({"error": unused_kwargs_message(names)}).encode()
+            await _send(writer, _answer("400 Bad Request", error))
+            return True
+        generated = received_parameters(list(parameters))
+        if request.get("stream"):
+            events = _sse([_token(generated, final=generated)])
+            await _send(writer, _STREAM_HEAD + _chunk(events) + b"0\r\n\r\n")
+            return True
+        answer = json.dumps([{"generated_text": generated}]).encode()
+        await _send(writer, _answer("200 OK", answer))
+        return True
+
+    return behave
+
+
 def _extra_answer(text: str) -> bytes:
     return _answer("200 OK", labels(text)) + _answer("200 OK", labels("WRONG: stray answer"))
 
@@ -217,6 +258,8 @@ CASES: dict[str, Behaviour] = {
             b' "error_type": "validation"}',
         )
     ),
+    "unused-kwargs": _unused_kwargs(one_by_one=False),
+    "unused-kwargs-one-by-one": _unused_kwargs(one_by_one=True),
     "stream-cut": _stream_cut,
     "stream-ends-early": _stream_ends_early,
     "stream-trickles": _stream_trickles,

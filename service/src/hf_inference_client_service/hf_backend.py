@@ -44,6 +44,7 @@ from .backend_faults import CHAT_NAMES
 from .backend_faults import REASON_LIMIT
 from .backend_faults import says_task_unsupported
 from .backend_faults import status_error
+from .backend_faults import without_unused_parameters
 from .backend_http import BackendHTTP
 from .backend_http import BackendStatus
 from .backend_http import BackendUnreachable
@@ -115,6 +116,14 @@ def _chat_url(url: str) -> str:
 
 class _ChatOnly(Exception):
     """Internal signal: the backend does not do text generation for this model."""
+
+
+class _UnusedParameters(Exception):
+    """Internal signal: the model does not use some parameters; `job` is the job without them."""
+
+    def __init__(self, job: TaskInput) -> None:
+        super().__init__("unused parameters")
+        self.job = job
 
 
 class HFInferenceClientWorkflow:
@@ -249,23 +258,46 @@ class HFInferenceClientWorkflow:
 
     async def _generate(self, job: TaskInput, model: str, target: str) -> str:
         if not self._use_chat(target):
-            request = await self._prepare(_HUB_TASKS[job.task], target, job.text, job.parameters)
-            try:
-                text = await self._call(
+
+            async def generate(attempted: TaskInput, drop_unused: bool) -> str:
+                request = await self._prepare(
+                    _HUB_TASKS[job.task], target, attempted.text, attempted.parameters
+                )
+                return await self._call(
                     request,
                     answers.parse_generation,
-                    job,
+                    attempted,
                     model,
                     fallback_ok=self.config.text_generation_mode is TextGenerationMode.AUTO,
+                    drop_unused=drop_unused,
                 )
+
+            try:
+                return await self._without_unused(job, model, generate)
             except _ChatOnly:
                 self._remember_chat_only(target)
-            else:
-                return text
         body = {**self._chat_request(job, model, target), "stream": False}
         request = await self._prepare(_CHAT_TASK, target, None, body)
         content = await self._call(request, answers.parse_chat, job, model)
         return job.text + content if job.parameters.get("return_full_text") else content
+
+    async def _without_unused(
+        self,
+        job: TaskInput,
+        model: str,
+        send: Callable[[TaskInput, bool], Awaitable[_T]],
+    ) -> _T:
+        """`send(job, True)`; if the model does not use some parameters, once more without them.
+
+        The second call may not drop parameters again: a model that names other parameters
+        after the first are gone gets its 400 reported, as huggingface_hub's client does.
+        """
+        try:
+            return await send(job, True)
+        except _UnusedParameters as unused:
+            dropped = sorted(set(job.parameters) - set(unused.job.parameters))
+            logger.info("model %s does not use %s; asking again without them", model, dropped)
+            return await send(unused.job, False)
 
     def _use_chat(self, target: str) -> bool:
         mode = self.config.text_generation_mode
@@ -287,12 +319,15 @@ class HFInferenceClientWorkflow:
         model: str,
         *,
         fallback_ok: bool = False,
+        drop_unused: bool = False,
     ) -> _T:
         async def once() -> _T:
             body = await self.http.post(request.url, request.payload, request.headers)
             return parse(request.convert(body) if request.convert else body)
 
-        return await self._attempts(once, job, model, fallback_ok=fallback_ok)
+        return await self._attempts(
+            once, job, model, fallback_ok=fallback_ok, drop_unused=drop_unused
+        )
 
     async def _attempts(
         self,
@@ -301,8 +336,14 @@ class HFInferenceClientWorkflow:
         model: str,
         *,
         fallback_ok: bool = False,
+        drop_unused: bool = False,
     ) -> _T:
-        """Await `send`, retrying per the RetryPolicy, and translate failures."""
+        """Await `send`, retrying per the RetryPolicy, and translate failures.
+
+        Args:
+            fallback_ok: a "use chat completion" answer raises _ChatOnly.
+            drop_unused: a "these parameters are not used" answer raises _UnusedParameters.
+        """
         policy = self.config.retry
         attempt = 0
         while True:
@@ -310,6 +351,8 @@ class HFInferenceClientWorkflow:
             try:
                 return await send()
             except BackendStatus as e:
+                if drop_unused and (lean := without_unused_parameters(e, job)) is not None:
+                    raise _UnusedParameters(lean) from e
                 if fallback_ok and says_task_unsupported(e):
                     raise _ChatOnly from e
                 if not policy.should_retry(attempt, e.status):
@@ -397,18 +440,25 @@ class HFInferenceClientWorkflow:
     ) -> AsyncIterator[StreamEvent]:
         model, target = self.target(job)
         if not self._use_chat(target):
-            request = await self._prepare(
-                _HUB_TASKS[job.task], target, job.text, job.parameters, stream=True
-            )
-            try:
+
+            async def open_stream(
+                attempted: TaskInput, drop_unused: bool
+            ) -> AsyncIterator[StreamEvent]:
+                request = await self._prepare(
+                    _HUB_TASKS[job.task], target, attempted.text, attempted.parameters, stream=True
+                )
                 return await self._open(
                     stack,
                     request,
                     answers.tgi_stream_event,
-                    job,
+                    attempted,
                     model,
                     fallback_ok=self.config.text_generation_mode is TextGenerationMode.AUTO,
+                    drop_unused=drop_unused,
                 )
+
+            try:
+                return await self._without_unused(job, model, open_stream)
             except _ChatOnly:
                 self._remember_chat_only(target)
         body = {**self._chat_request(job, model, target), "stream": True}
@@ -424,6 +474,7 @@ class HFInferenceClientWorkflow:
         model: str,
         *,
         fallback_ok: bool = False,
+        drop_unused: bool = False,
     ) -> AsyncIterator[StreamEvent]:
         async def once() -> AsyncIterator[StreamEvent]:
             response = await stack.enter_async_context(
@@ -431,7 +482,9 @@ class HFInferenceClientWorkflow:
             )
             return _decoded(self.http.lines(response), decode)
 
-        return await self._attempts(once, job, model, fallback_ok=fallback_ok)
+        return await self._attempts(
+            once, job, model, fallback_ok=fallback_ok, drop_unused=drop_unused
+        )
 
 
 async def _decoded(
