@@ -12,6 +12,9 @@ they asked for regardless of arrival order:
   those of `a, b, ...` the request's parameters hold, else a text-generation answer (JSON or
   stream) whose text lists the parameters it received; `unused-kwargs-one-by-one:<...>` names
   only the first of them, so dropping the named ones once is not enough;
+- `echo-token:<n>` answers 200 with the request's bearer token inside the answer, every
+  character JSON-escaped (`\\u0068\\u0066...`): as the label of a classification, inside the
+  text of a generation, or split across two events of a stream;
 - every other case in `CASES`: one misbehaviour, named after what it does.
 """
 
@@ -26,7 +29,8 @@ from collections.abc import Awaitable
 from collections.abc import Callable
 from typing import Any
 
-Behaviour = Callable[[asyncio.StreamWriter, str, str], Awaitable[bool]]
+# (writer, the job's input text, the request's JSON body, the request's head) -> keep-alive
+Behaviour = Callable[[asyncio.StreamWriter, str, str, bytes], Awaitable[bool]]
 
 _STREAM_HEAD = (
     b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
@@ -71,7 +75,7 @@ async def _send(writer: asyncio.StreamWriter, data: bytes) -> None:
     await writer.drain()
 
 
-async def ok(writer: asyncio.StreamWriter, text: str, body: str) -> bool:
+async def ok(writer: asyncio.StreamWriter, text: str, body: str, _head: bytes) -> bool:
     if '"stream": true' in body or '"stream":true' in body:
         head = _STREAM_HEAD
         events = _sse([_token(text), _token("", final=text)])
@@ -82,14 +86,14 @@ async def ok(writer: asyncio.StreamWriter, text: str, body: str) -> bool:
 
 
 def _fixed(data: Callable[[str], bytes], keep_alive: bool = True) -> Behaviour:
-    async def behave(writer: asyncio.StreamWriter, text: str, _body: str) -> bool:
+    async def behave(writer: asyncio.StreamWriter, text: str, _body: str, _head: bytes) -> bool:
         await _send(writer, data(text))
         return keep_alive
 
     return behave
 
 
-async def _stream_cut(writer: asyncio.StreamWriter, text: str, _body: str) -> bool:
+async def _stream_cut(writer: asyncio.StreamWriter, text: str, _body: str, _head: bytes) -> bool:
     # Two tokens, then the connection closes mid-body (no terminating chunk, no final event).
     head = (
         b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
@@ -98,7 +102,9 @@ async def _stream_cut(writer: asyncio.StreamWriter, text: str, _body: str) -> bo
     return False
 
 
-async def _stream_ends_early(writer: asyncio.StreamWriter, text: str, _body: str) -> bool:
+async def _stream_ends_early(
+    writer: asyncio.StreamWriter, text: str, _body: str, _head: bytes
+) -> bool:
     # Two tokens and a well-framed end, but no final event: the text is incomplete.
     head = (
         b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
@@ -107,7 +113,9 @@ async def _stream_ends_early(writer: asyncio.StreamWriter, text: str, _body: str
     return True
 
 
-async def _stream_trickles(writer: asyncio.StreamWriter, text: str, _body: str) -> bool:
+async def _stream_trickles(
+    writer: asyncio.StreamWriter, text: str, _body: str, _head: bytes
+) -> bool:
     # A token every TRICKLE_SECONDS, forever (until the service gives up and hangs up).
     head = (
         b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
@@ -118,7 +126,9 @@ async def _stream_trickles(writer: asyncio.StreamWriter, text: str, _body: str) 
         await asyncio.sleep(TRICKLE_SECONDS)
 
 
-async def _garbage_stream(writer: asyncio.StreamWriter, text: str, _body: str) -> bool:
+async def _garbage_stream(
+    writer: asyncio.StreamWriter, text: str, _body: str, _head: bytes
+) -> bool:
     head = (
         b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
     )
@@ -128,7 +138,9 @@ async def _garbage_stream(writer: asyncio.StreamWriter, text: str, _body: str) -
     return True
 
 
-async def _late_stray_answer(writer: asyncio.StreamWriter, text: str, _body: str) -> bool:
+async def _late_stray_answer(
+    writer: asyncio.StreamWriter, text: str, _body: str, _head: bytes
+) -> bool:
     # A complete answer, then, once the client has had time to put the connection back in its
     # pool, a second answer nobody asked for on the idle connection.
     await _send(writer, _answer("200 OK", labels(text)))
@@ -152,7 +164,7 @@ def received_parameters(names: list[str]) -> str:
 
 
 def _unused_kwargs(one_by_one: bool) -> Behaviour:
-    async def behave(writer: asyncio.StreamWriter, text: str, body: str) -> bool:
+    async def behave(writer: asyncio.StreamWriter, text: str, body: str, _head: bytes) -> bool:
         request = json.loads(body)
         parameters = request.get("parameters") or {}
         unusable = text.split(":", 2)[1].split(",")
@@ -172,6 +184,36 @@ def _unused_kwargs(one_by_one: bool) -> Behaviour:
         return True
 
     return behave
+
+
+_BEARER = re.compile(rb"authorization:\s*Bearer\s+(\S+)", re.IGNORECASE)
+
+
+def _escaped(text: str) -> str:
+    """A JSON string literal of `text` with every character escaped (same value once parsed)."""
+    return '"' + "".join(f"\\u{ord(c):04x}" for c in text) + '"'
+
+
+async def _echo_token(writer: asyncio.StreamWriter, text: str, body: str, head: bytes) -> bool:
+    match = _BEARER.search(head)
+    token = match.group(1).decode() if match else "no token"
+    request = json.loads(body)
+    if request.get("stream"):
+        half = len(token) // 2
+        first = '{"token": {"id": 0, "text": ' + _escaped(token[:half]) + ', "special": false}}'
+        last = (
+            '{"token": {"id": 1, "text": ' + _escaped(token[half:]) + ', "special": false},'
+            ' "generated_text": "done"}'
+        )
+        events = f"data: {first}\n\ndata: {last}\n\n".encode()
+        await _send(writer, _STREAM_HEAD + _chunk(events) + b"0\r\n\r\n")
+    elif "max_new_tokens" in (request.get("parameters") or {}):
+        generated = '[{"generated_text": ' + _escaped(f"your token is {token}.") + "}]"
+        await _send(writer, _answer("200 OK", generated.encode()))
+    else:
+        answer = '[[{"label": ' + _escaped(token) + ', "score": 0.5}]]'
+        await _send(writer, _answer("200 OK", answer.encode()))
+    return True
 
 
 def _extra_answer(text: str) -> bytes:
@@ -258,6 +300,7 @@ CASES: dict[str, Behaviour] = {
             b' "error_type": "validation"}',
         )
     ),
+    "echo-token": _echo_token,
     "unused-kwargs": _unused_kwargs(one_by_one=False),
     "unused-kwargs-one-by-one": _unused_kwargs(one_by_one=True),
     "stream-cut": _stream_cut,
@@ -296,7 +339,7 @@ class MisbehavingBackend:
                 case = text.split(":", 1)[0]
                 if _REDIRECTED in head.split(b"\r\n", 1)[0]:
                     case = "ok"  # the target of the same-origin redirect answers normally
-                if not await CASES.get(case, ok)(writer, text, body):
+                if not await CASES.get(case, ok)(writer, text, body, head):
                     return
         except (ConnectionError, asyncio.CancelledError):
             return

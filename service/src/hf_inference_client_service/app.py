@@ -32,6 +32,7 @@ from .lifetime import exit_with_parent
 from .protocol import JobLocation
 from .protocol import onchain_result
 from .protocol import parse_call
+from .redaction import REDACTED
 from .resources import SERVICE_ID
 from .resources import model_supported
 from .resources import service_resources
@@ -69,7 +70,7 @@ class _RedactingFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         text = super().format(record)
-        return text.replace(self._token, "[redacted]") if self._token else text
+        return text.replace(self._token, REDACTED) if self._token else text
 
 
 def _configure_logging(config: ServiceConfig) -> None:
@@ -108,7 +109,7 @@ def create_app(config: ServiceConfig | None = None) -> Quart:
 
     def error_response(status: HTTPStatus, description: str) -> Response:
         if token:
-            description = description.replace(token, "[redacted]")
+            description = description.replace(token, REDACTED)
         body = {"code": str(status.value), "name": status.phrase, "description": description}
         return Response(_dumps(body), status=status.value, content_type=_JSON)
 

@@ -16,6 +16,7 @@ for the provider's model id).
 Failures become the service's typed errors (docs/service.md has the table): 429/503/connection
 failures are retried by the RetryPolicy; 401/403 mean the token was rejected; a 422 naming one of
 the job's parameters is the caller's fault; everything else the backend does wrong is a 502.
+Successful answers and streams reach the caller with the token redacted (`redaction`).
 """
 
 from __future__ import annotations
@@ -57,6 +58,8 @@ from .errors import BackendUnavailable
 from .errors import StreamBroken
 from .errors import UnsupportedRequest
 from .outputs import TaskOutput
+from .redaction import StreamRedactor
+from .redaction import redact_output
 from .tasks import TaskId
 from .tasks import TaskInput
 
@@ -226,11 +229,13 @@ class HFInferenceClientWorkflow:
         """
         try:
             async with asyncio.timeout(self.config.timeout):
-                return await self._run(job)
+                output = await self._run(job)
         except TimeoutError as e:
             raise BackendTimeout(
                 f"no answer from the backend within {self.config.timeout:g} s (HF_INF_TIMEOUT)"
             ) from e
+        token = self.config.token
+        return redact_output(output, token) if token else output
 
     async def _run(self, job: TaskInput) -> TaskOutput:
         model, target = self.target(job)
@@ -415,11 +420,14 @@ class HFInferenceClientWorkflow:
     ) -> AsyncIterator[str]:
         event = first
         done = False
+        token = self.config.token
+        redactor = StreamRedactor(token) if token else None
         try:
             while event is not None:
                 done = done or event.done
-                if event.text:
-                    yield event.text
+                text = redactor.feed(event.text) if redactor else event.text
+                if text:
+                    yield text
                 # The deadline bounds every read, never the caller's own pace of consuming.
                 async with asyncio.timeout_at(deadline):
                     event = await anext(events, None)
@@ -434,6 +442,8 @@ class HFInferenceClientWorkflow:
             await stack.aclose()
         if not done:
             raise StreamBroken(f"the stream for model {model} ended before its final event")
+        if redactor is not None and (rest := redactor.flush()):
+            yield rest
 
     async def _open_stream(
         self, stack: contextlib.AsyncExitStack, job: TaskInput
