@@ -33,6 +33,8 @@ from .protocol import JobLocation
 from .protocol import onchain_result
 from .protocol import parse_call
 from .redaction import REDACTED
+from .request_body import BodyLimits
+from .request_body import read_body
 from .resources import SERVICE_ID
 from .resources import model_supported
 from .resources import service_resources
@@ -92,10 +94,15 @@ def create_app(config: ServiceConfig | None = None) -> Quart:
     exit_with_parent()
     _configure_logging(config)
     app = Quart(__name__)
-    app.config["MAX_CONTENT_LENGTH"] = config.inputs.max_input_bytes * _BODY_FACTOR + _BODY_SLACK
-    # A client that trickles its body gets a 408 after HF_INF_BODY_TIMEOUT seconds instead of
-    # holding a connection (and a worker slot) forever.
-    app.config["BODY_TIMEOUT"] = config.body_timeout
+    # The route reads bodies itself (`request_body`): within the size limit, draining an oversized
+    # one so its sender can read the 413, and giving a client that trickles its body a 408 after
+    # HF_INF_BODY_TIMEOUT seconds instead of a connection (and a worker slot) held forever.
+    app.config["MAX_CONTENT_LENGTH"] = None
+    body_limits = BodyLimits(
+        max_bytes=config.inputs.max_input_bytes * _BODY_FACTOR + _BODY_SLACK,
+        max_drain_bytes=config.max_drain_bytes,
+        timeout=config.body_timeout,
+    )
     # Responses are bounded by HF_INF_TIMEOUT (streams included, read by read), so Quart's own
     # response timeout, which would cut a slow reader's stream, stays off.
     app.config["RESPONSE_TIMEOUT"] = None
@@ -139,9 +146,8 @@ def create_app(config: ServiceConfig | None = None) -> Quart:
 
     @app.post("/service_output")
     async def service_output() -> Response:
-        call = parse_call(
-            await request.get_data(cache=False, as_text=False, parse_form_data=False), config.inputs
-        )
+        body = await read_body(request.body, request.content_length, body_limits)
+        call = parse_call(body, config.inputs)
         if call.destination is JobLocation.STREAM:
             tokens = await workflow.stream(call.job)
             return Response(_encoded(tokens), content_type=_TEXT_STREAM)

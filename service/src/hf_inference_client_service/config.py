@@ -27,6 +27,7 @@ from .onchain_limits import DEFAULT_MAX_ONCHAIN_LABEL_BYTES
 from .onchain_limits import DEFAULT_MAX_ONCHAIN_LABELS
 from .onchain_limits import DEFAULT_MAX_ONCHAIN_TEXT_BYTES
 from .onchain_limits import OnchainLimits
+from .request_body import DEFAULT_MAX_DRAIN_BYTES
 from .retry import RetryPolicy
 from .tasks import DEFAULT_MAX_LENGTH_LIMIT
 from .tasks import DEFAULT_MAX_NEW_TOKENS_LIMIT
@@ -111,6 +112,8 @@ class ServiceConfig:
         connections: backend connection pool size and answer size limit.
         body_timeout: seconds a caller may take to send a request body.
         onchain: how much of an answer goes on chain (labels kept, label and text bytes).
+        max_drain_bytes: the largest oversized request body read (and thrown away) so that its
+            sender can read the 413.
     """
 
     token: str | None = field(default=None, repr=False)
@@ -124,6 +127,7 @@ class ServiceConfig:
     connections: ConnectionLimits = field(default_factory=ConnectionLimits)
     body_timeout: float = DEFAULT_BODY_TIMEOUT
     onchain: OnchainLimits = field(default_factory=OnchainLimits)
+    max_drain_bytes: int = DEFAULT_MAX_DRAIN_BYTES
 
     @property
     def models_base_url(self) -> str | None:
@@ -187,6 +191,7 @@ class ServiceConfig:
                 max_label_bytes=read.max_onchain_label_bytes,
                 max_text_bytes=read.max_onchain_text_bytes,
             ),
+            max_drain_bytes=read.max_drain_bytes,
         )
 
 
@@ -232,6 +237,7 @@ class _Environment(BaseModel):
     # At least one character of any label or text fits (UTF-8 takes up to 4 bytes per character).
     max_onchain_label_bytes: int = Field(DEFAULT_MAX_ONCHAIN_LABEL_BYTES, ge=4)
     max_onchain_text_bytes: int = Field(DEFAULT_MAX_ONCHAIN_TEXT_BYTES, ge=4)
+    max_drain_bytes: int = Field(DEFAULT_MAX_DRAIN_BYTES, ge=0)
 
     @field_validator("endpoint")
     @classmethod
