@@ -41,8 +41,9 @@ def service(scripted: MisbehavingBackend) -> Iterator[ServiceThread]:
         yield running
 
 
-def generation(prompt: str, **parameters: object) -> dict[str, object]:
-    return {"task_id": 1, "prompt": prompt, **parameters}
+def generation(prompt: str, model: str = "test/model", **parameters: object) -> dict[str, object]:
+    # Each test names its own model: what a model does not use is remembered per model.
+    return {"task_id": 1, "prompt": prompt, "model": model, **parameters}
 
 
 # ------------------------------------------------------------------ pure
@@ -80,7 +81,11 @@ def test_offchain_generation_is_asked_again_without_the_unused_parameters(
     service: ServiceThread, scripted: MisbehavingBackend
 ) -> None:
     data = generation(
-        "unused-kwargs:watermark,stop", watermark=False, stop=["END"], temperature=0.5
+        "unused-kwargs:watermark,stop",
+        "test/offchain",
+        watermark=False,
+        stop=["END"],
+        temperature=0.5,
     )
     before = scripted.requests
     answer = service.post({"source": 1, "destination": 1, "data": data})
@@ -90,10 +95,27 @@ def test_offchain_generation_is_asked_again_without_the_unused_parameters(
     assert scripted.requests - before == 2
 
 
+def test_unused_parameters_are_remembered_per_model(
+    service: ServiceThread, scripted: MisbehavingBackend
+) -> None:
+    data = generation("unused-kwargs:watermark", "test/remembered", watermark=True, seed=1)
+    assert service.post({"source": 1, "destination": 1, "data": data}).status_code == 200
+    before = scripted.requests
+    answer = service.post({"source": 1, "destination": 1, "data": data})
+    assert answer.status_code == 200, answer.text
+    kept = ["max_new_tokens", "return_full_text", "seed"]
+    assert answer.json() == {"output": received_parameters(kept)}
+    assert scripted.requests - before == 1  # straight to the request without `watermark`
+    other = generation("unused-kwargs:watermark", "test/another", watermark=True)
+    before = scripted.requests
+    assert service.post({"source": 1, "destination": 1, "data": other}).status_code == 200
+    assert scripted.requests - before == 2  # another model is asked with everything first
+
+
 def test_onchain_generation_is_asked_again_without_the_unused_parameters(
     service: ServiceThread, scripted: MisbehavingBackend
 ) -> None:
-    data = encode_input(1, "", "unused-kwargs:return_full_text").hex()
+    data = encode_input(1, "test/onchain", "unused-kwargs:return_full_text").hex()
     before = scripted.requests
     answer = service.post({"source": 0, "destination": 0, "data": data})
     assert answer.status_code == 200, answer.text
@@ -103,7 +125,7 @@ def test_onchain_generation_is_asked_again_without_the_unused_parameters(
 
 
 def test_stream_is_opened_again_without_the_unused_parameters(service: ServiceThread) -> None:
-    data = generation("unused-kwargs:watermark", watermark=True)
+    data = generation("unused-kwargs:watermark", "test/stream", watermark=True)
     body = {"source": 1, "destination": 2, "data": data}
     answer = httpx.post(service.url + "/service_output", json=body, timeout=30)
     assert answer.status_code == 200, answer.text
@@ -114,7 +136,9 @@ def test_parameters_are_dropped_once_only(
     service: ServiceThread, scripted: MisbehavingBackend
 ) -> None:
     # The backend names one parameter per answer: after the first is gone it names the second.
-    data = generation("unused-kwargs-one-by-one:watermark,stop", watermark=True, stop=["END"])
+    data = generation(
+        "unused-kwargs-one-by-one:watermark,stop", "test/one-by-one", watermark=True, stop=["END"]
+    )
     before = scripted.requests
     answer = service.post({"source": 1, "destination": 1, "data": data})
     assert answer.status_code == 502

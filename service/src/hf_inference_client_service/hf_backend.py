@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -69,7 +70,8 @@ logger = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
 _LIBRARY = "hf-inference-client-service"
-_CHAT_ONLY_MEMORY = 4096
+# Targets remembered as chat-only, or with unused parameters, before the memory starts over.
+_TARGET_MEMORY = 4096
 _HUB_TASKS = {
     TaskId.TEXT_GENERATION: "text-generation",
     TaskId.TEXT_CLASSIFICATION: "text-classification",
@@ -143,6 +145,8 @@ class HFInferenceClientWorkflow:
         self._state = _State.UNOPENED
         # Targets that answered "text generation not supported": go straight to chat next time.
         self._chat_only: set[str] = set()
+        # Per target, generation parameters it said it does not use: left out from then on.
+        self._unused: dict[str, frozenset[str]] = {}
 
     def setup(self) -> HFInferenceClientWorkflow:
         """Open the HTTP client; returns self.
@@ -278,7 +282,7 @@ class HFInferenceClientWorkflow:
                 )
 
             try:
-                return await self._without_unused(job, model, generate)
+                return await self._without_unused(job, model, target, generate)
             except _ChatOnly:
                 self._remember_chat_only(target)
         body = {**self._chat_request(job, model, target), "stream": False}
@@ -290,19 +294,34 @@ class HFInferenceClientWorkflow:
         self,
         job: TaskInput,
         model: str,
+        target: str,
         send: Callable[[TaskInput, bool], Awaitable[_T]],
     ) -> _T:
         """`send(job, True)`; if the model does not use some parameters, once more without them.
 
         The second call may not drop parameters again: a model that names other parameters
-        after the first are gone gets its 400 reported, as huggingface_hub's client does.
+        after the first are gone gets its 400 reported. The dropped names are remembered per
+        target and left out of later jobs, as huggingface_hub's client does, so a model costs
+        the extra request once, not on every job.
         """
+        known = self._unused.get(target)
+        if known is not None and not known.isdisjoint(job.parameters):
+            kept = {k: v for k, v in job.parameters.items() if k not in known}
+            job = dataclasses.replace(job, parameters=kept)
         try:
             return await send(job, True)
         except _UnusedParameters as unused:
-            dropped = sorted(set(job.parameters) - set(unused.job.parameters))
-            logger.info("model %s does not use %s; asking again without them", model, dropped)
+            dropped = frozenset(job.parameters) - frozenset(unused.job.parameters)
+            self._remember_unused(target, dropped | (known or frozenset()))
+            logger.info(
+                "model %s does not use %s; asking again without them", model, sorted(dropped)
+            )
             return await send(unused.job, False)
+
+    def _remember_unused(self, target: str, names: frozenset[str]) -> None:
+        if len(self._unused) >= _TARGET_MEMORY and target not in self._unused:
+            self._unused.clear()
+        self._unused[target] = names
 
     def _use_chat(self, target: str) -> bool:
         mode = self.config.text_generation_mode
@@ -311,7 +330,7 @@ class HFInferenceClientWorkflow:
         )
 
     def _remember_chat_only(self, target: str) -> None:
-        if len(self._chat_only) >= _CHAT_ONLY_MEMORY:
+        if len(self._chat_only) >= _TARGET_MEMORY:
             self._chat_only.clear()
         self._chat_only.add(target)
         logger.info("text generation unsupported by %s; using chat completion", target)
@@ -468,7 +487,7 @@ class HFInferenceClientWorkflow:
                 )
 
             try:
-                return await self._without_unused(job, model, open_stream)
+                return await self._without_unused(job, model, target, open_stream)
             except _ChatOnly:
                 self._remember_chat_only(target)
         body = {**self._chat_request(job, model, target), "stream": True}
