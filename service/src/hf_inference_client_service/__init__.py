@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from .errors import BackendError as BackendError
     from .errors import BackendTimeout as BackendTimeout
     from .errors import BackendUnavailable as BackendUnavailable
+    from .errors import BodyTimeout as BodyTimeout
+    from .errors import BodyTooLarge as BodyTooLarge
     from .errors import InvalidField as InvalidField
     from .errors import ServiceError as ServiceError
     from .errors import StreamBroken as StreamBroken
@@ -57,6 +59,8 @@ _HOMES = {
     "BackendError": "errors",
     "BackendTimeout": "errors",
     "BackendUnavailable": "errors",
+    "BodyTimeout": "errors",
+    "BodyTooLarge": "errors",
     "InvalidField": "errors",
     "ServiceError": "errors",
     "StreamBroken": "errors",
@@ -80,6 +84,8 @@ __all__ = [
     "BackendError",
     "BackendTimeout",
     "BackendUnavailable",
+    "BodyTimeout",
+    "BodyTooLarge",
     "ConnectionLimits",
     "ContainerCall",
     "ContainerInput",
