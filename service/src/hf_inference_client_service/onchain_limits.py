@@ -83,6 +83,10 @@ def bound_onchain_output(task: TaskId, output: TaskOutput, limits: OnchainLimits
         summary = str(output["summary_text"])
         return {"summary_text": utf8_prefix(summary, limits.max_text_bytes)}
     labels, scores = labels_and_scores(output)
+    if len(labels) <= limits.max_labels and all(
+        len(label) * _MAX_UTF8_BYTES_PER_CHAR <= limits.max_label_bytes for label in labels
+    ):
+        return output  # the common answer (a few short labels) is within the bounds as it is
     kept: Sequence[int] = range(len(labels))
     if len(labels) > limits.max_labels:
         # heapq.nlargest is stable (it equals sorted(..., reverse=True)[:n]): among equal scores
