@@ -7,6 +7,14 @@ they asked for regardless of arrival order:
 
 - `ok:<n>` (or anything without a known case): a well-formed keep-alive answer whose label (or
   streamed text) is the input itself, so every job can check it got its own answer;
+- `unused-kwargs:<a,b,...>` answers like Hugging Face does for a model served by transformers
+  rather than TGI: a 400 "The following `model_kwargs` are not used by the model: [...]" naming
+  those of `a, b, ...` the request's parameters hold, else a text-generation answer (JSON or
+  stream) whose text lists the parameters it received; `unused-kwargs-one-by-one:<...>` names
+  only the first of them, so dropping the named ones once is not enough;
+- `echo-token:<n>` answers 200 with the request's bearer token inside the answer, every
+  character JSON-escaped (`\\u0068\\u0066...`): as the label of a classification, inside the
+  text of a generation, or split across two events of a stream;
 - every other case in `CASES`: one misbehaviour, named after what it does.
 """
 
@@ -21,7 +29,8 @@ from collections.abc import Awaitable
 from collections.abc import Callable
 from typing import Any
 
-Behaviour = Callable[[asyncio.StreamWriter, str, str], Awaitable[bool]]
+# (writer, the job's input text, the request's JSON body, the request's head) -> keep-alive
+Behaviour = Callable[[asyncio.StreamWriter, str, str, bytes], Awaitable[bool]]
 
 _STREAM_HEAD = (
     b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
@@ -66,7 +75,7 @@ async def _send(writer: asyncio.StreamWriter, data: bytes) -> None:
     await writer.drain()
 
 
-async def ok(writer: asyncio.StreamWriter, text: str, body: str) -> bool:
+async def ok(writer: asyncio.StreamWriter, text: str, body: str, _head: bytes) -> bool:
     if '"stream": true' in body or '"stream":true' in body:
         head = _STREAM_HEAD
         events = _sse([_token(text), _token("", final=text)])
@@ -77,14 +86,14 @@ async def ok(writer: asyncio.StreamWriter, text: str, body: str) -> bool:
 
 
 def _fixed(data: Callable[[str], bytes], keep_alive: bool = True) -> Behaviour:
-    async def behave(writer: asyncio.StreamWriter, text: str, _body: str) -> bool:
+    async def behave(writer: asyncio.StreamWriter, text: str, _body: str, _head: bytes) -> bool:
         await _send(writer, data(text))
         return keep_alive
 
     return behave
 
 
-async def _stream_cut(writer: asyncio.StreamWriter, text: str, _body: str) -> bool:
+async def _stream_cut(writer: asyncio.StreamWriter, text: str, _body: str, _head: bytes) -> bool:
     # Two tokens, then the connection closes mid-body (no terminating chunk, no final event).
     head = (
         b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
@@ -93,7 +102,9 @@ async def _stream_cut(writer: asyncio.StreamWriter, text: str, _body: str) -> bo
     return False
 
 
-async def _stream_ends_early(writer: asyncio.StreamWriter, text: str, _body: str) -> bool:
+async def _stream_ends_early(
+    writer: asyncio.StreamWriter, text: str, _body: str, _head: bytes
+) -> bool:
     # Two tokens and a well-framed end, but no final event: the text is incomplete.
     head = (
         b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
@@ -102,7 +113,9 @@ async def _stream_ends_early(writer: asyncio.StreamWriter, text: str, _body: str
     return True
 
 
-async def _stream_trickles(writer: asyncio.StreamWriter, text: str, _body: str) -> bool:
+async def _stream_trickles(
+    writer: asyncio.StreamWriter, text: str, _body: str, _head: bytes
+) -> bool:
     # A token every TRICKLE_SECONDS, forever (until the service gives up and hangs up).
     head = (
         b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
@@ -113,7 +126,9 @@ async def _stream_trickles(writer: asyncio.StreamWriter, text: str, _body: str) 
         await asyncio.sleep(TRICKLE_SECONDS)
 
 
-async def _garbage_stream(writer: asyncio.StreamWriter, text: str, _body: str) -> bool:
+async def _garbage_stream(
+    writer: asyncio.StreamWriter, text: str, _body: str, _head: bytes
+) -> bool:
     head = (
         b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
     )
@@ -123,13 +138,81 @@ async def _garbage_stream(writer: asyncio.StreamWriter, text: str, _body: str) -
     return True
 
 
-async def _late_stray_answer(writer: asyncio.StreamWriter, text: str, _body: str) -> bool:
+async def _late_stray_answer(
+    writer: asyncio.StreamWriter, text: str, _body: str, _head: bytes
+) -> bool:
     # A complete answer, then, once the client has had time to put the connection back in its
     # pool, a second answer nobody asked for on the idle connection.
     await _send(writer, _answer("200 OK", labels(text)))
     await asyncio.sleep(LATE_STRAY_DELAY_S)
     await _send(writer, _answer("200 OK", labels("WRONG: late stray answer")))
     LATE_STRAY_SENT.set()
+    return True
+
+
+def unused_kwargs_message(names: list[str]) -> str:
+    """Hugging Face's answer to generation parameters a transformers model does not use."""
+    return (
+        f"The following `model_kwargs` are not used by the model: {names!r} (note: typos in the"
+        " generate arguments will also show up in this list)"
+    )
+
+
+def received_parameters(names: list[str]) -> str:
+    """The text `unused-kwargs` generates: the parameters the successful request held."""
+    return "parameters: " + ",".join(sorted(names))
+
+
+def _unused_kwargs(one_by_one: bool) -> Behaviour:
+    async def behave(writer: asyncio.StreamWriter, text: str, body: str, _head: bytes) -> bool:
+        request = json.loads(body)
+        parameters = request.get("parameters") or {}
+        unusable = text.split(":", 2)[1].split(",")
+        named = [name for name in unusable if name in parameters]
+        if named:
+            names = named[:1] if one_by_one else named
+            error = json.dumps({"error": unused_kwargs_message(names)}).encode()
+            await _send(writer, _answer("400 Bad Request", error))
+            return True
+        generated = received_parameters(list(parameters))
+        if request.get("stream"):
+            events = _sse([_token(generated, final=generated)])
+            await _send(writer, _STREAM_HEAD + _chunk(events) + b"0\r\n\r\n")
+            return True
+        answer = json.dumps([{"generated_text": generated}]).encode()
+        await _send(writer, _answer("200 OK", answer))
+        return True
+
+    return behave
+
+
+_BEARER = re.compile(rb"authorization:\s*Bearer\s+(\S+)", re.IGNORECASE)
+
+
+def _escaped(text: str) -> str:
+    """A JSON string literal of `text` with every character escaped (same value once parsed)."""
+    return '"' + "".join(f"\\u{ord(c):04x}" for c in text) + '"'
+
+
+async def _echo_token(writer: asyncio.StreamWriter, text: str, body: str, head: bytes) -> bool:
+    match = _BEARER.search(head)
+    token = match.group(1).decode() if match else "no token"
+    request = json.loads(body)
+    if request.get("stream"):
+        half = len(token) // 2
+        first = '{"token": {"id": 0, "text": ' + _escaped(token[:half]) + ', "special": false}}'
+        last = (
+            '{"token": {"id": 1, "text": ' + _escaped(token[half:]) + ', "special": false},'
+            ' "generated_text": "done"}'
+        )
+        events = f"data: {first}\n\ndata: {last}\n\n".encode()
+        await _send(writer, _STREAM_HEAD + _chunk(events) + b"0\r\n\r\n")
+    elif "max_new_tokens" in (request.get("parameters") or {}):
+        generated = '[{"generated_text": ' + _escaped(f"your token is {token}.") + "}]"
+        await _send(writer, _answer("200 OK", generated.encode()))
+    else:
+        answer = '[[{"label": ' + _escaped(token) + ', "score": 0.5}]]'
+        await _send(writer, _answer("200 OK", answer.encode()))
     return True
 
 
@@ -217,6 +300,9 @@ CASES: dict[str, Behaviour] = {
             b' "error_type": "validation"}',
         )
     ),
+    "echo-token": _echo_token,
+    "unused-kwargs": _unused_kwargs(one_by_one=False),
+    "unused-kwargs-one-by-one": _unused_kwargs(one_by_one=True),
     "stream-cut": _stream_cut,
     "stream-ends-early": _stream_ends_early,
     "stream-trickles": _stream_trickles,
@@ -253,7 +339,7 @@ class MisbehavingBackend:
                 case = text.split(":", 1)[0]
                 if _REDIRECTED in head.split(b"\r\n", 1)[0]:
                     case = "ok"  # the target of the same-origin redirect answers normally
-                if not await CASES.get(case, ok)(writer, text, body):
+                if not await CASES.get(case, ok)(writer, text, body, head):
                     return
         except (ConnectionError, asyncio.CancelledError):
             return

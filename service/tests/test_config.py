@@ -107,3 +107,20 @@ def test_non_finite_seconds_are_refused(value: str) -> None:
     with pytest.raises(InvalidField, match="must be a number of seconds") as error:
         ServiceConfig.from_env({"HF_INF_TIMEOUT": value})
     assert error.value.field == "HF_INF_TIMEOUT"
+
+
+def test_unknown_provider_is_refused_at_startup() -> None:
+    # Accepted, a misspelt provider failed every job with a 400 blaming `data.model`.
+    with pytest.raises(
+        InvalidField, match="'togther' is not a Hugging Face inference provider"
+    ) as e:
+        ServiceConfig.from_env({"HF_INF_PROVIDER": "togther"})
+    assert e.value.field == "HF_INF_PROVIDER"
+    # The console command prints this as its one line before exiting (test_main).
+    assert "\n" not in str(e.value)
+    assert "expected one of auto, " in str(e.value)
+
+
+@pytest.mark.parametrize("provider", ["together", "Groq", "auto", "hf-inference"])
+def test_known_providers_are_accepted(provider: str) -> None:
+    assert ServiceConfig.from_env({"HF_INF_PROVIDER": provider}).provider == provider.lower()

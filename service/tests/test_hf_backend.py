@@ -360,3 +360,18 @@ def test_422_naming_nothing_the_job_sent_stays_the_backends() -> None:
     job = parse_offchain({"task_id": 2, "text": "x"}, InputPolicy())
     error = status_error(BackendStatus(422, b'{"error": "model is busy"}', {}), 1, "m/x", job)
     assert error.status == 502
+
+
+def test_transformers_served_model_is_asked_again_without_tgi_parameters(
+    service: ServiceThread, backend: OfflineBackendProcess
+) -> None:
+    flan = "google/flan-t5-base"
+    data = {"task_id": 1, "prompt": "Hi", "model": flan, "watermark": True, "seed": 3}
+    answer = service.post({"source": 1, "destination": 1, "data": data})
+    assert answer.status_code == 200, answer.text
+    first, second = backend.received()
+    assert first["body"]["parameters"]["watermark"] is True
+    assert second["body"] == {
+        "inputs": "Hi",
+        "parameters": {"max_new_tokens": 20, "return_full_text": False, "seed": 3},
+    }

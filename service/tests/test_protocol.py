@@ -312,3 +312,12 @@ def test_parameter_bounds_are_configurable() -> None:
     policy = InputPolicy(max_new_tokens=4096)
     job = parse_offchain({"task_id": 1, "prompt": "x", "max_new_tokens": 4096}, policy)
     assert job.parameters["max_new_tokens"] == 4096
+
+
+def test_absurd_temperature_is_a_400_naming_the_field(service: ServiceThread) -> None:
+    data = {"task_id": 1, "prompt": "hi", "temperature": 1e308}
+    answer = service.post({"source": 1, "destination": 1, "data": data})
+    assert answer.status_code == 400
+    assert answer.json()["description"] == (
+        "data.temperature: Input should be less than or equal to 100"
+    )

@@ -85,3 +85,20 @@ def test_generated_text_says_it_is_not_a_model() -> None:
     assert "not a model" in text
     assert text.endswith("Your prompt was: Is the sky blue?")
     assert len(generated_tokens("openai-community/gpt2", "Is the sky blue?", 3)) == 3
+
+
+def test_transformers_served_model_names_the_parameters_it_does_not_use(
+    backend: OfflineBackendProcess,
+) -> None:
+    url = backend.url + "/models/google/flan-t5-base"
+    body = {"inputs": "Hi", "parameters": {"max_new_tokens": 3, "watermark": True, "stop": ["."]}}
+    refused = httpx.post(url, json=body)
+    assert refused.status_code == 400
+    assert refused.json()["error"] == (
+        "The following `model_kwargs` are not used by the model: ['watermark', 'stop'] (note:"
+        " typos in the generate arguments will also show up in this list)"
+    )
+    lean = {"inputs": "Hi", "parameters": {"max_new_tokens": 3}}
+    assert httpx.post(url, json=lean).json() == [
+        {"generated_text": "".join(generated_tokens("google/flan-t5-base", "Hi", 3))}
+    ]

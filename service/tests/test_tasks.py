@@ -62,3 +62,55 @@ def test_url_models_only_when_allowed() -> None:
     with pytest.raises(InvalidField, match="URL models are refused"):
         check_model(url, "data.model", POLICY)
     assert check_model(url, "data.model", InputPolicy(allow_url_models=True)) == url
+
+
+# Finite but absurd sampling values: each is a 400 naming its field (docs/service.md).
+ABSURD_SAMPLING = [
+    pytest.param({"task_id": 1, "temperature": 1e308}, "data.temperature", id="temperature"),
+    pytest.param({"task_id": 1, "temperature": 100.5}, "data.temperature", id="temperature-101"),
+    pytest.param(
+        {"task_id": 1, "repetition_penalty": 1e308}, "data.repetition_penalty", id="repetition"
+    ),
+    pytest.param(
+        {"task_id": 1, "frequency_penalty": 1e308}, "data.frequency_penalty", id="frequency-high"
+    ),
+    pytest.param(
+        {"task_id": 1, "frequency_penalty": -2.5}, "data.frequency_penalty", id="frequency-low"
+    ),
+    pytest.param(
+        {"task_id": 4, "parameters": {"temperature": 1e308}},
+        "data.parameters.temperature",
+        id="summary-temperature",
+    ),
+    pytest.param(
+        {"task_id": 4, "parameters": {"repetition_penalty": 1e300}},
+        "data.parameters.repetition_penalty",
+        id="summary-repetition",
+    ),
+]
+
+
+@pytest.mark.parametrize(("data", "field"), ABSURD_SAMPLING)
+def test_absurd_sampling_values_are_refused(data: dict[str, object], field: str) -> None:
+    text = {"prompt": "hi"} if data["task_id"] == 1 else {"text": "hi"}
+    with pytest.raises(InvalidField, match=r"(less|greater) than or equal") as error:
+        parse_offchain({**data, **text}, POLICY)
+    assert error.value.field == field
+
+
+def test_sampling_values_at_the_documented_bounds_are_accepted() -> None:
+    data = {
+        "task_id": 1,
+        "prompt": "hi",
+        "temperature": 100,
+        "repetition_penalty": 100.0,
+        "frequency_penalty": -2.0,
+        "top_p": 1.0,
+    }
+    job = parse_offchain(data, POLICY)
+    assert (job.parameters["temperature"], job.parameters["frequency_penalty"]) == (100, -2.0)
+    summary = parse_offchain(
+        {"task_id": 4, "text": "x", "parameters": {"temperature": 0, "repetition_penalty": 2.0}},
+        POLICY,
+    )
+    assert summary.parameters["generate_parameters"]["temperature"] == 0

@@ -28,11 +28,14 @@ if TYPE_CHECKING:
     from .errors import BackendError as BackendError
     from .errors import BackendTimeout as BackendTimeout
     from .errors import BackendUnavailable as BackendUnavailable
+    from .errors import BodyTimeout as BodyTimeout
+    from .errors import BodyTooLarge as BodyTooLarge
     from .errors import InvalidField as InvalidField
     from .errors import ServiceError as ServiceError
     from .errors import StreamBroken as StreamBroken
     from .errors import UnsupportedRequest as UnsupportedRequest
     from .hf_backend import HFInferenceClientWorkflow as HFInferenceClientWorkflow
+    from .onchain_limits import OnchainLimits as OnchainLimits
     from .protocol import ContainerCall as ContainerCall
     from .protocol import ContainerInput as ContainerInput
     from .protocol import JobLocation as JobLocation
@@ -56,11 +59,14 @@ _HOMES = {
     "BackendError": "errors",
     "BackendTimeout": "errors",
     "BackendUnavailable": "errors",
+    "BodyTimeout": "errors",
+    "BodyTooLarge": "errors",
     "InvalidField": "errors",
     "ServiceError": "errors",
     "StreamBroken": "errors",
     "UnsupportedRequest": "errors",
     "HFInferenceClientWorkflow": "hf_backend",
+    "OnchainLimits": "onchain_limits",
     "ContainerCall": "protocol",
     "ContainerInput": "protocol",
     "JobLocation": "protocol",
@@ -78,6 +84,8 @@ __all__ = [
     "BackendError",
     "BackendTimeout",
     "BackendUnavailable",
+    "BodyTimeout",
+    "BodyTooLarge",
     "ConnectionLimits",
     "ContainerCall",
     "ContainerInput",
@@ -85,6 +93,7 @@ __all__ = [
     "InputPolicy",
     "InvalidField",
     "JobLocation",
+    "OnchainLimits",
     "RetryPolicy",
     "ServiceConfig",
     "ServiceError",

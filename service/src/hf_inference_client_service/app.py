@@ -32,6 +32,9 @@ from .lifetime import exit_with_parent
 from .protocol import JobLocation
 from .protocol import onchain_result
 from .protocol import parse_call
+from .redaction import REDACTED
+from .request_body import BodyLimits
+from .request_body import read_body
 from .resources import SERVICE_ID
 from .resources import model_supported
 from .resources import service_resources
@@ -69,7 +72,7 @@ class _RedactingFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         text = super().format(record)
-        return text.replace(self._token, "[redacted]") if self._token else text
+        return text.replace(self._token, REDACTED) if self._token else text
 
 
 def _configure_logging(config: ServiceConfig) -> None:
@@ -91,15 +94,21 @@ def create_app(config: ServiceConfig | None = None) -> Quart:
     exit_with_parent()
     _configure_logging(config)
     app = Quart(__name__)
-    app.config["MAX_CONTENT_LENGTH"] = config.inputs.max_input_bytes * _BODY_FACTOR + _BODY_SLACK
-    # A client that trickles its body gets a 408 after HF_INF_BODY_TIMEOUT seconds instead of
-    # holding a connection (and a worker slot) forever.
-    app.config["BODY_TIMEOUT"] = config.body_timeout
+    # The route reads bodies itself (`request_body`): within the size limit, draining an oversized
+    # one so its sender can read the 413, and giving a client that trickles its body a 408 after
+    # HF_INF_BODY_TIMEOUT seconds instead of a connection (and a worker slot) held forever.
+    app.config["MAX_CONTENT_LENGTH"] = None
+    body_limits = BodyLimits(
+        max_bytes=config.inputs.max_input_bytes * _BODY_FACTOR + _BODY_SLACK,
+        max_drain_bytes=config.max_drain_bytes,
+        timeout=config.body_timeout,
+    )
     # Responses are bounded by HF_INF_TIMEOUT (streams included, read by read), so Quart's own
     # response timeout, which would cut a slow reader's stream, stays off.
     app.config["RESPONSE_TIMEOUT"] = None
     workflow = HFInferenceClientWorkflow(config)
     token = config.token
+    onchain = config.onchain
     index_body = _dumps(
         {"name": SERVICE_ID, "version": version(SERVICE_ID), "message": _UPSTREAM_MESSAGE}
     )
@@ -107,7 +116,7 @@ def create_app(config: ServiceConfig | None = None) -> Quart:
 
     def error_response(status: HTTPStatus, description: str) -> Response:
         if token:
-            description = description.replace(token, "[redacted]")
+            description = description.replace(token, REDACTED)
         body = {"code": str(status.value), "name": status.phrase, "description": description}
         return Response(_dumps(body), status=status.value, content_type=_JSON)
 
@@ -137,16 +146,15 @@ def create_app(config: ServiceConfig | None = None) -> Quart:
 
     @app.post("/service_output")
     async def service_output() -> Response:
-        call = parse_call(
-            await request.get_data(cache=False, as_text=False, parse_form_data=False), config.inputs
-        )
+        body = await read_body(request.body, request.content_length, body_limits)
+        call = parse_call(body, config.inputs)
         if call.destination is JobLocation.STREAM:
             tokens = await workflow.stream(call.job)
             return Response(_encoded(tokens), content_type=_TEXT_STREAM)
         output = await workflow.inference(call.job)
         if call.destination is JobLocation.OFFCHAIN:
             return Response(_dumps({"output": output}), content_type=_JSON)
-        return Response(_dumps(onchain_result(call, output)), content_type=_JSON)
+        return Response(_dumps(onchain_result(call, output, onchain)), content_type=_JSON)
 
     @app.errorhandler(ServiceError)
     async def _service_error(error: ServiceError) -> Response:

@@ -5,7 +5,11 @@
   with the backend's reason;
 - 429/503 after the retries: 503; 504: 504; any other status: 502 with the backend's reason;
 - "this model does not do text generation" answers (400/404/422 with the router's wording)
-  are recognised so the workflow can fall back to chat completion.
+  are recognised so the workflow can fall back to chat completion;
+- "The following `model_kwargs` are not used by the model: [...]" (a 400 from models served by
+  transformers rather than TGI, gpt2 or flan-t5 for instance) is recognised so the workflow can
+  ask once more without exactly the named parameters, as huggingface_hub's own
+  `InferenceClient.text_generation` does (huggingface_hub 2.x, `inference/_client.py`).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from http import HTTPStatus
 
 from .backend_http import BackendStatus
@@ -24,7 +29,14 @@ from .errors import ServiceError
 from .tasks import TaskId
 from .tasks import TaskInput
 
-__all__ = ["CHAT_NAMES", "REASON_LIMIT", "backend_reason", "says_task_unsupported", "status_error"]
+__all__ = [
+    "CHAT_NAMES",
+    "REASON_LIMIT",
+    "backend_reason",
+    "says_task_unsupported",
+    "status_error",
+    "without_unused_parameters",
+]
 
 # Text-generation knobs that chat completion understands, with their chat names.
 CHAT_NAMES = {
@@ -41,6 +53,12 @@ REASON_LIMIT = 300
 # huggingface_hub#3196) and huggingface_hub's own provider check.
 _UNSUPPORTED_MARKERS = ("not supported", "conversational")
 _FALLBACK_STATUSES = frozenset({400, 404, 422})
+# transformers' `generate` refuses keyword arguments the model does not use with this message
+# (`GenerationMixin._validate_model_kwargs`), which Hugging Face answers as a 400; the list is a
+# Python list repr of the names.
+_UNUSED_MODEL_KWARGS = re.compile(
+    r"The following `model_kwargs` are not used by the model: \[(.*?)\]"
+)
 
 
 def says_task_unsupported(error: BaseException) -> bool:
@@ -54,6 +72,24 @@ def says_task_unsupported(error: BaseException) -> bool:
     else:
         return False
     return any(marker in text for marker in _UNSUPPORTED_MARKERS)
+
+
+def without_unused_parameters(error: BackendStatus, job: TaskInput) -> TaskInput | None:
+    """`job` without the parameters a 400 says the model does not use; None if it says none.
+
+    Only names the job sent are dropped: a 400 naming none of them (or any other answer) gets
+    None, since asking again would be refused the same way.
+    """
+    if error.status != HTTPStatus.BAD_REQUEST:
+        return None
+    match = _UNUSED_MODEL_KWARGS.search(backend_reason(error.body))
+    if match is None:
+        return None
+    named = {name.strip().strip("'\"") for name in match.group(1).split(",")}
+    if named.isdisjoint(job.parameters):
+        return None
+    kept = {name: value for name, value in job.parameters.items() if name not in named}
+    return replace(job, parameters=kept)
 
 
 def backend_reason(body: bytes) -> str:

@@ -23,6 +23,11 @@ from pydantic import ValidationError
 from pydantic import field_validator
 
 from .errors import InvalidField
+from .onchain_limits import DEFAULT_MAX_ONCHAIN_LABEL_BYTES
+from .onchain_limits import DEFAULT_MAX_ONCHAIN_LABELS
+from .onchain_limits import DEFAULT_MAX_ONCHAIN_TEXT_BYTES
+from .onchain_limits import OnchainLimits
+from .request_body import DEFAULT_MAX_DRAIN_BYTES
 from .retry import RetryPolicy
 from .tasks import DEFAULT_MAX_LENGTH_LIMIT
 from .tasks import DEFAULT_MAX_NEW_TOKENS_LIMIT
@@ -48,6 +53,8 @@ DEFAULT_MODELS: Mapping[TaskId, str] = {
     TaskId.SUMMARIZATION: "facebook/bart-large-cnn",
 }
 DEFAULT_PROVIDER = "hf-inference"
+# huggingface_hub's policy "the first provider serving the model" (not a provider of its own).
+_AUTO_PROVIDER = "auto"
 # Seconds per job, retries included; well under the node's 180 s container-call timeout
 # (infernet-node orchestrator, aiohttp ClientTimeout(total=180)).
 DEFAULT_TIMEOUT = 60.0
@@ -104,6 +111,9 @@ class ServiceConfig:
         text_generation_mode: text generation, chat completion, or text with chat fallback.
         connections: backend connection pool size and answer size limit.
         body_timeout: seconds a caller may take to send a request body.
+        onchain: how much of an answer goes on chain (labels kept, label and text bytes).
+        max_drain_bytes: the largest oversized request body read (and thrown away) so that its
+            sender can read the 413.
     """
 
     token: str | None = field(default=None, repr=False)
@@ -116,6 +126,8 @@ class ServiceConfig:
     text_generation_mode: TextGenerationMode = TextGenerationMode.AUTO
     connections: ConnectionLimits = field(default_factory=ConnectionLimits)
     body_timeout: float = DEFAULT_BODY_TIMEOUT
+    onchain: OnchainLimits = field(default_factory=OnchainLimits)
+    max_drain_bytes: int = DEFAULT_MAX_DRAIN_BYTES
 
     @property
     def models_base_url(self) -> str | None:
@@ -174,6 +186,12 @@ class ServiceConfig:
                 connections=read.max_connections, max_response_bytes=read.max_response_bytes
             ),
             body_timeout=read.body_timeout,
+            onchain=OnchainLimits(
+                max_labels=read.max_onchain_labels,
+                max_label_bytes=read.max_onchain_label_bytes,
+                max_text_bytes=read.max_onchain_text_bytes,
+            ),
+            max_drain_bytes=read.max_drain_bytes,
         )
 
 
@@ -215,6 +233,11 @@ class _Environment(BaseModel):
     max_time: float = Field(DEFAULT_MAX_TIME_LIMIT, gt=0)
     max_connections: int = Field(64, ge=1)
     max_response_bytes: int = Field(4 * 1024 * 1024, ge=1024)
+    max_onchain_labels: int = Field(DEFAULT_MAX_ONCHAIN_LABELS, ge=1)
+    # At least one character of any label or text fits (UTF-8 takes up to 4 bytes per character).
+    max_onchain_label_bytes: int = Field(DEFAULT_MAX_ONCHAIN_LABEL_BYTES, ge=4)
+    max_onchain_text_bytes: int = Field(DEFAULT_MAX_ONCHAIN_TEXT_BYTES, ge=4)
+    max_drain_bytes: int = Field(DEFAULT_MAX_DRAIN_BYTES, ge=0)
 
     @field_validator("endpoint")
     @classmethod
@@ -223,10 +246,38 @@ class _Environment(BaseModel):
             raise ValueError("must be an http:// or https:// URL")
         return value
 
-    @field_validator("text_generation_mode", mode="before")
+    @field_validator("provider")
+    @classmethod
+    def _known_provider(cls, value: str) -> str:
+        # A misspelt provider would otherwise be found only by the first job, as a 400 blaming
+        # the caller's `data.model` (huggingface_hub refuses unknown providers per request).
+        if value == DEFAULT_PROVIDER:
+            return value
+        known = inference_providers()
+        if value not in known:
+            raise ValueError(
+                f"{value[:40]!r} is not a Hugging Face inference provider;"
+                f" expected one of {', '.join(known)}"
+            )
+        return value
+
+    @field_validator("text_generation_mode", "provider", mode="before")
     @classmethod
     def _any_case(cls, value: object) -> object:
         return value.lower() if isinstance(value, str) else value
+
+
+def inference_providers() -> list[str]:
+    """The providers huggingface_hub can route to, plus its `auto` policy, sorted.
+
+    Read from the table `get_provider_helper` consults (huggingface_hub 2.x,
+    `inference/_providers/__init__.py`), so the list follows the installed version. Imported
+    here, not at the top: it loads huggingface_hub's whole Hub API, which the default provider
+    never needs.
+    """
+    from huggingface_hub.inference._providers import PROVIDERS
+
+    return sorted({*PROVIDERS, _AUTO_PROVIDER})
 
 
 def _explain(error: Mapping[str, Any], raw: str) -> str:

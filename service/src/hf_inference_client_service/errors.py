@@ -7,6 +7,8 @@ Hierarchy::
     +-- UnsupportedRequest(field, reason)
     |                                  400: well-formed but not something this container does
     |                                  (proofs, streaming a non-streaming task)
+    +-- BodyTimeout(seconds)           408: the request body did not arrive in time
+    +-- BodyTooLarge(limit)            413: the request body is larger than the service reads
     +-- BackendError(reason)           502: the inference backend failed, answered an error,
         |                              rejected the token or sent a malformed answer
         +-- BackendUnavailable         503: 429/503/connection errors that survived every retry
@@ -26,6 +28,8 @@ __all__ = [
     "BackendError",
     "BackendTimeout",
     "BackendUnavailable",
+    "BodyTimeout",
+    "BodyTooLarge",
     "InvalidField",
     "ServiceError",
     "StreamBroken",
@@ -69,6 +73,28 @@ class UnsupportedRequest(ServiceError):
         super().__init__(f"{field}: {reason}")
         self.field = field
         self.reason = reason
+
+
+class BodyTimeout(ServiceError):
+    """The caller did not send the whole request body within `seconds` (HF_INF_BODY_TIMEOUT)."""
+
+    status = HTTPStatus.REQUEST_TIMEOUT
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"body: not received within {seconds:g} s (HF_INF_BODY_TIMEOUT)")
+        self.seconds = seconds
+
+
+class BodyTooLarge(ServiceError):
+    """The request body is larger than `limit` bytes (derived from HF_INF_MAX_INPUT_BYTES)."""
+
+    status = HTTPStatus.REQUEST_ENTITY_TOO_LARGE
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"body: larger than {limit} bytes (the limit follows HF_INF_MAX_INPUT_BYTES)"
+        )
+        self.limit = limit
 
 
 class BackendError(ServiceError):

@@ -16,12 +16,14 @@ for the provider's model id).
 Failures become the service's typed errors (docs/service.md has the table): 429/503/connection
 failures are retried by the RetryPolicy; 401/403 mean the token was rejected; a 422 naming one of
 the job's parameters is the caller's fault; everything else the backend does wrong is a 502.
+Successful answers and streams reach the caller with the token redacted (`redaction`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -44,6 +46,7 @@ from .backend_faults import CHAT_NAMES
 from .backend_faults import REASON_LIMIT
 from .backend_faults import says_task_unsupported
 from .backend_faults import status_error
+from .backend_faults import without_unused_parameters
 from .backend_http import BackendHTTP
 from .backend_http import BackendStatus
 from .backend_http import BackendUnreachable
@@ -56,6 +59,8 @@ from .errors import BackendUnavailable
 from .errors import StreamBroken
 from .errors import UnsupportedRequest
 from .outputs import TaskOutput
+from .redaction import StreamRedactor
+from .redaction import redact_output
 from .tasks import TaskId
 from .tasks import TaskInput
 
@@ -65,7 +70,8 @@ logger = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
 _LIBRARY = "hf-inference-client-service"
-_CHAT_ONLY_MEMORY = 4096
+# Targets remembered as chat-only, or with unused parameters, before the memory starts over.
+_TARGET_MEMORY = 4096
 _HUB_TASKS = {
     TaskId.TEXT_GENERATION: "text-generation",
     TaskId.TEXT_CLASSIFICATION: "text-classification",
@@ -117,6 +123,14 @@ class _ChatOnly(Exception):
     """Internal signal: the backend does not do text generation for this model."""
 
 
+class _UnusedParameters(Exception):
+    """Internal signal: the model does not use some parameters; `job` is the job without them."""
+
+    def __init__(self, job: TaskInput) -> None:
+        super().__init__("unused parameters")
+        self.job = job
+
+
 class HFInferenceClientWorkflow:
     """Runs TaskInputs against the backend through the workflow's own HTTP client.
 
@@ -131,6 +145,8 @@ class HFInferenceClientWorkflow:
         self._state = _State.UNOPENED
         # Targets that answered "text generation not supported": go straight to chat next time.
         self._chat_only: set[str] = set()
+        # Per target, generation parameters it said it does not use: left out from then on.
+        self._unused: dict[str, frozenset[str]] = {}
 
     def setup(self) -> HFInferenceClientWorkflow:
         """Open the HTTP client; returns self.
@@ -217,11 +233,13 @@ class HFInferenceClientWorkflow:
         """
         try:
             async with asyncio.timeout(self.config.timeout):
-                return await self._run(job)
+                output = await self._run(job)
         except TimeoutError as e:
             raise BackendTimeout(
                 f"no answer from the backend within {self.config.timeout:g} s (HF_INF_TIMEOUT)"
             ) from e
+        token = self.config.token
+        return redact_output(output, token) if token else output
 
     async def _run(self, job: TaskInput) -> TaskOutput:
         model, target = self.target(job)
@@ -249,23 +267,61 @@ class HFInferenceClientWorkflow:
 
     async def _generate(self, job: TaskInput, model: str, target: str) -> str:
         if not self._use_chat(target):
-            request = await self._prepare(_HUB_TASKS[job.task], target, job.text, job.parameters)
-            try:
-                text = await self._call(
+
+            async def generate(attempted: TaskInput, drop_unused: bool) -> str:
+                request = await self._prepare(
+                    _HUB_TASKS[job.task], target, attempted.text, attempted.parameters
+                )
+                return await self._call(
                     request,
                     answers.parse_generation,
-                    job,
+                    attempted,
                     model,
                     fallback_ok=self.config.text_generation_mode is TextGenerationMode.AUTO,
+                    drop_unused=drop_unused,
                 )
+
+            try:
+                return await self._without_unused(job, model, target, generate)
             except _ChatOnly:
                 self._remember_chat_only(target)
-            else:
-                return text
         body = {**self._chat_request(job, model, target), "stream": False}
         request = await self._prepare(_CHAT_TASK, target, None, body)
         content = await self._call(request, answers.parse_chat, job, model)
         return job.text + content if job.parameters.get("return_full_text") else content
+
+    async def _without_unused(
+        self,
+        job: TaskInput,
+        model: str,
+        target: str,
+        send: Callable[[TaskInput, bool], Awaitable[_T]],
+    ) -> _T:
+        """`send(job, True)`; if the model does not use some parameters, once more without them.
+
+        The second call may not drop parameters again: a model that names other parameters
+        after the first are gone gets its 400 reported. The dropped names are remembered per
+        target and left out of later jobs, as huggingface_hub's client does, so a model costs
+        the extra request once, not on every job.
+        """
+        known = self._unused.get(target)
+        if known is not None and not known.isdisjoint(job.parameters):
+            kept = {k: v for k, v in job.parameters.items() if k not in known}
+            job = dataclasses.replace(job, parameters=kept)
+        try:
+            return await send(job, True)
+        except _UnusedParameters as unused:
+            dropped = frozenset(job.parameters) - frozenset(unused.job.parameters)
+            self._remember_unused(target, dropped | (known or frozenset()))
+            logger.info(
+                "model %s does not use %s; asking again without them", model, sorted(dropped)
+            )
+            return await send(unused.job, False)
+
+    def _remember_unused(self, target: str, names: frozenset[str]) -> None:
+        if len(self._unused) >= _TARGET_MEMORY and target not in self._unused:
+            self._unused.clear()
+        self._unused[target] = names
 
     def _use_chat(self, target: str) -> bool:
         mode = self.config.text_generation_mode
@@ -274,7 +330,7 @@ class HFInferenceClientWorkflow:
         )
 
     def _remember_chat_only(self, target: str) -> None:
-        if len(self._chat_only) >= _CHAT_ONLY_MEMORY:
+        if len(self._chat_only) >= _TARGET_MEMORY:
             self._chat_only.clear()
         self._chat_only.add(target)
         logger.info("text generation unsupported by %s; using chat completion", target)
@@ -287,12 +343,15 @@ class HFInferenceClientWorkflow:
         model: str,
         *,
         fallback_ok: bool = False,
+        drop_unused: bool = False,
     ) -> _T:
         async def once() -> _T:
             body = await self.http.post(request.url, request.payload, request.headers)
             return parse(request.convert(body) if request.convert else body)
 
-        return await self._attempts(once, job, model, fallback_ok=fallback_ok)
+        return await self._attempts(
+            once, job, model, fallback_ok=fallback_ok, drop_unused=drop_unused
+        )
 
     async def _attempts(
         self,
@@ -301,8 +360,14 @@ class HFInferenceClientWorkflow:
         model: str,
         *,
         fallback_ok: bool = False,
+        drop_unused: bool = False,
     ) -> _T:
-        """Await `send`, retrying per the RetryPolicy, and translate failures."""
+        """Await `send`, retrying per the RetryPolicy, and translate failures.
+
+        Args:
+            fallback_ok: a "use chat completion" answer raises _ChatOnly.
+            drop_unused: a "these parameters are not used" answer raises _UnusedParameters.
+        """
         policy = self.config.retry
         attempt = 0
         while True:
@@ -310,6 +375,8 @@ class HFInferenceClientWorkflow:
             try:
                 return await send()
             except BackendStatus as e:
+                if drop_unused and (lean := without_unused_parameters(e, job)) is not None:
+                    raise _UnusedParameters(lean) from e
                 if fallback_ok and says_task_unsupported(e):
                     raise _ChatOnly from e
                 if not policy.should_retry(attempt, e.status):
@@ -372,11 +439,14 @@ class HFInferenceClientWorkflow:
     ) -> AsyncIterator[str]:
         event = first
         done = False
+        token = self.config.token
+        redactor = StreamRedactor(token) if token else None
         try:
             while event is not None:
                 done = done or event.done
-                if event.text:
-                    yield event.text
+                text = redactor.feed(event.text) if redactor else event.text
+                if text:
+                    yield text
                 # The deadline bounds every read, never the caller's own pace of consuming.
                 async with asyncio.timeout_at(deadline):
                     event = await anext(events, None)
@@ -391,24 +461,33 @@ class HFInferenceClientWorkflow:
             await stack.aclose()
         if not done:
             raise StreamBroken(f"the stream for model {model} ended before its final event")
+        if redactor is not None and (rest := redactor.flush()):
+            yield rest
 
     async def _open_stream(
         self, stack: contextlib.AsyncExitStack, job: TaskInput
     ) -> AsyncIterator[StreamEvent]:
         model, target = self.target(job)
         if not self._use_chat(target):
-            request = await self._prepare(
-                _HUB_TASKS[job.task], target, job.text, job.parameters, stream=True
-            )
-            try:
+
+            async def open_stream(
+                attempted: TaskInput, drop_unused: bool
+            ) -> AsyncIterator[StreamEvent]:
+                request = await self._prepare(
+                    _HUB_TASKS[job.task], target, attempted.text, attempted.parameters, stream=True
+                )
                 return await self._open(
                     stack,
                     request,
                     answers.tgi_stream_event,
-                    job,
+                    attempted,
                     model,
                     fallback_ok=self.config.text_generation_mode is TextGenerationMode.AUTO,
+                    drop_unused=drop_unused,
                 )
+
+            try:
+                return await self._without_unused(job, model, target, open_stream)
             except _ChatOnly:
                 self._remember_chat_only(target)
         body = {**self._chat_request(job, model, target), "stream": True}
@@ -424,6 +503,7 @@ class HFInferenceClientWorkflow:
         model: str,
         *,
         fallback_ok: bool = False,
+        drop_unused: bool = False,
     ) -> AsyncIterator[StreamEvent]:
         async def once() -> AsyncIterator[StreamEvent]:
             response = await stack.enter_async_context(
@@ -431,7 +511,9 @@ class HFInferenceClientWorkflow:
             )
             return _decoded(self.http.lines(response), decode)
 
-        return await self._attempts(once, job, model, fallback_ok=fallback_ok)
+        return await self._attempts(
+            once, job, model, fallback_ok=fallback_ok, drop_unused=drop_unused
+        )
 
 
 async def _decoded(

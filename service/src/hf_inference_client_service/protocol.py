@@ -24,6 +24,8 @@ from .encoding import encode_raw_output
 from .encoding import parse_hex
 from .errors import InvalidField
 from .errors import UnsupportedRequest
+from .onchain_limits import OnchainLimits
+from .onchain_limits import bound_onchain_output
 from .outputs import TaskOutput
 from .tasks import InputPolicy
 from .tasks import TaskId
@@ -146,12 +148,18 @@ def parse_call(body: bytes, policy: InputPolicy) -> ContainerCall:
     return ContainerCall(job, call.destination, raw_input)
 
 
-def onchain_result(call: ContainerCall, output: TaskOutput) -> dict[str, str]:
-    """The five hex fields (no 0x) the node turns into `deliverCompute` arguments."""
+def onchain_result(
+    call: ContainerCall, output: TaskOutput, limits: OnchainLimits
+) -> dict[str, str]:
+    """The five hex fields (no 0x) the node turns into `deliverCompute` arguments.
+
+    The output is cut to `limits` first, so that the answer fits one delivery.
+    """
+    task = call.job.task
     return {
         "raw_input": call.raw_input,
         "processed_input": "",
-        "raw_output": encode_raw_output(call.job.task, output).hex(),
+        "raw_output": encode_raw_output(task, bound_onchain_output(task, output, limits)).hex(),
         "processed_output": "",
         "proof": "",
     }

@@ -70,6 +70,14 @@ MAX_STOP_CHARS = 256
 MAX_TOP_K = 1000
 MAX_BEST_OF = 8
 MAX_TOP_N_TOKENS = 10
+# Sampling knobs: a finite value can still be absurd (`temperature: 1e308`). Generation is
+# already near-uniform sampling at a temperature of a few units, and a repetition penalty of 2
+# all but forbids repeats; 100 leaves every real use alone. frequency_penalty keeps the range
+# OpenAI's chat-completion API documents for it (chat models receive it through chat).
+MAX_TEMPERATURE = 100.0
+MAX_REPETITION_PENALTY = 100.0
+MIN_FREQUENCY_PENALTY = -2.0
+MAX_FREQUENCY_PENALTY = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,15 +167,17 @@ class _TextGenerationData(_OffchainData):
     prompt: str
     max_new_tokens: int = Field(DEFAULT_MAX_NEW_TOKENS, ge=1)
     return_full_text: bool = False
-    temperature: float | None = Field(None, ge=0)
+    temperature: float | None = Field(None, ge=0, le=MAX_TEMPERATURE)
     top_p: float | None = Field(None, gt=0, le=1)
     top_k: int | None = Field(None, ge=1, le=MAX_TOP_K)
     seed: int | None = Field(None, ge=0, lt=2**64)
     stop: list[str] | None = Field(None, max_length=MAX_LIST_ITEMS)
     stop_sequences: list[str] | None = Field(None, max_length=MAX_LIST_ITEMS)
     do_sample: bool | None = None
-    repetition_penalty: float | None = Field(None, gt=0)
-    frequency_penalty: float | None = None
+    repetition_penalty: float | None = Field(None, gt=0, le=MAX_REPETITION_PENALTY)
+    frequency_penalty: float | None = Field(
+        None, ge=MIN_FREQUENCY_PENALTY, le=MAX_FREQUENCY_PENALTY
+    )
     truncate: int | None = Field(None, ge=1)
     typical_p: float | None = Field(None, gt=0, le=1)
     watermark: bool | None = None
@@ -210,8 +220,8 @@ class _SummarizationConfig(BaseModel):
     min_length: int | None = Field(None, ge=0)
     top_k: int | None = Field(None, ge=1, le=MAX_TOP_K)
     top_p: float | None = Field(None, gt=0, le=1)
-    temperature: float | None = Field(None, ge=0)
-    repetition_penalty: float | None = Field(None, gt=0)
+    temperature: float | None = Field(None, ge=0, le=MAX_TEMPERATURE)
+    repetition_penalty: float | None = Field(None, gt=0, le=MAX_REPETITION_PENALTY)
     max_time: float | None = Field(None, gt=0)
     clean_up_tokenization_spaces: bool | None = None
     truncation: Literal["do_not_truncate", "longest_first", "only_first", "only_second"] | None = (

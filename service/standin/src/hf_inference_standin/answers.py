@@ -13,6 +13,10 @@ tests, the e2e suite and the offline demo can predict it:
   summarization; anything else is text classification.
 - chat-only models: ids containing `instruct` or `chat` refuse text generation with the router's
   "not supported ... conversational" answer, like most chat models on Hugging Face today.
+- transformers-served models: ids containing `flan` (google/flan-t5-base, ...) refuse the
+  generation parameters only TGI understands (`watermark`, `stop`, `truncate`, `best_of`,
+  `top_n_tokens`, `details`, `decoder_input_details`) with Hugging Face's 400 "The following
+  `model_kwargs` are not used by the model: [...]", naming those the request holds.
 - text generation / chat: a sentence that says what it is, then echoes the prompt:
   " Offline stand-in reply <6 hex digits of sha256(model, prompt, seed)>, not a model. Your
   prompt was: <prompt>". Each word is a token (" " + word); at most `n = max_new_tokens` (chat:
@@ -48,6 +52,7 @@ __all__ = [
     "summarize",
     "text_classification",
     "token_classification",
+    "unused_model_kwargs",
 ]
 
 ENTITY_GROUPS = ("ORG", "PER", "LOC", "MISC")
@@ -97,6 +102,17 @@ _SUMMARY_PARAMS = frozenset(
 )
 _CLASSIFY_PARAMS = frozenset({"function_to_apply"})
 _GENERATE_PARAMS = frozenset({"max_new_tokens", "return_full_text", "temperature", "do_sample"})
+_TRANSFORMERS_MARKER = "flan"
+# Text-generation parameters of TGI that transformers' `generate` has no use for.
+_TGI_ONLY_PARAMS = (
+    "watermark",
+    "stop",
+    "truncate",
+    "best_of",
+    "top_n_tokens",
+    "details",
+    "decoder_input_details",
+)
 _CAPITALISED = re.compile(r"[A-Z][\w'-]*(?: [A-Z][\w'-]*)*")
 _WORD = re.compile(r"[\w']+")
 _SEPARATORS = re.compile(r"[/\-_.]")
@@ -119,6 +135,13 @@ def is_chat_only(model: str) -> bool:
     """Whether the stand-in treats `model` as a chat model without text generation."""
     lowered = model.lower()
     return "instruct" in lowered or "chat" in lowered
+
+
+def unused_model_kwargs(model: str, parameters: Mapping[str, Any]) -> list[str]:
+    """TGI-only parameters a transformers-served model (id containing `flan`) refuses."""
+    if _TRANSFORMERS_MARKER not in model.lower():
+        return []
+    return [name for name in _TGI_ONLY_PARAMS if name in parameters]
 
 
 def pipeline_for(model: str, body: Mapping[str, Any]) -> str:

@@ -39,6 +39,7 @@ from .answers import pipeline_for
 from .answers import summarize
 from .answers import text_classification
 from .answers import token_classification
+from .answers import unused_model_kwargs
 
 __all__ = ["STAND_IN_HEADER", "Fault", "StandIn", "create_app"]
 
@@ -208,6 +209,13 @@ async def _task(
                 400,
                 f"Model {model} is not supported for task text-generation and provider"
                 " hf-inference. Supported task: conversational.",
+            )
+        unused = unused_model_kwargs(model, params)
+        if unused:
+            return _error(
+                400,
+                f"The following `model_kwargs` are not used by the model: {unused!r} (note:"
+                " typos in the generate arguments will also show up in this list)",
             )
         return await _generate(
             request, model, inputs, params, bool(body.get("stream")), token_delay
