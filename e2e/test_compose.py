@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 from compose_network import COMPOSE_STACK
+from compose_network import IMAGE_LABEL
 from compose_network import compose_argv
 
 REPO = Path(__file__).resolve().parents[1]
@@ -254,6 +255,7 @@ def test_images_build_offline_from_the_repository_on_a_chosen_base(
     assert build["context"] == "."
     assert build["dockerfile"] == BUILT[name]
     assert build["args"] == {"BASE_IMAGE": "${BASE_IMAGE:-python:3.11-slim}"}
+    assert build["labels"] == {IMAGE_LABEL.split("=")[0]: IMAGE_LABEL.split("=")[1]}
     dockerfile = (REPO / BUILT[name]).read_text()
     assert "ARG BASE_IMAGE=python:3.11-slim\nFROM ${BASE_IMAGE}\n" in dockerfile
     if "pip install" in dockerfile:
@@ -543,6 +545,22 @@ def test_running_images_hold_exactly_the_pinned_versions(service: str) -> None:
     unpinned = {n: v for n, v in installed.items() if n not in own and pins.get(n) != v}
     assert unpinned == {}, f"{service} holds versions constraints.txt does not pin"
     assert own & set(installed), f"{service} lacks the project's package"
+
+
+def test_rebuilds_leave_no_replaced_image_behind() -> None:
+    """Each build replaces the project's images; the ones it replaced are removed, not left to
+    fill the disk (only images carrying the project's label are touched)."""
+    _running_services()
+
+    def labelled(*filters: str) -> list[str]:
+        argv = ["docker", "images", "--quiet", "--filter", f"label={IMAGE_LABEL}"]
+        for f in filters:
+            argv += ["--filter", f]
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=True)
+        return done.stdout.split()
+
+    assert len(set(labelled())) >= len(set(EXPECTED_SERVICES["offline"].values()))
+    assert labelled("dangling=true") == []
 
 
 @pytest.mark.parametrize("service", sorted(EXPECTED_SERVICES["offline"]))

@@ -37,6 +37,8 @@ BUILD_TIMEOUT_S = 1800.0
 UP_TIMEOUT_S = 300.0
 DOWN_TIMEOUT_S = 120.0
 READY_DEADLINE_S = 60.0
+# The label docker-compose.yml puts on every image it builds (x-build-labels).
+IMAGE_LABEL = "org.hf-infernet.built-by=docker-compose.yml"
 
 # What the offline profile publishes on the host (e2e/test_compose.py checks the file against
 # it): anvil with the protocol at infernet-anvil's addresses on one-second blocks, the devnode
@@ -138,6 +140,8 @@ def build() -> dict[str, str]:
     env = dict(os.environ, BASE_IMAGE=base)
     say(f"building the images on {base}")
     _run("build", ["build"], BUILD_TIMEOUT_S, env)
+    # The images each rebuild replaced would pile up (hundreds of MB a time): remove those.
+    images.prune_replaced(IMAGE_LABEL)
     say(f"images built in {time.monotonic() - start:.1f} s")
     return env
 

@@ -291,6 +291,14 @@ def _docker(*args: str, timeout: float = DOCKER_TIMEOUT_S) -> subprocess.Complet
         raise ImageError("docker", f"`docker {args[0]}` took over {timeout:.0f} s") from None
 
 
+def prune_replaced(label: str) -> None:
+    """Remove the untagged images carrying `label`: earlier builds a rebuild replaced. Images
+    without the label, or still tagged or used by a container, are left alone."""
+    pruned = _docker("image", "prune", "--force", "--filter", f"label={label}")
+    if pruned.returncode != 0:
+        say(f"could not remove replaced images: {pruned.stderr.strip()}")
+
+
 def image_present(image: str) -> bool:
     return _docker("image", "inspect", "--format", "{{.Id}}", image).returncode == 0
 
