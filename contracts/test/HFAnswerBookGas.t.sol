@@ -41,6 +41,13 @@ abstract contract HFAnswerBookGasConstants {
     ///         inside it is what the service's UTF-8 boundary rule avoids.
     string internal constant EURO = unicode"€";
 
+    /// @notice Label counts whose gas difference gives the cost of one more label.
+    uint256 internal constant FEW_LABELS = 16;
+    uint256 internal constant MANY_LABELS = 100;
+
+    /// @notice Budget per short label once packed (measured: about 10,000).
+    uint256 internal constant MAX_GAS_PER_SHORT_LABEL = 15_000;
+
     /// @notice One distinct ASCII byte per worst-case label, completing its 64 bytes.
     string internal constant TAILS = "ABCDEFGHIJKLMNOP";
 
@@ -101,10 +108,16 @@ contract HFAnswerBookGasTest is InfernetTest, HFAnswerBookGasConstants {
     }
 
     /// @notice Token classification: 16 and 100 entities (100 is over the service's bound, kept
-    ///         to show the per-label cost).
+    ///         to show the per-label cost), and each short label costs at most
+    ///         MAX_GAS_PER_SHORT_LABEL (a storage string and a uint256 per label cost ~49,500).
     function test_gas_tokenClassification() public {
-        _callback("callback token classification 16 labels", 3, _labels(16, SHORT_LABEL));
-        _callback("callback token classification 100 labels", 3, _labels(100, SHORT_LABEL));
+        uint256 few = _callback(
+            "callback token classification 16 labels", 3, _labels(FEW_LABELS, SHORT_LABEL)
+        );
+        uint256 many = _callback(
+            "callback token classification 100 labels", 3, _labels(MANY_LABELS, SHORT_LABEL)
+        );
+        assertLe((many - few) / (MANY_LABELS - FEW_LABELS), MAX_GAS_PER_SHORT_LABEL);
     }
 
     /*//////////////////////////////////////////////////////////////
