@@ -24,7 +24,7 @@ import {HFPackedAnswer} from "./HFPackedAnswer.sol";
 ///      labels and scores packed by HFPackedAnswer) either in storage when it is at most
 ///      INLINE_MAX_BYTES, or else as the code of a data contract (solady's SSTORE2): 200 gas per
 ///      byte of code against 20,000 per 32-byte storage word, for a fixed ~32,000 to create it.
-///      Gas per task and answer size is in docs/contracts.md and snapshots/HFAnswerBook.json.
+///      Gas per task and answer size is in docs/contracts.md and contracts/test/snapshots/.
 abstract contract HFAnswerBook {
     /*//////////////////////////////////////////////////////////////
                              PUBLIC STRUCTS
