@@ -117,8 +117,20 @@ test-contracts: setup ## forge tests
 # (the solc path in foundry.toml is relative to the working directory), as a user's project would.
 EXAMPLES := examples/consumer-quickstart
 
-test-examples: setup ## build and test the example consumer projects (examples/*) with the test kit
-	@for dir in $(EXAMPLES); do echo "test-examples: $$dir"; (cd $$dir && $(FORGE) test) || exit 1; done
+# What an example installs, as `npm pack` makes it: the test kit and the protocol from this
+# repository, and the registry's solady and forge-std packed from the root install (same version
+# as the packages' dependencies), so `npm install --offline` needs no registry metadata.
+EXAMPLE_PACKAGES := ./contracts/protocol ./contracts/testkit ./node_modules/solady \
+	./node_modules/@layerzerolabs/toolbox-foundry
+NPM_OFFLINE := --offline --no-audit --no-fund --no-save --no-package-lock --loglevel=error
+
+test-examples: setup ## build and test the example consumer projects (examples/*) with the packed kit
+	@packs=$$(mktemp -d) && trap 'rm -rf "$$packs"' EXIT && \
+	npm pack $(EXAMPLE_PACKAGES) --pack-destination "$$packs" --loglevel=error >/dev/null && \
+	for dir in $(EXAMPLES); do \
+		echo "test-examples: $$dir (kit and protocol installed from npm pack)"; \
+		(cd $$dir && npm install $(NPM_OFFLINE) "$$packs"/*.tgz && $(FORGE) test) || exit 1; \
+	done
 
 check-toolchain: setup ## prove that a failing forge test fails `make test-contracts` and pytest
 	$(PY) scripts/check_toolchain.py
@@ -227,7 +239,8 @@ find_py_caches = find . \( -path ./node_modules -o -path ./$(VENV) -o -path ./$(
 
 clean: ## stop the stack if it runs, remove .run/, build output and caches
 	if [ -f .run/stack.json ] && [ -x $(PY) ]; then RUN_DIR=.run $(PY) scripts/stack.py down; fi
-	rm -rf .run .images out cache broadcast $(foreach d,$(EXAMPLES),$(d)/out $(d)/cache $(d)/broadcast)
+	rm -rf .run .images out cache broadcast \
+		$(foreach d,$(EXAMPLES),$(d)/out $(d)/cache $(d)/broadcast $(d)/node_modules)
 	$(find_py_caches) | xargs rm -rf
 
 clean-all: clean ## clean, then remove node_modules and the venvs too (`make setup` reinstalls them)

@@ -46,6 +46,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "node" / "tests"))
 sys.path.insert(0, str(REPO / "node" / "tests" / "chain"))
 
+from chain_harness import ALLOWED_NODES  # noqa: E402
 from chain_harness import ANSWER_COUNT  # noqa: E402
 from chain_harness import CONTAINER_ID  # noqa: E402
 from chain_harness import COORDINATOR  # noqa: E402
@@ -422,9 +423,14 @@ def main() -> None:
                 REGISTRY,
                 CONTAINER_ID,
                 Actor(rpc, SIGNER_KEY).address,
+                ALLOWED_NODES,
             )
             idle_consumer = user.deploy(
-                "HFSubscriptionConsumer", "HFSubscriptionConsumer", REGISTRY, CONTAINER_ID
+                "HFSubscriptionConsumer",
+                "HFSubscriptionConsumer",
+                REGISTRY,
+                CONTAINER_ID,
+                ALLOWED_NODES,
             )
             # Latency and burst: the node talks to anvil directly (the proxy shares this
             # process's GIL with the echo container and the polling, and would slow it down).

@@ -152,6 +152,7 @@ class Target:
             deployer=onchain.address_of(keys["deployer"]),
             signer_key=keys["signer"],
             block_time=d.block_time,
+            nodes=(Web3.to_checksum_address(self.node_address),),
         )
 
     # -- what a test needs

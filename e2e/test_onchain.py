@@ -104,7 +104,11 @@ def test_docs_eth_abi_input_is_what_the_consumer_sends(target: Target, chain: Ch
 def test_docs_style_consumer_receives_its_completion(target: Target, chain: ChainFlows):
     """HFExampleConsumer: a CallbackConsumer written as Infernet's documentation writes one."""
     example = onchain.deploy_contract(
-        chain.w3, "HFExampleConsumer", chain.setup.registry, sender=chain.setup.deployer
+        chain.w3,
+        "HFExampleConsumer",
+        chain.setup.registry,
+        list(chain.setup.nodes),
+        sender=chain.setup.deployer,
     )
     prompt = "Is the sky blue during a clear day?"
 

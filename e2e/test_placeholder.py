@@ -13,16 +13,24 @@ import onchain
 import pytest
 from flows import ChainFlows
 from flows import HFTaskId
+from web3.exceptions import ContractCustomError
 
 # anvil #4: a node of its own, so the devnode (anvil #1) still answers the interval
 PLACEHOLDER_NODE = "0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65"
+# anvil #5: a node the consumers never allowed
+STRANGER = "0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc"
 PLACEHOLDER_OUTPUT = bytes(32)
 TWO_NODES = 2
+ONE_NODE = 1
+# Allowlist.NodeNotAllowed() (infernet-sdk's pattern/Allowlist.sol)
+NODE_NOT_ALLOWED = "0x42764946"
 
 
 @pytest.fixture
 def chain(w3: onchain.Web3, node: flows.NodeREST) -> ChainFlows:
-    return ChainFlows(w3, node, flows.deploy_consumers(w3))
+    # the consumers allow the devnode and the placeholder's own node, not the stranger
+    setup = flows.ChainSetup(nodes=(onchain.NODE_ADDRESS, PLACEHOLDER_NODE))
+    return ChainFlows(w3, node, flows.deploy_consumers(w3, setup), setup)
 
 
 def test_placeholder_delivery_is_simulated_and_mined_without_revert(chain: ChainFlows):
@@ -48,3 +56,26 @@ def test_placeholder_delivery_is_simulated_and_mined_without_revert(chain: Chain
     ((node, _redundancy),) = consumer.functions.getMalformed(sub_id, 1).call()
     assert node == PLACEHOLDER_NODE
     assert answer[3]  # the devnode's summary, recorded as the interval's answer
+
+
+def test_a_strangers_delivery_is_refused_and_the_nodes_answer_kept(chain: ChainFlows):
+    consumer = chain.consumer("HFCallbackConsumer")
+    call = consumer.functions.requestCompute(
+        int(HFTaskId.SUMMARIZATION), "", "a text to summarise", ONE_NODE
+    )
+    receipt = chain.transact(call, flows.USER_ADDRESS)
+    (event,) = consumer.events.ComputeRequested().process_receipt(receipt, errors=flows.DISCARD)
+    sub_id = event["args"]["subscriptionId"]
+    forged = chain.coordinator.functions.deliverCompute(
+        sub_id, 1, b"", PLACEHOLDER_OUTPUT, b"", flows.ZERO_ADDRESS
+    )
+
+    # at the request's block, before the devnode answered: the only slot is still free
+    with pytest.raises(ContractCustomError) as refused:
+        forged.call({"from": STRANGER}, block_identifier=receipt["blockNumber"])
+    answer = chain.wait_answer(consumer, sub_id, 1)
+
+    assert NODE_NOT_ALLOWED in str(refused.value)
+    assert answer[1] == onchain.NODE_ADDRESS
+    assert answer[3]  # the devnode's summary
+    assert consumer.functions.malformedCount(sub_id, 1).call() == 0

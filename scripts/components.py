@@ -223,6 +223,8 @@ class Stack:
                     broadcast,
                     deploy_log,
                     COMPILE_DEADLINE_S,
+                    # the consumers take deliveries from this stack's node only
+                    settings={"NODES": onchain.NODE_ADDRESS},
                 )
                 self.consumers = {
                     tx["contractName"]: Web3.to_checksum_address(tx["contractAddress"])

@@ -25,6 +25,7 @@ from infernet_devnode.chain.subscriptions import Subscription
 from onchain import CHAIN_ID
 from onchain import CONTAINER_ID
 from onchain import DEPLOYER_ADDRESS
+from onchain import NODE_ADDRESS
 from onchain import PROTOCOL
 from onchain import SIGNER_KEY
 from onchain import USER_ADDRESS as USER_ADDRESS
@@ -382,6 +383,8 @@ class ChainSetup:
     user: str = USER_ADDRESS  # sends callback requests
     deployer: str = DEPLOYER_ADDRESS  # deploys (so owns) the consumers
     signer_key: str = field(default=SIGNER_KEY, repr=False)  # the delegated consumers' signer
+    # the nodes the sample consumers take deliveries from (their allowlist, docs/contracts.md)
+    nodes: tuple[str, ...] = (NODE_ADDRESS,)
     block_time: float | None = None  # None: automine, and chain time is moved (anvil)
 
     @property
@@ -583,13 +586,17 @@ class ChainFlows:
 
 def deploy_consumers(w3: Web3, setup: ChainSetup | None = None) -> dict[str, str]:
     """Fresh consumers (e2e: one set per test), deployed like DeployConsumers.s.sol: by the
-    deployer (anvil #2 by default), answering to the signer (anvil #3)."""
+    deployer (anvil #2 by default), answering to the signer (anvil #3), taking deliveries from
+    the setup's nodes only."""
     s = setup or ChainSetup()
     by = s.deployer
+    nodes = list(s.nodes)
     sent = [
-        send_deployment(w3, "HFCallbackConsumer", s.registry, s.container_id, s.signer, sender=by),
-        send_deployment(w3, "HFSubscriptionConsumer", s.registry, s.container_id, sender=by),
-        send_deployment(w3, "HFDelegatedConsumer", s.registry, s.signer, sender=by),
+        send_deployment(
+            w3, "HFCallbackConsumer", s.registry, s.container_id, s.signer, nodes, sender=by
+        ),
+        send_deployment(w3, "HFSubscriptionConsumer", s.registry, s.container_id, nodes, sender=by),
+        send_deployment(w3, "HFDelegatedConsumer", s.registry, s.signer, nodes, sender=by),
     ]
     # sent together, so on timed blocks they share a block instead of waiting for one each
     return {name: deployed(w3, name, tx).address for name, tx in sent}

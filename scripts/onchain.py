@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import time
+from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,14 +74,22 @@ def container_id_hash(container_id: str) -> bytes:
 
 
 def forge_script(
-    script: str, rpc_url: str, key: str, broadcast_dir: Path, log: Path, timeout_s: float
+    script: str,
+    rpc_url: str,
+    key: str,
+    broadcast_dir: Path,
+    log: Path,
+    timeout_s: float,
+    settings: Mapping[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """Run `forge script <script> --broadcast` and return the CREATE transactions it sent.
 
     The broadcast folder is per run (FOUNDRY_BROADCAST) so parallel stacks never read each
-    other's run-latest.json.
+    other's run-latest.json. `settings` are the script's environment variables (e.g. NODES).
     """
-    env = dict(os.environ, FOUNDRY_BROADCAST=str(broadcast_dir), PRIVATE_KEY=key)
+    env = dict(
+        os.environ, **(settings or {}), FOUNDRY_BROADCAST=str(broadcast_dir), PRIVATE_KEY=key
+    )
     argv = [
         foundry_tool("forge"),
         "script",

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: BSD-3-Clause-Clear
 pragma solidity ^0.8.4;
 
+import {SSTORE2} from "solady/utils/SSTORE2.sol";
 import {Inbox} from "infernet-sdk/Inbox.sol";
 import {HFInference} from "./HFInference.sol";
+import {HFPackedAnswer} from "./HFPackedAnswer.sol";
 
 /// @title HFAnswerBook
 /// @notice Decodes HF service deliveries and records them per (subscriptionId, interval), one entry
@@ -18,6 +20,11 @@ import {HFInference} from "./HFInference.sol";
 ///      (see `getMalformed`) and the transaction succeeds. Ritual's node simulates every delivery
 ///      with a placeholder output (32 zero bytes) before running the container; a consumer that
 ///      reverts on it makes the node log an error and retry the simulation for every job.
+///      Storage: one word of header per answer, then the answer's body (the text's bytes, or the
+///      labels and scores packed by HFPackedAnswer) either in storage when it is at most
+///      INLINE_MAX_BYTES, or else as the code of a data contract (solady's SSTORE2): 200 gas per
+///      byte of code against 20,000 per 32-byte storage word, for a fixed ~32,000 to create it.
+///      Gas per task and answer size is in docs/contracts.md and contracts/test/snapshots/.
 abstract contract HFAnswerBook {
     /*//////////////////////////////////////////////////////////////
                              PUBLIC STRUCTS
@@ -48,11 +55,47 @@ abstract contract HFAnswerBook {
     }
 
     /*//////////////////////////////////////////////////////////////
+                                STRUCTS
+    //////////////////////////////////////////////////////////////*/
+
+    /// @notice One answer as stored: slot 0 node|redundancy|task|scoreBytes, slot 1 pointer,
+    ///         slot 2 (and following, for a body over 31 bytes) the inline body; an answer
+    ///         writes either the pointer or the inline body, never both.
+    struct StoredAnswer {
+        /// @notice Delivering node.
+        address node;
+        /// @notice Position of this delivery within its interval (1 = first).
+        uint16 redundancy;
+        /// @notice Task id the consumer asked for; 0 if unknown to the consumer.
+        uint8 task;
+        /// @notice 0 for a text answer (body = the text), else the score width of a packed label
+        ///         body (HFPackedAnswer).
+        uint8 scoreBytes;
+        /// @notice SSTORE2 data contract holding the body, or address(0) if the body is inline.
+        address pointer;
+        /// @notice The body when it is at most INLINE_MAX_BYTES long.
+        bytes inlined;
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                               CONSTANTS
+    //////////////////////////////////////////////////////////////*/
+
+    /// @notice Bodies up to this size stay in storage (at most three words: the length word and
+    ///         two data words, which cost less than creating a data contract).
+    uint256 internal constant INLINE_MAX_BYTES = 64;
+
+    /// @notice Largest body a data contract holds: EIP-170's 24,576-byte code limit minus the
+    ///         STOP byte SSTORE2 puts first. A larger body (undeliverable under any usual gas
+    ///         cap) is stored inline.
+    uint256 internal constant POINTER_MAX_BYTES = 24_575;
+
+    /*//////////////////////////////////////////////////////////////
                                 MUTABLE
     //////////////////////////////////////////////////////////////*/
 
     /// @notice subscriptionId => interval => answers in delivery order.
-    mapping(uint32 => mapping(uint32 => HFAnswer[])) private answers;
+    mapping(uint32 => mapping(uint32 => StoredAnswer[])) private answers;
 
     /// @notice subscriptionId => interval => malformed deliveries in delivery order.
     mapping(uint32 => mapping(uint32 => HFMalformedDelivery[])) private malformed;
@@ -129,22 +172,63 @@ abstract contract HFAnswerBook {
             HFInference.tryDecodeOutput(task, delivered);
         // Record, never revert: a reverting consumer fails the node's placeholder simulation
         if (!ok) {
-            malformed[subscriptionId][interval].push(
-                HFMalformedDelivery({node: node, redundancy: redundancy})
-            );
-            emit MalformedDeliveryRecorded(subscriptionId, interval, node, task, redundancy);
+            _recordMalformed(subscriptionId, interval, redundancy, node, task);
             return;
         }
-        HFAnswer storage answer = answers[subscriptionId][interval].push();
-        answer.task = task;
+        bytes memory body = bytes(text);
+        uint8 scoreBytes = 0;
+        if (labels.length > 0) {
+            (ok, body, scoreBytes) = HFPackedAnswer.pack(labels, scores);
+            if (!ok) {
+                _recordMalformed(subscriptionId, interval, redundancy, node, task);
+                return;
+            }
+        }
+        StoredAnswer storage answer = answers[subscriptionId][interval].push();
         answer.node = node;
         answer.redundancy = redundancy;
-        answer.text = text;
-        for (uint256 i = 0; i < labels.length; i++) {
-            answer.labels.push(labels[i]);
+        answer.task = task;
+        answer.scoreBytes = scoreBytes;
+        if (body.length <= INLINE_MAX_BYTES || body.length > POINTER_MAX_BYTES) {
+            answer.inlined = body;
+        } else {
+            // Creates a data contract whose only code is a STOP byte and `body`: nothing to call
+            answer.pointer = SSTORE2.write(body);
         }
-        answer.scores = scores;
         emit AnswerReceived(subscriptionId, interval, node, task, text, labels, scores);
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                           PRIVATE FUNCTIONS
+    //////////////////////////////////////////////////////////////*/
+
+    /// @notice Records a delivery that is no answer for the task.
+    function _recordMalformed(
+        uint32 subscriptionId,
+        uint32 interval,
+        uint16 redundancy,
+        address node,
+        uint8 task
+    ) private {
+        malformed[subscriptionId][interval].push(
+            HFMalformedDelivery({node: node, redundancy: redundancy})
+        );
+        emit MalformedDeliveryRecorded(subscriptionId, interval, node, task, redundancy);
+    }
+
+    /// @notice The answer `stored` holds, as the getters return it.
+    function _answerOf(StoredAnswer storage stored) private view returns (HFAnswer memory answer) {
+        answer.task = stored.task;
+        answer.node = stored.node;
+        answer.redundancy = stored.redundancy;
+        address pointer = stored.pointer;
+        bytes memory body = pointer == address(0) ? stored.inlined : SSTORE2.read(pointer);
+        uint8 scoreBytes = stored.scoreBytes;
+        if (scoreBytes == 0) {
+            answer.text = string(body);
+        } else {
+            (answer.labels, answer.scores) = HFPackedAnswer.unpack(body, scoreBytes);
+        }
     }
 
     /*//////////////////////////////////////////////////////////////
@@ -208,21 +292,25 @@ abstract contract HFAnswerBook {
         view
         returns (HFAnswer memory)
     {
-        HFAnswer[] storage list = answers[subscriptionId][interval];
+        StoredAnswer[] storage list = answers[subscriptionId][interval];
         // Revert if nothing was delivered at that position
         if (position >= list.length) {
             revert AnswerNotFound(subscriptionId, interval, position);
         }
-        return list[position];
+        return _answerOf(list[position]);
     }
 
     /// @notice Every answer for (subscriptionId, interval), in delivery order.
     function getAnswers(uint32 subscriptionId, uint32 interval)
         external
         view
-        returns (HFAnswer[] memory)
+        returns (HFAnswer[] memory all)
     {
-        return answers[subscriptionId][interval];
+        StoredAnswer[] storage list = answers[subscriptionId][interval];
+        all = new HFAnswer[](list.length);
+        for (uint256 i = 0; i < list.length; i++) {
+            all[i] = _answerOf(list[i]);
+        }
     }
 
     /// @notice Number of malformed deliveries recorded for (subscriptionId, interval).

@@ -1,18 +1,19 @@
 // SPDX-License-Identifier: BSD-3-Clause-Clear
 pragma solidity ^0.8.4;
 
-import {Ownable} from "solady/auth/Ownable.sol";
 import {CallbackConsumer} from "infernet-sdk/consumer/Callback.sol";
 import {Delegator} from "infernet-sdk/pattern/Delegator.sol";
 import {HFAnswerBook} from "./HFAnswerBook.sol";
 import {HFInference} from "./HFInference.sol";
+import {HFNodeAllowlist} from "./HFNodeAllowlist.sol";
 
 /// @title HFCallbackConsumer
 /// @notice Callback flow: anyone requests one HF inference (any task, any model); the node answers
 ///         once per requested node (redundancy) and each answer is stored under the subscription id,
 ///         interval 1. Also a Delegator, so its signer may create delegated subscriptions for it,
-///         whose answers are recorded the same way (task 0: decoded by shape).
-contract HFCallbackConsumer is CallbackConsumer, Delegator, HFAnswerBook, Ownable {
+///         whose answers are recorded the same way (task 0: decoded by shape). Only the nodes on
+///         its allowlist (HFNodeAllowlist) may deliver.
+contract HFCallbackConsumer is CallbackConsumer, Delegator, HFAnswerBook, HFNodeAllowlist {
     /*//////////////////////////////////////////////////////////////
                              PUBLIC STRUCTS
     //////////////////////////////////////////////////////////////*/
@@ -66,11 +67,13 @@ contract HFCallbackConsumer is CallbackConsumer, Delegator, HFAnswerBook, Ownabl
     /// @param registry Registry address (0x663F3ad617193148711d28f5334eE4Ed07016602 locally)
     /// @param containerId container id string ("hf_inference_client_service" in the local stack)
     /// @param signer delegated signer (owner may rotate it with `updateSigner`)
-    constructor(address registry, string memory containerId, address signer)
-        CallbackConsumer(registry)
-        Delegator(signer)
-    {
-        _initializeOwner(msg.sender);
+    /// @param allowedNodes nodes allowed to deliver (owner may change them with `updateAllowlist`)
+    constructor(
+        address registry,
+        string memory containerId,
+        address signer,
+        address[] memory allowedNodes
+    ) CallbackConsumer(registry) Delegator(signer) HFNodeAllowlist(allowedNodes) {
         serviceContainerId = containerId;
     }
 
@@ -89,7 +92,7 @@ contract HFCallbackConsumer is CallbackConsumer, Delegator, HFAnswerBook, Ownabl
         bytes calldata, /* proof */
         bytes32 containerId,
         uint256 index
-    ) internal override {
+    ) internal override onlyAllowedNode(node) {
         uint8 task = requests[subscriptionId].task;
         _recordDelivery(
             INBOX, subscriptionId, interval, redundancy, node, task, output, containerId, index

@@ -2,6 +2,7 @@
 pragma solidity ^0.8.4;
 
 import {CallbackConsumer} from "infernet-sdk/consumer/Callback.sol";
+import {Allowlist} from "infernet-sdk/pattern/Allowlist.sol";
 import {HFInference} from "./HFInference.sol";
 
 /// @title HFExampleConsumer
@@ -10,8 +11,10 @@ import {HFInference} from "./HFInference.sol";
 ///         compiles unchanged against Ritual's infernet-sdk as well as ours.
 /// @dev An output that is not a completion is counted and announced, never reverted on: Ritual's
 ///      node simulates each delivery with a placeholder output (32 zero bytes) first, and a
-///      revert there costs every job a logged error and a second of retries.
-contract HFExampleConsumer is CallbackConsumer {
+///      revert there costs every job a logged error and a second of retries. Since that makes any
+///      output acceptable, only the nodes chosen at deployment may deliver (infernet-sdk's
+///      Allowlist): a stranger's delivery reverts instead of taking the request's only slot.
+contract HFExampleConsumer is CallbackConsumer, Allowlist {
     /// @notice The service's container id in the node's config.json.
     string private constant CONTAINER_ID = "hf_inference_client_service";
 
@@ -34,7 +37,11 @@ contract HFExampleConsumer is CallbackConsumer {
     );
 
     /// @param registry Registry address (0x663F3ad617193148711d28f5334eE4Ed07016602 locally)
-    constructor(address registry) CallbackConsumer(registry) {}
+    /// @param nodes the nodes allowed to deliver (the local stack's: anvil #1)
+    constructor(address registry, address[] memory nodes)
+        CallbackConsumer(registry)
+        Allowlist(nodes)
+    {}
 
     /// @notice Asks the service to continue `prompt` with the default text-generation model.
     function generate(string calldata prompt) external returns (uint32) {
@@ -60,7 +67,7 @@ contract HFExampleConsumer is CallbackConsumer {
         bytes calldata, /* proof */
         bytes32, /* containerId */
         uint256 /* index */
-    ) internal override {
+    ) internal override onlyAllowedNode(node) {
         // The node delivers abi.encode(bytes rawOutput, bytes processedOutput), rawOutput being
         // abi.encode(string) for text generation; anything else is counted, not reverted on
         (bool ok, string memory text,,) = HFInference.tryDecodeOutput(TEXT_GENERATION, output);

@@ -1,18 +1,18 @@
 // SPDX-License-Identifier: BSD-3-Clause-Clear
 pragma solidity ^0.8.4;
 
-import {Ownable} from "solady/auth/Ownable.sol";
 import {SubscriptionConsumer} from "infernet-sdk/consumer/Subscription.sol";
 import {HFAnswerBook} from "./HFAnswerBook.sol";
 import {HFInference} from "./HFInference.sol";
+import {HFNodeAllowlist} from "./HFNodeAllowlist.sol";
 
 /// @title HFSubscriptionConsumer
 /// @notice Direct subscription flow: the owner starts (possibly recurring, possibly lazy)
 ///         subscriptions on the Coordinator; nodes read each interval's input from
 ///         `getContainerInputs` (the inputs cycle: interval k uses inputs[(k-1) % n]); every
 ///         interval's answers are recorded (read back from the Inbox when lazy). The owner can stop
-///         a subscription at any time.
-contract HFSubscriptionConsumer is SubscriptionConsumer, HFAnswerBook, Ownable {
+///         a subscription at any time. Only the nodes on its allowlist (HFNodeAllowlist) may deliver.
+contract HFSubscriptionConsumer is SubscriptionConsumer, HFAnswerBook, HFNodeAllowlist {
     /*//////////////////////////////////////////////////////////////
                              PUBLIC STRUCTS
     //////////////////////////////////////////////////////////////*/
@@ -72,8 +72,11 @@ contract HFSubscriptionConsumer is SubscriptionConsumer, HFAnswerBook, Ownable {
 
     /// @param registry Registry address (0x663F3ad617193148711d28f5334eE4Ed07016602 locally)
     /// @param containerId container id string ("hf_inference_client_service" in the local stack)
-    constructor(address registry, string memory containerId) SubscriptionConsumer(registry) {
-        _initializeOwner(msg.sender);
+    /// @param allowedNodes nodes allowed to deliver (owner may change them with `updateAllowlist`)
+    constructor(address registry, string memory containerId, address[] memory allowedNodes)
+        SubscriptionConsumer(registry)
+        HFNodeAllowlist(allowedNodes)
+    {
         serviceContainerId = containerId;
     }
 
@@ -92,7 +95,7 @@ contract HFSubscriptionConsumer is SubscriptionConsumer, HFAnswerBook, Ownable {
         bytes calldata, /* proof */
         bytes32 containerId,
         uint256 index
-    ) internal override {
+    ) internal override onlyAllowedNode(node) {
         uint8 task = schedules[subscriptionId].task;
         _recordDelivery(
             INBOX, subscriptionId, interval, redundancy, node, task, output, containerId, index

@@ -85,16 +85,30 @@ contract DeployProtocolTest is Test {
             DeployConsumers(deployCode("DeployConsumers.s.sol:DeployConsumers"));
         uint256 key = SCRIPT.ANVIL_2_PRIVATE_KEY();
         DeployConsumers.Consumers memory deployed = consumers.deploy(
-            key, address(protocol.registry), ANVIL_3, "hf_inference_client_service"
+            key, address(protocol.registry), ANVIL_3, "hf_inference_client_service", _localNode()
         );
         assertEq(address(deployed.callback), 0x13D69Cf7d6CE4218F646B759Dcf334D82c023d8e);
         assertEq(deployed.callback.getSigner(), ANVIL_3);
         assertEq(deployed.callback.owner(), ANVIL_2);
         assertEq(deployed.subscription.serviceContainerId(), "hf_inference_client_service");
+        assertTrue(deployed.callback.isAllowedNode(ANVIL_1));
+        assertTrue(deployed.subscription.isAllowedNode(ANVIL_1));
+        assertTrue(deployed.delegated.isAllowedNode(ANVIL_1));
+        assertTrue(deployed.example.isAllowedNode(ANVIL_1));
+        assertFalse(deployed.callback.isAllowedNode(ANVIL_3));
 
         vm.expectRevert(
             abi.encodeWithSelector(DeployConsumers.RegistryNotDeployed.selector, address(0xBEEF))
         );
-        consumers.deploy(key, address(0xBEEF), ANVIL_3, "x");
+        consumers.deploy(key, address(0xBEEF), ANVIL_3, "x", _localNode());
+
+        vm.expectRevert(DeployConsumers.NoNodes.selector);
+        consumers.deploy(key, address(protocol.registry), ANVIL_3, "x", new address[](0));
+    }
+
+    /// @notice The local stack's node as a one-element list.
+    function _localNode() internal pure returns (address[] memory nodes) {
+        nodes = new address[](1);
+        nodes[0] = ANVIL_1;
     }
 }

@@ -2,11 +2,13 @@
 pragma solidity ^0.8.22;
 
 import {Ownable} from "solady/auth/Ownable.sol";
-import {Subscription} from "infernet-sdk/Coordinator.sol";
+import {Coordinator, Subscription} from "infernet-sdk/Coordinator.sol";
 import {BaseConsumer} from "infernet-sdk/consumer/Base.sol";
+import {Allowlist} from "infernet-sdk/pattern/Allowlist.sol";
 import {HFAnswerBook} from "../src/HFAnswerBook.sol";
 import {HFCallbackConsumer} from "../src/HFCallbackConsumer.sol";
 import {HFInference} from "../src/HFInference.sol";
+import {HFNodeAllowlist} from "../src/HFNodeAllowlist.sol";
 import {HFConsumerTest} from "./lib/HFConsumerTest.sol";
 
 /// @title HFCallbackConsumerTest
@@ -20,7 +22,7 @@ contract HFCallbackConsumerTest is HFConsumerTest {
         CONSUMER = HFCallbackConsumer(
             deployCode(
                 "HFCallbackConsumer.sol:HFCallbackConsumer",
-                abi.encode(address(REGISTRY), CONTAINER_ID, SIGNER)
+                abi.encode(address(REGISTRY), CONTAINER_ID, SIGNER, _allowedNodes())
             )
         );
     }
@@ -190,5 +192,136 @@ contract HFCallbackConsumerTest is HFConsumerTest {
         vm.expectRevert(BaseConsumer.NotCoordinator.selector);
         vm.prank(ALICE);
         CONSUMER.rawReceiveCompute(1, 1, 1, ALICE, "", _textOutput("forged"), "", bytes32(0), 0);
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                            CHOSEN NODES
+    //////////////////////////////////////////////////////////////*/
+
+    /// @notice A stranger's placeholder and a stranger's well-formed answer are both refused, so
+    ///         the request's only slot stays free for the allowed node, whose answer is stored.
+    function test_receiveCompute_refusesStrangersKeepsTheSlot() public {
+        uint32 id = CONSUMER.requestCompute(TEXT_GENERATION, "", "Once upon", 1);
+        bytes[2] memory forged = [new bytes(32), _textOutput("a wrong answer")];
+
+        for (uint256 i = 0; i < forged.length; i++) {
+            vm.expectRevert(Allowlist.NodeNotAllowed.selector);
+            _deliverOutput(STRANGER, id, 1, forged[i]);
+        }
+        _deliverOutput(ALICE, id, 1, _textOutput("a time"));
+
+        assertEq(CONSUMER.getAnswer(id, 1).text, "a time");
+        assertEq(CONSUMER.getAnswer(id, 1).node, ALICE);
+        assertEq(CONSUMER.malformedCount(id, 1), 0);
+        assertFalse(CONSUMER.isAllowedNode(STRANGER));
+        assertTrue(CONSUMER.isAllowedNode(ALICE));
+    }
+
+    /// @notice The owner allows and disallows nodes; the change applies to the next delivery.
+    function test_updateAllowlist_changesWhoMayDeliver() public {
+        address[] memory nodes = new address[](2);
+        nodes[0] = STRANGER;
+        nodes[1] = ALICE;
+        bool[] memory statuses = new bool[](2);
+        statuses[0] = true;
+        statuses[1] = false;
+
+        vm.expectEmit(address(CONSUMER));
+        emit HFNodeAllowlist.NodeAllowlistUpdated(STRANGER, true);
+        vm.expectEmit(address(CONSUMER));
+        emit HFNodeAllowlist.NodeAllowlistUpdated(ALICE, false);
+        CONSUMER.updateAllowlist(nodes, statuses);
+
+        uint32 id = CONSUMER.requestCompute(TEXT_GENERATION, "", "x", 2);
+        vm.expectRevert(Allowlist.NodeNotAllowed.selector);
+        _deliverOutput(ALICE, id, 1, _textOutput("alice"));
+        _deliverOutput(STRANGER, id, 1, _textOutput("now allowed"));
+        assertEq(CONSUMER.getAnswer(id, 1).node, STRANGER);
+    }
+
+    /// @notice Only the owner changes the allowlist, with one status per node.
+    function test_updateAllowlist_onlyOwnerAndMatchingLengths() public {
+        address[] memory nodes = new address[](1);
+        nodes[0] = STRANGER;
+
+        vm.expectRevert(Ownable.Unauthorized.selector);
+        vm.prank(STRANGER);
+        CONSUMER.updateAllowlist(nodes, new bool[](1));
+
+        vm.expectRevert(
+            abi.encodeWithSelector(HFNodeAllowlist.AllowlistLengthMismatch.selector, 1, 0)
+        );
+        CONSUMER.updateAllowlist(nodes, new bool[](0));
+    }
+
+    /// @notice A consumer no node could deliver to is refused at deployment.
+    function test_constructor_rejectsAnEmptyAllowlist() public {
+        bytes memory creation = abi.encodePacked(
+            vm.getCode("HFCallbackConsumer.sol:HFCallbackConsumer"),
+            abi.encode(address(REGISTRY), CONTAINER_ID, SIGNER, new address[](0))
+        );
+        vm.expectRevert(HFNodeAllowlist.NoAllowedNodes.selector);
+        this.create(creation);
+    }
+
+    /// @notice CREATE with `creation`, bubbling the constructor's revert.
+    function create(bytes memory creation) external returns (address created) {
+        assembly ("memory-safe") {
+            created := create(0, add(creation, 0x20), mload(creation))
+            if iszero(created) {
+                returndatacopy(0, 0, returndatasize())
+                revert(0, returndatasize())
+            }
+        }
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                               STORAGE
+    //////////////////////////////////////////////////////////////*/
+
+    /// @notice Bodies on either side of the inline limit (64 bytes) and far above it read back
+    ///         exactly, text and labels alike.
+    function test_getAnswer_readsBackInlineAndDataContractBodies() public {
+        uint256[4] memory sizes = [uint256(0), 64, 65, 5000];
+        for (uint256 i = 0; i < sizes.length; i++) {
+            string memory text = string(new bytes(sizes[i]));
+            uint32 id = CONSUMER.requestCompute(TEXT_GENERATION, "", "x", 1);
+            _deliverOutput(ALICE, id, 1, _textOutput(text));
+            assertEq(CONSUMER.getAnswer(id, 1).text, text);
+
+            string[] memory labels = new string[](2);
+            labels[0] = text;
+            labels[1] = "B-PER";
+            uint256[] memory scores = new uint256[](2);
+            scores[0] = sizes[i];
+            scores[1] = 1;
+            id = CONSUMER.requestCompute(TOKEN_CLASSIFICATION, "", "x", 1);
+            _deliverOutput(ALICE, id, 1, _labelsOutput(labels, scores));
+            HFAnswerBook.HFAnswer memory answer = CONSUMER.getAnswer(id, 1);
+            assertEq(answer.labels, labels);
+            assertEq(answer.scores, scores);
+            assertEq(answer.text, "");
+        }
+    }
+
+    /// @notice Any labels and scores a delivery carries are what getAnswer returns (fuzzed: scores
+    ///         beyond 32 bits, empty labels, zero bytes).
+    function testFuzz_getAnswer_returnsTheDeliveredLabels(
+        string[] memory labels,
+        uint256 seed,
+        bool wideScores
+    ) public {
+        vm.assume(labels.length <= 24);
+        uint256[] memory scores = new uint256[](labels.length);
+        for (uint256 i = 0; i < labels.length; i++) {
+            uint256 score = uint256(keccak256(abi.encode(seed, i)));
+            scores[i] = wideScores ? score : score % (HFInference.SCORE_SCALE + 1);
+        }
+        uint32 id = CONSUMER.requestCompute(TEXT_CLASSIFICATION, "", "x", 1);
+        _deliverOutput(ALICE, id, 1, _labelsOutput(labels, scores));
+
+        HFAnswerBook.HFAnswer memory answer = CONSUMER.getAnswer(id, 1);
+        assertEq(answer.labels, labels);
+        assertEq(answer.scores, scores);
     }
 }

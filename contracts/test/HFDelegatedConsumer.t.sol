@@ -2,6 +2,7 @@
 pragma solidity ^0.8.22;
 
 import {Ownable} from "solady/auth/Ownable.sol";
+import {Allowlist} from "infernet-sdk/pattern/Allowlist.sol";
 import {Subscription} from "infernet-sdk/Coordinator.sol";
 import {EIP712Coordinator} from "infernet-sdk/EIP712Coordinator.sol";
 import {HFAnswerBook} from "../src/HFAnswerBook.sol";
@@ -26,7 +27,7 @@ contract HFDelegatedConsumerTest is HFConsumerTest {
         CONSUMER = HFDelegatedConsumer(
             deployCode(
                 "HFDelegatedConsumer.sol:HFDelegatedConsumer",
-                abi.encode(address(REGISTRY), vm.addr(SIGNER_KEY))
+                abi.encode(address(REGISTRY), vm.addr(SIGNER_KEY), _allowedNodes())
             )
         );
     }
@@ -111,5 +112,26 @@ contract HFDelegatedConsumerTest is HFConsumerTest {
         assertEq(CONSUMER.getSigner(), vm.addr(newKey));
         _deliverDelegated(newKey, 1, _sub(EAGER), _textOutput("rotated"));
         assertEq(CONSUMER.getAnswer(1, 1).text, "rotated");
+    }
+
+    /// @notice Whoever holds a signed subscription cannot deliver it with an output of their own:
+    ///         only the consumer's nodes can, and the subscription is then still the node's to create.
+    function test_deliverComputeDelegatee_refusesStrangers() public {
+        Subscription memory sub = _sub(false);
+        uint32 expiry = uint32(block.timestamp) + SIGNATURE_LIFETIME;
+        (uint8 v, bytes32 r, bytes32 s) =
+            vm.sign(SIGNER_KEY, LibSign.digest(address(COORDINATOR), 1, expiry, sub));
+
+        vm.expectRevert(Allowlist.NodeNotAllowed.selector);
+        vm.prank(STRANGER);
+        COORDINATOR.deliverComputeDelegatee(
+            1, expiry, sub, v, r, s, 1, "", _textOutput("forged"), "", payable(NO_WALLET)
+        );
+
+        vm.prank(ALICE);
+        COORDINATOR.deliverComputeDelegatee(
+            1, expiry, sub, v, r, s, 1, "", _textOutput("real"), "", payable(NO_WALLET)
+        );
+        assertEq(CONSUMER.getAnswer(1, 1).text, "real");
     }
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-3-Clause-Clear
 pragma solidity ^0.8.22;
 
+import {Allowlist} from "infernet-sdk/pattern/Allowlist.sol";
 import {HFExampleConsumer} from "../src/HFExampleConsumer.sol";
 import {HFConsumerTest} from "./lib/HFConsumerTest.sol";
 
@@ -12,7 +13,9 @@ contract HFExampleConsumerTest is HFConsumerTest {
     function setUp() public override {
         super.setUp();
         CONSUMER = HFExampleConsumer(
-            deployCode("HFExampleConsumer.sol:HFExampleConsumer", abi.encode(REGISTRY))
+            deployCode(
+                "HFExampleConsumer.sol:HFExampleConsumer", abi.encode(REGISTRY, _allowedNodes())
+            )
         );
     }
 
@@ -41,5 +44,17 @@ contract HFExampleConsumerTest is HFConsumerTest {
 
         assertEq(CONSUMER.malformedDeliveries(id), 1);
         assertEq(CONSUMER.completions(id), "");
+    }
+
+    /// @notice A stranger's delivery reverts, so the request's only slot stays for an allowed node.
+    function test_receiveCompute_refusesStrangers() public {
+        uint32 id = CONSUMER.generate("Hello");
+
+        vm.expectRevert(Allowlist.NodeNotAllowed.selector);
+        _deliverOutput(STRANGER, id, 1, new bytes(32));
+        _deliverOutput(BOB, id, 1, _textOutput("Hello, world"));
+
+        assertEq(CONSUMER.completions(id), "Hello, world");
+        assertEq(CONSUMER.malformedDeliveries(id), 0);
     }
 }

@@ -21,7 +21,7 @@ contract HFSubscriptionConsumerTest is HFConsumerTest {
         CONSUMER = HFSubscriptionConsumer(
             deployCode(
                 "HFSubscriptionConsumer.sol:HFSubscriptionConsumer",
-                abi.encode(address(REGISTRY), CONTAINER_ID)
+                abi.encode(address(REGISTRY), CONTAINER_ID, _allowedNodes())
             )
         );
     }

@@ -80,6 +80,9 @@ abstract contract InfernetTest is Test {
     /// @notice Node => its payment Wallet, for every node `setUp` or `addNode` registered.
     mapping(address => address payable) internal nodeWallets;
 
+    /// @notice Every node `setUp` or `addNode` registered, in that order.
+    address[] private nodes;
+
     /*//////////////////////////////////////////////////////////////
                                  ERRORS
     //////////////////////////////////////////////////////////////*/
@@ -134,6 +137,22 @@ abstract contract InfernetTest is Test {
         return _registerNode(makeAddr(name), name);
     }
 
+    /// @notice The nodes registered so far (`NODE` first, then those of `addNode` in order): the
+    ///         allowlist to give a consumer that takes deliveries only from chosen nodes. A node
+    ///         added after the consumer is deployed is then a stranger to it.
+    /// @return registered the nodes' addresses
+    function registeredNodes() internal view returns (address[] memory registered) {
+        return nodes;
+    }
+
+    /// @notice A one-node allowlist, for a consumer's constructor.
+    /// @param node the node to allow
+    /// @return allowed `[node]`
+    function nodeList(address node) internal pure returns (address[] memory allowed) {
+        allowed = new address[](1);
+        allowed[0] = node;
+    }
+
     /// @notice Funds `node` and creates its payment Wallet.
     function _registerNode(address node, string memory name) private returns (address) {
         address payable wallet = payable(WALLET_FACTORY.createWallet(node));
@@ -142,6 +161,7 @@ abstract contract InfernetTest is Test {
         vm.label(node, name);
         vm.label(wallet, string.concat(name, "-wallet"));
         nodeWallets[node] = wallet;
+        nodes.push(node);
         return node;
     }
 

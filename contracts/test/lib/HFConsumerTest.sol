@@ -16,6 +16,17 @@ abstract contract HFConsumerTest is ProtocolTest {
     uint8 internal constant TOKEN_CLASSIFICATION = 3;
     uint8 internal constant SUMMARIZATION = 4;
 
+    /// @notice A node no consumer here allows.
+    address internal immutable STRANGER = makeAddr("stranger");
+
+    /// @notice The nodes the consumers here allow: ALICE, BOB and CHARLIE.
+    function _allowedNodes() internal view returns (address[] memory nodes) {
+        nodes = new address[](3);
+        nodes[0] = ALICE;
+        nodes[1] = BOB;
+        nodes[2] = CHARLIE;
+    }
+
     /// @notice Delivered output of tasks 1 and 4.
     function _textOutput(string memory text) internal pure returns (bytes memory) {
         return abi.encode(abi.encode(text), bytes(""));

@@ -2,6 +2,7 @@
 pragma solidity ^0.8.22;
 
 import {Coordinator, Subscription} from "infernet-sdk/Coordinator.sol";
+import {Allowlist} from "infernet-sdk/pattern/Allowlist.sol";
 import {Wallet} from "infernet-sdk/payments/Wallet.sol";
 import {HFAnswerBook} from "../../src/HFAnswerBook.sol";
 import {HFCallbackConsumer} from "../../src/HFCallbackConsumer.sol";
@@ -27,6 +28,9 @@ abstract contract InfernetTestKitTest is InfernetTest {
     /// @notice Payment per delivery of the paid subscriptions here.
     uint256 internal constant PRICE = 1 ether;
 
+    /// @notice A second node, registered before the consumers so they allow it.
+    address internal BACKUP;
+
     HFCallbackConsumer internal CALLBACK;
     HFSubscriptionConsumer internal RECURRING;
     MockSubscriptionConsumer internal MOCK;
@@ -36,16 +40,17 @@ abstract contract InfernetTestKitTest is InfernetTest {
     function setUp() public virtual override {
         super.setUp();
         (SIGNER, SIGNER_KEY) = makeAddrAndKey("signer");
+        BACKUP = addNode("backup");
         CALLBACK = HFCallbackConsumer(
             deployCode(
                 "HFCallbackConsumer.sol:HFCallbackConsumer",
-                abi.encode(address(REGISTRY), HF_CONTAINER_ID, SIGNER)
+                abi.encode(address(REGISTRY), HF_CONTAINER_ID, SIGNER, registeredNodes())
             )
         );
         RECURRING = HFSubscriptionConsumer(
             deployCode(
                 "HFSubscriptionConsumer.sol:HFSubscriptionConsumer",
-                abi.encode(address(REGISTRY), HF_CONTAINER_ID)
+                abi.encode(address(REGISTRY), HF_CONTAINER_ID, registeredNodes())
             )
         );
         MOCK = MockSubscriptionConsumer(
@@ -145,7 +150,7 @@ contract InfernetTestDeliverTest is InfernetTestKitTest {
 
     /// @notice A second node answers the same interval of a redundancy-2 request.
     function test_deliverAs_secondNodeForRedundancy() public {
-        address bob = addNode("bob");
+        address bob = BACKUP;
         uint32 id = CALLBACK.requestCompute(HFInference.TEXT_CLASSIFICATION, "", "great", 2);
 
         deliver(id, HFOutput.textClassification("POSITIVE", 999_800));
@@ -296,7 +301,7 @@ contract InfernetTestFailureTest is InfernetTestKitTest {
 
     /// @notice A mined placeholder or node fallback is recorded as malformed, not reverted.
     function test_deliver_malformedOutputsAreRecorded() public {
-        address bob = addNode("bob");
+        address bob = BACKUP;
         uint32 id = CALLBACK.requestCompute(HFInference.TEXT_GENERATION, "", "hi", 2);
 
         deliver(id, HFOutput.placeholder());
@@ -329,7 +334,8 @@ contract InfernetTestDelegatedTest is InfernetTestKitTest {
     function test_deliverDelegated_createsAndDelivers() public {
         HFDelegatedConsumer consumer = HFDelegatedConsumer(
             deployCode(
-                "HFDelegatedConsumer.sol:HFDelegatedConsumer", abi.encode(address(REGISTRY), SIGNER)
+                "HFDelegatedConsumer.sol:HFDelegatedConsumer",
+                abi.encode(address(REGISTRY), SIGNER, registeredNodes())
             )
         );
         Subscription memory sub = delegatedSubscription(address(consumer), HF_CONTAINER_ID);
@@ -346,10 +352,11 @@ contract InfernetTestDelegatedTest is InfernetTestKitTest {
     function test_deliverDelegatedAs_secondNodeReusesTheSubscription() public {
         HFDelegatedConsumer consumer = HFDelegatedConsumer(
             deployCode(
-                "HFDelegatedConsumer.sol:HFDelegatedConsumer", abi.encode(address(REGISTRY), SIGNER)
+                "HFDelegatedConsumer.sol:HFDelegatedConsumer",
+                abi.encode(address(REGISTRY), SIGNER, registeredNodes())
             )
         );
-        address bob = addNode("bob");
+        address bob = BACKUP;
         Subscription memory sub = delegatedSubscription(address(consumer), HF_CONTAINER_ID);
         sub.redundancy = 2;
 
@@ -459,5 +466,59 @@ contract InfernetTestFeeTest is InfernetTestKitTest {
 
         assertEq(FEE.FEE_RECIPIENT().balance - recipientBefore, PRICE / 10);
         assertEq(NODE_WALLET.balance, NODE_FUNDS + PRICE - PRICE / 10);
+    }
+}
+
+/// @title InfernetTestAllowlistTest
+/// @notice registeredNodes is the allowlist of consumers that take deliveries from chosen nodes;
+///         a node added after them is a stranger they refuse.
+contract InfernetTestAllowlistTest is InfernetTestKitTest {
+    /// @notice The nodes registered so far, NODE first, and a one-node list.
+    function test_registeredNodes_listsNodesInOrder() public {
+        address late = addNode("late");
+
+        address[] memory nodes = registeredNodes();
+        assertEq(nodes.length, 3);
+        assertEq(nodes[0], NODE);
+        assertEq(nodes[1], BACKUP);
+        assertEq(nodes[2], late);
+        assertEq(nodeList(late).length, 1);
+        assertEq(nodeList(late)[0], late);
+    }
+
+    /// @notice A stranger's placeholder and well-formed answer are refused with NodeNotAllowed
+    ///         and take no slot; the allowed node's answer is stored.
+    function test_allowlist_strangerRefusedAllowedNodeStored() public {
+        address stranger = addNode("stranger");
+        uint32 id = CALLBACK.requestCompute(HFInference.TEXT_GENERATION, "", "Once upon", 1);
+
+        (bool placeholderOk, bytes memory placeholderRevert) =
+            tryDeliver(stranger, id, 1, HFOutput.placeholder());
+        (bool answerOk, bytes memory answerRevert) =
+            tryDeliver(stranger, id, 1, HFOutput.textGeneration("a wrong answer"));
+        deliver(id, HFOutput.textGeneration("a time"));
+
+        bytes memory refused = abi.encodeWithSelector(Allowlist.NodeNotAllowed.selector);
+        assertFalse(placeholderOk);
+        assertEq(placeholderRevert, refused);
+        assertFalse(answerOk);
+        assertEq(answerRevert, refused);
+        assertEq(CALLBACK.getAnswer(id, 1).text, "a time");
+        assertEq(CALLBACK.malformedCount(id, 1), 0);
+    }
+
+    /// @notice A subscription's intervals refuse strangers too.
+    function test_allowlist_subscriptionRefusesStrangers() public {
+        address stranger = addNode("stranger");
+        uint32 id = _recurring();
+        uint32 interval = warpToNextInterval(id);
+
+        (bool ok, bytes memory revertData) =
+            tryDeliver(stranger, id, interval, HFOutput.summarization("forged"));
+        deliverAs(BACKUP, id, HFOutput.summarization("real"));
+
+        assertFalse(ok);
+        assertEq(revertData, abi.encodeWithSelector(Allowlist.NodeNotAllowed.selector));
+        assertEq(RECURRING.getAnswer(id, interval).text, "real");
     }
 }

@@ -2,25 +2,27 @@
 pragma solidity ^0.8.4;
 
 import {SubscriptionConsumer} from "infernet-sdk/consumer/Subscription.sol";
+import {Allowlist} from "infernet-sdk/pattern/Allowlist.sol";
 
 /// @title DailySentiment
 /// @notice A recurring subscription: once per period, nodes classify the current headline with the
 ///         HF service's text classification and the top label and score of each interval is kept.
 /// @dev Nodes read each interval's input from `getContainerInputs`. As in AskModel, an output that
-///      does not decode is recorded, never reverted on (Ritual's node simulates with a placeholder).
-contract DailySentiment is SubscriptionConsumer {
+///      does not decode is recorded, never reverted on (Ritual's node simulates with a placeholder),
+///      and only the nodes chosen at deployment may deliver (infernet-sdk's Allowlist).
+contract DailySentiment is SubscriptionConsumer, Allowlist {
     /// @notice The service's container id in the node's config.json.
     string public constant CONTAINER_ID = "hf_inference_client_service";
 
     /// @notice The service's task id for text classification.
     uint8 public constant TEXT_CLASSIFICATION = 2;
 
-    /// @notice One interval's result.
+    /// @notice One interval's result: the label's slot(s), then score and node in one slot.
     struct Mood {
         /// @notice The top label (e.g. "POSITIVE").
         string label;
-        /// @notice Its probability times 1e6.
-        uint256 score;
+        /// @notice Its probability times 1e6 (at most 1e6; 96 bits pack it with the node).
+        uint96 score;
         /// @notice The node that delivered it.
         address node;
     }
@@ -52,7 +54,11 @@ contract DailySentiment is SubscriptionConsumer {
 
     /// @param registry the Infernet Registry (0x663F3ad617193148711d28f5334eE4Ed07016602 locally)
     /// @param firstHeadline the text classified until `setHeadline` changes it
-    constructor(address registry, string memory firstHeadline) SubscriptionConsumer(registry) {
+    /// @param nodes the nodes allowed to deliver (locally: anvil #1, the stack's node)
+    constructor(address registry, string memory firstHeadline, address[] memory nodes)
+        SubscriptionConsumer(registry)
+        Allowlist(nodes)
+    {
         OWNER = msg.sender;
         headline = firstHeadline;
     }
@@ -120,14 +126,17 @@ contract DailySentiment is SubscriptionConsumer {
         bytes calldata, /* proof */
         bytes32, /* containerId */
         uint256 /* index */
-    ) internal override {
+    ) internal override onlyAllowedNode(node) {
         try this.decodeMood(output) returns (string[] memory labels, uint256[] memory scores) {
-            // An empty or lopsided classification is no answer either
-            if (labels.length == 0 || labels.length != scores.length) {
+            // An empty or lopsided classification, or a score no probability has, is no answer
+            if (
+                labels.length == 0 || labels.length != scores.length || scores[0] > type(uint96).max
+            ) {
                 _recordMalformed(subscriptionId, interval, node);
                 return;
             }
-            moods[subscriptionId][interval] = Mood({label: labels[0], score: scores[0], node: node});
+            moods[subscriptionId][interval] =
+                Mood({label: labels[0], score: uint96(scores[0]), node: node});
             emit MoodRecorded(subscriptionId, interval, labels[0], scores[0]);
         } catch {
             _recordMalformed(subscriptionId, interval, node);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-3-Clause-Clear
 pragma solidity ^0.8.22;
 
+import {Allowlist} from "infernet-sdk/pattern/Allowlist.sol";
 import {HFOutput} from "infernet-testkit/HFOutput.sol";
 import {InfernetTest} from "infernet-testkit/InfernetTest.sol";
 import {AskModel} from "../src/AskModel.sol";
@@ -12,7 +13,7 @@ contract AskModelTest is InfernetTest {
 
     function setUp() public override {
         super.setUp();
-        consumer = new AskModel(address(REGISTRY));
+        consumer = new AskModel(address(REGISTRY), registeredNodes());
     }
 
     /// @notice A prompt goes out as the service's input and the node's completion is stored.
@@ -51,5 +52,20 @@ contract AskModelTest is InfernetTest {
 
         assertEq(consumer.malformedDeliveries(id), 1);
         assertEq(consumer.answers(id), "");
+    }
+
+    /// @notice A node the consumer did not choose cannot answer, not even with a good answer;
+    ///         the request's only slot stays free for the chosen node.
+    function test_ask_strangerIsRefused() public {
+        uint32 id = consumer.ask("Once upon");
+        address stranger = addNode("stranger");
+
+        (bool ok, bytes memory revertData) =
+            tryDeliver(stranger, id, 1, HFOutput.textGeneration(" a wrong time"));
+
+        assertFalse(ok);
+        assertEq(revertData, abi.encodeWithSelector(Allowlist.NodeNotAllowed.selector));
+        deliver(id, HFOutput.textGeneration(" a time"));
+        assertEq(consumer.answers(id), " a time");
     }
 }

@@ -16,7 +16,7 @@ contract DailySentimentTest is InfernetTest {
 
     function setUp() public override {
         super.setUp();
-        consumer = new DailySentiment(address(REGISTRY), "Markets rally");
+        consumer = new DailySentiment(address(REGISTRY), "Markets rally", registeredNodes());
     }
 
     /// @notice Each day's delivery is kept with its label and score; the input follows the headline.

@@ -51,6 +51,8 @@ NODE_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d" 
 DEPLOYER_KEY = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a"  # anvil #2
 SIGNER_KEY = "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6"  # anvil #3
 SECOND_NODE_KEY = "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a"  # #4
+# the nodes the sample consumers here take deliveries from (their constructor's allowlist)
+ALLOWED_NODES = [Account.from_key(key).address for key in (NODE_KEY, SECOND_NODE_KEY)]
 REGISTRY = onchain.PROTOCOL.registry
 COORDINATOR = onchain.PROTOCOL.coordinator
 NODE_WALLET = onchain.PROTOCOL.node_wallet
@@ -363,6 +365,7 @@ def protocol_and_consumer(chain: Anvil, deployer: Actor, workdir: Path) -> tuple
         REGISTRY,
         CONTAINER_ID,
         Actor(private, SIGNER_KEY).address,
+        ALLOWED_NODES,
     )
     return private, consumer
 

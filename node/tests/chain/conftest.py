@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from chain_harness import ALLOWED_NODES
 from chain_harness import CONTAINER_ID
 from chain_harness import COORDINATOR
 from chain_harness import DEPLOYER_KEY
@@ -64,7 +65,12 @@ def last_id(rpc: Rpc) -> int:
 @pytest.fixture
 def callback_consumer(deployer: Actor, signer: Actor) -> str:
     return deployer.deploy(
-        "HFCallbackConsumer", "HFCallbackConsumer", REGISTRY, CONTAINER_ID, signer.address
+        "HFCallbackConsumer",
+        "HFCallbackConsumer",
+        REGISTRY,
+        CONTAINER_ID,
+        signer.address,
+        ALLOWED_NODES,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from chain_harness import ALLOWED_NODES
 from chain_harness import ANSWER_COUNT
 from chain_harness import CONTAINER_ID
 from chain_harness import REGISTRY
@@ -46,7 +47,7 @@ def test_recurring_subscription_delivers_every_interval_on_chain_time(
     rpc: Rpc, deployer: Actor, devnode: Devnode
 ) -> None:
     consumer = deployer.deploy(
-        "HFSubscriptionConsumer", "HFSubscriptionConsumer", REGISTRY, CONTAINER_ID
+        "HFSubscriptionConsumer", "HFSubscriptionConsumer", REGISTRY, CONTAINER_ID, ALLOWED_NODES
     )
     receipt = deployer.transact(
         consumer, START_SUBSCRIPTION, TEXT_GENERATION, "", ["a", "b"], 3, PERIOD_S, 1, False
@@ -70,7 +71,7 @@ def test_recurring_subscription_delivers_every_interval_on_chain_time(
 
 def test_cancelled_subscription_stops(rpc: Rpc, deployer: Actor, devnode: Devnode) -> None:
     consumer = deployer.deploy(
-        "HFSubscriptionConsumer", "HFSubscriptionConsumer", REGISTRY, CONTAINER_ID
+        "HFSubscriptionConsumer", "HFSubscriptionConsumer", REGISTRY, CONTAINER_ID, ALLOWED_NODES
     )
     sub_id = created_id(
         deployer.transact(
@@ -96,7 +97,7 @@ def test_lazy_subscription_is_delivered_through_the_inbox(
     rpc: Rpc, deployer: Actor, devnode: Devnode
 ) -> None:
     consumer = deployer.deploy(
-        "HFSubscriptionConsumer", "HFSubscriptionConsumer", REGISTRY, CONTAINER_ID
+        "HFSubscriptionConsumer", "HFSubscriptionConsumer", REGISTRY, CONTAINER_ID, ALLOWED_NODES
     )
     with running(devnode):
         sub_id = created_id(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from chain_harness import ALLOWED_NODES
 from chain_harness import ANSWER_COUNT
 from chain_harness import CONTAINER_ID
 from chain_harness import REGISTRY
@@ -26,7 +27,9 @@ PERIOD_S = 60
 
 @pytest.fixture
 def delegated_consumer(deployer: Actor, signer: Actor) -> str:
-    return deployer.deploy("HFDelegatedConsumer", "HFDelegatedConsumer", REGISTRY, signer.address)
+    return deployer.deploy(
+        "HFDelegatedConsumer", "HFDelegatedConsumer", REGISTRY, signer.address, ALLOWED_NODES
+    )
 
 
 def answers(rpc: Rpc, consumer: str, sub_id: int, interval: int) -> int:

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from chain_harness import ALLOWED_NODES
 from chain_harness import CONTAINER_ID
 from chain_harness import REGISTRY
 from chain_harness import REQUEST_COMPUTE
@@ -165,6 +166,7 @@ def test_node_recovers_when_anvil_restarts(
             REGISTRY,
             CONTAINER_ID,
             Actor(private, SIGNER_KEY).address,
+            ALLOWED_NODES,
         )
         node = Devnode(
             workdir=tmp_path / "node", rpc_url=chain.url, containers={CONTAINER_ID: echo.url}
@@ -317,7 +319,10 @@ def test_crash_with_delegated_delivery_in_the_mempool_sends_no_second_transactio
     rpc: Rpc, deployer: Actor, signer: Actor, devnode: Devnode, manual_mining: None
 ) -> None:
     tx = deployer.broadcast(
-        None, creation_code("HFDelegatedConsumer", "HFDelegatedConsumer", REGISTRY, signer.address)
+        None,
+        creation_code(
+            "HFDelegatedConsumer", "HFDelegatedConsumer", REGISTRY, signer.address, ALLOWED_NODES
+        ),
     )
     rpc("evm_mine")
     consumer = rpc("eth_getTransactionReceipt", tx)["contractAddress"]
