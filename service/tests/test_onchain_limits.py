@@ -42,7 +42,7 @@ def text_of(raw_output: str) -> str:
 
 def test_defaults_are_the_gas_proven_values() -> None:
     limits = ServiceConfig.from_env({}).onchain
-    assert (limits.max_labels, limits.max_label_bytes, limits.max_text_bytes) == (16, 64, 1024)
+    assert (limits.max_labels, limits.max_label_bytes, limits.max_text_bytes) == (8, 64, 1024)
 
 
 @pytest.mark.parametrize(
@@ -162,7 +162,7 @@ def test_limits_are_read_from_the_environment() -> None:
 # ------------------------------------------------------------------ over HTTP
 
 
-def test_onchain_token_classification_keeps_the_top_16_entities(service: ServiceThread) -> None:
+def test_onchain_token_classification_keeps_the_top_8_entities(service: ServiceThread) -> None:
     body = {"source": 0, "destination": 0, "data": encode_input(3, CONLL, MANY_NAMES).hex()}
     answer = service.post(body)
     assert answer.status_code == 200, answer.text
@@ -170,7 +170,7 @@ def test_onchain_token_classification_keeps_the_top_16_entities(service: Service
     entities = token_classification(MANY_NAMES, None, None)
     assert len(entities) == 40
     ranked = sorted(range(40), key=lambda i: (-entities[i]["score"], i))
-    kept = sorted(ranked[:16])
+    kept = sorted(ranked[:8])
     assert labels == [entities[i]["entity_group"] for i in kept]
     assert scores == [int(entities[i]["score"] * SCORE_SCALE) for i in kept]
 
@@ -188,7 +188,7 @@ def test_delegated_answer_is_bounded(service: ServiceThread) -> None:
     answer = service.post({"source": 1, "destination": 0, "data": data})
     assert answer.status_code == 200
     labels, _ = labels_of(answer.json()["raw_output"])
-    assert len(labels) == 16
+    assert len(labels) == 8
 
 
 def test_onchain_generated_text_is_cut_to_1024_bytes(service: ServiceThread) -> None:

@@ -39,7 +39,7 @@ __all__ = [
     "utf8_prefix",
 ]
 
-DEFAULT_MAX_ONCHAIN_LABELS = 16
+DEFAULT_MAX_ONCHAIN_LABELS = 8
 DEFAULT_MAX_ONCHAIN_LABEL_BYTES = 64
 DEFAULT_MAX_ONCHAIN_TEXT_BYTES = 1024
 # UTF-8 encodes a code point in at most 4 bytes (RFC 3629 section 3).
