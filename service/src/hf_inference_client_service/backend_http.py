@@ -15,6 +15,7 @@ Other guarantees:
 - redirects are followed only to the same origin (scheme, host, port), a few hops at most;
 - proxies: HTTP_PROXY / HTTPS_PROXY / NO_PROXY are honoured (an http:// proxy, credentials in
   its URL), read once per backend URL;
+- no cookies: a cookie one answer sets is never sent with another job's request.
 
 Cost per call (measured with a sampling profiler, docs/benchmarks.md): aiohttp's `trust_env`
 re-reads the proxy variables and the netrc file on every request, each time in a worker thread
@@ -161,6 +162,8 @@ class BackendHTTP:
             connector=connector,
             # Proxies come from `env_proxy`, once per URL (see the module's docstring).
             trust_env=False,
+            # Backend answers set no state for later jobs, and jobs skip the jar's lookups.
+            cookie_jar=aiohttp.DummyCookieJar(),
             # Time is bounded per job by the workflow (HF_INF_TIMEOUT), not per request here.
             timeout=aiohttp.ClientTimeout(total=None),
             raise_for_status=False,
