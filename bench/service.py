@@ -1,25 +1,28 @@
-"""Benchmark (not a test): service overhead over calling the offline HF stand-in directly.
+"""Benchmark (not a test): the service against the offline stand-in and another revision.
 
-Starts the offline stand-in and the service (`hf-inference-client-service --workers=N`, default 2)
+Starts the offline stand-in and the service (`hf-inference-client-service --workers=N`, default 1)
 on free ports, then, for each concurrency (1, 16, 64), loads first the stand-in directly (the
 floor: the same classification request the service sends) and then POST /service_output. Prints
-requests/s, p50/p99 latency, the ratio to the floor, the added p50 latency and the service's CPU
-time per request read from /proc (utime+stime of the Hypercorn process tree), the most stable
-figure on a noisy shared machine. It also times cold starts (spawning the command until the
-first 200 on GET /, 1 and N workers) and reads the master's and the process tree's RSS.
+requests/s, p50/p99 latency, the ratio to the floor and the service's CPU time per request read
+from /proc (utime+stime of the Hypercorn process tree), the most stable figure on a noisy shared
+machine. It also times cold starts (spawning the command until the first 200 on GET /) and reads
+the master's and the process tree's RSS.
 
-`--baseline-src DIR` measures another version side by side in the same run (same stand-in, same
-load generator, same machine state): DIR is that version's `service/src`, for example
-`git archive <commit> service | tar -x -C /tmp/base` then `--baseline-src /tmp/base/service/src`.
+`--against REV` (a commit id, tag or branch; default $BENCH_AGAINST, else 7221315, the last
+revision before the service's hardening, its speed floor; `--against none` for none) runs that
+revision side by side in the same run: built once into its own venv from its own
+constraints.txt (bench/_revision.py, cached under .bench/), same stand-in, same load generator,
+the two versions alternating rep by rep (ABBA) so that the machine's other load falls on both.
+Each figure is the median over the reps, and the summary's ratios are this checkout / REV.
 
 Load generator: Debian's `wrk` when on PATH (a Python generator saturates near 2-3k requests/s
 on 2 cores), else a small asyncio keep-alive generator in this file.
 
-    .venv/bin/python bench/service.py [--duration 5] [--concurrency 1,16,64] [--workers 2]
-                                      [--loadgen auto|wrk|python] [--baseline-src DIR]
+    .venv/bin/python bench/service.py [--duration 5] [--reps 3] [--concurrency 1,16,64]
+                                      [--workers 1] [--loadgen auto|wrk|python] [--against REV]
 
-BENCH_QUICK=1 shortens every run to 1 s. The last stdout line is the JSON summary `make bench`
-collects ({"bench": "service", "rows": [...]}).
+BENCH_QUICK=1 shortens every run to 1 s, one rep. The last stdout line is the JSON summary
+`make bench` collects ({"bench": "service", "rows": [...]}).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import os
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -38,6 +42,8 @@ import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+
+from _revision import revision_venv
 
 TEXT = "Decentralizing AI using crypto is awesome!"
 MODEL = "distilbert/distilbert-base-uncased-finetuned-sst-2-english"
@@ -47,9 +53,9 @@ SERVICE_BODY = json.dumps(
 # What the service itself sends the backend for that job (see service/tests/test_hf_backend.py).
 FLOOR_BODY = json.dumps({"inputs": TEXT, "parameters": {}})
 WARMUP_SECONDS = 1.0
-GOAL_CPU_MS = 1.0
-GOAL_ADDED_P50_MS = 1.5
-GOAL_RPS_AT_64 = 1000.0
+# The last revision before the service's hardening: the speed it must not fall below.
+DEFAULT_AGAINST = "7221315"
+THIS = "this checkout"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
@@ -228,14 +234,10 @@ def load(kind: str, url: str, body: str, concurrency: int, seconds: float) -> Ru
 
 @dataclass(frozen=True)
 class Variant:
-    """One build of the service: this checkout, or another `service/src` tree (--baseline-src)."""
+    """One build of the service: this checkout, or another revision in its own venv."""
 
     name: str
-    src: str | None
-
-    def env(self) -> dict[str, str]:
-        # PYTHONPATH wins over the editable install, so the console command runs that tree.
-        return _env() | ({"PYTHONPATH": self.src} if self.src else {})
+    command: str
 
 
 def _start(variant: Variant, backend_url: str, workers: int) -> tuple[subprocess.Popen[bytes], str]:
@@ -244,12 +246,8 @@ def _start(variant: Variant, backend_url: str, workers: int) -> tuple[subprocess
     sock.listen(1024)
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     proc = subprocess.Popen(
-        [
-            _bin("hf-inference-client-service"),
-            f"--bind=fd://{sock.fileno()}",
-            f"--workers={workers}",
-        ],
-        env=variant.env() | {"HF_INF_ENDPOINT": backend_url},
+        [variant.command, f"--bind=fd://{sock.fileno()}", f"--workers={workers}"],
+        env=_env() | {"HF_INF_ENDPOINT": backend_url},
         pass_fds=[sock.fileno()],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -291,18 +289,60 @@ def cold_start(variant: Variant, backend_url: str, workers: int) -> Start:
         _stop(proc)
 
 
+@dataclass(frozen=True)
+class Measured:
+    """One variant at one concurrency: the median of its reps."""
+
+    name: str
+    concurrency: int
+    floor: Run
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    cpu_ms: float
+    errors: int
+
+
+def _serve_once(
+    variant: Variant, backend_url: str, workers: int, kind: str, c: int, seconds: float
+) -> tuple[Run, float]:
+    service, service_url = _start(variant, backend_url, workers)
+    try:
+        _wait(service_url + "/")
+        job_url = f"{service_url}/service_output"
+        load(kind, job_url, SERVICE_BODY, c, WARMUP_SECONDS)
+        before = _tree_cpu_seconds(service.pid)
+        run = load(kind, job_url, SERVICE_BODY, c, seconds)
+        spent = _tree_cpu_seconds(service.pid) - before
+        return run, spent / max(1, run.requests) * 1000
+    finally:
+        _stop(service)
+
+
+def _alternating(variants: list[Variant], rep: int) -> list[Variant]:
+    # ABBA: each version goes first as often as second, so a trend in the machine's load
+    # (another suite starting) weighs on both.
+    return variants if rep % 2 == 0 else variants[::-1]
+
+
+def _loadavg() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     quick = os.environ.get("BENCH_QUICK") == "1"
     parser.add_argument(
         "--duration", type=float, default=1.0 if quick else 5.0, help="seconds per measurement"
     )
+    parser.add_argument("--reps", type=int, default=1 if quick else 3, help="runs per version")
     parser.add_argument("--concurrency", default="1,16,64")
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--loadgen", choices=["auto", "wrk", "python"], default="auto")
     parser.add_argument(
-        "--baseline-src",
-        help="another version's service/src tree, measured in the same run (e.g. a git export)",
+        "--against",
+        default=os.environ.get("BENCH_AGAINST", DEFAULT_AGAINST),
+        help="another git revision measured side by side ('none': only this checkout)",
     )
     parser.add_argument("--starts", type=int, default=1 if quick else 3, help="cold starts each")
     args = parser.parse_args()
@@ -310,9 +350,12 @@ def main() -> int:
     if kind == "auto":
         kind = "wrk" if shutil.which("wrk") else "python"
     levels = [int(c) for c in args.concurrency.split(",")]
-    variants = [Variant("this checkout", None)]
-    if args.baseline_src:
-        variants.insert(0, Variant("baseline", str(Path(args.baseline_src).resolve())))
+    variants = [Variant(THIS, _bin("hf-inference-client-service"))]
+    against = None if args.against.lower() in ("", "none") else args.against
+    if against is not None:
+        revision = revision_venv(against, ["service"])
+        variants.append(Variant(against, revision.bin("hf-inference-client-service")))
+    load_before = _loadavg()
 
     backend = subprocess.Popen(
         [sys.executable, "-m", "hf_inference_standin", "--port", "0"],
@@ -321,98 +364,149 @@ def main() -> int:
     )
     assert backend.stdout is not None
     backend_url = backend.stdout.readline().decode().strip().removeprefix("listening on ")
-    rows: list[tuple[str, int, Run, Run, float]] = []
-    starts: list[tuple[str, int, Start]] = []
+    measured: list[Measured] = []
+    starts: dict[tuple[str, int], list[Start]] = {}
     try:
         _wait(backend_url + "/")
         floor_url = f"{backend_url}/models/{MODEL}"
-        for variant in variants:
+        for i in range(args.starts):
             for workers in sorted({1, args.workers}):
-                measured_starts = [
-                    cold_start(variant, backend_url, workers) for _ in range(args.starts)
-                ]
-                median = sorted(measured_starts, key=lambda s: s.seconds)[len(measured_starts) // 2]
-                starts.append((variant.name, workers, median))
+                for variant in _alternating(variants, i):
+                    start = cold_start(variant, backend_url, workers)
+                    starts.setdefault((variant.name, workers), []).append(start)
         for c in levels:
             load(kind, floor_url, FLOOR_BODY, c, WARMUP_SECONDS)
             floor = load(kind, floor_url, FLOOR_BODY, c, args.duration)
+            runs: dict[str, list[tuple[Run, float]]] = {v.name: [] for v in variants}
+            for rep in range(args.reps):
+                for variant in _alternating(variants, rep):
+                    runs[variant.name].append(
+                        _serve_once(variant, backend_url, args.workers, kind, c, args.duration)
+                    )
             for variant in variants:
-                service, service_url = _start(variant, backend_url, args.workers)
-                try:
-                    _wait(service_url + "/")
-                    job_url = f"{service_url}/service_output"
-                    load(kind, job_url, SERVICE_BODY, c, WARMUP_SECONDS)
-                    before = _tree_cpu_seconds(service.pid)
-                    measured = load(kind, job_url, SERVICE_BODY, c, args.duration)
-                    spent = _tree_cpu_seconds(service.pid) - before
-                    cpu_ms = spent / max(1, measured.requests) * 1000
-                finally:
-                    _stop(service)
-                rows.append((variant.name, c, floor, measured, cpu_ms))
+                done = runs[variant.name]
+                measured.append(
+                    Measured(
+                        variant.name,
+                        c,
+                        floor,
+                        statistics.median(r.rps for r, _ in done),
+                        statistics.median(r.p50_ms for r, _ in done),
+                        statistics.median(r.p99_ms for r, _ in done),
+                        statistics.median(cpu for _, cpu in done),
+                        sum(r.errors for r, _ in done),
+                    )
+                )
     finally:
         _stop(backend)
 
     print(
         f"\nservice vs offline stand-in (floor); load generator: {kind}; "
-        f"{args.workers} workers; {args.duration:g} s per run; {os.cpu_count()} cores"
+        f"{args.workers} worker(s); {args.duration:g} s per run, median of {args.reps} rep(s), "
+        f"versions alternating; {os.cpu_count()} cores; load average {load_before} before, "
+        f"{_loadavg()} after"
     )
     header = (
         "version",
         "conc",
         "floor req/s",
         "svc req/s",
-        "ratio",
-        "floor p50",
+        "vs floor",
         "svc p50",
-        "added p50",
         "svc p99",
         "svc CPU/req",
         "errors",
     )
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
-    for name, c, floor, svc, cpu in rows:
+    for m in measured:
         print(
-            f"| {name} | {c} | {floor.rps:,.0f} | {svc.rps:,.0f} | {svc.rps / floor.rps:.2f} "
-            f"| {floor.p50_ms:.2f} ms | {svc.p50_ms:.2f} ms | {svc.p50_ms - floor.p50_ms:.2f} ms "
-            f"| {svc.p99_ms:.2f} ms | {cpu:.2f} ms | {svc.errors + floor.errors} |"
+            f"| {m.name} | {m.concurrency} | {m.floor.rps:,.0f} | {m.rps:,.0f} "
+            f"| {m.rps / m.floor.rps:.2f} | {m.p50_ms:.2f} ms | {m.p99_ms:.2f} ms "
+            f"| {m.cpu_ms:.2f} ms | {m.errors + m.floor.errors} |"
         )
     print("\ncold start to the first 200 on GET / (median), resident memory once serving")
     print("| version | workers | start | master RSS | process tree RSS |")
     print("|---|---|---|---|---|")
-    for name, workers, start in starts:
+    median_starts = {key: _median_start(found) for key, found in starts.items()}
+    for (name, workers), start in median_starts.items():
         print(
             f"| {name} | {workers} | {start.seconds:.2f} s | {start.master_mib:.1f} MiB "
             f"| {start.tree_mib:.1f} MiB |"
         )
-    ours = [r for r in rows if r[0] == "this checkout"]
-    print("\ngoals (this checkout):")
-    print(f"  CPU per request <= {GOAL_CPU_MS} ms: worst {max(r[4] for r in ours):.2f} ms")
-    by_c = {c: (floor, svc) for _, c, floor, svc, _ in ours}
-    if 1 in by_c:
-        floor, svc = by_c[1]
-        print(f"  added p50 at c=1 <= {GOAL_ADDED_P50_MS} ms: {svc.p50_ms - floor.p50_ms:.2f} ms")
-    if 64 in by_c:
-        print(f"  req/s at c=64 >= {GOAL_RPS_AT_64:.0f}: {by_c[64][1].rps:,.0f}")
-    print(json.dumps({"bench": "service", "rows": _summary_rows(ours, starts)}))
+    rows = _summary_rows(measured, median_starts, against)
+    if against is not None:
+        print(f"\nratios, this checkout / {against} (req/s: higher is better; the rest: lower)")
+        for row in rows:
+            if row["baseline_case"] == against:
+                print(f"  {row['case']}: {row['ratio']:.2f}x")
+    print(json.dumps({"bench": "service", "rows": rows}))
     return 0
 
 
+def _median_start(found: list[Start]) -> Start:
+    return Start(
+        statistics.median(s.seconds for s in found),
+        statistics.median(s.master_mib for s in found),
+        statistics.median(s.tree_mib for s in found),
+    )
+
+
 def _summary_rows(
-    rows: list[tuple[str, int, Run, Run, float]], starts: list[tuple[str, int, Start]]
+    measured: list[Measured], starts: dict[tuple[str, int], Start], against: str | None
 ) -> list[dict[str, object]]:
+    """This checkout's figures, each with REV's from the same run as its baseline (the floor
+    for req/s and p50 when there is no REV)."""
     out: list[dict[str, object]] = []
     floor_case = "offline stand-in called directly"
-    for _, c, floor, svc, cpu in rows:
-        out.append(_row(f"service req/s c={c}", svc.rps, "req/s", floor.rps, floor_case))
-        out.append(_row(f"service p50 c={c}", svc.p50_ms, "ms", floor.p50_ms, floor_case))
-        out.append(_row(f"service CPU per request c={c}", cpu, "ms CPU", None, None))
-    for name, workers, start in starts:
-        if name == "this checkout":
-            case = f"service cold start to first 200, {workers} worker(s)"
-            out.append(_row(case, start.seconds, "s", None, None))
-            case = f"service master RSS, {workers} worker(s)"
-            out.append(_row(case, start.master_mib, "MiB", None, None))
+    theirs = {m.concurrency: m for m in measured if m.name == against}
+    for m in measured:
+        if m.name != THIS:
+            continue
+        other = theirs.get(m.concurrency)
+        figures = (
+            (f"service req/s c={m.concurrency}", m.rps, "req/s", other and other.rps, m.floor.rps),
+            (
+                f"service p50 c={m.concurrency}",
+                m.p50_ms,
+                "ms",
+                other and other.p50_ms,
+                m.floor.p50_ms,
+            ),
+            (
+                f"service CPU per request c={m.concurrency}",
+                m.cpu_ms,
+                "ms CPU",
+                other and other.cpu_ms,
+                None,
+            ),
+        )
+        for case, value, unit, rev_value, floor_value in figures:
+            if rev_value is not None:
+                out.append(_row(case, value, unit, rev_value, against))
+            else:
+                out.append(
+                    _row(case, value, unit, floor_value, floor_case if floor_value else None)
+                )
+    for (name, workers), start in starts.items():
+        if name != THIS:
+            continue
+        base = starts.get((against, workers)) if against else None
+        for case, value, unit, rev_value in (
+            (
+                f"service cold start to first 200, {workers} worker(s)",
+                start.seconds,
+                "s",
+                base and base.seconds,
+            ),
+            (
+                f"service process tree RSS, {workers} worker(s)",
+                start.tree_mib,
+                "MiB",
+                base and base.tree_mib,
+            ),
+        ):
+            out.append(_row(case, value, unit, rev_value, against if rev_value else None))
     return out
 
 

@@ -13,7 +13,15 @@ Other guarantees:
 - bounded: at most `connections` concurrent connections (also kept alive), answers larger than
   `max_response_bytes` are refused, heads are limited by aiohttp's parser (8 KiB lines);
 - redirects are followed only to the same origin (scheme, host, port), a few hops at most;
-- proxies: HTTP_PROXY / HTTPS_PROXY / NO_PROXY are honoured (`trust_env`), as aiohttp documents.
+- proxies: HTTP_PROXY / HTTPS_PROXY / NO_PROXY are honoured (an http:// proxy, credentials in
+  its URL), read once per backend URL;
+- no cookies: a cookie one answer sets is never sent with another job's request.
+
+Cost per call (measured with a sampling profiler, docs/benchmarks.md): aiohttp's `trust_env`
+re-reads the proxy variables and the netrc file on every request, each time in a worker thread
+(two thread hops per call, a quarter of the service's CPU per job). The variables do not change
+while the process runs, so the proxy of each backend URL is looked up once here and handed to
+aiohttp with the request; the netrc file is not read (the backend is authenticated by the token).
 
 Errors: `BackendStatus` (the backend answered >= 400, body kept for the reason),
 `MalformedAnswer` (the answer broke HTTP or a limit: 502), `BackendUnreachable` (connection
@@ -29,6 +37,8 @@ from enum import Enum
 from typing import Any
 from urllib.parse import urljoin
 from urllib.parse import urlsplit
+from urllib.request import getproxies
+from urllib.request import proxy_bypass
 
 import aiohttp
 
@@ -47,6 +57,10 @@ _FOLLOWED_REDIRECTS = frozenset({307, 308})
 _MAX_REDIRECTS = 3
 _READ_CHUNK = 65_536
 _REASON_LIMIT = 200
+# Backend URLs whose origin and proxy are remembered before the memory starts over.
+_ROUTE_MEMORY = 1024
+
+_Origin = tuple[str, str, int | None]
 
 
 class BackendUnreachable(Exception):
@@ -73,10 +87,24 @@ class _State(Enum):
     CLOSED = "closed"
 
 
-def _origin(url: str) -> tuple[str, str, int | None]:
+def _origin(url: str) -> _Origin:
     parts = urlsplit(url)
     default = {"http": 80, "https": 443}.get(parts.scheme)
     return parts.scheme, (parts.hostname or "").lower(), parts.port or default
+
+
+def env_proxy(url: str) -> str | None:
+    """The proxy the standard variables name for `url`, as aiohttp's `trust_env` picks it.
+
+    HTTP_PROXY / HTTPS_PROXY by the URL's scheme (Python's `urllib.request.getproxies`), none
+    when NO_PROXY matches its host (`proxy_bypass`); only http:// proxies (aiohttp ignores
+    others read from the environment too).
+    """
+    scheme, host, _ = _origin(url)
+    proxy = getproxies().get(scheme)
+    if not proxy or not proxy.startswith("http://") or (host and proxy_bypass(host)):
+        return None
+    return proxy
 
 
 def _describe(error: BaseException) -> str:
@@ -116,6 +144,8 @@ class BackendHTTP:
         self.limits = limits
         self._session: aiohttp.ClientSession | None = None
         self._state = _State.UNOPENED
+        # Per backend URL: its origin (for redirects) and its proxy, looked up once.
+        self._routes: dict[str, tuple[_Origin, str | None]] = {}
 
     def open(self) -> None:
         """Create the session on the running event loop.
@@ -130,7 +160,10 @@ class BackendHTTP:
         )
         self._session = aiohttp.ClientSession(
             connector=connector,
-            trust_env=True,
+            # Proxies come from `env_proxy`, once per URL (see the module's docstring).
+            trust_env=False,
+            # Backend answers set no state for later jobs, and jobs skip the jar's lookups.
+            cookie_jar=aiohttp.DummyCookieJar(),
             # Time is bounded per job by the workflow (HF_INF_TIMEOUT), not per request here.
             timeout=aiohttp.ClientTimeout(total=None),
             raise_for_status=False,
@@ -207,11 +240,11 @@ class BackendHTTP:
         self, url: str, payload: Any, headers: Mapping[str, str]
     ) -> aiohttp.ClientResponse:
         session = self._opened()
-        origin = _origin(url)
+        origin, proxy = self._route(url)
         for _hop in range(_MAX_REDIRECTS + 1):
             try:
                 response = await session.post(
-                    url, json=payload, headers=headers, allow_redirects=False
+                    url, json=payload, headers=headers, allow_redirects=False, proxy=proxy
                 )
             except (aiohttp.ClientPayloadError, aiohttp.ClientResponseError) as e:
                 raise MalformedAnswer(f"the answer is not valid HTTP: {_describe(e)}") from e
@@ -235,6 +268,14 @@ class BackendHTTP:
                 )
             url = target
         raise MalformedAnswer(f"the backend redirected more than {_MAX_REDIRECTS} times")
+
+    def _route(self, url: str) -> tuple[_Origin, str | None]:
+        route = self._routes.get(url)
+        if route is None:
+            if len(self._routes) >= _ROUTE_MEMORY:
+                self._routes.clear()
+            route = self._routes[url] = (_origin(url), env_proxy(url))
+        return route
 
     async def _read_body(self, response: aiohttp.ClientResponse) -> bytes:
         limit = self.limits.max_response_bytes

@@ -26,6 +26,7 @@ import contextlib
 import dataclasses
 import json
 import logging
+import platform
 from collections.abc import AsyncIterator
 from collections.abc import Awaitable
 from collections.abc import Callable
@@ -38,7 +39,8 @@ from typing import TypeVar
 from urllib.parse import urlsplit
 from urllib.parse import urlunsplit
 
-from huggingface_hub.utils import build_hf_headers  # type: ignore[attr-defined]
+import huggingface_hub
+from huggingface_hub.utils import get_token_to_send  # type: ignore[attr-defined]
 
 from . import answers
 from .answers import StreamEvent
@@ -119,6 +121,26 @@ def _chat_url(url: str) -> str:
     return urlunsplit(parts._replace(path=path))
 
 
+def _backend_headers(token: str | None) -> dict[str, str]:
+    """The headers of every backend request: user agent, JSON body, the token as a bearer.
+
+    The token is HF_INF_TOKEN, else huggingface_hub's implicit one (its `get_token_to_send`:
+    HF_TOKEN or the stored login, unless HF_HUB_DISABLE_IMPLICIT_TOKEN). The user agent names
+    the service, huggingface_hub and Python, as huggingface_hub's `build_hf_headers` does, without
+    its telemetry: that asks the Hub for a list of coding agents to look for in the environment
+    (an HTTP client built and a network call, up to 3 s, on every start) and looks for torch.
+    """
+    headers = {
+        "user-agent": f"{_LIBRARY}/{version(_LIBRARY)}; hf_hub/{huggingface_hub.__version__};"
+        f" python/{platform.python_version()}",
+        "content-type": "application/json",
+    }
+    sent = get_token_to_send(token)
+    if sent is not None:
+        headers["authorization"] = f"Bearer {sent}"
+    return headers
+
+
 class _ChatOnly(Exception):
     """Internal signal: the backend does not do text generation for this model."""
 
@@ -156,10 +178,7 @@ class HFInferenceClientWorkflow:
         """
         if self._state is not _State.UNOPENED:
             raise RuntimeError(f"workflow is {self._state.value}; setup() runs once")
-        headers = build_hf_headers(
-            token=self.config.token, library_name=_LIBRARY, library_version=version(_LIBRARY)
-        )
-        self._headers = {**headers, "content-type": "application/json"}
+        self._headers = _backend_headers(self.config.token)
         self.http.open()
         self._state = _State.OPENED
         return self
