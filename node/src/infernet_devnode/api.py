@@ -179,7 +179,7 @@ class _Api:
         except GuardianRejection as e:
             response = _error(405, e.error, params=e.params)
         except NodeBusy as e:
-            response = _error(503, e.reason)
+            response = _error(503, e.reason, limit=e.limit)
             response.headers["Retry-After"] = str(e.retry_after)
         except JobFinished as e:
             response = _error(409, str(e), field="id")
@@ -251,9 +251,10 @@ class _Api:
 
     async def create_job(self, request: web.Request) -> web.Response:
         message = parse_job_message(await self._read_json(request))
+        client = _client(request)
         if isinstance(message, JobRequest):
-            self._jobs.admit(1)
-        answer, started = await self._accept(message, _client(request))
+            self._jobs.admit(client, 1)
+        answer, started = await self._accept(message, client)
         await self._jobs.settle(started, self._config.server.submit_wait)
         return _json(answer)
 
@@ -273,8 +274,8 @@ class _Api:
             except InvalidField as e:
                 raise InvalidField(f"[{index}].{e.field}", e.reason) from None
         # All or nothing: a batch that does not fit in the queue is refused whole.
-        self._jobs.admit(sum(isinstance(m, JobRequest) for m in messages))
         client = _client(request)
+        self._jobs.admit(client, sum(isinstance(m, JobRequest) for m in messages))
         answers: list[dict[str, Any]] = []
         started: list[StartedJob] = []
         for message in messages:
@@ -310,7 +311,7 @@ class _Api:
         self._context.guardian.check_offchain(
             message.containers, bool(message.requires_proof), client
         )
-        self._jobs.admit(1)
+        self._jobs.admit(client, 1)
         response = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
         await response.prepare(request)
         stream = self._jobs.stream(client, message)

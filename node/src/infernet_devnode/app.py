@@ -18,6 +18,7 @@ from aiohttp import web
 
 from .api import ApiRunner
 from .api import create_app
+from .capacity import CallLimits
 from .chain.component import ChainSide
 from .components import ChainComponent
 from .components import ChainFactory
@@ -67,7 +68,7 @@ class Node:
         self.containers = ContainerClient(
             config.containers,
             self.metrics,
-            max_calls=config.server.max_container_calls,
+            CallLimits.of(config.server),
             max_json_depth=config.server.max_json_depth,
         )
         self.guardian = Guardian(config.containers)
@@ -116,7 +117,9 @@ class Node:
         await self.containers.open()
         server = self.config.server
         capacity = server.max_container_calls + server.max_queued_jobs
-        self.jobs = OffchainJobs(records, self.containers, self.metrics, capacity)
+        self.jobs = OffchainJobs(
+            records, self.containers, self.metrics, capacity, server.max_jobs_per_client
+        )
         if self.config.chain.enabled:
             self.chain = self._chain_factory(self.context)
             await self.chain.start()

@@ -88,6 +88,13 @@ MIN_CONTAINER_CALLS = 16
 MAX_DEFAULT_CONTAINER_CALLS = 256
 # Off-chain jobs waiting for a container call slot; past it new jobs get 503 + Retry-After.
 DEFAULT_MAX_QUEUED_JOBS = 2_000
+# Fair sharing (docs/devnode.md): one container may hold at most this share of the call slots,
+# so a hanging one leaves the rest to the others ...
+CONTAINER_SHARE_DIVISOR = 2
+# ... this share of them is kept for on-chain deliveries ...
+ONCHAIN_RESERVE_DIVISOR = 8
+# ... and one client may have at most this many off-chain jobs running or queued (one full batch).
+DEFAULT_MAX_JOBS_PER_CLIENT = 1_000
 DEFAULT_EXPLORER_MAX_PAGE_SIZE = 200
 DEFAULT_EXPLORER_POLL_INTERVAL_S = 1.0
 
@@ -190,6 +197,24 @@ class ServerConfig(_Section):
     max_json_depth: int = Field(default=DEFAULT_MAX_JSON_DEPTH, gt=0, le=MAX_JSON_DEPTH_CEILING)
     max_container_calls: int = Field(default_factory=lambda: default_container_calls(), gt=0)
     max_queued_jobs: int = Field(default=DEFAULT_MAX_QUEUED_JOBS, ge=0)
+    # None: derived from max_container_calls (see calls_per_container, onchain_reserve).
+    max_calls_per_container: int | None = Field(default=None, gt=0)
+    reserved_onchain_calls: int | None = Field(default=None, ge=0)
+    max_jobs_per_client: int = Field(default=DEFAULT_MAX_JOBS_PER_CLIENT, gt=0)
+
+    @property
+    def calls_per_container(self) -> int:
+        """``max_calls_per_container``, by default half of ``max_container_calls``."""
+        if self.max_calls_per_container is not None:
+            return self.max_calls_per_container
+        return max(1, self.max_container_calls // CONTAINER_SHARE_DIVISOR)
+
+    @property
+    def onchain_reserve(self) -> int:
+        """``reserved_onchain_calls``, by default an eighth of ``max_container_calls``."""
+        if self.reserved_onchain_calls is not None:
+            return self.reserved_onchain_calls
+        return self.max_container_calls // ONCHAIN_RESERVE_DIVISOR
 
     @model_validator(mode="after")
     def _batch_fits_the_queue(self) -> ServerConfig:
@@ -199,6 +224,24 @@ class ServerConfig(_Section):
                 f"{self.max_batch_size} is more than server.max_queued_jobs +"
                 f" server.max_container_calls ({self.max_queued_jobs + self.max_container_calls}):"
                 " such a batch could never be admitted",
+            )
+        if self.max_batch_size > self.max_jobs_per_client:
+            raise ConfigError(
+                "server.max_batch_size",
+                f"{self.max_batch_size} is more than server.max_jobs_per_client"
+                f" ({self.max_jobs_per_client}): such a batch could never be admitted",
+            )
+        if self.calls_per_container > self.max_container_calls:
+            raise ConfigError(
+                "server.max_calls_per_container",
+                f"{self.calls_per_container} is more than server.max_container_calls"
+                f" ({self.max_container_calls})",
+            )
+        if self.onchain_reserve >= self.max_container_calls:
+            raise ConfigError(
+                "server.reserved_onchain_calls",
+                f"{self.onchain_reserve} leaves no slot of server.max_container_calls"
+                f" ({self.max_container_calls}) to off-chain jobs",
             )
         return self
 
