@@ -42,7 +42,7 @@ def test_a_hanging_container_holds_its_share_and_other_containers_still_run(
         flood = http.post("/api/jobs/batch", _jobs("hang", 50))
         assert flood.status == 200
         # Half of the slots (the default of server.max_calls_per_container), no more.
-        wait_until(lambda: len(containers.calls_to("hang")) - before == 2, what="hang share used")
+        wait_until(lambda: len(containers.calls_to("hang")) - before >= 2, what="hang calls")
         job = http.job(["echo"], {"other": "container"})
         assert http.result(job)["status"] == "success"
         assert len(containers.calls_to("hang")) - before == 2
