@@ -95,6 +95,8 @@ CONTAINER_SHARE_DIVISOR = 2
 ONCHAIN_RESERVE_DIVISOR = 8
 # ... and one client may have at most this many off-chain jobs running or queued (one full batch).
 DEFAULT_MAX_JOBS_PER_CLIENT = 1_000
+# An RPC endpoint that accepts connections but answers nothing within this long is "degraded".
+DEFAULT_LIVENESS_TIMEOUT_S = 2.0
 DEFAULT_EXPLORER_MAX_PAGE_SIZE = 200
 DEFAULT_EXPLORER_POLL_INTERVAL_S = 1.0
 
@@ -280,6 +282,8 @@ class ChainConfig(_Section):
     registry_address: str | None = None
     wallet: WalletConfig | None = None
     snapshot_sync: SnapshotSyncConfig = Field(default_factory=SnapshotSyncConfig)
+    # devnode-only: seconds the endpoint has to answer a liveness probe (docs/devnode.md)
+    liveness_timeout: float = Field(default=DEFAULT_LIVENESS_TIMEOUT_S, gt=0)
 
     @field_validator("rpc_url")
     @classmethod

@@ -80,6 +80,7 @@ def chain_settings(config: NodeConfig) -> ChainSettings:
         batch_size=sync.batch_size,
         starting_sub_id=sync.starting_sub_id,
         sync_period=sync.sync_period,
+        liveness_timeout=chain.liveness_timeout,
     )
 
 
