@@ -95,6 +95,11 @@ CONTAINER_SHARE_DIVISOR = 2
 ONCHAIN_RESERVE_DIVISOR = 8
 # ... and one client may have at most this many off-chain jobs running or queued (one full batch).
 DEFAULT_MAX_JOBS_PER_CLIENT = 1_000
+# A connection is closed when no complete request head arrives within this long (after it opens
+# or after the previous answer: aiohttp's keep-alive timer covers both).
+DEFAULT_KEEPALIVE_TIMEOUT_S = 15.0
+# A request body that takes longer than this to arrive is answered 408 (as the service does).
+DEFAULT_BODY_TIMEOUT_S = 30.0
 # An RPC endpoint that accepts connections but answers nothing within this long is "degraded".
 DEFAULT_LIVENESS_TIMEOUT_S = 2.0
 DEFAULT_EXPLORER_MAX_PAGE_SIZE = 200
@@ -203,6 +208,11 @@ class ServerConfig(_Section):
     max_calls_per_container: int | None = Field(default=None, gt=0)
     reserved_onchain_calls: int | None = Field(default=None, ge=0)
     max_jobs_per_client: int = Field(default=DEFAULT_MAX_JOBS_PER_CLIENT, gt=0)
+    # Slow and idle clients (docs/devnode.md).
+    keepalive_timeout: float = Field(default=DEFAULT_KEEPALIVE_TIMEOUT_S, gt=0)
+    body_timeout: float = Field(default=DEFAULT_BODY_TIMEOUT_S, gt=0)
+    # None: half the process's descriptor limit (connections.default_max_connections).
+    max_connections: int | None = Field(default=None, gt=0)
 
     @property
     def calls_per_container(self) -> int:

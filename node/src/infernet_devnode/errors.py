@@ -8,6 +8,7 @@ Hierarchy::
     +-- GuardianRejection(error, params)  an admission rule refused a request -> HTTP 405
     +-- NodeBusy(reason, retry_after, limit)  a job bound is reached -> HTTP 503 with Retry-After
     +-- JobFinished(job_id)            PUT /api/status on a finished job -> HTTP 409
+    +-- RequestTimeout(reason, limit)  a request body arrived too slowly -> HTTP 408
     +-- StoreUnavailable(path, reason) the SQLite store cannot be opened or read (exit code 1)
     +-- ChainNotAvailable(reason)      chain.enabled is true but the chain side cannot start
     +-- StreamFailed                   a streaming container call failed (the stream just ends)
@@ -26,6 +27,7 @@ __all__ = [
     "JobFinished",
     "NodeBusy",
     "NodeError",
+    "RequestTimeout",
     "StoreUnavailable",
     "StreamFailed",
     "field_path",
@@ -80,6 +82,15 @@ class JobFinished(NodeError):
     def __init__(self, job_id: str) -> None:
         super().__init__(f"job {job_id} has already finished; its record cannot be changed")
         self.job_id = job_id
+
+
+class RequestTimeout(NodeError):
+    """A client took longer than the bound (the config key ``limit``) to send its request."""
+
+    def __init__(self, reason: str, limit: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.limit = limit
 
 
 class StoreUnavailable(NodeError):
