@@ -96,8 +96,9 @@ ONCHAIN_RESERVE_DIVISOR = 8
 # ... and one client may have at most this many off-chain jobs running or queued (one full batch).
 DEFAULT_MAX_JOBS_PER_CLIENT = 1_000
 # A connection is closed when no complete request head arrives within this long (after it opens
-# or after the previous answer: aiohttp's keep-alive timer covers both).
-DEFAULT_KEEPALIVE_TIMEOUT_S = 15.0
+# or after the previous answer: aiohttp's keep-alive timer covers both). Longer than clients' own
+# idle timeout (aiohttp's client: 15 s), so a client does not reuse a connection being closed.
+DEFAULT_KEEPALIVE_TIMEOUT_S = 30.0
 # A request body that takes longer than this to arrive is answered 408 (as the service does).
 DEFAULT_BODY_TIMEOUT_S = 30.0
 # An RPC endpoint that accepts connections but answers nothing within this long is "degraded".
