@@ -198,10 +198,15 @@ class _Api:
     async def middleware(self, request: web.Request, handler: _Handler) -> web.StreamResponse:
         """Run the request, its connection marked as busy (the connection cap closes idle
         connections only)."""
-        if self._connection_cap is None:
+        cap = self._connection_cap
+        if cap is None:
             return await self._answer(request, handler)
-        with self._connection_cap.handling(request.protocol):
+        connection = request.protocol
+        cap.request_started(connection)
+        try:
             return await self._answer(request, handler)
+        finally:
+            cap.request_ended(connection)
 
     async def _answer(self, request: web.Request, handler: _Handler) -> web.StreamResponse:
         """Rate limit, then run the handler, mapping every error to a JSON answer."""

@@ -78,15 +78,27 @@ class CallSlots:
     @contextlib.asynccontextmanager
     async def slot(self, container: str, owner: str) -> AsyncIterator[None]:
         """Hold one slot for a call to ``container`` on behalf of ``owner`` (waits for it)."""
-        onchain = owner == ONCHAIN
-        if self._fits(container, onchain):
-            self._take(container, owner)
-        else:
-            await self._wait(container, owner)
+        if not self.try_take(container, owner):
+            await self.wait(container, owner)
         try:
             yield
         finally:
-            self._release(container, owner)
+            self.release(container, owner)
+
+    def try_take(self, container: str, owner: str) -> bool:
+        """Take a slot if one may be taken now (the common path: no await, no allocation)."""
+        if self._fits(container, owner == ONCHAIN):
+            self._take(container, owner)
+            return True
+        return False
+
+    async def wait(self, container: str, owner: str) -> None:
+        """Wait in turn until a slot is taken for this call (after ``try_take`` said no)."""
+        await self._wait(container, owner)
+
+    def release(self, container: str, owner: str) -> None:
+        """Give back a slot taken by ``try_take`` or ``wait``."""
+        self._release(container, owner)
 
     def _fits(self, container: str, onchain: bool) -> bool:
         if self._busy >= self.limits.total:

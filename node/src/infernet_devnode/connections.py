@@ -11,10 +11,8 @@ handled are never closed here: those are bounded by the body timeout and the job
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import resource
-from collections.abc import Iterator
 from typing import Protocol
 
 __all__ = ["Connection", "ConnectionCap", "default_max_connections"]
@@ -66,14 +64,13 @@ class ConnectionCap:
         self._open.pop(connection, None)
         self._busy.discard(connection)
 
-    @contextlib.contextmanager
-    def handling(self, connection: Connection) -> Iterator[None]:
-        """Mark ``connection`` as handling a request meanwhile."""
+    def request_started(self, connection: Connection) -> None:
+        """``connection`` handles a request until ``request_ended``: it is not closed for the
+        cap meanwhile."""
         self._busy.add(connection)
-        try:
-            yield
-        finally:
-            self._busy.discard(connection)
+
+    def request_ended(self, connection: Connection) -> None:
+        self._busy.discard(connection)
 
     def _shed(self, newest: Connection) -> None:
         target = int(self.limit * LOW_WATER)

@@ -246,15 +246,18 @@ class ContainerClient:
         target = self._targets.get(call.container)
         if target is None:
             return ContainerError(call.container, "Container not supported")
-        async with self.slots.slot(call.container, call.owner):
-            started = time.perf_counter()
-            result: ContainerResult = ContainerError(call.container, "cancelled")
-            try:
-                result = await self._post(target, call)
-                return result
-            finally:
-                outcome = "ok" if isinstance(result, ContainerOutput) else "error"
-                self._metrics.container_call(call.container, outcome, time.perf_counter() - started)
+        slots = self.slots
+        if not slots.try_take(call.container, call.owner):
+            await slots.wait(call.container, call.owner)
+        started = time.perf_counter()
+        result: ContainerResult = ContainerError(call.container, "cancelled")
+        try:
+            result = await self._post(target, call)
+            return result
+        finally:
+            slots.release(call.container, call.owner)
+            outcome = "ok" if isinstance(result, ContainerOutput) else "error"
+            self._metrics.container_call(call.container, outcome, time.perf_counter() - started)
 
     async def _post(self, target: _Target, call: ContainerCall) -> ContainerResult:
         config, url = target.config, target.url
