@@ -47,6 +47,7 @@ sys.path.insert(0, str(REPO / "e2e"))
 
 from browser import browser_page  # noqa: E402
 from browser import chromium_available  # noqa: E402
+from infernet_devnode.capacity import CallLimits  # noqa: E402
 from infernet_devnode.chain.delivery import Delivery  # noqa: E402
 from infernet_devnode.chain.delivery import DeliveryState  # noqa: E402
 from infernet_devnode.chain.eip712 import SignedDelegation  # noqa: E402
@@ -228,7 +229,7 @@ class ExplorerServer:
             ContainerClient(
                 config.containers,
                 metrics,
-                max_calls=config.server.max_container_calls,
+                CallLimits.of(config.server),
                 max_json_depth=config.server.max_json_depth,
             ),
             Guardian(config.containers),

@@ -26,9 +26,11 @@ from infernet_devnode.errors import ConfigError
 CONCURRENT_JOBS = 2_000
 SLOTS = 4
 QUEUE = 400
-# Each call takes the hostile container's SLOW_ANSWER_S (0.05 s), so the queue needs about
-# QUEUE / SLOTS * 0.05 = 5 s to drain: longer than the timeout, far more than one call needs.
-TIMEOUT_S = 3.0
+# One container gets half of the slots (server.max_calls_per_container's default) and each call
+# takes the hostile container's SLOW_ANSWER_S (0.05 s), so the queue needs about
+# QUEUE / (SLOTS / 2) * 0.05 = 10 s to drain: longer than the timeout, far more than one call
+# needs even while the flood of submissions loads the machine (calls made then take seconds).
+TIMEOUT_S = 6.0
 # Ids per GET /api/jobs?id=...: keeps the request line short.
 IDS_PER_QUERY = 50
 

@@ -11,6 +11,7 @@ client is always the TCP peer address (no X-Forwarded-For). Nothing is served as
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import logging
 import time
@@ -18,6 +19,7 @@ from collections.abc import Awaitable
 from collections.abc import Callable
 from collections.abc import Iterable
 from typing import Any
+from typing import cast
 
 from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
@@ -28,10 +30,12 @@ from ._json import dumps
 from ._json import loads
 from .components import ChainComponent
 from .components import NodeContext
+from .connections import ConnectionCap
 from .errors import GuardianRejection
 from .errors import InvalidField
 from .errors import JobFinished
 from .errors import NodeBusy
+from .errors import RequestTimeout
 from .jobs import OffchainJobs
 from .jobs import StartedJob
 from .messages import DelegatedSubscriptionRequest
@@ -66,10 +70,14 @@ def status_caller_allowed(
 
 
 def create_app(
-    context: NodeContext, jobs: OffchainJobs, chain: ChainComponent | None
+    context: NodeContext,
+    jobs: OffchainJobs,
+    chain: ChainComponent | None,
+    connection_cap: ConnectionCap | None = None,
 ) -> web.Application:
-    """Build the aiohttp application serving the REST API."""
-    api = _Api(context, jobs, chain)
+    """Build the aiohttp application serving the REST API (``connection_cap``: the one the
+    ApiRunner serving it counts connections with; requests in progress are marked there)."""
+    api = _Api(context, jobs, chain, connection_cap)
     app = web.Application(
         client_max_size=context.config.server.max_body_size, middlewares=[api.middleware]
     )
@@ -114,17 +122,37 @@ class _JsonErrorHandler(RequestHandler):
 
 
 class _JsonErrorServer(web.Server):
+    connection_cap: ConnectionCap | None = None
+
     def __call__(self) -> RequestHandler:
         return _JsonErrorHandler(self, loop=self._loop, **self._kwargs)
 
+    def connection_made(self, handler: RequestHandler, transport: asyncio.Transport) -> None:
+        super().connection_made(handler, transport)
+        if self.connection_cap is not None:
+            self.connection_cap.opened(handler)
+
+    def connection_lost(self, handler: RequestHandler, exc: BaseException | None = None) -> None:
+        super().connection_lost(handler, exc)
+        if self.connection_cap is not None:
+            self.connection_cap.closed(handler)
+
 
 class ApiRunner(web.AppRunner):
-    """aiohttp's AppRunner, with HTTP parse errors answered as JSON."""
+    """aiohttp's AppRunner, with HTTP parse errors answered as JSON and open connections
+    counted against ``connection_cap`` (server.max_connections)."""
+
+    def __init__(
+        self, app: web.Application, *, connection_cap: ConnectionCap | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(app, **kwargs)
+        self._connection_cap = connection_cap
 
     async def _make_server(self) -> web.Server:
         server = await super()._make_server()
         # Same object and state, one method different: its connections use _JsonErrorHandler.
         server.__class__ = _JsonErrorServer
+        cast(_JsonErrorServer, server).connection_cap = self._connection_cap
         return server
 
 
@@ -138,9 +166,14 @@ def _error(status: int, error: str, **extra: Any) -> web.Response:
 
 class _Api:
     def __init__(
-        self, context: NodeContext, jobs: OffchainJobs, chain: ChainComponent | None
+        self,
+        context: NodeContext,
+        jobs: OffchainJobs,
+        chain: ChainComponent | None,
+        connection_cap: ConnectionCap | None,
     ) -> None:
         self._context = context
+        self._connection_cap = connection_cap
         self._config = context.config
         self._jobs = jobs
         self._chain = chain
@@ -154,6 +187,19 @@ class _Api:
 
     @web.middleware
     async def middleware(self, request: web.Request, handler: _Handler) -> web.StreamResponse:
+        """Run the request, its connection marked as busy (the connection cap closes idle
+        connections only)."""
+        cap = self._connection_cap
+        if cap is None:
+            return await self._answer(request, handler)
+        connection = request.protocol
+        cap.request_started(connection)
+        try:
+            return await self._answer(request, handler)
+        finally:
+            cap.request_ended(connection)
+
+    async def _answer(self, request: web.Request, handler: _Handler) -> web.StreamResponse:
         """Rate limit, then run the handler, mapping every error to a JSON answer."""
         resource = request.match_info.route.resource
         route = resource.canonical if resource is not None else "<unmatched>"
@@ -170,10 +216,13 @@ class _Api:
         except GuardianRejection as e:
             response = _error(405, e.error, params=e.params)
         except NodeBusy as e:
-            response = _error(503, e.reason)
+            response = _error(503, e.reason, limit=e.limit)
             response.headers["Retry-After"] = str(e.retry_after)
         except JobFinished as e:
             response = _error(409, str(e), field="id")
+        except RequestTimeout as e:
+            response = _error(408, str(e), limit=e.limit)
+            response.force_close()  # the rest of the body is unread
         except web.HTTPRequestEntityTooLarge:
             response = _error(
                 413, f"request body is larger than {self._config.server.max_body_size} bytes"
@@ -242,9 +291,10 @@ class _Api:
 
     async def create_job(self, request: web.Request) -> web.Response:
         message = parse_job_message(await self._read_json(request))
+        client = _client(request)
         if isinstance(message, JobRequest):
-            self._jobs.admit(1)
-        answer, started = await self._accept(message, _client(request))
+            self._jobs.admit(client, 1)
+        answer, started = await self._accept(message, client)
         await self._jobs.settle(started, self._config.server.submit_wait)
         return _json(answer)
 
@@ -264,8 +314,8 @@ class _Api:
             except InvalidField as e:
                 raise InvalidField(f"[{index}].{e.field}", e.reason) from None
         # All or nothing: a batch that does not fit in the queue is refused whole.
-        self._jobs.admit(sum(isinstance(m, JobRequest) for m in messages))
         client = _client(request)
+        self._jobs.admit(client, sum(isinstance(m, JobRequest) for m in messages))
         answers: list[dict[str, Any]] = []
         started: list[StartedJob] = []
         for message in messages:
@@ -301,7 +351,7 @@ class _Api:
         self._context.guardian.check_offchain(
             message.containers, bool(message.requires_proof), client
         )
-        self._jobs.admit(1)
+        self._jobs.admit(client, 1)
         response = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
         await response.prepare(request)
         stream = self._jobs.stream(client, message)
@@ -342,7 +392,15 @@ class _Api:
             InvalidField: the body is not JSON, nests deeper than ``server.max_json_depth``
                 or holds a non-finite number.
         """
-        raw = await request.read()
+        timeout = self._config.server.body_timeout
+        try:
+            async with asyncio.timeout(timeout):
+                raw = await request.read()
+        except TimeoutError:
+            raise RequestTimeout(
+                f"the request body did not arrive within {timeout:g} s (server.body_timeout)",
+                "server.body_timeout",
+            ) from None
         try:
             return loads(raw, self._config.server.max_json_depth)
         except JsonRejected as e:

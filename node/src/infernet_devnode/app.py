@@ -18,11 +18,14 @@ from aiohttp import web
 
 from .api import ApiRunner
 from .api import create_app
+from .capacity import CallLimits
 from .chain.component import ChainSide
 from .components import ChainComponent
 from .components import ChainFactory
 from .components import NodeContext
 from .config import NodeConfig
+from .connections import ConnectionCap
+from .connections import default_max_connections
 from .containers import ContainerClient
 from .errors import StoreUnavailable
 from .explorer import install_explorer
@@ -46,6 +49,10 @@ PRUNE_PERIOD_MAX_S = 60.0
 LISTEN_BACKLOG = 4096
 # On stop, requests still in progress (e.g. a stream) get this long before being cut.
 SHUTDOWN_GRACE_S = 2.0
+# After answering a request whose body was not read in full (408, 413), aiohttp reads and drops
+# the rest for this long before closing, so the client gets the answer instead of a reset; it
+# bounds what a trickling client costs after server.body_timeout (aiohttp's default is 10 s).
+LINGERING_S = 2.0
 
 
 class _State(IntEnum):
@@ -67,7 +74,7 @@ class Node:
         self.containers = ContainerClient(
             config.containers,
             self.metrics,
-            max_calls=config.server.max_container_calls,
+            CallLimits.of(config.server),
             max_json_depth=config.server.max_json_depth,
         )
         self.guardian = Guardian(config.containers)
@@ -116,27 +123,34 @@ class Node:
         await self.containers.open()
         server = self.config.server
         capacity = server.max_container_calls + server.max_queued_jobs
-        self.jobs = OffchainJobs(records, self.containers, self.metrics, capacity)
+        self.jobs = OffchainJobs(
+            records, self.containers, self.metrics, capacity, server.max_jobs_per_client
+        )
         if self.config.chain.enabled:
             self.chain = self._chain_factory(self.context)
             await self.chain.start()
         self._prune_task = asyncio.get_running_loop().create_task(self._prune_forever())
         self._prune_task.add_done_callback(_log_crash)
-        app = create_app(self.context, self.jobs, self.chain)
+        connection_cap = ConnectionCap(server.max_connections or default_max_connections())
+        app = create_app(self.context, self.jobs, self.chain, connection_cap)
         if self.config.explorer.enabled:
             # The page reads both halves, so it is wired here, above both.
             install_explorer(app, self.context, records, self.chain)
         # handler_cancellation: a client that hangs up stops its handler (e.g. a stream's
         # container call) instead of leaving it to run to the end.
+        # keepalive_timeout: aiohttp closes a connection that has no complete request head this
+        # long after it opened or after its last answer (idle keep-alive and trickled heads).
         self._runner = ApiRunner(
             app,
+            connection_cap=connection_cap,
+            keepalive_timeout=server.keepalive_timeout,
+            lingering_time=LINGERING_S,
             access_log=None,
             handle_signals=False,
             shutdown_timeout=SHUTDOWN_GRACE_S,
             handler_cancellation=True,
         )
         await self._runner.setup()
-        server = self.config.server
         site = web.SockSite(self._runner, _listen(server.host, server.port))
         await site.start()
         self.port = site._sock.getsockname()[1]

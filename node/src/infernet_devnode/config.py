@@ -9,7 +9,10 @@ taken from the environment variable NAME, so secrets need not live in the file.
 Devnode-only keys (upstream ignores unknown keys, so the same file still works there):
 ``storage.path``, ``storage.retention``, ``server.host``, ``server.max_body_size``,
 ``server.submit_wait``, ``server.max_batch_size``, ``server.max_json_depth``,
-``server.max_container_calls``, ``server.max_queued_jobs``, ``server.status_networks``,
+``server.max_container_calls``, ``server.max_queued_jobs``, ``server.max_calls_per_container``,
+``server.reserved_onchain_calls``, ``server.max_jobs_per_client``, ``server.keepalive_timeout``,
+``server.body_timeout``, ``server.max_connections``, ``server.status_networks``,
+``chain.liveness_timeout``,
 ``log.json``, ``log.level``, ``containers[].timeout``, ``containers[].stream_timeout``,
 ``containers[].max_answer_size``,
 ``explorer.*`` (the read-only page at GET /ui).
@@ -98,6 +101,21 @@ DEFAULT_STATUS_NETWORKS = (
     "172.19.0.0/16",
     "192.168.0.0/16",
 )
+# Fair sharing (docs/devnode.md): one container may hold at most this share of the call slots,
+# so a hanging one leaves the rest to the others ...
+CONTAINER_SHARE_DIVISOR = 2
+# ... this share of them is kept for on-chain deliveries ...
+ONCHAIN_RESERVE_DIVISOR = 8
+# ... and one client may have at most this many off-chain jobs running or queued (one full batch).
+DEFAULT_MAX_JOBS_PER_CLIENT = 1_000
+# A connection is closed when no complete request head arrives within this long (after it opens
+# or after the previous answer: aiohttp's keep-alive timer covers both). Longer than clients' own
+# idle timeout (aiohttp's client: 15 s), so a client does not reuse a connection being closed.
+DEFAULT_KEEPALIVE_TIMEOUT_S = 30.0
+# A request body that takes longer than this to arrive is answered 408 (as the service does).
+DEFAULT_BODY_TIMEOUT_S = 30.0
+# An RPC endpoint that accepts connections but answers nothing within this long is "degraded".
+DEFAULT_LIVENESS_TIMEOUT_S = 2.0
 DEFAULT_EXPLORER_MAX_PAGE_SIZE = 200
 DEFAULT_EXPLORER_POLL_INTERVAL_S = 1.0
 
@@ -200,6 +218,15 @@ class ServerConfig(_Section):
     max_json_depth: int = Field(default=DEFAULT_MAX_JSON_DEPTH, gt=0, le=MAX_JSON_DEPTH_CEILING)
     max_container_calls: int = Field(default_factory=lambda: default_container_calls(), gt=0)
     max_queued_jobs: int = Field(default=DEFAULT_MAX_QUEUED_JOBS, ge=0)
+    # None: derived from max_container_calls (see calls_per_container, onchain_reserve).
+    max_calls_per_container: int | None = Field(default=None, gt=0)
+    reserved_onchain_calls: int | None = Field(default=None, ge=0)
+    max_jobs_per_client: int = Field(default=DEFAULT_MAX_JOBS_PER_CLIENT, gt=0)
+    # Slow and idle clients (docs/devnode.md).
+    keepalive_timeout: float = Field(default=DEFAULT_KEEPALIVE_TIMEOUT_S, gt=0)
+    body_timeout: float = Field(default=DEFAULT_BODY_TIMEOUT_S, gt=0)
+    # None: half the process's descriptor limit (connections.default_max_connections).
+    max_connections: int | None = Field(default=None, gt=0)
     # CIDR ranges whose callers may PUT /api/status; Docker picks a compose network's subnet
     # from whatever pool is free, so a node inside one lists that pool (docker-compose.yml).
     status_networks: list[str] = Field(default_factory=lambda: list(DEFAULT_STATUS_NETWORKS))
@@ -218,6 +245,20 @@ class ServerConfig(_Section):
     def status_ranges(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
         return tuple(ipaddress.ip_network(n) for n in self.status_networks)
 
+    @property
+    def calls_per_container(self) -> int:
+        """``max_calls_per_container``, by default half of ``max_container_calls``."""
+        if self.max_calls_per_container is not None:
+            return self.max_calls_per_container
+        return max(1, self.max_container_calls // CONTAINER_SHARE_DIVISOR)
+
+    @property
+    def onchain_reserve(self) -> int:
+        """``reserved_onchain_calls``, by default an eighth of ``max_container_calls``."""
+        if self.reserved_onchain_calls is not None:
+            return self.reserved_onchain_calls
+        return self.max_container_calls // ONCHAIN_RESERVE_DIVISOR
+
     @model_validator(mode="after")
     def _batch_fits_the_queue(self) -> ServerConfig:
         if self.max_batch_size > self.max_queued_jobs + self.max_container_calls:
@@ -226,6 +267,24 @@ class ServerConfig(_Section):
                 f"{self.max_batch_size} is more than server.max_queued_jobs +"
                 f" server.max_container_calls ({self.max_queued_jobs + self.max_container_calls}):"
                 " such a batch could never be admitted",
+            )
+        if self.max_batch_size > self.max_jobs_per_client:
+            raise ConfigError(
+                "server.max_batch_size",
+                f"{self.max_batch_size} is more than server.max_jobs_per_client"
+                f" ({self.max_jobs_per_client}): such a batch could never be admitted",
+            )
+        if self.calls_per_container > self.max_container_calls:
+            raise ConfigError(
+                "server.max_calls_per_container",
+                f"{self.calls_per_container} is more than server.max_container_calls"
+                f" ({self.max_container_calls})",
+            )
+        if self.onchain_reserve >= self.max_container_calls:
+            raise ConfigError(
+                "server.reserved_onchain_calls",
+                f"{self.onchain_reserve} leaves no slot of server.max_container_calls"
+                f" ({self.max_container_calls}) to off-chain jobs",
             )
         return self
 
@@ -264,6 +323,8 @@ class ChainConfig(_Section):
     registry_address: str | None = None
     wallet: WalletConfig | None = None
     snapshot_sync: SnapshotSyncConfig = Field(default_factory=SnapshotSyncConfig)
+    # devnode-only: seconds the endpoint has to answer a liveness probe (docs/devnode.md)
+    liveness_timeout: float = Field(default=DEFAULT_LIVENESS_TIMEOUT_S, gt=0)
 
     @field_validator("rpc_url")
     @classmethod

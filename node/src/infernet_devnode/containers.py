@@ -2,9 +2,10 @@
 
 Calls to a container go through one long-lived aiohttp session per container, whose keep-alive
 pool is sized for ``server.max_container_calls``: one pool per container, so whatever a
-container sends out of turn can only ever land on a call to that same container. Calls beyond
-``server.max_container_calls`` wait for a slot, and the container's ``timeout`` starts when the
-call gets its slot, so time spent queued inside the node is never charged to the container. An
+container sends out of turn can only ever land on a call to that same container. Every call
+holds a slot shared fairly between containers, clients and on-chain deliveries (``capacity``);
+a call that finds none waits, and the container's ``timeout`` starts when the call gets its
+slot, so time spent queued inside the node is never charged to the container. An
 answer is read up to the container's ``max_answer_size`` and not a byte further: a larger one
 fails the job and its connection is closed, so memory stays bounded and no unread byte can be
 taken for the next call's answer.
@@ -35,6 +36,8 @@ from yarl import URL
 
 from ._json import JsonRejected
 from ._json import loads
+from .capacity import CallLimits
+from .capacity import CallSlots
 from .config import ContainerConfig
 from .errors import StreamFailed
 from .metrics import Metrics
@@ -62,13 +65,15 @@ _REDACTED_BYTES = REDACTED.encode()
 
 @dataclass(frozen=True)
 class ContainerCall:
-    """One request to one container: the ContainerInput body."""
+    """One request to one container: the ContainerInput body, and on whose behalf it is made
+    (the client's address, or ``capacity.ONCHAIN``)."""
 
     container: str
     source: JobLocation
     destination: JobLocation
     data: Any
     requires_proof: bool
+    owner: str
 
     def body(self) -> dict[str, Any]:
         return {
@@ -188,14 +193,14 @@ class ContainerClient:
         self,
         containers: Sequence[ContainerConfig],
         metrics: Metrics,
-        max_calls: int,
+        limits: CallLimits,
         max_json_depth: int,
     ) -> None:
         self._targets = {c.id: _Target.of(c) for c in containers}
         self._metrics = metrics
-        self._max_calls = max_calls
+        self._max_calls = limits.total
         self._max_json_depth = max_json_depth
-        self._slots = asyncio.Semaphore(max_calls)
+        self.slots = CallSlots(limits)
         self._sessions: dict[str, aiohttp.ClientSession] = {}
 
     async def open(self) -> None:
@@ -241,15 +246,18 @@ class ContainerClient:
         target = self._targets.get(call.container)
         if target is None:
             return ContainerError(call.container, "Container not supported")
-        async with self._slots:
-            started = time.perf_counter()
-            result: ContainerResult = ContainerError(call.container, "cancelled")
-            try:
-                result = await self._post(target, call)
-                return result
-            finally:
-                outcome = "ok" if isinstance(result, ContainerOutput) else "error"
-                self._metrics.container_call(call.container, outcome, time.perf_counter() - started)
+        slots = self.slots
+        if not slots.try_take(call.container, call.owner):
+            await slots.wait(call.container, call.owner)
+        started = time.perf_counter()
+        result: ContainerResult = ContainerError(call.container, "cancelled")
+        try:
+            result = await self._post(target, call)
+            return result
+        finally:
+            slots.release(call.container, call.owner)
+            outcome = "ok" if isinstance(result, ContainerOutput) else "error"
+            self._metrics.container_call(call.container, outcome, time.perf_counter() - started)
 
     async def _post(self, target: _Target, call: ContainerCall) -> ContainerResult:
         config, url = target.config, target.url
@@ -307,9 +315,11 @@ class ContainerClient:
         destination: JobLocation,
         data: Any,
         requires_proof: bool,
+        owner: str,
         progress: PipelineProgress | None = None,
     ) -> Pipeline:
-        """Run containers in order, each output feeding the next.
+        """Run containers in order, each output feeding the next, on behalf of ``owner`` (the
+        client's address, or ``capacity.ONCHAIN``).
 
         The first error stops the chain. ``progress`` is told the intermediate results after
         each container but the last (used to persist them).
@@ -323,6 +333,7 @@ class ContainerClient:
                 destination=destination if last else JobLocation.OFFCHAIN,
                 data=data,
                 requires_proof=requires_proof,
+                owner=owner,
             )
             result = await self.call(call)
             if last or isinstance(result, ContainerError):
@@ -335,9 +346,9 @@ class ContainerClient:
                     await waited
         return Pipeline(intermediate_results=(), result=None)
 
-    async def stream(self, container: str, data: Any) -> AsyncIterator[bytes]:
+    async def stream(self, container: str, data: Any, owner: str) -> AsyncIterator[bytes]:
         """Stream a container's raw answer to ``{source:1, destination:2, data}`` (no
-        requires_proof, as upstream), up to its ``max_answer_size``.
+        requires_proof, as upstream), up to its ``max_answer_size``, for client ``owner``.
 
         Raises:
             StreamFailed: the container could not be reached, answered non-2xx or too much.
@@ -347,7 +358,7 @@ class ContainerClient:
         body = {"source": int(JobLocation.OFFCHAIN), "destination": int(JobLocation.STREAM)}
         body["data"] = data
         timeout = aiohttp.ClientTimeout(total=config.stream_timeout)
-        async with self._slots:
+        async with self.slots.slot(container, owner):
             started = time.perf_counter()
             outcome = "error"
             try:

@@ -6,8 +6,9 @@ Hierarchy::
     +-- ConfigError(field, reason)     config.json is invalid (also a ValueError)
     +-- InvalidField(field, reason)    a request body is malformed (also a ValueError) -> HTTP 400
     +-- GuardianRejection(error, params)  an admission rule refused a request -> HTTP 405
-    +-- NodeBusy(reason, retry_after)  the job queue is full -> HTTP 503 with Retry-After
+    +-- NodeBusy(reason, retry_after, limit)  a job bound is reached -> HTTP 503 with Retry-After
     +-- JobFinished(job_id)            PUT /api/status on a finished job -> HTTP 409
+    +-- RequestTimeout(reason, limit)  a request body arrived too slowly -> HTTP 408
     +-- StoreUnavailable(path, reason) the SQLite store cannot be opened or read (exit code 1)
     +-- ChainNotAvailable(reason)      chain.enabled is true but the chain side cannot start
     +-- StreamFailed                   a streaming container call failed (the stream just ends)
@@ -26,6 +27,7 @@ __all__ = [
     "JobFinished",
     "NodeBusy",
     "NodeError",
+    "RequestTimeout",
     "StoreUnavailable",
     "StreamFailed",
     "field_path",
@@ -64,12 +66,14 @@ class GuardianRejection(NodeError):
 
 
 class NodeBusy(NodeError):
-    """Admitting the request would overfill the job queue; the caller should retry later."""
+    """Admitting the request would pass a bound (the config key ``limit``, e.g.
+    ``server.max_jobs_per_client``); the caller should retry later."""
 
-    def __init__(self, reason: str, retry_after: int) -> None:
+    def __init__(self, reason: str, retry_after: int, limit: str) -> None:
         super().__init__(reason)
         self.reason = reason
         self.retry_after = retry_after
+        self.limit = limit
 
 
 class JobFinished(NodeError):
@@ -78,6 +82,15 @@ class JobFinished(NodeError):
     def __init__(self, job_id: str) -> None:
         super().__init__(f"job {job_id} has already finished; its record cannot be changed")
         self.job_id = job_id
+
+
+class RequestTimeout(NodeError):
+    """A client took longer than the bound (the config key ``limit``) to send its request."""
+
+    def __init__(self, reason: str, limit: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.limit = limit
 
 
 class StoreUnavailable(NodeError):

@@ -54,29 +54,59 @@ class OffchainJobs:
     """Runs off-chain jobs and keeps their records; owns the background job tasks."""
 
     def __init__(
-        self, records: JobRecords, containers: ContainerClient, metrics: Metrics, capacity: int
+        self,
+        records: JobRecords,
+        containers: ContainerClient,
+        metrics: Metrics,
+        capacity: int,
+        per_client: int,
     ) -> None:
         self.records = records
         self._containers = containers
         self._metrics = metrics
         self._capacity = capacity
+        self._per_client = per_client
         # Live jobs (background tasks and open streams) by id, with when they started.
         self._live: dict[str, float] = {}
+        self._live_by_client: dict[str, int] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
-    def admit(self, count: int) -> None:
-        """Check that ``count`` more jobs fit in the node (calling or queued for a call slot).
+    def admit(self, client: str, count: int) -> None:
+        """Check that ``count`` more jobs of ``client`` fit (calling or queued for a call slot):
+        in the node, and in the client's own share of it.
 
         Raises:
             NodeBusy: they do not; the caller should retry later (503 with Retry-After).
         """
+        mine = self._live_by_client.get(client, 0)
+        if mine + count > self._per_client:
+            raise NodeBusy(
+                f"too many jobs from {client}: {mine} running or queued, at most"
+                f" {self._per_client} per client (server.max_jobs_per_client); retry later",
+                BUSY_RETRY_AFTER_S,
+                "server.max_jobs_per_client",
+            )
         if len(self._live) + count > self._capacity:
             raise NodeBusy(
                 f"the node is busy: {len(self._live)} job(s) running or queued, at most"
                 f" {self._capacity} (server.max_container_calls + server.max_queued_jobs);"
                 " retry later",
                 BUSY_RETRY_AFTER_S,
+                "server.max_queued_jobs",
             )
+
+    def _enter(self, client: str, job_id: str) -> None:
+        self._live[job_id] = time.time()
+        self._live_by_client[client] = self._live_by_client.get(client, 0) + 1
+
+    def _leave(self, client: str, job_id: str) -> None:
+        if self._live.pop(job_id, None) is None:
+            return
+        left = self._live_by_client[client] - 1
+        if left:
+            self._live_by_client[client] = left
+        else:
+            del self._live_by_client[client]
 
     def start(self, client: str, request: JobRequest) -> StartedJob:
         """Start a job in the background (after ``admit``). Call ``settle`` before handing its
@@ -86,12 +116,12 @@ class OffchainJobs:
         task = asyncio.get_running_loop().create_task(
             self._run(client, job_id, request, input_json)
         )
-        self._live[job_id] = time.time()
+        self._enter(client, job_id)
         self._tasks.add(task)
 
         def done(task: asyncio.Task[None]) -> None:
             self._tasks.discard(task)
-            self._live.pop(job_id, None)
+            self._leave(client, job_id)
 
         task.add_done_callback(done)
         return StartedJob(job_id, client, tuple(request.containers), task, input_json)
@@ -123,6 +153,7 @@ class OffchainJobs:
                 destination=JobLocation.OFFCHAIN,
                 data=request.data,
                 requires_proof=bool(request.requires_proof),
+                owner=client,
                 progress=progress,
             )
             result, intermediate = pipeline.result, pipeline.intermediate_results
@@ -152,7 +183,7 @@ class OffchainJobs:
         container = request.containers[0]
         job_id = str(uuid.uuid4())
         input_json = json.dumps(request.data)
-        self._live[job_id] = time.time()
+        self._enter(client, job_id)
         self.records.put(
             client, JobResult(job_id, JobStatus.RUNNING, None), [container], input_json=input_json
         )
@@ -163,7 +194,7 @@ class OffchainJobs:
         try:
             yield f"{job_id}\n".encode()
             try:
-                async for chunk in self._containers.stream(container, request.data):
+                async for chunk in self._containers.stream(container, request.data, client):
                     chunks.append(chunk)
                     yield chunk
             except StreamFailed as e:
@@ -172,7 +203,7 @@ class OffchainJobs:
                 text = b"".join(chunks).decode("utf-8", errors="replace")
                 result = ContainerOutput(container, {"output": text})
         finally:
-            self._live.pop(job_id, None)
+            self._leave(client, job_id)
             ok = isinstance(result, ContainerOutput)
             status = JobStatus.SUCCESS if ok else JobStatus.FAILED
             self.records.put(client, JobResult(job_id, status, result), [container])

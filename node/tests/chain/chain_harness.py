@@ -473,6 +473,7 @@ class Devnode:
     port: int = field(default_factory=free_port)
     extra_wallet: dict[str, Any] = field(default_factory=dict)
     container_options: dict[str, Any] = field(default_factory=dict)  # added to every container
+    server_options: dict[str, Any] = field(default_factory=dict)  # added to `server`
     sync_period: float = 0.1  # head poll period: idle load ~1/sync_period requests/s
     snapshot_sleep: float = 0.0  # snapshot_sync.sleep
     proc: subprocess.Popen[bytes] | None = None
@@ -514,6 +515,7 @@ class Devnode:
                 "port": self.port,
                 "host": "127.0.0.1",
                 "rate_limit": {"num_requests": 10_000, "period": 1},
+                **self.server_options,
             },
             "storage": {"path": str(self.workdir / "devnode.sqlite3")},
             "log": {"path": str(self.workdir / "devnode.log"), "level": "INFO"},

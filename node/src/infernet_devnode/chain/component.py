@@ -19,6 +19,7 @@ from aiohttp import web
 from eth_account import Account
 from eth_utils.address import to_checksum_address
 
+from ..capacity import ONCHAIN
 from ..components import NodeContext
 from ..config import NodeConfig
 from ..errors import ChainNotAvailable
@@ -79,6 +80,7 @@ def chain_settings(config: NodeConfig) -> ChainSettings:
         batch_size=sync.batch_size,
         starting_sub_id=sync.starting_sub_id,
         sync_period=sync.sync_period,
+        liveness_timeout=chain.liveness_timeout,
     )
 
 
@@ -135,7 +137,7 @@ class ChainSide:
         requires_proof: bool,
     ) -> ContainerResult | None:
         pipeline = await self._context.containers.run(
-            containers, source, destination, data, requires_proof
+            containers, source, destination, data, requires_proof, owner=ONCHAIN
         )
         return pipeline.result
 

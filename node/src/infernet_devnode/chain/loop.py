@@ -30,6 +30,7 @@ from .delivery import RetryPolicy
 from .eip712 import SignedDelegation
 from .execution import DeliveryRunner
 from .ledger import DeliveryLedger
+from .liveness import LivenessProbe
 from .payments import PaymentCheck
 from .rpc import Block
 from .rpc import ChainClient
@@ -76,6 +77,7 @@ class ChainSettings:
     batch_size: int = 500
     starting_sub_id: int = 0
     sync_period: float = 0.5
+    liveness_timeout: float = 2.0
 
     @property
     def node_wallet(self) -> str:
@@ -158,6 +160,9 @@ class ChainLoop:
         self._fault = ""  # why the last poll failed ("" when it went through)
         self._fault_logged: dict[str, float] = {}
         self._rpc_answers = True
+        self._liveness = LivenessProbe(client, settings.liveness_timeout)
+        # The last processed block the head was seen going back from (said once per episode).
+        self._went_back_from = ""
 
     @classmethod
     async def open(
@@ -243,12 +248,14 @@ class ChainLoop:
         self._resync = True
         self._task = asyncio.create_task(self._run(), name="devnode-chain-loop")
         self._task.add_done_callback(_loop_done)
+        self._liveness.start()
 
     async def stop(self) -> None:
         """Cancel the loop and in-flight work; safe to call twice."""
         if self._lifecycle is _Lifecycle.STOPPED:
             return
         self._lifecycle = _Lifecycle.STOPPED
+        await self._liveness.stop()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -321,8 +328,11 @@ class ChainLoop:
         if head.number > processed.number:
             return (await self._client.block(processed.number)).hash == processed.hash
         if head.number < processed.number:
-            # The endpoint restarted from an older state: start over from a snapshot.
-            log.warning("chain: head went back from %d to %d", processed.number, head.number)
+            # The endpoint restarted from an older state: start over from a snapshot. Until a
+            # poll goes through, every poll sees the same thing: it is said once.
+            if self._went_back_from != processed.hash:
+                self._went_back_from = processed.hash
+                log.warning("chain: head went back from %d to %d", processed.number, head.number)
             self._resync = True
         return False
 
@@ -429,9 +439,11 @@ class ChainLoop:
             return self.head.timestamp
 
     def health(self) -> Health:
+        # A stalled endpoint is said first: the loop may be waiting on it without a fault yet.
+        reason = self._liveness.stalled or self._fault
         return Health(
-            ok=not self._fault and self._synced,
-            reason=self._fault,
+            ok=not reason and self._synced,
+            reason=reason,
             syncing=not self._synced,
             progress=self._workers.feed.progress,
         )
@@ -439,7 +451,7 @@ class ChainLoop:
     def metrics(self) -> dict[str, float]:
         """Gauges for /metrics (names without the devnode_ prefix)."""
         return {
-            "chain_rpc_healthy": float(self._rpc_answers),
+            "chain_rpc_healthy": float(self._rpc_answers and not self._liveness.stalled),
             "chain_head_block": float(self.head.number),
             "chain_head_timestamp": float(self.head.timestamp),
             "chain_synced_block": float(self._workers.feed.synced_block),

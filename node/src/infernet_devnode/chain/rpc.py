@@ -14,6 +14,7 @@ Error tree (all subclass `ChainError`):
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -208,6 +209,8 @@ class ChainClient:
             )
         )
         self.requests_sent = 0
+        # time.monotonic() of the last answer of any kind (the liveness probe reads it).
+        self.last_answer = time.monotonic()
         self._session: aiohttp.ClientSession | None = None
 
     async def _ensure_session(self) -> None:
@@ -249,6 +252,7 @@ class ChainClient:
             if "connect" in str(e).lower() or "timeout" in str(e).lower():
                 raise RpcUnavailable(f"{method}: {self.rpc_url} unreachable") from e
             raise
+        self.last_answer = time.monotonic()
         error = response.get("error")
         if error:
             error_obj: dict[str, Any] = (
