@@ -29,7 +29,7 @@ from .components import ChainComponent
 from .components import NodeContext
 from .errors import GuardianRejection
 from .errors import InvalidField
-from .errors import JobFinished
+from .errors import JobConflict
 from .errors import NodeBusy
 from .jobs import OffchainJobs
 from .jobs import StartedJob
@@ -181,7 +181,7 @@ class _Api:
         except NodeBusy as e:
             response = _error(503, e.reason)
             response.headers["Retry-After"] = str(e.retry_after)
-        except JobFinished as e:
+        except JobConflict as e:
             response = _error(409, str(e), field="id")
         except web.HTTPRequestEntityTooLarge:
             response = _error(

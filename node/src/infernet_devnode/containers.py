@@ -38,6 +38,8 @@ from ._json import loads
 from .config import ContainerConfig
 from .errors import StreamFailed
 from .metrics import Metrics
+from .redaction import REDACTED
+from .redaction import Redactor
 from .results import ContainerError
 from .results import ContainerOutput
 from .results import ContainerResult
@@ -54,10 +56,17 @@ _SPARE_CONNECTIONS = 16
 _KEEPALIVE_S = 30.0
 # Read size while streaming an answer whose length is not declared up front.
 _READ_CHUNK = 64 * 1024
-# Env values shorter than this are not redacted: "1" or "true" would mangle every answer.
-_MIN_SECRET_LENGTH = 8
-REDACTED = "[redacted]"
-_REDACTED_BYTES = REDACTED.encode()
+# Redirects followed per call: same-origin 307/308 only, which keep the method and the body
+# (RFC 9110 section 15.4), as the service follows its backend's.
+_FOLLOWED_REDIRECTS = frozenset({307, 308})
+_MAX_REDIRECTS = 3
+# How much of a redirect's Location is quoted in a ContainerError.
+_MAX_LOCATION = 300
+# A call's own timeout is applied around it (asyncio.timeout), not by aiohttp.
+_UNTIMED = aiohttp.ClientTimeout(total=None)
+# Charsets whose bytes are UTF-8 (RFC 8259 section 8.1: JSON is exchanged as UTF-8): the only
+# ones in which the node can find its secrets in an answer.
+_UTF8_CHARSETS = frozenset({"utf-8", "utf8", "us-ascii", "ascii"})
 
 
 @dataclass(frozen=True)
@@ -103,7 +112,7 @@ class _Target:
     # Parsed once: aiohttp otherwise parses the URL string and builds the header map per call.
     parsed_url: URL
     headers: CIMultiDict[str]
-    secrets: tuple[str, ...]
+    redactor: Redactor
 
     @classmethod
     def of(cls, config: ContainerConfig) -> _Target:
@@ -111,51 +120,11 @@ class _Target:
         bearer = config.bearer.get_secret_value()
         if bearer:
             headers["Authorization"] = f"Bearer {bearer}"
-        secrets = [bearer] + [v for v in config.env.values() if isinstance(v, str)]
-        long_enough = {s for s in secrets if len(s) >= _MIN_SECRET_LENGTH}
-        # Longest first, so a secret containing another is replaced whole.
         url = f"{config.base_url}/service_output"
-        return cls(
-            config,
-            url,
-            URL(url),
-            CIMultiDict(headers),
-            tuple(sorted(long_enough, key=len, reverse=True)),
-        )
+        return cls(config, url, URL(url), CIMultiDict(headers), Redactor(config.secrets()))
 
     def redact(self, text: str) -> str:
-        for secret in self.secrets:
-            if secret in text:
-                text = text.replace(secret, REDACTED)
-        return text
-
-    def stream_redactor(self) -> _StreamRedactor:
-        return _StreamRedactor(tuple(s.encode() for s in self.secrets))
-
-
-class _StreamRedactor:
-    """Redacts secrets from a byte stream whose chunks may split one: the last
-    ``len(longest secret) - 1`` bytes are held back until the next chunk (or the end) shows
-    whether they start a secret."""
-
-    def __init__(self, secrets: tuple[bytes, ...]) -> None:
-        self._secrets = secrets
-        self._hold = max((len(s) for s in secrets), default=1) - 1
-        self._pending = b""
-
-    def feed(self, chunk: bytes) -> bytes:
-        if not self._secrets:
-            return chunk
-        data = self._pending + chunk
-        for secret in self._secrets:
-            data = data.replace(secret, _REDACTED_BYTES)
-        cut = max(0, len(data) - self._hold)
-        data, self._pending = data[:cut], data[cut:]
-        return data
-
-    def flush(self) -> bytes:
-        data, self._pending = self._pending, b""
-        return data
+        return self.redactor.text(text)
 
 
 class _Connector(aiohttp.TCPConnector):
@@ -212,7 +181,7 @@ class ContainerClient:
             connector=connector,
             raise_for_status=False,
             # The container's own timeout is applied per call, after the call gets its slot.
-            timeout=aiohttp.ClientTimeout(total=None),
+            timeout=_UNTIMED,
             # Answers are read as sent: a compressed answer cannot inflate past the size cap.
             auto_decompress=False,
             skip_auto_headers=("User-Agent", "Accept-Encoding"),
@@ -246,6 +215,9 @@ class ContainerClient:
             result: ContainerResult = ContainerError(call.container, "cancelled")
             try:
                 result = await self._post(target, call)
+                if isinstance(result, ContainerError):
+                    # Every reason, whatever built it, may quote what the container sent.
+                    result = ContainerError(result.container, target.redact(result.error))
                 return result
             finally:
                 outcome = "ok" if isinstance(result, ContainerOutput) else "error"
@@ -255,19 +227,16 @@ class ContainerClient:
         config, url = target.config, target.url
         body = json.dumps(call.body()).encode()
         try:
-            async with (
-                asyncio.timeout(config.timeout),
-                self._session(config.id).post(
-                    target.parsed_url, data=body, headers=target.headers
-                ) as response,
-            ):
-                try:
-                    raw = await _read_capped(response, config.max_answer_size, url)
-                except _Rejected:
-                    response.close()  # the rest is never read: the connection cannot be reused
-                    raise
-                status, content_type = response.status, response.content_type
-                charset = response.charset or "utf-8"
+            async with asyncio.timeout(config.timeout):
+                response = await self._send(target, body)
+                async with response:
+                    try:
+                        _check_charset(response)
+                        raw = await _read_capped(response, config.max_answer_size, url)
+                    except _Rejected:
+                        response.close()  # the rest is never read: the connection is spent
+                        raise
+                    status, content_type = response.status, response.content_type
         except _Rejected as e:
             return ContainerError(config.id, str(e))
         except TimeoutError:
@@ -276,29 +245,65 @@ class ContainerClient:
             return ContainerError(config.id, _client_error(url, e))
         except OSError as e:
             return ContainerError(config.id, f"cannot reach {url}: {e}")
-        text = target.redact(_decode(raw, charset))
-        return self._result(config.id, status, content_type, text)
+        return self._result(target, status, content_type, _decode(raw))
 
-    def _result(self, container: str, status: int, content_type: str, text: str) -> ContainerResult:
-        """An answer as a result: JSON 2xx is an output, anything else an error naming it."""
+    def _result(
+        self, target: _Target, status: int, content_type: str, text: str
+    ) -> ContainerResult:
+        """An answer as a result: JSON 2xx is an output (its strings and keys redacted),
+        anything else an error naming it (its quote redacted)."""
+        container, redactor = target.config.id, target.redactor
         if content_type != _JSON:
             return ContainerError(
                 container,
                 f"answer is not JSON (HTTP {status}, Content-Type {content_type!r}):"
-                f" {text[:_MAX_ERROR_BODY]}",
+                f" {redactor.quote(text, _MAX_ERROR_BODY)}",
             )
         try:
             output = loads(text, self._max_json_depth)
         except JsonRejected as e:
             if e.reason.startswith("not valid JSON"):
                 # Upstream: an invalid JSON body becomes the error text itself.
-                return ContainerError(container, text[:_MAX_ERROR_BODY])
+                return ContainerError(container, redactor.quote(text, _MAX_ERROR_BODY))
             return ContainerError(
-                container, f"answer (HTTP {status}) {e.reason}: {text[:_MAX_ERROR_BODY]}"
+                container,
+                f"answer (HTTP {status}) {e.reason}: {redactor.quote(text, _MAX_ERROR_BODY)}",
             )
         if not 200 <= status < 300:
-            return ContainerError(container, f"HTTP {status}: {text[:_MAX_ERROR_BODY]}")
-        return ContainerOutput(container, output)
+            return ContainerError(
+                container, f"HTTP {status}: {redactor.quote(text, _MAX_ERROR_BODY)}"
+            )
+        return ContainerOutput(container, redactor.value(output))
+
+    async def _send(
+        self, target: _Target, body: bytes, limits: aiohttp.ClientTimeout = _UNTIMED
+    ) -> aiohttp.ClientResponse:
+        """POST ``body`` to the container, following at most ``_MAX_REDIRECTS`` same-origin
+        307/308 redirects; the answer's body is left to read.
+
+        Raises:
+            _Rejected: any other redirect (another origin, 301/302/303, any 3xx), naming the
+                status and the Location.
+        """
+        session = self._session(target.config.id)
+        url = target.parsed_url
+        for _hop in range(_MAX_REDIRECTS + 1):
+            response = await session.post(
+                url, data=body, headers=target.headers, allow_redirects=False, timeout=limits
+            )
+            if not 300 <= response.status < 400:
+                return response
+            response.close()  # its body is never read: the connection is spent
+            location = response.headers.get("Location", "")
+            quoted = target.redactor.quote(location, _MAX_LOCATION)
+            if response.status not in _FOLLOWED_REDIRECTS or not _same_origin(url, location):
+                raise _Rejected(
+                    f"{url} answered HTTP {response.status} with Location {quoted!r}; the node"
+                    " follows only redirects to the same origin with 307 or 308 (which keep"
+                    " the job's body)"
+                )
+            url = url.join(URL(location))
+        raise _Rejected(f"{target.url} redirected more than {_MAX_REDIRECTS} times")
 
     async def run(
         self,
@@ -351,20 +356,20 @@ class ContainerClient:
             started = time.perf_counter()
             outcome = "error"
             try:
-                async with self._session(container).post(
-                    url, data=json.dumps(body), headers=target.headers, timeout=timeout
-                ) as response:
+                response = await self._send(target, json.dumps(body).encode(), timeout)
+                async with response:
+                    _check_charset(response)
                     if not 200 <= response.status < 300:
-                        # Read past the quoted part by the longest secret, so none is cut
-                        # in half before it is redacted.
-                        extra = max((len(s) for s in target.secrets), default=0)
+                        # Read past the quoted part by the longest spelling of a secret, so
+                        # none is cut in half before it is redacted.
+                        extra = target.redactor.longest_spelling
                         raw = await _read_capped(
                             response, _MAX_ERROR_BODY + extra, url, truncate=True
                         )
-                        text = target.redact(_decode(raw, response.charset or "utf-8"))
-                        raise StreamFailed(f"HTTP {response.status}: {text[:_MAX_ERROR_BODY]}")
+                        quoted = target.redactor.quote(_decode(raw), _MAX_ERROR_BODY)
+                        raise StreamFailed(f"HTTP {response.status}: {quoted}")
                     size = 0
-                    redactor = target.stream_redactor()
+                    redactor = target.redactor.stream()
                     async for chunk in response.content.iter_any():
                         size += len(chunk)
                         if size > config.max_answer_size:
@@ -381,8 +386,10 @@ class ContainerClient:
                 raise StreamFailed(
                     f"timed out after {config.stream_timeout:g} s calling {url}"
                 ) from e
+            except _Rejected as e:
+                raise StreamFailed(target.redact(str(e))) from e
             except aiohttp.ClientError as e:
-                raise StreamFailed(_client_error(url, e)) from e
+                raise StreamFailed(target.redact(_client_error(url, e))) from e
             finally:
                 self._metrics.container_call(container, outcome, time.perf_counter() - started)
 
@@ -404,14 +411,15 @@ class ContainerClient:
                 async with (
                     asyncio.timeout(timeout),
                     self._session(config.id).get(
-                        url, params=params, headers=target.headers
+                        url, params=params, headers=target.headers, allow_redirects=False
                     ) as response,
                 ):
                     if not 200 <= response.status < 300:
                         return None
+                    _check_charset(response)
                     raw = await _read_capped(response, config.max_answer_size, url)
-                    text = target.redact(_decode(raw, response.charset or "utf-8"))
-                    return config.id, loads(text, self._max_json_depth)
+                    answer = loads(_decode(raw), self._max_json_depth)
+                    return config.id, target.redactor.value(answer)
             except (aiohttp.ClientError, TimeoutError, OSError, _Rejected, JsonRejected):
                 return None
 
@@ -455,11 +463,31 @@ def _too_large(url: str, limit: int, seen: int) -> str:
     )
 
 
-def _decode(raw: bytes, charset: str) -> str:
+def _same_origin(url: URL, location: str) -> bool:
+    """Whether ``location`` (absolute or relative to ``url``) has ``url``'s scheme, host and
+    port."""
     try:
-        return raw.decode(charset, errors="replace")
-    except LookupError:
-        return raw.decode("utf-8", errors="replace")
+        return url.join(URL(location)).origin() == url.origin()
+    except ValueError:  # not a URL, or one without an origin
+        return False
+
+
+def _check_charset(response: aiohttp.ClientResponse) -> None:
+    """Refuse an answer declared in a charset other than UTF-8 (or ASCII, a subset of it).
+
+    Raises:
+        _Rejected: it is, naming the charset.
+    """
+    charset = response.charset
+    if charset is not None and charset.lower() not in _UTF8_CHARSETS:
+        raise _Rejected(
+            f"answer declares charset {charset[:40]!r}; the node reads container answers as"
+            " UTF-8 only (it could not remove its secrets from text in another encoding)"
+        )
+
+
+def _decode(raw: bytes) -> str:
+    return raw.decode("utf-8", errors="replace")
 
 
 def _client_error(url: str, error: aiohttp.ClientError) -> str:
