@@ -13,8 +13,9 @@ Error mapping follows upstream: a connection error, a timeout or a body that is 
 ContainerError (the job fails). Deliberate differences: a non-2xx answer is also an error
 (upstream stores e.g. a 500's JSON body as a successful output); framing errors, oversized or
 too-deep answers and non-finite numbers each fail the job with a reason naming what the container
-sent; the node's own secrets for a container (its bearer, env values) are redacted from whatever
-that container answers before it is stored.
+sent; only same-origin 307/308 redirects are followed (upstream's aiohttp defaults follow any);
+an answer must be UTF-8; the node's own secrets for a container (its bearer, env values) are
+redacted (redaction.py) from the parsed answer and from every reason before either is stored.
 """
 
 from __future__ import annotations
