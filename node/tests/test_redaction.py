@@ -3,6 +3,7 @@ error quotes and byte streams."""
 
 from __future__ import annotations
 
+import itertools
 import json
 from typing import Any
 
@@ -127,3 +128,27 @@ def test_stream_redacts_escaped_spellings_split_across_chunks(piece: int) -> Non
     out = b"".join(redactor.feed(text[i : i + piece]) for i in range(0, len(text), piece))
     out += redactor.flush()
     assert out == b"a [redacted] b [redacted] c"
+
+
+def test_stream_holds_back_only_what_could_begin_a_secret() -> None:
+    redactor = Redactor(["top-secret-bearer", TRICKY]).stream()
+    assert redactor.feed(b"tokens pass at once, ") == b"tokens pass at once, "
+    assert redactor.feed(b"but top-sec") == b"but "
+    assert redactor.feed(b"tion is not one; quo\\u0022t") == b"top-section is not one; "
+    assert redactor.feed(b"e\\\\slash-s\xc3") == b""
+    assert redactor.feed(b"\xa9cret-\xf0\x9f\x94\x91!") == b"[redacted]!"
+    assert redactor.flush() == b""
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data(), secret=secrets, cuts=st.lists(st.integers(0, 400), max_size=8))
+def test_a_stream_cut_anywhere_never_passes_a_secret(
+    data: st.DataObject, secret: str, cuts: list[int]
+) -> None:
+    spelled = data.draw(json_spellings(secret)).encode()
+    text = b'{"a": "' + spelled + b'", "b": "' + secret.encode() + b'"}'
+    redactor = Redactor([secret]).stream()
+    bounds = sorted({0, len(text), *(c for c in cuts if c < len(text))})
+    out = b"".join(redactor.feed(text[a:b]) for a, b in itertools.pairwise(bounds))
+    out += redactor.flush()
+    assert json.loads(out) == {"a": REDACTED, "b": REDACTED}

@@ -37,6 +37,9 @@ from yarl import URL
 from ._json import JsonRejected
 from ._json import loads
 from .config import ContainerConfig
+from .container_http import AnswerRefused
+from .container_http import check_charset
+from .container_http import post_following_redirects
 from .errors import StreamFailed
 from .metrics import Metrics
 from .redaction import REDACTED
@@ -57,17 +60,8 @@ _SPARE_CONNECTIONS = 16
 _KEEPALIVE_S = 30.0
 # Read size while streaming an answer whose length is not declared up front.
 _READ_CHUNK = 64 * 1024
-# Redirects followed per call: same-origin 307/308 only, which keep the method and the body
-# (RFC 9110 section 15.4), as the service follows its backend's.
-_FOLLOWED_REDIRECTS = frozenset({307, 308})
-_MAX_REDIRECTS = 3
-# How much of a redirect's Location is quoted in a ContainerError.
-_MAX_LOCATION = 300
 # A call's own timeout is applied around it (asyncio.timeout), not by aiohttp.
 _UNTIMED = aiohttp.ClientTimeout(total=None)
-# Charsets whose bytes are UTF-8 (RFC 8259 section 8.1: JSON is exchanged as UTF-8): the only
-# ones in which the node can find its secrets in an answer.
-_UTF8_CHARSETS = frozenset({"utf-8", "utf8", "us-ascii", "ascii"})
 
 
 @dataclass(frozen=True)
@@ -98,10 +92,6 @@ class Pipeline:
 
 
 PipelineProgress = Callable[[tuple[ContainerResult, ...]], Awaitable[None] | None]
-
-
-class _Rejected(Exception):
-    """A container answer the node refuses; the message is the job's failure reason."""
 
 
 @dataclass(frozen=True)
@@ -216,15 +206,19 @@ class ContainerClient:
             result: ContainerResult = ContainerError(call.container, "cancelled")
             try:
                 result = await self._post(target, call)
-                if isinstance(result, ContainerError):
-                    # Every reason, whatever built it, may quote what the container sent.
-                    result = ContainerError(result.container, target.redact(result.error))
                 return result
             finally:
                 outcome = "ok" if isinstance(result, ContainerOutput) else "error"
                 self._metrics.container_call(call.container, outcome, time.perf_counter() - started)
 
     async def _post(self, target: _Target, call: ContainerCall) -> ContainerResult:
+        result = await self._exchange(target, call)
+        if isinstance(result, ContainerError):
+            # Every reason, whatever built it, may quote what the container sent.
+            return ContainerError(result.container, target.redact(result.error))
+        return result
+
+    async def _exchange(self, target: _Target, call: ContainerCall) -> ContainerResult:
         config, url = target.config, target.url
         body = json.dumps(call.body()).encode()
         try:
@@ -232,13 +226,13 @@ class ContainerClient:
                 response = await self._send(target, body)
                 async with response:
                     try:
-                        _check_charset(response)
+                        check_charset(response)
                         raw = await _read_capped(response, config.max_answer_size, url)
-                    except _Rejected:
+                    except AnswerRefused:
                         response.close()  # the rest is never read: the connection is spent
                         raise
                     status, content_type = response.status, response.content_type
-        except _Rejected as e:
+        except AnswerRefused as e:
             return ContainerError(config.id, str(e))
         except TimeoutError:
             return ContainerError(config.id, f"timed out after {config.timeout:g} s calling {url}")
@@ -274,37 +268,19 @@ class ContainerClient:
             return ContainerError(
                 container, f"HTTP {status}: {redactor.quote(text, _MAX_ERROR_BODY)}"
             )
-        return ContainerOutput(container, redactor.value(output))
+        return ContainerOutput(container, redactor.value(output, text))
 
     async def _send(
         self, target: _Target, body: bytes, limits: aiohttp.ClientTimeout = _UNTIMED
     ) -> aiohttp.ClientResponse:
-        """POST ``body`` to the container, following at most ``_MAX_REDIRECTS`` same-origin
-        307/308 redirects; the answer's body is left to read.
-
-        Raises:
-            _Rejected: any other redirect (another origin, 301/302/303, any 3xx), naming the
-                status and the Location.
-        """
-        session = self._session(target.config.id)
-        url = target.parsed_url
-        for _hop in range(_MAX_REDIRECTS + 1):
-            response = await session.post(
-                url, data=body, headers=target.headers, allow_redirects=False, timeout=limits
-            )
-            if not 300 <= response.status < 400:
-                return response
-            response.close()  # its body is never read: the connection is spent
-            location = response.headers.get("Location", "")
-            quoted = target.redactor.quote(location, _MAX_LOCATION)
-            if response.status not in _FOLLOWED_REDIRECTS or not _same_origin(url, location):
-                raise _Rejected(
-                    f"{url} answered HTTP {response.status} with Location {quoted!r}; the node"
-                    " follows only redirects to the same origin with 307 or 308 (which keep"
-                    " the job's body)"
-                )
-            url = url.join(URL(location))
-        raise _Rejected(f"{target.url} redirected more than {_MAX_REDIRECTS} times")
+        return await post_following_redirects(
+            self._session(target.config.id),
+            target.parsed_url,
+            body,
+            target.headers,
+            target.redactor,
+            limits,
+        )
 
     async def run(
         self,
@@ -359,7 +335,7 @@ class ContainerClient:
             try:
                 response = await self._send(target, json.dumps(body).encode(), timeout)
                 async with response:
-                    _check_charset(response)
+                    check_charset(response)
                     if not 200 <= response.status < 300:
                         # Read past the quoted part by the longest spelling of a secret, so
                         # none is cut in half before it is redacted.
@@ -387,7 +363,7 @@ class ContainerClient:
                 raise StreamFailed(
                     f"timed out after {config.stream_timeout:g} s calling {url}"
                 ) from e
-            except _Rejected as e:
+            except AnswerRefused as e:
                 raise StreamFailed(target.redact(str(e))) from e
             except aiohttp.ClientError as e:
                 raise StreamFailed(target.redact(_client_error(url, e))) from e
@@ -417,11 +393,12 @@ class ContainerClient:
                 ):
                     if not 200 <= response.status < 300:
                         return None
-                    _check_charset(response)
+                    check_charset(response)
                     raw = await _read_capped(response, config.max_answer_size, url)
-                    answer = loads(_decode(raw), self._max_json_depth)
-                    return config.id, target.redactor.value(answer)
-            except (aiohttp.ClientError, TimeoutError, OSError, _Rejected, JsonRejected):
+                    text = _decode(raw)
+                    answer = loads(text, self._max_json_depth)
+                    return config.id, target.redactor.value(answer, text)
+            except (aiohttp.ClientError, TimeoutError, OSError, AnswerRefused, JsonRejected):
                 return None
 
         answers = await asyncio.gather(*(one(t) for t in self._targets.values()))
@@ -434,14 +411,14 @@ async def _read_capped(
     """The answer's body, read up to ``limit`` bytes and not one chunk further.
 
     Raises:
-        _Rejected: the body is (or is declared) larger than ``limit`` (unless ``truncate``).
+        AnswerRefused: the body is (or is declared) larger than ``limit`` (unless ``truncate``).
     """
     declared = response.content_length
     if declared is not None and declared <= limit:
         # The framing says how much comes; aiohttp fails the read if the peer sends less.
         return await response.read()
     if declared is not None and not truncate:
-        raise _Rejected(
+        raise AnswerRefused(
             f"{url} answered with Content-Length {declared}, more than the limit of {limit} bytes"
             " (containers[].max_answer_size)"
         )
@@ -453,7 +430,7 @@ async def _read_capped(
         if size > limit:
             if truncate:
                 return b"".join(chunks)[:limit]
-            raise _Rejected(_too_large(url, limit, size))
+            raise AnswerRefused(_too_large(url, limit, size))
     return b"".join(chunks)
 
 
@@ -462,29 +439,6 @@ def _too_large(url: str, limit: int, seen: int) -> str:
         f"{url} answered more than the limit of {limit} bytes (containers[].max_answer_size);"
         f" stopped reading after {seen} bytes"
     )
-
-
-def _same_origin(url: URL, location: str) -> bool:
-    """Whether ``location`` (absolute or relative to ``url``) has ``url``'s scheme, host and
-    port."""
-    try:
-        return url.join(URL(location)).origin() == url.origin()
-    except ValueError:  # not a URL, or one without an origin
-        return False
-
-
-def _check_charset(response: aiohttp.ClientResponse) -> None:
-    """Refuse an answer declared in a charset other than UTF-8 (or ASCII, a subset of it).
-
-    Raises:
-        _Rejected: it is, naming the charset.
-    """
-    charset = response.charset
-    if charset is not None and charset.lower() not in _UTF8_CHARSETS:
-        raise _Rejected(
-            f"answer declares charset {charset[:40]!r}; the node reads container answers as"
-            " UTF-8 only (it could not remove its secrets from text in another encoding)"
-        )
 
 
 def _decode(raw: bytes) -> str:

@@ -24,7 +24,7 @@ _REDACTED_BYTES = REDACTED.encode()
 MIN_SECRET_LENGTH = 8
 # Characters every spelling but the literal one needs: text without any of them can only hold
 # a secret as is, which a plain substring search finds faster than the expression.
-_ESCAPE_MARKS = ("\\", "%")
+_ESCAPE_MARKS = re.compile(r"[\\%]")
 # JSON's two-character escapes (RFC 8259 section 7), also Python's for these characters.
 _SHORT_ESCAPES = {
     '"': '\\"',
@@ -58,9 +58,12 @@ def _char_spellings(char: str) -> list[str]:
         high, low = divmod(code - 0x10000, 0x400)
         escapes.append(f"\\\\u{0xD800 + high:04x}\\\\u{0xDC00 + low:04x}")  # JSON pair
         escapes.append(f"\\\\U{code:08x}")  # str repr
-    spellings = [re.escape(char), f"(?i:{'|'.join(escapes)})"]
+    # Escapes before the character itself: a backslash that starts an escape is then taken as
+    # the escape, not as a literal backslash ending the secret a character early.
+    spellings = [f"(?i:{'|'.join(escapes)})"]
     if char in _SHORT_ESCAPES:
         spellings.append(re.escape(_SHORT_ESCAPES[char]))
+    spellings.append(re.escape(char))
     return spellings
 
 
@@ -93,7 +96,7 @@ class Redactor:
         """``text`` with every spelling of every secret replaced by ``[redacted]``."""
         if self._text is None:
             return text
-        if not any(mark in text for mark in _ESCAPE_MARKS):
+        if _ESCAPE_MARKS.search(text) is None:
             for secret in self.secrets:
                 if secret in text:
                     text = text.replace(secret, REDACTED)
@@ -109,10 +112,20 @@ class Redactor:
         head = _CONTROLS.sub("", text)[: limit + self.longest_spelling]
         return self.text(head)[:limit]
 
-    def value(self, value: Any) -> Any:
+    def value(self, value: Any, source: str | None = None) -> Any:
         """A parsed JSON value with every string and every key redacted, and every number
-        whose digits hold an all-digit secret replaced by ``"[redacted]"``."""
+        whose digits hold an all-digit secret replaced by ``"[redacted]"``.
+
+        ``source`` is the text ``value`` was parsed from: when it holds no escape and no secret
+        as is, no string parsed from it can hold one, and the walk is skipped.
+        """
         if self._text is None:
+            return value
+        if (
+            source is not None
+            and _ESCAPE_MARKS.search(source) is None
+            and not any(secret in source for secret in self.secrets)
+        ):
             return value
         return self._value(value)
 
@@ -135,33 +148,45 @@ class Redactor:
 
 
 class StreamRedactor:
-    """Redacts secrets from a byte stream whose chunks may split one: the last bytes that could
-    still start a spelling of a secret are held back until the next chunk (or the end) shows
-    whether they do."""
+    """Redacts secrets from a byte stream whose chunks may split one.
+
+    Bytes at a chunk's end that could begin a spelling of a secret (some of its characters
+    spelled whole, then maybe part of the next) are held back until the next chunk (or the end)
+    shows whether they do; anything else passes at once, so a stream is not delayed by the
+    length of the longest spelling.
+    """
 
     def __init__(self, redactor: Redactor) -> None:
         pattern = _pattern(redactor.secrets)
         self._pattern = re.compile(pattern.encode()) if pattern else None
-        self._hold = max(redactor.longest_spelling - 1, 0)
+        self._window = max(redactor.longest_spelling - 1, 0)
+        # Per secret, per character, each spelling on its own: which one a chunk's end holds
+        # is not known until the next chunk.
+        self._chars = tuple(
+            tuple(tuple(re.compile(s.encode()) for s in _char_spellings(c)) for c in secret)
+            for secret in redactor.secrets
+        )
+        self._starts = frozenset(b"\\%") | {secret[0].encode()[0] for secret in redactor.secrets}
         self._pending = b""
 
     def feed(self, chunk: bytes) -> bytes:
         if self._pattern is None:
             return chunk
         data = self._pending + chunk
-        cut = len(data) - self._hold
+        hold = self._held_from(data, 0)
         out: list[bytes] = []
         position = 0
-        for match in self._pattern.finditer(data):
-            # A match starting before the cut is complete: the held bytes cover its longest
-            # spelling. One starting later is looked at again with the next chunk.
-            if match.start() >= cut:
+        while (match := self._pattern.search(data, position)) is not None:
+            if match.start() >= hold or _may_grow(data, match):
+                # It may be the start of a longer secret, or its last character the start of
+                # a longer escape: decided with the next chunk.
+                hold = min(hold, match.start())
                 break
             out += (data[position : match.start()], _REDACTED_BYTES)
             position = match.end()
-        cut = max(cut, position)
-        out.append(data[position:cut])
-        self._pending = data[cut:]
+            hold = max(hold, self._held_from(data, position))
+        out.append(data[position:hold])
+        self._pending = data[hold:]
         return b"".join(out)
 
     def flush(self) -> bytes:
@@ -169,3 +194,59 @@ class StreamRedactor:
         if self._pattern is None:
             return data
         return self._pattern.sub(_REDACTED_BYTES, data)
+
+    def _held_from(self, data: bytes, start: int) -> int:
+        """Where the bytes that could begin a spelling of a secret start (``len(data)`` when
+        none could), looking no further back than the longest spelling."""
+        for position in range(max(start, len(data) - self._window), len(data)):
+            if data[position] in self._starts and any(
+                _could_begin(data, position, chars) for chars in self._chars
+            ):
+                return position
+        return len(data)
+
+
+# The unfinished end of one character's spelling: an escape cut short, or part of a UTF-8
+# sequence. Generous on purpose: holding a few bytes too many only delays them.
+# The longest spelling of one character: four UTF-8 bytes, each written \\xHH.
+_LONGEST_CHAR = 16
+_PARTIAL = re.compile(rb"[\\%][\\%0-9a-zA-Z]{0,14}|[\x80-\xff]{1,3}")
+
+
+def _may_grow(data: bytes, match: re.Match[bytes]) -> bool:
+    """Whether more data could spell the matched secret's last character longer: the match
+    ends where an unfinished escape runs to the end of ``data`` (a backslash matched as
+    itself may be the start of ``\\u005c``)."""
+    if len(data) - match.end() >= _LONGEST_CHAR:
+        return False
+    start = max(match.start(), match.end() - _LONGEST_CHAR)
+    return any(_PARTIAL.fullmatch(data, k) for k in range(start, len(data)))
+
+
+def _could_begin(
+    data: bytes, position: int, chars: tuple[tuple[re.Pattern[bytes], ...], ...]
+) -> bool:
+    """Whether ``data[position:]`` could be the unfinished beginning of a spelling of the secret
+    whose characters' spellings are ``chars`` (a whole spelling is the search's to find).
+
+    Every way of spelling each character is tried (a backslash may be one character or start
+    an escape); each (position, character) pair is looked at once, so this stays linear."""
+    todo = [(position, 0)]
+    seen: set[tuple[int, int]] = set()
+    while todo:
+        state = todo.pop()
+        if state in seen:
+            continue
+        seen.add(state)
+        at, index = state
+        if at == len(data):
+            return True
+        if index == len(chars):
+            continue
+        if len(data) - at < _LONGEST_CHAR and _PARTIAL.fullmatch(data, at):
+            return True
+        for spelling in chars[index]:
+            match = spelling.match(data, at)
+            if match is not None:
+                todo.append((match.end(), index + 1))
+    return False
