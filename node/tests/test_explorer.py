@@ -176,6 +176,24 @@ def test_every_explorer_answer_carries_the_security_headers(explorer: NodeThread
     assert "content-security-policy" not in http.get("/api/jobs").headers
 
 
+def test_explorer_errors_from_the_server_carry_the_security_headers(
+    start_node: NodeFactory, standard_containers: list[dict[str, Any]]
+) -> None:
+    limited = {"rate_limit": {"num_requests": 2, "period": 60}}
+    node = start_node(standard_containers, server=limited, **EXPLORER)
+    http = Http(node.url)
+    assert http.get("/api/explorer/jobs").status == 200
+    # the job table gone from under the node: the route fails with the middleware's 500
+    node.node.store.connection.execute("ALTER TABLE offchain_jobs RENAME TO gone")
+    failed = http.get("/api/explorer/jobs")
+    limited_answer = http.get("/api/explorer/jobs")
+    for answer, status in ((failed, 500), (limited_answer, 429)):
+        assert answer.status == status
+        assert answer.headers.get("content-security-policy") == CONTENT_SECURITY_POLICY
+        assert answer.headers.get("x-content-type-options") == "nosniff"
+    node.node.store.connection.execute("ALTER TABLE gone RENAME TO offchain_jobs")
+
+
 def test_unknown_job_is_a_404(explorer: NodeThread):
     answer = Http(explorer.url).get("/api/explorer/job?client=127.0.0.1&id=nope")
     assert answer.status == 404

@@ -9,6 +9,7 @@ import stat
 from pathlib import Path
 
 from infernet_devnode.config import LogConfig
+from infernet_devnode.config import NodeConfig
 from infernet_devnode.logs import REDACTED
 from infernet_devnode.logs import JsonFormatter
 from infernet_devnode.logs import SecretRedactor
@@ -26,6 +27,18 @@ def test_redactor_masks_secrets_in_message_and_arguments() -> None:
     record = _record("key %s and %s", SECRET, SECRET.removeprefix("0x"))
     assert SecretRedactor([SECRET, SECRET.removeprefix("0x")]).filter(record)
     assert record.getMessage() == f"key {REDACTED} and {REDACTED}"
+
+
+def test_redactor_masks_every_spelling_of_container_secrets() -> None:
+    env_secret = 'quo"te\\slash-s\u00e9cret'
+    containers = [{"id": "c", "bearer": "b" * 12, "env": {"KEY": env_secret, "SHORT": "1"}}]
+    secrets = NodeConfig.model_validate({"containers": containers}).secrets()
+    assert env_secret in secrets
+    assert "1" not in secrets
+    for spelling in (json.dumps(env_secret)[1:-1], repr(env_secret.encode())[2:-1]):
+        record = _record("job failed: %s", f"sent b'{spelling}'")
+        SecretRedactor(secrets).filter(record)
+        assert record.getMessage() == f"job failed: sent b'{REDACTED}'"
 
 
 def test_redactor_masks_secrets_in_tracebacks() -> None:
