@@ -4,9 +4,10 @@ Routes, JSON shapes and status codes are upstream's, with these deliberate diffe
 malformed or invalid bodies (too deep, non-finite numbers included) get 400 naming the field
 (upstream: 500); unknown routes, wrong methods and oversized bodies get JSON errors; a batch is
 capped at ``server.max_batch_size`` items; a full job queue is a 503 with Retry-After; every
-route is rate limited, PUT /api/status included, and a status report cannot change a finished
-job (409); a client-supplied ``id``/``ip`` in the body cannot override the node's own; the
-client is always the TCP peer address (no X-Forwarded-For). Nothing is served as NaN/Infinity.
+route is rate limited, PUT /api/status included, and a status report cannot change a job the
+node runs nor a finished one (409); a client-supplied ``id``/``ip`` in the body cannot override
+the node's own; the client is always the TCP peer address (no X-Forwarded-For). Nothing is
+served as NaN/Infinity.
 """
 
 from __future__ import annotations
