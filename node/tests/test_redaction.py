@@ -152,3 +152,8 @@ def test_a_stream_cut_anywhere_never_passes_a_secret(
     out = b"".join(redactor.feed(text[a:b]) for a, b in itertools.pairwise(bounds))
     out += redactor.flush()
     assert json.loads(out) == {"a": REDACTED, "b": REDACTED}
+
+
+def test_error_quotes_redact_a_secret_holding_a_control_character() -> None:
+    secret = "abc\x1fdefghij"
+    assert Redactor([secret]).quote(f"oops {secret}!", 1_000) == f"oops {REDACTED}!"

@@ -40,6 +40,8 @@ _SHORT_ESCAPES = {
 # Control characters other than tab and newline carry no text: a body whose characters are
 # interleaved with NULs (UTF-16 read as UTF-8) is quoted without them.
 _CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
+# UTF-32 read as UTF-8: each character followed by three NULs.
+_CONTROL_SPREAD = 4
 
 
 def _char_spellings(char: str) -> list[str]:
@@ -106,10 +108,13 @@ class Redactor:
     def quote(self, text: str, limit: int) -> str:
         """At most ``limit`` characters of a peer's ``text`` for an error reason, redacted.
 
-        Redacts a little past ``limit`` first, so a secret spelled across the cut is still
-        found whole; drops control characters first, so one spelled between NULs is too.
+        Redacts a little past ``limit``, so a secret spelled across the cut is still found
+        whole; redacts again once control characters are dropped, so one spelled between NULs
+        (UTF-16 or UTF-32 read as UTF-8) is found too.
         """
-        head = _CONTROLS.sub("", text)[: limit + self.longest_spelling]
+        reach = limit + self.longest_spelling
+        # Up to four characters of text per character shown, once the controls are gone.
+        head = _CONTROLS.sub("", self.text(text[: _CONTROL_SPREAD * reach]))[:reach]
         return self.text(head)[:limit]
 
     def value(self, value: Any, source: str | None = None) -> Any:
