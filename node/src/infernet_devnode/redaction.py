@@ -22,9 +22,6 @@ _REDACTED_BYTES = REDACTED.encode()
 # Container env values shorter than this are not secrets worth redacting: "1" or "true" would
 # mangle every answer.
 MIN_SECRET_LENGTH = 8
-# Characters every spelling but the literal one needs: text without any of them can only hold
-# a secret as is, which a plain substring search finds faster than the expression.
-_ESCAPE_MARKS = re.compile(r"[\\%]")
 # JSON's two-character escapes (RFC 8259 section 7), also Python's for these characters.
 _SHORT_ESCAPES = {
     '"': '\\"',
@@ -45,24 +42,28 @@ _CONTROL_SPREAD = 4
 
 
 def _char_spellings(char: str) -> list[str]:
-    """Regular expressions matching every way ``char`` can be written (see the module doc)."""
+    """Regular expressions matching every way ``char`` can be written (see the module doc).
+
+    Each starts with a literal character (a backslash, a percent sign or ``char`` itself), so
+    an expression starting with a choice among them lets the regex engine skip every position
+    that holds none of those characters."""
     code = ord(char)
     utf8 = char.encode()
-    escapes = [
-        "".join(f"\\\\x{byte:02x}" for byte in utf8),  # bytes repr
-        "".join(f"%{byte:02x}" for byte in utf8),  # URL percent-encoding
-    ]
-    if code < 0x100:
-        escapes.append(f"\\\\x{code:02x}")  # str repr
+    # After the backslash: the UTF-8 bytes as bytes repr writes them (xc3\xa9), the
+    # code point as str repr writes it, and the JSON \u escape (a surrogate pair above the BMP).
+    backslashed = ["x" + "\\\\x".join(f"{byte:02x}" for byte in utf8)]
+    if 0x80 <= code < 0x100:
+        backslashed.append(f"x{code:02x}")
     if code < 0x10000:
-        escapes.append(f"\\\\u{code:04x}")  # JSON, str repr
+        backslashed.append(f"u{code:04x}")
     else:
         high, low = divmod(code - 0x10000, 0x400)
-        escapes.append(f"\\\\u{0xD800 + high:04x}\\\\u{0xDC00 + low:04x}")  # JSON pair
-        escapes.append(f"\\\\U{code:08x}")  # str repr
+        backslashed.append(f"u{0xD800 + high:04x}\\\\u{0xDC00 + low:04x}")
+        backslashed.append(f"U{code:08x}")
+    percent = "%".join(f"{byte:02x}" for byte in utf8)  # URL percent-encoding: c3%a9
     # Escapes before the character itself: a backslash that starts an escape is then taken as
     # the escape, not as a literal backslash ending the secret a character early.
-    spellings = [f"(?i:{'|'.join(escapes)})"]
+    spellings = [f"\\\\(?i:{'|'.join(backslashed)})", f"%(?i:{percent})"]
     if char in _SHORT_ESCAPES:
         spellings.append(re.escape(_SHORT_ESCAPES[char]))
     spellings.append(re.escape(char))
@@ -76,9 +77,13 @@ def _longest_spelling(secret: str) -> int:
 
 
 def _pattern(secrets: tuple[str, ...]) -> str:
-    return "|".join(
-        "".join(f"(?:{'|'.join(_char_spellings(c))})" for c in secret) for secret in secrets
-    )
+    """One expression for every spelling of every secret. The first character's spellings are
+    spread over the whole choice, so that the choice starts with literal characters only."""
+    choices = []
+    for secret in secrets:
+        rest = "".join(f"(?:{'|'.join(_char_spellings(c))})" for c in secret[1:])
+        choices += [first + rest for first in _char_spellings(secret[0])]
+    return "|".join(choices)
 
 
 class Redactor:
@@ -98,7 +103,9 @@ class Redactor:
         """``text`` with every spelling of every secret replaced by ``[redacted]``."""
         if self._text is None:
             return text
-        if _ESCAPE_MARKS.search(text) is None:
+        if "\\" not in text and "%" not in text:
+            # Every spelling but the secret itself needs one of them: a substring search is
+            # all it takes, and far faster than the expression.
             for secret in self.secrets:
                 if secret in text:
                     text = text.replace(secret, REDACTED)
@@ -128,7 +135,8 @@ class Redactor:
             return value
         if (
             source is not None
-            and _ESCAPE_MARKS.search(source) is None
+            and "\\" not in source
+            and "%" not in source
             and not any(secret in source for secret in self.secrets)
         ):
             return value
@@ -172,23 +180,28 @@ class StreamRedactor:
             for secret in redactor.secrets
         )
         self._starts = frozenset(b"\\%") | {secret[0].encode()[0] for secret in redactor.secrets}
+        self._literals = tuple(secret.encode() for secret in redactor.secrets)
         self._pending = b""
 
     def feed(self, chunk: bytes) -> bytes:
         if self._pattern is None:
             return chunk
         data = self._pending + chunk
+        # Without a backslash or a percent sign a secret can only be spelled as is, which
+        # bytes.find finds far faster than the expression of every spelling.
+        spelled = b"\\" in data or b"%" in data
         hold = self._held_from(data, 0)
         out: list[bytes] = []
         position = 0
-        while (match := self._pattern.search(data, position)) is not None:
-            if match.start() >= hold or _may_grow(data, match):
+        while (found := self._search(data, position, spelled)) is not None:
+            start, end = found
+            if start >= hold or (spelled and _may_grow(data, start, end)):
                 # It may be the start of a longer secret, or its last character the start of
                 # a longer escape: decided with the next chunk.
-                hold = min(hold, match.start())
+                hold = min(hold, start)
                 break
-            out += (data[position : match.start()], _REDACTED_BYTES)
-            position = match.end()
+            out += (data[position:start], _REDACTED_BYTES)
+            position = end
             hold = max(hold, self._held_from(data, position))
         out.append(data[position:hold])
         self._pending = data[hold:]
@@ -199,6 +212,19 @@ class StreamRedactor:
         if self._pattern is None:
             return data
         return self._pattern.sub(_REDACTED_BYTES, data)
+
+    def _search(self, data: bytes, position: int, spelled: bool) -> tuple[int, int] | None:
+        """The first (start, end) of a secret in ``data`` from ``position``, if any."""
+        if spelled:
+            assert self._pattern is not None
+            match = self._pattern.search(data, position)
+            return None if match is None else match.span()
+        first: tuple[int, int] | None = None
+        for secret in self._literals:  # longest first: it wins a tie
+            at = data.find(secret, position)
+            if at >= 0 and (first is None or at < first[0]):
+                first = (at, at + len(secret))
+        return first
 
     def _held_from(self, data: bytes, start: int) -> int:
         """Where the bytes that could begin a spelling of a secret start (``len(data)`` when
@@ -211,21 +237,22 @@ class StreamRedactor:
         return len(data)
 
 
-# The unfinished end of one character's spelling: an escape cut short, or part of a UTF-8
-# sequence. Generous on purpose: holding a few bytes too many only delays them.
 # The longest spelling of one character: four UTF-8 bytes, each written \\xHH.
 _LONGEST_CHAR = 16
+# The unfinished end of one character's spelling: an escape cut short, or part of a UTF-8
+# sequence. Generous on purpose: holding a few bytes too many only delays them.
 _PARTIAL = re.compile(rb"[\\%][\\%0-9a-zA-Z]{0,14}|[\x80-\xff]{1,3}")
 
 
-def _may_grow(data: bytes, match: re.Match[bytes]) -> bool:
+def _may_grow(data: bytes, start: int, end: int) -> bool:
     """Whether more data could spell the matched secret's last character longer: the match
     ends where an unfinished escape runs to the end of ``data`` (a backslash matched as
     itself may be the start of ``\\u005c``)."""
-    if len(data) - match.end() >= _LONGEST_CHAR:
+    if len(data) - end >= _LONGEST_CHAR:
         return False
-    start = max(match.start(), match.end() - _LONGEST_CHAR)
-    return any(_PARTIAL.fullmatch(data, k) for k in range(start, len(data)))
+    return any(
+        _PARTIAL.fullmatch(data, k) for k in range(max(start, end - _LONGEST_CHAR), len(data))
+    )
 
 
 def _could_begin(
