@@ -10,6 +10,7 @@ sender stops as soon as the node hangs up.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
 import threading
@@ -223,6 +224,22 @@ async def _trickle(writer: Writer, token: Any, head: bytes) -> bool:
     return False
 
 
+async def _verbatim(writer: Writer, token: Any, head: bytes) -> bool:
+    # The whole answer, written by the test (base64 in the token): any bytes at all. The
+    # connection closes after it, wherever a malformed answer leaves the framing.
+    writer.write(base64.b64decode(token))
+    return False
+
+
+def verbatim(answer: bytes) -> dict[str, str]:
+    """Job data that has the container send ``answer`` (status line on) as it is."""
+    return {"case": "verbatim", "token": base64.b64encode(answer).decode()}
+
+
+# A request to this path (a redirect's target) is answered {"token": "followed"}.
+FOLLOWED_PATH = "/followed"
+
+
 CASES: dict[str, Case] = {
     "ok": _ok,
     "slow": _slow,
@@ -245,6 +262,7 @@ CASES: dict[str, Case] = {
     "echo-headers-ok": _echo_headers_ok,
     "trickle": _trickle,
     "stream-echo": _stream_echo,
+    "verbatim": _verbatim,
 }
 
 
@@ -310,6 +328,8 @@ class HostileContainer:
                 body = json.loads(await reader.readexactly(length)) if length else {}
                 data = body.get("data") or {}
                 case = CASES[data.get("case", "ok")]
+                if head.split(b" ", 2)[1].startswith(FOLLOWED_PATH.encode()):
+                    case, data = _ok, {"token": "followed"}
                 keep = await case(writer, data.get("token"), head)
                 await writer.drain()
                 if case is _extra_bytes_later:

@@ -236,6 +236,26 @@ def test_put_status_records_job_for_the_caller(node: NodeThread) -> None:
     ]
 
 
+def test_put_status_cannot_report_a_job_the_node_runs(
+    start_node: NodeFactory, containers: Containers
+) -> None:
+    node = start_node([{"id": "hang", "url": containers.url("hang")}])
+    http = node.http()
+    job_id = http.job(["hang"], {})
+    for status in ("success", "failed", "running"):
+        report = {"id": job_id, "status": status, "containers": ["hang"]}
+        answer = http.put("/api/status", report)
+        assert (answer.status, answer.json["field"]) == (409, "id"), status
+    assert http.get(f"/api/jobs?id={job_id}").json[0]["status"] == "running"
+    containers.release()
+    assert http.result(job_id)["result"]["output"]["echo"] == {}
+    # once finished the record is final, and the job was counted once
+    report = {"id": job_id, "status": "failed", "containers": ["hang"]}
+    assert http.put("/api/status", report).status == 409
+    assert http.result(job_id)["status"] == "success"
+    assert http.get("/info").json["devnode"]["jobs"]["offchain"] == {"success": 1, "failed": 0}
+
+
 def test_put_status_rejects_unknown_status(node: NodeThread) -> None:
     answer = node.http().put("/api/status", {"id": "x", "status": "done", "containers": []})
     assert (answer.status, answer.json) == (400, {"error": "Status is invalid"})

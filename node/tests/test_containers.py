@@ -11,7 +11,7 @@ from devnode_harness import DELEGATED
 from devnode_harness import Containers
 from devnode_harness import NodeFactory
 from devnode_harness import NodeThread
-from infernet_devnode.containers import _StreamRedactor
+from infernet_devnode.redaction import Redactor
 
 
 def test_chain_of_two_feeds_each_output_to_the_next(
@@ -197,9 +197,8 @@ def test_stream_rejects_delegated_and_guardian_failures(node: NodeThread) -> Non
 
 @pytest.mark.parametrize("piece", [1, 3, 7, 1000])
 def test_stream_redaction_catches_secrets_split_across_chunks(piece: int) -> None:
-    secret, other = b"top-secret-bearer", b"second-secret"
     text = b"a top-secret-bearer b second-secret c top-secret-bearertop-secret-bearer"
-    redactor = _StreamRedactor((secret, other))
+    redactor = Redactor(["top-secret-bearer", "second-secret"]).stream()
     out = b"".join(redactor.feed(text[i : i + piece]) for i in range(0, len(text), piece))
     out += redactor.flush()
     assert out == b"a [redacted] b [redacted] c [redacted][redacted]"

@@ -131,6 +131,69 @@ def test_bad_parameters_are_named_400s(explorer: NodeThread, query: str, field: 
     assert answer.json["field"] == field
 
 
+SUPERSCRIPT_TWO, CIRCLED_ONE = "%C2%B2", "%E2%91%A0"  # str.isdigit() is true for both
+TOO_MANY_DIGITS = "1" * 5_000  # int() refuses more than 4,300 digits
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        pytest.param(f"subscriptions/{SUPERSCRIPT_TWO}", "id", id="id-superscript"),
+        pytest.param(f"subscriptions/{CIRCLED_ONE}", "id", id="id-circled"),
+        pytest.param(f"subscriptions/{TOO_MANY_DIGITS}", "id", id="id-5000-digits"),
+        pytest.param(f"subscriptions/0{'0' * 10}1", "id", id="id-longer-than-uint32"),
+        pytest.param(f"jobs?limit={SUPERSCRIPT_TWO}", "limit", id="limit-superscript"),
+        pytest.param(f"jobs?before={TOO_MANY_DIGITS}", "before", id="before-5000-digits"),
+        pytest.param(f"subscriptions?id={CIRCLED_ONE}", "id", id="filter-circled"),
+        pytest.param(f"delegations?subscription={TOO_MANY_DIGITS}", "subscription", id="sub"),
+    ],
+)
+def test_integers_are_ascii_digits_of_bounded_length(
+    explorer: NodeThread, query: str, field: str
+) -> None:
+    answer = Http(explorer.url).get("/api/explorer/" + query)
+    assert (answer.status, answer.json["field"]) == (400, field)
+    assert answer.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+
+
+def test_every_explorer_answer_carries_the_security_headers(explorer: NodeThread) -> None:
+    http = Http(explorer.url)
+    answers = {
+        "400": http.get("/api/explorer/jobs?limit=0"),
+        "404 route": http.get("/api/explorer/nope"),
+        "404 file": http.get("/ui/nope.js"),
+        "404 nested": http.get("/ui/a/b"),
+        "404 job": http.get("/api/explorer/job?client=127.0.0.1&id=nope"),
+        "405": http.post("/api/explorer/jobs", {}),
+        "200": http.get("/api/explorer/overview"),
+    }
+    for name, answer in answers.items():
+        assert answer.status == int(name[:3]), name
+        assert answer.headers.get("content-security-policy") == CONTENT_SECURITY_POLICY, name
+        assert answer.headers.get("x-frame-options") == "DENY", name
+        assert answer.headers.get("cache-control") == "no-store", name
+    # the rest of the API is not the explorer's: no page headers there
+    assert "content-security-policy" not in http.get("/api/jobs").headers
+
+
+def test_explorer_errors_from_the_server_carry_the_security_headers(
+    start_node: NodeFactory, standard_containers: list[dict[str, Any]]
+) -> None:
+    limited = {"rate_limit": {"num_requests": 2, "period": 60}}
+    node = start_node(standard_containers, server=limited, **EXPLORER)
+    http = Http(node.url)
+    assert http.get("/api/explorer/jobs").status == 200
+    # the job table gone from under the node: the route fails with the middleware's 500
+    node.node.store.connection.execute("ALTER TABLE offchain_jobs RENAME TO gone")
+    failed = http.get("/api/explorer/jobs")
+    limited_answer = http.get("/api/explorer/jobs")
+    for answer, status in ((failed, 500), (limited_answer, 429)):
+        assert answer.status == status
+        assert answer.headers.get("content-security-policy") == CONTENT_SECURITY_POLICY
+        assert answer.headers.get("x-content-type-options") == "nosniff"
+    node.node.store.connection.execute("ALTER TABLE gone RENAME TO offchain_jobs")
+
+
 def test_unknown_job_is_a_404(explorer: NodeThread):
     answer = Http(explorer.url).get("/api/explorer/job?client=127.0.0.1&id=nope")
     assert answer.status == 404

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import stat
 import time
 from pathlib import Path
 
@@ -105,3 +107,29 @@ def test_prune_forgets_only_old_completed_jobs(tmp_path: Path) -> None:
     assert records.prune(older_than=time.time() + 1) == 1
     assert records.ids("c", pending=None) == ["running"]
     store.close()
+
+
+def test_store_and_its_wal_files_are_created_private(tmp_path: Path) -> None:
+    """The store holds every job's input and output: only its owner may read it or its WAL."""
+    previous = os.umask(0o022)  # the usual umask, under which files are created 0644
+    try:
+        store = Store(tmp_path / "db.sqlite3").open()
+        JobRecords(store).put("127.0.0.1", JobResult("a", JobStatus.RUNNING, None), ["echo"])
+        paths = [tmp_path / name for name in ("db.sqlite3", "db.sqlite3-wal", "db.sqlite3-shm")]
+        assert {path.name: stat.S_IMODE(path.stat().st_mode) for path in paths} == {
+            path.name: 0o600 for path in paths
+        }
+        store.close()
+    finally:
+        os.umask(previous)
+
+
+def test_a_final_record_is_written_once(tmp_path: Path) -> None:
+    records = JobRecords(Store(tmp_path / "db.sqlite3").open())
+    done = JobResult("a", JobStatus.SUCCESS, ContainerOutput("echo", {"n": 1}))
+    assert records.put("c", JobResult("a", JobStatus.RUNNING, None), ["echo"])
+    assert records.put("c", done, ["echo"])
+    forged = JobResult("a", JobStatus.FAILED, ContainerError("echo", "forged"))
+    assert not records.put("c", forged, ["echo"])
+    assert not records.put("c", JobResult("a", JobStatus.RUNNING, None), ["echo"])
+    assert records.get("c", ["a"]) == [done]

@@ -4,9 +4,10 @@ Routes, JSON shapes and status codes are upstream's, with these deliberate diffe
 malformed or invalid bodies (too deep, non-finite numbers included) get 400 naming the field
 (upstream: 500); unknown routes, wrong methods and oversized bodies get JSON errors; a batch is
 capped at ``server.max_batch_size`` items; a full job queue is a 503 with Retry-After; every
-route is rate limited, PUT /api/status included, and a status report cannot change a finished
-job (409); a client-supplied ``id``/``ip`` in the body cannot override the node's own; the
-client is always the TCP peer address (no X-Forwarded-For). Nothing is served as NaN/Infinity.
+route is rate limited, PUT /api/status included, and a status report cannot change a job the
+node runs nor a finished one (409); a client-supplied ``id``/``ip`` in the body cannot override
+the node's own; the client is always the TCP peer address (no X-Forwarded-For). Nothing is
+served as NaN/Infinity.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from .components import NodeContext
 from .connections import ConnectionCap
 from .errors import GuardianRejection
 from .errors import InvalidField
-from .errors import JobFinished
+from .errors import JobConflict
 from .errors import NodeBusy
 from .errors import RequestTimeout
 from .jobs import OffchainJobs
@@ -218,7 +219,7 @@ class _Api:
         except NodeBusy as e:
             response = _error(503, e.reason, limit=e.limit)
             response.headers["Retry-After"] = str(e.retry_after)
-        except JobFinished as e:
+        except JobConflict as e:
             response = _error(409, str(e), field="id")
         except RequestTimeout as e:
             response = _error(408, str(e), limit=e.limit)

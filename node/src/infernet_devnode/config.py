@@ -40,6 +40,7 @@ from pydantic import model_validator
 
 from .errors import ConfigError
 from .errors import field_path
+from .redaction import MIN_SECRET_LENGTH
 
 __all__ = [
     "ChainConfig",
@@ -195,6 +196,13 @@ class ContainerConfig(_Section):
             except ValueError as e:
                 raise ValueError(f"expected IP addresses or CIDR ranges, got {item!r}") from e
         return value
+
+    def secrets(self) -> list[str]:
+        """What the node redacts from this container's answers and from the logs: its bearer
+        and every ``env`` value of at least ``MIN_SECRET_LENGTH`` characters."""
+        values = [self.bearer.get_secret_value()]
+        values += [v for v in self.env.values() if isinstance(v, str)]
+        return [v for v in values if len(v) >= MIN_SECRET_LENGTH]
 
     @property
     def base_url(self) -> str:
@@ -427,6 +435,7 @@ class NodeConfig(_Section):
     def secrets(self) -> list[str]:
         """Every secret value in the config, for log redaction."""
         values = [c.bearer.get_secret_value() for c in self.containers]
+        values += [secret for c in self.containers for secret in c.secrets()]
         if self.chain.wallet is not None and self.chain.wallet.private_key is not None:
             key = self.chain.wallet.private_key.get_secret_value()
             values += [key, key.removeprefix("0x")]

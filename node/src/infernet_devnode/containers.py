@@ -14,8 +14,9 @@ Error mapping follows upstream: a connection error, a timeout or a body that is 
 ContainerError (the job fails). Deliberate differences: a non-2xx answer is also an error
 (upstream stores e.g. a 500's JSON body as a successful output); framing errors, oversized or
 too-deep answers and non-finite numbers each fail the job with a reason naming what the container
-sent; the node's own secrets for a container (its bearer, env values) are redacted from whatever
-that container answers before it is stored.
+sent; only same-origin 307/308 redirects are followed (upstream's aiohttp defaults follow any);
+an answer must be UTF-8; the node's own secrets for a container (its bearer, env values) are
+redacted (redaction.py) from the parsed answer and from every reason before either is stored.
 """
 
 from __future__ import annotations
@@ -39,8 +40,13 @@ from ._json import loads
 from .capacity import CallLimits
 from .capacity import CallSlots
 from .config import ContainerConfig
+from .container_http import AnswerRefused
+from .container_http import check_charset
+from .container_http import post_following_redirects
 from .errors import StreamFailed
 from .metrics import Metrics
+from .redaction import REDACTED
+from .redaction import Redactor
 from .results import ContainerError
 from .results import ContainerOutput
 from .results import ContainerResult
@@ -57,10 +63,8 @@ _SPARE_CONNECTIONS = 16
 _KEEPALIVE_S = 30.0
 # Read size while streaming an answer whose length is not declared up front.
 _READ_CHUNK = 64 * 1024
-# Env values shorter than this are not redacted: "1" or "true" would mangle every answer.
-_MIN_SECRET_LENGTH = 8
-REDACTED = "[redacted]"
-_REDACTED_BYTES = REDACTED.encode()
+# A call's own timeout is applied around it (asyncio.timeout), not by aiohttp.
+_UNTIMED = aiohttp.ClientTimeout(total=None)
 
 
 @dataclass(frozen=True)
@@ -95,10 +99,6 @@ class Pipeline:
 PipelineProgress = Callable[[tuple[ContainerResult, ...]], Awaitable[None] | None]
 
 
-class _Rejected(Exception):
-    """A container answer the node refuses; the message is the job's failure reason."""
-
-
 @dataclass(frozen=True)
 class _Target:
     """A container as the client calls it: URL, headers and what to redact from answers."""
@@ -108,7 +108,7 @@ class _Target:
     # Parsed once: aiohttp otherwise parses the URL string and builds the header map per call.
     parsed_url: URL
     headers: CIMultiDict[str]
-    secrets: tuple[str, ...]
+    redactor: Redactor
 
     @classmethod
     def of(cls, config: ContainerConfig) -> _Target:
@@ -116,51 +116,11 @@ class _Target:
         bearer = config.bearer.get_secret_value()
         if bearer:
             headers["Authorization"] = f"Bearer {bearer}"
-        secrets = [bearer] + [v for v in config.env.values() if isinstance(v, str)]
-        long_enough = {s for s in secrets if len(s) >= _MIN_SECRET_LENGTH}
-        # Longest first, so a secret containing another is replaced whole.
         url = f"{config.base_url}/service_output"
-        return cls(
-            config,
-            url,
-            URL(url),
-            CIMultiDict(headers),
-            tuple(sorted(long_enough, key=len, reverse=True)),
-        )
+        return cls(config, url, URL(url), CIMultiDict(headers), Redactor(config.secrets()))
 
     def redact(self, text: str) -> str:
-        for secret in self.secrets:
-            if secret in text:
-                text = text.replace(secret, REDACTED)
-        return text
-
-    def stream_redactor(self) -> _StreamRedactor:
-        return _StreamRedactor(tuple(s.encode() for s in self.secrets))
-
-
-class _StreamRedactor:
-    """Redacts secrets from a byte stream whose chunks may split one: the last
-    ``len(longest secret) - 1`` bytes are held back until the next chunk (or the end) shows
-    whether they start a secret."""
-
-    def __init__(self, secrets: tuple[bytes, ...]) -> None:
-        self._secrets = secrets
-        self._hold = max((len(s) for s in secrets), default=1) - 1
-        self._pending = b""
-
-    def feed(self, chunk: bytes) -> bytes:
-        if not self._secrets:
-            return chunk
-        data = self._pending + chunk
-        for secret in self._secrets:
-            data = data.replace(secret, _REDACTED_BYTES)
-        cut = max(0, len(data) - self._hold)
-        data, self._pending = data[:cut], data[cut:]
-        return data
-
-    def flush(self) -> bytes:
-        data, self._pending = self._pending, b""
-        return data
+        return self.redactor.text(text)
 
 
 class _Connector(aiohttp.TCPConnector):
@@ -217,7 +177,7 @@ class ContainerClient:
             connector=connector,
             raise_for_status=False,
             # The container's own timeout is applied per call, after the call gets its slot.
-            timeout=aiohttp.ClientTimeout(total=None),
+            timeout=_UNTIMED,
             # Answers are read as sent: a compressed answer cannot inflate past the size cap.
             auto_decompress=False,
             skip_auto_headers=("User-Agent", "Accept-Encoding"),
@@ -260,23 +220,27 @@ class ContainerClient:
             self._metrics.container_call(call.container, outcome, time.perf_counter() - started)
 
     async def _post(self, target: _Target, call: ContainerCall) -> ContainerResult:
+        result = await self._exchange(target, call)
+        if isinstance(result, ContainerError):
+            # Every reason, whatever built it, may quote what the container sent.
+            return ContainerError(result.container, target.redact(result.error))
+        return result
+
+    async def _exchange(self, target: _Target, call: ContainerCall) -> ContainerResult:
         config, url = target.config, target.url
         body = json.dumps(call.body()).encode()
         try:
-            async with (
-                asyncio.timeout(config.timeout),
-                self._session(config.id).post(
-                    target.parsed_url, data=body, headers=target.headers
-                ) as response,
-            ):
-                try:
-                    raw = await _read_capped(response, config.max_answer_size, url)
-                except _Rejected:
-                    response.close()  # the rest is never read: the connection cannot be reused
-                    raise
-                status, content_type = response.status, response.content_type
-                charset = response.charset or "utf-8"
-        except _Rejected as e:
+            async with asyncio.timeout(config.timeout):
+                response = await self._send(target, body)
+                async with response:
+                    try:
+                        check_charset(response)
+                        raw = await _read_capped(response, config.max_answer_size, url)
+                    except AnswerRefused:
+                        response.close()  # the rest is never read: the connection is spent
+                        raise
+                    status, content_type = response.status, response.content_type
+        except AnswerRefused as e:
             return ContainerError(config.id, str(e))
         except TimeoutError:
             return ContainerError(config.id, f"timed out after {config.timeout:g} s calling {url}")
@@ -284,29 +248,47 @@ class ContainerClient:
             return ContainerError(config.id, _client_error(url, e))
         except OSError as e:
             return ContainerError(config.id, f"cannot reach {url}: {e}")
-        text = target.redact(_decode(raw, charset))
-        return self._result(config.id, status, content_type, text)
+        return self._result(target, status, content_type, _decode(raw))
 
-    def _result(self, container: str, status: int, content_type: str, text: str) -> ContainerResult:
-        """An answer as a result: JSON 2xx is an output, anything else an error naming it."""
+    def _result(
+        self, target: _Target, status: int, content_type: str, text: str
+    ) -> ContainerResult:
+        """An answer as a result: JSON 2xx is an output (its strings and keys redacted),
+        anything else an error naming it (its quote redacted)."""
+        container, redactor = target.config.id, target.redactor
         if content_type != _JSON:
             return ContainerError(
                 container,
                 f"answer is not JSON (HTTP {status}, Content-Type {content_type!r}):"
-                f" {text[:_MAX_ERROR_BODY]}",
+                f" {redactor.quote(text, _MAX_ERROR_BODY)}",
             )
         try:
             output = loads(text, self._max_json_depth)
         except JsonRejected as e:
             if e.reason.startswith("not valid JSON"):
                 # Upstream: an invalid JSON body becomes the error text itself.
-                return ContainerError(container, text[:_MAX_ERROR_BODY])
+                return ContainerError(container, redactor.quote(text, _MAX_ERROR_BODY))
             return ContainerError(
-                container, f"answer (HTTP {status}) {e.reason}: {text[:_MAX_ERROR_BODY]}"
+                container,
+                f"answer (HTTP {status}) {e.reason}: {redactor.quote(text, _MAX_ERROR_BODY)}",
             )
         if not 200 <= status < 300:
-            return ContainerError(container, f"HTTP {status}: {text[:_MAX_ERROR_BODY]}")
-        return ContainerOutput(container, output)
+            return ContainerError(
+                container, f"HTTP {status}: {redactor.quote(text, _MAX_ERROR_BODY)}"
+            )
+        return ContainerOutput(container, redactor.value(output, text))
+
+    async def _send(
+        self, target: _Target, body: bytes, limits: aiohttp.ClientTimeout = _UNTIMED
+    ) -> aiohttp.ClientResponse:
+        return await post_following_redirects(
+            self._session(target.config.id),
+            target.parsed_url,
+            body,
+            target.headers,
+            target.redactor,
+            limits,
+        )
 
     async def run(
         self,
@@ -362,20 +344,20 @@ class ContainerClient:
             started = time.perf_counter()
             outcome = "error"
             try:
-                async with self._session(container).post(
-                    url, data=json.dumps(body), headers=target.headers, timeout=timeout
-                ) as response:
+                response = await self._send(target, json.dumps(body).encode(), timeout)
+                async with response:
+                    check_charset(response)
                     if not 200 <= response.status < 300:
-                        # Read past the quoted part by the longest secret, so none is cut
-                        # in half before it is redacted.
-                        extra = max((len(s) for s in target.secrets), default=0)
+                        # Read past the quoted part by the longest spelling of a secret, so
+                        # none is cut in half before it is redacted.
+                        extra = target.redactor.longest_spelling
                         raw = await _read_capped(
                             response, _MAX_ERROR_BODY + extra, url, truncate=True
                         )
-                        text = target.redact(_decode(raw, response.charset or "utf-8"))
-                        raise StreamFailed(f"HTTP {response.status}: {text[:_MAX_ERROR_BODY]}")
+                        quoted = target.redactor.quote(_decode(raw), _MAX_ERROR_BODY)
+                        raise StreamFailed(f"HTTP {response.status}: {quoted}")
                     size = 0
-                    redactor = target.stream_redactor()
+                    redactor = target.redactor.stream()
                     async for chunk in response.content.iter_any():
                         size += len(chunk)
                         if size > config.max_answer_size:
@@ -392,8 +374,10 @@ class ContainerClient:
                 raise StreamFailed(
                     f"timed out after {config.stream_timeout:g} s calling {url}"
                 ) from e
+            except AnswerRefused as e:
+                raise StreamFailed(target.redact(str(e))) from e
             except aiohttp.ClientError as e:
-                raise StreamFailed(_client_error(url, e)) from e
+                raise StreamFailed(target.redact(_client_error(url, e))) from e
             finally:
                 self._metrics.container_call(container, outcome, time.perf_counter() - started)
 
@@ -415,15 +399,17 @@ class ContainerClient:
                 async with (
                     asyncio.timeout(timeout),
                     self._session(config.id).get(
-                        url, params=params, headers=target.headers
+                        url, params=params, headers=target.headers, allow_redirects=False
                     ) as response,
                 ):
                     if not 200 <= response.status < 300:
                         return None
+                    check_charset(response)
                     raw = await _read_capped(response, config.max_answer_size, url)
-                    text = target.redact(_decode(raw, response.charset or "utf-8"))
-                    return config.id, loads(text, self._max_json_depth)
-            except (aiohttp.ClientError, TimeoutError, OSError, _Rejected, JsonRejected):
+                    text = _decode(raw)
+                    answer = loads(text, self._max_json_depth)
+                    return config.id, target.redactor.value(answer, text)
+            except (aiohttp.ClientError, TimeoutError, OSError, AnswerRefused, JsonRejected):
                 return None
 
         answers = await asyncio.gather(*(one(t) for t in self._targets.values()))
@@ -436,14 +422,14 @@ async def _read_capped(
     """The answer's body, read up to ``limit`` bytes and not one chunk further.
 
     Raises:
-        _Rejected: the body is (or is declared) larger than ``limit`` (unless ``truncate``).
+        AnswerRefused: the body is (or is declared) larger than ``limit`` (unless ``truncate``).
     """
     declared = response.content_length
     if declared is not None and declared <= limit:
         # The framing says how much comes; aiohttp fails the read if the peer sends less.
         return await response.read()
     if declared is not None and not truncate:
-        raise _Rejected(
+        raise AnswerRefused(
             f"{url} answered with Content-Length {declared}, more than the limit of {limit} bytes"
             " (containers[].max_answer_size)"
         )
@@ -455,7 +441,7 @@ async def _read_capped(
         if size > limit:
             if truncate:
                 return b"".join(chunks)[:limit]
-            raise _Rejected(_too_large(url, limit, size))
+            raise AnswerRefused(_too_large(url, limit, size))
     return b"".join(chunks)
 
 
@@ -466,11 +452,8 @@ def _too_large(url: str, limit: int, seen: int) -> str:
     )
 
 
-def _decode(raw: bytes, charset: str) -> str:
-    try:
-        return raw.decode(charset, errors="replace")
-    except LookupError:
-        return raw.decode("utf-8", errors="replace")
+def _decode(raw: bytes) -> str:
+    return raw.decode("utf-8", errors="replace")
 
 
 def _client_error(url: str, error: aiohttp.ClientError) -> str:

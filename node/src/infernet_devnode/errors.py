@@ -7,7 +7,9 @@ Hierarchy::
     +-- InvalidField(field, reason)    a request body is malformed (also a ValueError) -> HTTP 400
     +-- GuardianRejection(error, params)  an admission rule refused a request -> HTTP 405
     +-- NodeBusy(reason, retry_after, limit)  a job bound is reached -> HTTP 503 with Retry-After
-    +-- JobFinished(job_id)            PUT /api/status on a finished job -> HTTP 409
+    +-- JobConflict(job_id)            PUT /api/status may not change this record -> HTTP 409
+    |   +-- JobFinished(job_id)            the job has finished: its record is final
+    |   +-- JobRunByNode(job_id)           the node itself is running the job
     +-- RequestTimeout(reason, limit)  a request body arrived too slowly -> HTTP 408
     +-- StoreUnavailable(path, reason) the SQLite store cannot be opened or read (exit code 1)
     +-- ChainNotAvailable(reason)      chain.enabled is true but the chain side cannot start
@@ -24,7 +26,9 @@ __all__ = [
     "ConfigError",
     "GuardianRejection",
     "InvalidField",
+    "JobConflict",
     "JobFinished",
+    "JobRunByNode",
     "NodeBusy",
     "NodeError",
     "RequestTimeout",
@@ -76,12 +80,30 @@ class NodeBusy(NodeError):
         self.limit = limit
 
 
-class JobFinished(NodeError):
+class JobConflict(NodeError):
+    """A status report that would change a job record it may not change (HTTP 409 naming id)."""
+
+    def __init__(self, job_id: str, message: str) -> None:
+        super().__init__(message)
+        self.job_id = job_id
+
+
+class JobFinished(JobConflict):
     """A status report for a job that has already finished (its record is final)."""
 
     def __init__(self, job_id: str) -> None:
-        super().__init__(f"job {job_id} has already finished; its record cannot be changed")
-        self.job_id = job_id
+        super().__init__(job_id, f"job {job_id} has already finished; its record cannot be changed")
+
+
+class JobRunByNode(JobConflict):
+    """A status report for a job the node itself is running: only the node reports on it."""
+
+    def __init__(self, job_id: str) -> None:
+        super().__init__(
+            job_id,
+            f"job {job_id} is run by this node; only the node reports its status"
+            " (PUT /api/status is for jobs run outside the node)",
+        )
 
 
 class RequestTimeout(NodeError):

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from .containers import ContainerClient
 from .errors import JobFinished
+from .errors import JobRunByNode
 from .errors import NodeBusy
 from .errors import StreamFailed
 from .messages import JobRequest
@@ -163,12 +164,10 @@ class OffchainJobs:
             result = ContainerError(request.containers[-1], "internal error in the devnode")
             intermediate = ()
         status = JobStatus.SUCCESS if isinstance(result, ContainerOutput) else JobStatus.FAILED
-        self.records.put(
-            client,
-            JobResult(job_id, status, result, intermediate),
-            request.containers,
-            input_json=input_json,
-        )
+        final = JobResult(job_id, status, result, intermediate)
+        if not self.records.put(client, final, request.containers, input_json=input_json):
+            log.warning("job %s already has a final record; it is kept as it is", job_id)
+            return
         self._metrics.job_finished(JobLocation.OFFCHAIN, status)
         if status is JobStatus.FAILED:
             log.info("job %s failed: %s", job_id, result)
@@ -206,18 +205,22 @@ class OffchainJobs:
             self._leave(client, job_id)
             ok = isinstance(result, ContainerOutput)
             status = JobStatus.SUCCESS if ok else JobStatus.FAILED
-            self.records.put(client, JobResult(job_id, status, result), [container])
-            self._metrics.job_finished(JobLocation.STREAM, status)
+            if self.records.put(client, JobResult(job_id, status, result), [container]):
+                self._metrics.job_finished(JobLocation.STREAM, status)
 
     def report_status(self, client: str, report: StatusReport) -> None:
         """PUT /api/status: an independent container records a job's state itself.
 
-        Stored under the caller's address, as upstream does. Unlike upstream, a finished job's
-        record is final: a report cannot overwrite its result.
+        Stored under the caller's address, as upstream does. Unlike upstream, a job the node
+        runs itself is reported by the node alone, and a finished job's record is final: a
+        report can neither forge a running job's result nor overwrite a finished one.
 
         Raises:
+            JobRunByNode: the node is running the job (or streaming it).
             JobFinished: the job has already finished.
         """
+        if report.id in self._live:
+            raise JobRunByNode(report.id)
         status = JobStatus(report.status)
         if not self.records.report(client, JobResult(report.id, status, None), report.containers):
             raise JobFinished(report.id)

@@ -10,35 +10,35 @@ import time
 from collections.abc import Iterable
 
 from .config import LogConfig
+from .private_files import create_private
+from .private_files import rotate_privately
+from .redaction import REDACTED
+from .redaction import Redactor
 
-__all__ = ["JsonFormatter", "SecretRedactor", "configure_logging"]
+__all__ = ["REDACTED", "JsonFormatter", "SecretRedactor", "configure_logging"]
 
-REDACTED = "[redacted]"
 _PLAIN_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 class SecretRedactor(logging.Filter):
-    """Replaces every known secret in a record's final message with a placeholder."""
+    """Replaces every spelling of every known secret in a record's final message (and its
+    traceback) with a placeholder (redaction.py)."""
 
     def __init__(self, secrets: Iterable[str]) -> None:
         super().__init__()
-        self._secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
+        self._redactor = Redactor(secrets)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not self._secrets:
+        if not self._redactor:
             return True
         message = record.getMessage()
-        redacted = message
-        for secret in self._secrets:
-            redacted = redacted.replace(secret, REDACTED)
+        redacted = self._redactor.text(message)
         if redacted != message:
             record.msg, record.args = redacted, None
         if record.exc_info and record.exc_text is None:
             formatter = logging.Formatter()
             text = formatter.formatException(record.exc_info)
-            for secret in self._secrets:
-                text = text.replace(secret, REDACTED)
-            record.exc_text, record.exc_info = text, None
+            record.exc_text, record.exc_info = self._redactor.text(text), None
         return True
 
 
@@ -68,11 +68,12 @@ def configure_logging(config: LogConfig, secrets: Iterable[str], log_file: bool)
     redactor = SecretRedactor(secrets)
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if log_file:
-        handlers.append(
-            logging.handlers.RotatingFileHandler(
-                config.path, maxBytes=config.max_file_size, backupCount=config.backup_count
-            )
+        create_private(config.path)
+        file_handler = logging.handlers.RotatingFileHandler(
+            config.path, maxBytes=config.max_file_size, backupCount=config.backup_count
         )
+        file_handler.rotator = rotate_privately
+        handlers.append(file_handler)
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import StoreUnavailable
+from .private_files import create_private
 from .results import ContainerError
 from .results import ContainerResult
 from .results import JobResult
@@ -61,6 +62,7 @@ class Store:
         try:
             if self.path != ":memory:":
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+                create_private(self.path)  # an empty file is an empty SQLite database
             # isolation_level=None: autocommit; multi-statement writes use transaction().
             connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         except (OSError, sqlite3.Error) as e:
@@ -160,11 +162,13 @@ _INSERT = (
     " (client, id, status, containers, intermediate, result, created, updated, input)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
+# A record is written final once: an update applies only while the stored record is running.
 _UPSERT = (
     _INSERT + " ON CONFLICT (client, id) DO UPDATE SET status = excluded.status,"
     " containers = excluded.containers, intermediate = excluded.intermediate,"
     " result = excluded.result, updated = excluded.updated,"
     " input = COALESCE(excluded.input, offchain_jobs.input)"
+    f" WHERE offchain_jobs.status = '{JobStatus.RUNNING.value}'"
 )
 _INSERT_NEW = _INSERT + " ON CONFLICT (client, id) DO NOTHING"
 
@@ -183,14 +187,16 @@ class JobRecords:
         containers: Sequence[str],
         replace: bool = True,
         input_json: str | None = None,
-    ) -> None:
-        """Insert a job record; an existing one is replaced, or kept when ``replace`` is False.
+    ) -> bool:
+        """Insert a job record; an existing running one is replaced (kept when ``replace`` is
+        False), a finished one is final. Returns whether the record was written.
 
         ``input_json`` (the job's input, JSON-encoded) is kept when a later write omits it.
         """
-        self._store.connection.execute(
+        cursor = self._store.connection.execute(
             _UPSERT if replace else _INSERT_NEW, (*_job_row(client, job, containers), input_json)
         )
+        return cursor.rowcount > 0
 
     def get(self, client: str, ids: Sequence[str]) -> list[JobResult]:
         """Jobs of this client among ``ids``: completed ones first, then running, each in the

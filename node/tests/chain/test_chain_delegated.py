@@ -181,6 +181,10 @@ def test_failed_delegated_request_shows_why_through_the_devnode(
         # the route names what is wrong with a bad key, and what it does not know
         assert devnode.get("/api/delegations/0x1234/5")[1]["field"] == "owner"
         assert devnode.get(f"/api/delegations/{delegated_consumer}/-1")[1]["field"] == "nonce"
+        # digits int() refuses (a superscript two, 5,000 digits) are named 400s, not 500s
+        for nonce in ("%C2%B2", "1" * 5_000):
+            status, refused = devnode.get(f"/api/delegations/{delegated_consumer}/{nonce}")
+            assert (status, refused["field"]) == (400, "nonce")
         status, missing = devnode.get(f"/api/delegations/{delegated_consumer}/6")
         assert (status, missing["field"]) == (404, "nonce")
     assert rpc.transactions_from(devnode.address) == sent

@@ -310,6 +310,10 @@ def test_gas_estimate_above_max_gas_limit_fails_with_the_reason(
         assert "exceeds max_gas_limit 50000" in devnode.subscription(sub_id)["last"]["reason"]
         # the status API names bad and unknown ids
         assert devnode.get("/api/subscriptions/abc")[0] == 400
+        # digits int() refuses (a circled one, 5,000 digits) are named 400s, not 500s
+        for raw in ("%E2%91%A0", "1" * 5_000):
+            status, refused = devnode.get(f"/api/subscriptions/{raw}")
+            assert (status, refused["field"]) == (400, "id")
         status, body = devnode.get(f"/api/subscriptions/{sub_id + 1000}")
         assert (status, body["field"]) == (404, "id")
     assert rpc.transactions_from(devnode.address) == sent

@@ -22,6 +22,7 @@ from eth_utils.address import to_checksum_address
 from ..capacity import ONCHAIN
 from ..components import NodeContext
 from ..config import NodeConfig
+from ..digits import parse_uint
 from ..errors import ChainNotAvailable
 from ..errors import InvalidField
 from ..messages import DelegatedSubscriptionRequest
@@ -242,23 +243,20 @@ class ChainSide:
         owner, nonce = request.match_info["owner"], request.match_info["nonce"]
         if not _ADDRESS.match(owner):
             raise InvalidField("owner", "expected a 0x-prefixed 20-byte hex address")
-        if not nonce.isdigit() or int(nonce) > _UINT32_MAX:
-            raise InvalidField("nonce", "expected a signature nonce between 0 and 2**32-1")
-        record = self._store.delegation(to_checksum_address(owner), int(nonce))
+        nonce_value = parse_uint(nonce, "nonce", 0, _UINT32_MAX, "a signature nonce")
+        record = self._store.delegation(to_checksum_address(owner), nonce_value)
         if record is None:
             return _not_found(
-                f"no delegated request from {owner} with nonce {nonce} is known to this node",
+                f"no delegated request from {owner} with nonce {nonce_value} is known to this node",
                 "nonce",
             )
         return _json(self._delegation_status(record))
 
     async def _subscription(self, request: web.Request) -> web.Response:
-        raw = request.match_info["id"]
-        if not raw.isdigit() or not 0 < int(raw) <= _UINT32_MAX:
-            raise InvalidField("id", "expected a subscription id between 1 and 2**32-1")
-        body = self._subscription_status(int(raw))
+        sub_id = parse_uint(request.match_info["id"], "id", 1, _UINT32_MAX, "a subscription id")
+        body = self._subscription_status(sub_id)
         if body is None:
-            return _not_found(f"subscription {raw} is not known to this node", "id")
+            return _not_found(f"subscription {sub_id} is not known to this node", "id")
         return _json(body)
 
     def metrics_text(self) -> str:

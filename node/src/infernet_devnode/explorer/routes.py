@@ -28,6 +28,7 @@ from ..chain.component import ChainSide
 from ..chain.delivery import DeliveryState
 from ..components import ChainComponent
 from ..components import NodeContext
+from ..digits import parse_uint
 from ..errors import InvalidField
 from ..results import JobStatus
 from ..store import JobRecords
@@ -65,6 +66,9 @@ _SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "Cache-Control": "no-store",
 }
+# The explorer's paths: the page and its files, and its read routes.
+_PREFIXES = ("/ui", "/api/explorer")
+_PREFIXES_SLASHED = tuple(f"{prefix}/" for prefix in _PREFIXES)
 _ASSETS = {
     "explorer.js": "text/javascript",
     "explorer.css": "text/css",
@@ -86,7 +90,16 @@ def install_explorer(
     """
     explorer = _Explorer(context, records, chain, chain_view or _chain_view(chain, context))
     app.add_routes(explorer.routes())
+    app.on_response_prepare.append(_add_security_headers)
     app.on_cleanup.append(explorer.close)
+
+
+async def _add_security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """Every answer under the explorer's paths carries the headers (docs/explorer.md), errors
+    included: the 400s, 404s, 405s, 429s and 500s made by the REST middleware too."""
+    path = request.path
+    if path in _PREFIXES or path.startswith(_PREFIXES_SLASHED):
+        response.headers.update(_SECURITY_HEADERS)
 
 
 def _chain_view(chain: ChainComponent | None, context: NodeContext) -> ChainView | None:
@@ -216,17 +229,15 @@ class _Explorer:
         return _json(self._view.subscriptions(query))
 
     async def subscription(self, request: web.Request) -> web.Response:
-        raw = request.match_info["id"]
-        if not raw.isdigit() or not 0 < int(raw) <= _UINT32_MAX:
-            raise InvalidField("id", "expected a subscription id between 1 and 2**32-1")
+        sub_id = parse_uint(request.match_info["id"], "id", 1, _UINT32_MAX, "a subscription id")
         q = request.query
         limit, before = self._limit(q), _int(q, "before", 1, _CURSOR_MAX)
         body = None
         if self._view is not None:
-            body = await self._view.subscription(int(raw), limit, before)
+            body = await self._view.subscription(sub_id, limit, before)
         if body is None:
             return _json(
-                {"error": f"subscription {raw} is not known to this node", "field": "id"}, 404
+                {"error": f"subscription {sub_id} is not known to this node", "field": "id"}, 404
             )
         return _json(body)
 
@@ -250,7 +261,7 @@ class _Explorer:
 
 
 def _bytes(body: bytes, content_type: str) -> web.Response:
-    response = web.Response(body=body, content_type=content_type, headers=_SECURITY_HEADERS)
+    response = web.Response(body=body, content_type=content_type)
     if content_type.startswith("text/"):
         response.charset = "utf-8"
     return response
@@ -261,7 +272,6 @@ def _json(body: Any, status: int = 200) -> web.Response:
         body=json.dumps(body).encode(),
         status=status,
         content_type="application/json",
-        headers=_SECURITY_HEADERS,
     )
 
 
@@ -287,6 +297,4 @@ def _int(query: Any, field: str, low: int, high: int) -> int | None:
     value = query.get(field)
     if not value:
         return None
-    if not value.isdigit() or not low <= int(value) <= high:
-        raise InvalidField(field, f"expected an integer between {low} and {high}")
-    return int(value)
+    return parse_uint(value, field, low, high)
