@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from hf_inference_client_service import RetryPolicy
 from hf_inference_client_service import ServiceConfig
+from misbehaving_backend import MisbehavingBackend
 from service_harness import OfflineBackendProcess
 from service_harness import ServiceThread
 
@@ -77,3 +78,11 @@ def _default_service(_backend_process: OfflineBackendProcess) -> Iterator[Servic
 def service(backend: OfflineBackendProcess, _default_service: ServiceThread) -> ServiceThread:
     """A service with default settings, pointed at the (reset) stand-in; shared by tests."""
     return _default_service
+
+
+@pytest.fixture(scope="module")
+def scripted() -> Iterator[MisbehavingBackend]:
+    """A backend answering each request as its input text's case says (misbehaving_backend.py),
+    one per test module."""
+    with MisbehavingBackend() as backend:
+        yield backend

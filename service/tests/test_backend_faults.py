@@ -54,12 +54,6 @@ STREAM_CASES = ["stream-cut", "stream-ends-early", "stream-garbage", "stream-tri
 
 
 @pytest.fixture(scope="module")
-def scripted() -> Iterator[MisbehavingBackend]:
-    with MisbehavingBackend() as backend:
-        yield backend
-
-
-@pytest.fixture(scope="module")
 def service(scripted: MisbehavingBackend) -> Iterator[ServiceThread]:
     config = ServiceConfig(
         endpoint=scripted.url,

@@ -24,12 +24,6 @@ TOKEN = "hf_EchoedSecretToken0123456789"
 
 
 @pytest.fixture(scope="module")
-def scripted() -> Iterator[MisbehavingBackend]:
-    with MisbehavingBackend() as backend:
-        yield backend
-
-
-@pytest.fixture(scope="module")
 def service(scripted: MisbehavingBackend) -> Iterator[ServiceThread]:
     config = ServiceConfig(
         endpoint=scripted.url, token=TOKEN, retry=RetryPolicy(max_attempts=1), timeout=10.0

@@ -29,12 +29,6 @@ GPT2_400 = (
 
 
 @pytest.fixture(scope="module")
-def scripted() -> Iterator[MisbehavingBackend]:
-    with MisbehavingBackend() as backend:
-        yield backend
-
-
-@pytest.fixture(scope="module")
 def service(scripted: MisbehavingBackend) -> Iterator[ServiceThread]:
     config = ServiceConfig(endpoint=scripted.url, retry=NO_RETRY, timeout=10.0)
     with ServiceThread(config) as running:

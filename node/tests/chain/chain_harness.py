@@ -630,6 +630,18 @@ def running(*nodes: Devnode) -> Iterator[None]:
             node.stop()
 
 
+def health(node: Devnode) -> dict[str, Any]:
+    status, body = node.get("/health")
+    assert status == 200
+    return dict(body)
+
+
+def degraded_with(node: Devnode, words: str) -> bool:
+    """Whether the node's /health says degraded, with `words` in its reason."""
+    body = health(node)
+    return body["status"] == "degraded" and words in body.get("reason", "")
+
+
 def container_hash(ids: list[str]) -> str:
     return "0x" + container_set_hash(ids).hex()
 

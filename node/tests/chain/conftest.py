@@ -3,6 +3,7 @@ devnode processes per test."""
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -43,6 +44,19 @@ def rpc(anvil: Anvil) -> Rpc:
 def echo() -> Iterator[EchoContainer]:
     with EchoContainer() as container:
         yield container
+
+
+@pytest.fixture
+def chains() -> Iterator[list[Anvil]]:
+    """Private anvils of one test, stopped at its end (resumed first if a test paused one)."""
+    started: list[Anvil] = []
+    try:
+        yield started
+    finally:
+        for chain in started:
+            if chain.proc is not None:
+                chain.proc.send_signal(signal.SIGCONT)
+            chain.stop()
 
 
 @pytest.fixture

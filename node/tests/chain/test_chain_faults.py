@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 from chain_harness import CONTAINER_ID
@@ -19,8 +18,10 @@ from chain_harness import EchoContainer
 from chain_harness import Rpc
 from chain_harness import RpcProxy
 from chain_harness import answers
+from chain_harness import degraded_with
 from chain_harness import free_port
 from chain_harness import fresh_chain
+from chain_harness import health
 from chain_harness import later_genesis
 from chain_harness import protocol_and_consumer
 from chain_harness import request_on
@@ -30,28 +31,6 @@ from chain_harness import wait_until
 TIMEOUT_S = 30.0
 # Head polls the node makes while a fault lasts, before the test counts its log lines.
 POLLS_DURING_FAULT = 20
-
-
-def health(node: Devnode) -> dict[str, Any]:
-    status, body = node.get("/health")
-    assert status == 200
-    return dict(body)
-
-
-def degraded_with(node: Devnode, words: str) -> bool:
-    body = health(node)
-    return body["status"] == "degraded" and words in body.get("reason", "")
-
-
-@pytest.fixture
-def chains() -> Iterator[list[Anvil]]:
-    """Private anvils of one test, stopped at its end."""
-    started: list[Anvil] = []
-    try:
-        yield started
-    finally:
-        for chain in started:
-            chain.stop()
 
 
 def test_health_says_why_while_the_endpoint_is_down_and_recovers(

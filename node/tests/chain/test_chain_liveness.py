@@ -5,18 +5,17 @@ faults"), against real anvils."""
 from __future__ import annotations
 
 import signal
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import pytest
 from chain_harness import CONTAINER_ID
 from chain_harness import Actor
 from chain_harness import Anvil
 from chain_harness import Devnode
 from chain_harness import EchoContainer
 from chain_harness import RpcProxy
+from chain_harness import degraded_with
 from chain_harness import fresh_chain
+from chain_harness import health
 from chain_harness import later_genesis
 from chain_harness import request_on
 from chain_harness import running
@@ -27,29 +26,6 @@ TIMEOUT_S = 30.0
 STALL_NOTICED_S = 8.0
 # RPC requests the node makes while a fault lasts, before the test counts its log lines.
 REQUESTS_DURING_FAULT = 20
-
-
-def health(node: Devnode) -> dict[str, Any]:
-    status, body = node.get("/health")
-    assert status == 200
-    return dict(body)
-
-
-def degraded_with(node: Devnode, words: str) -> bool:
-    body = health(node)
-    return body["status"] == "degraded" and words in body.get("reason", "")
-
-
-@pytest.fixture
-def chains() -> Iterator[list[Anvil]]:
-    started: list[Anvil] = []
-    try:
-        yield started
-    finally:
-        for chain in started:
-            if chain.proc is not None:
-                chain.proc.send_signal(signal.SIGCONT)
-            chain.stop()
 
 
 def test_an_endpoint_that_stops_answering_is_degraded_within_seconds_and_said_once(
