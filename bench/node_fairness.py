@@ -45,9 +45,7 @@ from chain_harness import CONTAINER_ID  # noqa: E402
 from chain_harness import COORDINATOR  # noqa: E402
 from chain_harness import DEPLOYER_KEY  # noqa: E402
 from chain_harness import NEXT_ID  # noqa: E402
-from chain_harness import REGISTRY  # noqa: E402
 from chain_harness import REQUEST_COMPUTE  # noqa: E402
-from chain_harness import SIGNER_KEY  # noqa: E402
 from chain_harness import TEXT_GENERATION  # noqa: E402
 from chain_harness import Actor  # noqa: E402
 from chain_harness import Anvil  # noqa: E402
@@ -55,6 +53,7 @@ from chain_harness import Devnode  # noqa: E402
 from chain_harness import EchoContainer  # noqa: E402
 from chain_harness import Rpc  # noqa: E402
 from chain_harness import created_id  # noqa: E402
+from chain_harness import deploy_callback_consumer  # noqa: E402
 from chain_harness import deploy_protocol  # noqa: E402
 from devnode_harness import OTHER_CLIENT  # noqa: E402
 from devnode_harness import Containers  # noqa: E402
@@ -233,13 +232,7 @@ def main() -> None:
             rpc = Rpc(chain.url)
             deploy_protocol(rpc, Path(tmp) / "protocol")
             user = Actor(rpc, DEPLOYER_KEY)
-            consumer = user.deploy(
-                "HFCallbackConsumer",
-                "HFCallbackConsumer",
-                REGISTRY,
-                CONTAINER_ID,
-                Actor(rpc, SIGNER_KEY).address,
-            )
+            consumer = deploy_callback_consumer(user)
             for index, (label, server, src) in enumerate(runs):
                 # Subscriptions of earlier runs are answered already: start after them.
                 (next_id,) = rpc.call(COORDINATOR, NEXT_ID)

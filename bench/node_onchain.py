@@ -54,7 +54,6 @@ from chain_harness import DEPLOYER_KEY  # noqa: E402
 from chain_harness import NEXT_ID  # noqa: E402
 from chain_harness import REGISTRY  # noqa: E402
 from chain_harness import REQUEST_COMPUTE  # noqa: E402
-from chain_harness import SIGNER_KEY  # noqa: E402
 from chain_harness import START_SUBSCRIPTION  # noqa: E402
 from chain_harness import TEXT_GENERATION  # noqa: E402
 from chain_harness import Actor  # noqa: E402
@@ -64,6 +63,7 @@ from chain_harness import EchoContainer  # noqa: E402
 from chain_harness import Rpc  # noqa: E402
 from chain_harness import RpcProxy  # noqa: E402
 from chain_harness import created_id  # noqa: E402
+from chain_harness import deploy_callback_consumer  # noqa: E402
 from chain_harness import deploy_protocol  # noqa: E402
 from chain_harness import wait_until  # noqa: E402
 from infernet_devnode.chain.abi import EVENT_SUBSCRIPTION_FULFILLED  # noqa: E402
@@ -417,14 +417,7 @@ def main() -> None:
             rpc = Rpc(chain.url)
             deploy_protocol(rpc, Path(tmp) / "protocol")
             user = Actor(rpc, DEPLOYER_KEY)
-            consumer = user.deploy(
-                "HFCallbackConsumer",
-                "HFCallbackConsumer",
-                REGISTRY,
-                CONTAINER_ID,
-                Actor(rpc, SIGNER_KEY).address,
-                ALLOWED_NODES,
-            )
+            consumer = deploy_callback_consumer(user)
             idle_consumer = user.deploy(
                 "HFSubscriptionConsumer",
                 "HFSubscriptionConsumer",

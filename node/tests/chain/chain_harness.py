@@ -355,19 +355,24 @@ def answers(rpc: Rpc, consumer: str, sub_id: int) -> int:
     return int(count)
 
 
-def protocol_and_consumer(chain: Anvil, deployer: Actor, workdir: Path) -> tuple[Rpc, str]:
-    """Deploy the protocol and a callback consumer on a fresh anvil (always the same addresses)."""
-    private = Rpc(chain.url)
-    deploy_protocol(private, workdir)
-    consumer = Actor(private, deployer.account.key.hex()).deploy(
+def deploy_callback_consumer(owner: Actor) -> str:
+    """An HFCallbackConsumer owned by `owner`, on the chain `owner` sends to, taking deliveries
+    from the test nodes (ALLOWED_NODES), with anvil #3 as its delegated signer."""
+    return owner.deploy(
         "HFCallbackConsumer",
         "HFCallbackConsumer",
         REGISTRY,
         CONTAINER_ID,
-        Actor(private, SIGNER_KEY).address,
+        Actor(owner.rpc, SIGNER_KEY).address,
         ALLOWED_NODES,
     )
-    return private, consumer
+
+
+def protocol_and_consumer(chain: Anvil, deployer: Actor, workdir: Path) -> tuple[Rpc, str]:
+    """Deploy the protocol and a callback consumer on a fresh anvil (always the same addresses)."""
+    private = Rpc(chain.url)
+    deploy_protocol(private, workdir)
+    return private, deploy_callback_consumer(Actor(private, deployer.account.key.hex()))
 
 
 def fresh_chain(

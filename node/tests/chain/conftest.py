@@ -8,18 +8,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from chain_harness import ALLOWED_NODES
 from chain_harness import CONTAINER_ID
 from chain_harness import COORDINATOR
 from chain_harness import DEPLOYER_KEY
 from chain_harness import NEXT_ID
-from chain_harness import REGISTRY
 from chain_harness import SIGNER_KEY
 from chain_harness import Actor
 from chain_harness import Anvil
 from chain_harness import Devnode
 from chain_harness import EchoContainer
 from chain_harness import Rpc
+from chain_harness import deploy_callback_consumer
 from chain_harness import deploy_protocol
 from infernet_devnode.chain.store import ChainStore
 from infernet_devnode.store import Store
@@ -77,15 +76,8 @@ def last_id(rpc: Rpc) -> int:
 
 
 @pytest.fixture
-def callback_consumer(deployer: Actor, signer: Actor) -> str:
-    return deployer.deploy(
-        "HFCallbackConsumer",
-        "HFCallbackConsumer",
-        REGISTRY,
-        CONTAINER_ID,
-        signer.address,
-        ALLOWED_NODES,
-    )
+def callback_consumer(deployer: Actor) -> str:
+    return deploy_callback_consumer(deployer)
 
 
 @pytest.fixture

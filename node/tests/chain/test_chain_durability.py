@@ -23,10 +23,10 @@ from chain_harness import created_id
 from chain_harness import creation_code
 from chain_harness import delegate_created_id
 from chain_harness import delegated_request
-from chain_harness import deploy_protocol
 from chain_harness import free_port
 from chain_harness import fresh_chain
 from chain_harness import later_genesis
+from chain_harness import protocol_and_consumer
 from chain_harness import request_on
 from chain_harness import running
 from chain_harness import wait_until
@@ -157,17 +157,8 @@ def test_node_recovers_when_anvil_restarts(
     chain = Anvil(state_path=tmp_path / "anvil-state.json").start()
     node: Devnode | None = None
     try:
-        private = Rpc(chain.url)
-        deploy_protocol(private, tmp_path / "protocol")
+        private, consumer = protocol_and_consumer(chain, deployer, tmp_path / "protocol")
         owner = Actor(private, deployer.account.key.hex())
-        consumer = owner.deploy(
-            "HFCallbackConsumer",
-            "HFCallbackConsumer",
-            REGISTRY,
-            CONTAINER_ID,
-            Actor(private, SIGNER_KEY).address,
-            ALLOWED_NODES,
-        )
         node = Devnode(
             workdir=tmp_path / "node", rpc_url=chain.url, containers={CONTAINER_ID: echo.url}
         )
