@@ -11,6 +11,7 @@ from devnode_harness import Containers
 from devnode_harness import NodeFactory
 from devnode_harness import NodeThread
 from devnode_harness import node_config
+from hostile_container import HostileContainer
 
 # Environment variables that change the node's behaviour and must not leak in from the shell.
 _NODE_ENV = ("INFERNET_CONFIG_PATH", "RUNTIME", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY")
@@ -58,3 +59,11 @@ def start_node(tmp_path: Path) -> Iterator[NodeFactory]:
 @pytest.fixture
 def node(start_node: NodeFactory, standard_containers: list[dict[str, Any]]) -> NodeThread:
     return start_node(standard_containers)
+
+
+@pytest.fixture(scope="module")
+def hostile() -> Iterator[HostileContainer]:
+    """A container that answers each job as the job's data asks (hostile_container.py),
+    one per test module."""
+    with HostileContainer() as server:
+        yield server

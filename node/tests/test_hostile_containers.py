@@ -58,12 +58,6 @@ def _status_bytes(pid: int, field: str) -> int:
 
 
 @pytest.fixture(scope="module")
-def hostile() -> Iterator[HostileContainer]:
-    with HostileContainer() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
 def node(hostile: HostileContainer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
     tmp = tmp_path_factory.mktemp("hostile")
     port = free_port()

@@ -78,12 +78,6 @@ class Node:
 
 
 @pytest.fixture(scope="module")
-def hostile() -> Iterator[HostileContainer]:
-    with HostileContainer() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
 def node(hostile: HostileContainer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
     tmp: Path = tmp_path_factory.mktemp("secrets")
     port = free_port()
