@@ -54,15 +54,6 @@ COMPOSE_STACK = StackDescription(
 )
 
 
-class ComposeError(Exception):
-    """A step of bringing the network up or down failed; names the step and the reason."""
-
-    def __init__(self, step: str, reason: str) -> None:
-        super().__init__(f"{step}: {reason}")
-        self.step = step
-        self.reason = reason
-
-
 def say(msg: str) -> None:
     print(f"compose: {msg}", flush=True)
 
@@ -103,7 +94,7 @@ def docker_missing() -> str | None:
 def compose_argv() -> list[str]:
     binary = compose_binary()
     if binary is None:
-        raise ComposeError("compose", "no Docker Compose v2 (`make setup` installs it)")
+        raise StackError("compose", "no Docker Compose v2 (`make setup` installs it)")
     return [
         str(binary),
         "--file",
@@ -123,9 +114,9 @@ def _run(step: str, args: list[str], timeout: float, env: dict[str, str]) -> flo
             [*compose_argv(), *args], cwd=REPO, env=env, timeout=timeout, check=False
         )
     except subprocess.TimeoutExpired:
-        raise ComposeError(step, f"`docker compose {args[0]}` took over {timeout:.0f} s") from None
+        raise StackError(step, f"`docker compose {args[0]}` took over {timeout:.0f} s") from None
     if done.returncode != 0:
-        raise ComposeError(step, f"`docker compose {' '.join(args)}` exited with {done.returncode}")
+        raise StackError(step, f"`docker compose {' '.join(args)}` exited with {done.returncode}")
     return time.monotonic() - start
 
 
@@ -136,7 +127,7 @@ def build() -> dict[str, str]:
         images.prepare()
         base = images.base_image()
     except images.ImageError as e:
-        raise ComposeError("images", str(e)) from None
+        raise StackError("images", str(e)) from None
     env = dict(os.environ, BASE_IMAGE=base)
     say(f"building the images on {base}")
     _run("build", ["build"], BUILD_TIMEOUT_S, env)
@@ -150,16 +141,13 @@ def up() -> None:
     """Build, start and wait for the offline profile; then check the published ports answer."""
     missing = docker_missing()
     if missing is not None:
-        raise ComposeError("engine", missing)
+        raise StackError("engine", missing)
     env = build()
     took = _run("up", ["up", "--detach", "--wait"], UP_TIMEOUT_S, env)
     say(f"every service healthy {took:.1f} s after `up`")
     rpc, node = COMPOSE_STACK.rpc_url, COMPOSE_STACK.node_url
-    try:
-        wait_until("compose chain", lambda: rpc_ok(rpc), READY_DEADLINE_S)
-        wait_until("compose node", lambda: http_ok(node + "/health"), READY_DEADLINE_S)
-    except StackError as e:
-        raise ComposeError("ready", str(e)) from None
+    wait_until("compose chain", lambda: rpc_ok(rpc), READY_DEADLINE_S)
+    wait_until("compose node", lambda: http_ok(node + "/health"), READY_DEADLINE_S)
     say(
         f"up: chain {rpc}, node {node} (explorer {node}/ui), service "
         f"{COMPOSE_STACK.service_url}; `make compose-down` stops it"
@@ -180,7 +168,7 @@ def main(argv: list[str]) -> int:
         return 2
     try:
         actions[argv[0]]()
-    except ComposeError as e:
+    except StackError as e:
         print(f"compose: {e}", file=sys.stderr)
         return 1
     return 0

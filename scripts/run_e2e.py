@@ -22,10 +22,10 @@ import sys
 from pathlib import Path
 
 from compose_network import COMPOSE_STACK
-from compose_network import ComposeError
 from compose_network import docker_missing
 from compose_network import down
 from compose_network import up
+from processes import StackError
 from run_folder import STATE_FILE
 from run_folder import write_state
 from stack_config import REPO
@@ -58,13 +58,13 @@ def run_compose(args: list[str]) -> int:
         up()
         code = pytest(args, dict(os.environ, STACK=str(described)))
         return 1 if code == NO_TESTS_COLLECTED else code
-    except ComposeError as e:
+    except StackError as e:
         print(f"e2e: {e}", file=sys.stderr)
         return 1
     finally:
         try:
             down()
-        except ComposeError as e:
+        except StackError as e:
             print(f"e2e: {e}", file=sys.stderr)
 
 
