@@ -131,7 +131,9 @@ class _Connector(aiohttp.TCPConnector):
     taken for the next job's. Such a connection reports ``should_close``; it is closed here
     instead of reused. (A stray answer that races a new request on the connection cannot be told
     apart from its answer in HTTP/1.1; the pool is the container's own, so it can only ever
-    mislead a call to the container that sent it.)
+    mislead a call to the container that sent it.) ``_get`` is aiohttp's private pool lookup:
+    node/pyproject.toml bounds aiohttp to the minor release
+    tests/test_hostile_containers.py checks this on.
     """
 
     async def _get(self, key: Any, *args: Any, **kwargs: Any) -> Any:

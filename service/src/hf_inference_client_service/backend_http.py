@@ -123,7 +123,8 @@ class _IdleCheckedConnector(aiohttp.TCPConnector):
     that arrive later, while the connection waits in the pool, are parsed as an answer and handed
     to the next request on it: a backend that sends a stray answer after a complete one would
     give the next job that stray answer. Such a connection reports `should_close`; it is closed
-    here instead of reused. (`_get` is aiohttp 3.14's private pool lookup; re-check on upgrade.)
+    here instead of reused. (`_get` is aiohttp's private pool lookup: pyproject.toml bounds
+    aiohttp to the minor release tests/test_backend_faults.py checks this on.)
     """
 
     async def _get(self, key: Any, *args: Any, **kwargs: Any) -> Any:
