@@ -414,7 +414,7 @@ class NodeConfig(_Section):
                 raise ConfigError(f"containers[{index}].id", f"duplicate id {container.id!r}")
             seen.add(container.id)
         if self.chain.enabled:
-            # Upstream refuses to start without these when the chain is on (issue #1 there).
+            # Upstream's config requires these when the chain is on (infernet-node v1.4.0).
             if self.chain.rpc_url is None:
                 raise ConfigError("chain.rpc_url", "required when chain.enabled is true")
             if self.chain.registry_address is None:

@@ -4,7 +4,7 @@ Routes: `GET /` (name and version; the health check), `POST /service_output` (jo
 `GET /service-resources[?model_id=]` (capabilities). Every failure is answered as JSON
 `{"code": "<status>", "name": <reason phrase>, "description": <text naming the field>}` with that
 HTTP status: the node reads `code`, and anything but "200" stops an on-chain delivery
-(infernet-node section 4.5). Never HTML, never a traceback.
+(docs/devnode.md, "The Infernet node protocol"). Never HTML, never a traceback.
 
 The request path is kept lean: one workflow (one HTTP client) per process, documents computed at
 startup, the body validated straight from bytes by pydantic, responses serialised once.

@@ -4,7 +4,7 @@ Input (docs/contracts.md, wire formats): hex of `abi.encode(uint8 task, string m
 string input)`, with or without `0x` (the node sends it without). An empty model means the task's
 default model; the input string is the prompt (task 1) or the text (tasks 2-4).
 
-Output (section 1.4): `raw_output` is `abi.encode(string)` for tasks 1 and 4 and
+Output (docs/contracts.md, wire formats): `raw_output` is `abi.encode(string)` for tasks 1 and 4 and
 `abi.encode(string[] labels, uint256[] scores)` for tasks 2 and 3, each score multiplied by
 SCORE_SCALE and truncated like upstream's `int(score * 1e6)`. All five fields are hex without 0x,
 because the node decodes them with `bytes.fromhex`.

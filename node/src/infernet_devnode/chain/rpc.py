@@ -1,6 +1,6 @@
 """The chain client: JSON-RPC over web3.py's AsyncHTTPProvider (transactions: `sender`).
 
-Calls are encoded and decoded with `_abi` (pure); this module only moves bytes. Every read takes an
+Calls are encoded and decoded with `abi` (pure); this module only moves bytes. Every read takes an
 explicit block so the caller decides between `latest` and `latest - trail_head_blocks`.
 
 Error tree (all subclass `ChainError`):
