@@ -47,6 +47,7 @@ sys.path.insert(0, str(REPO / "e2e"))
 
 from browser import browser_page  # noqa: E402
 from browser import chromium_available  # noqa: E402
+from infernet_devnode.api.explorer import install_explorer  # noqa: E402
 from infernet_devnode.capacity import CallLimits  # noqa: E402
 from infernet_devnode.chain.delivery import Delivery  # noqa: E402
 from infernet_devnode.chain.delivery import DeliveryState  # noqa: E402
@@ -56,11 +57,10 @@ from infernet_devnode.chain.store import ChainStore  # noqa: E402
 from infernet_devnode.chain.subscriptions import ContainerLookup  # noqa: E402
 from infernet_devnode.chain.subscriptions import Subscription  # noqa: E402
 from infernet_devnode.chain.subscriptions import container_set_hash  # noqa: E402
+from infernet_devnode.chain.views import ChainView  # noqa: E402
 from infernet_devnode.components import NodeContext  # noqa: E402
 from infernet_devnode.config import parse_config  # noqa: E402
 from infernet_devnode.containers import ContainerClient  # noqa: E402
-from infernet_devnode.explorer import install_explorer  # noqa: E402
-from infernet_devnode.explorer.chain import ChainView  # noqa: E402
 from infernet_devnode.guardian import Guardian  # noqa: E402
 from infernet_devnode.metrics import Metrics  # noqa: E402
 from infernet_devnode.results import ContainerError  # noqa: E402
@@ -176,6 +176,7 @@ def seeded_readout(store: Store) -> ChainReadout:
         store=ChainStore(store),
         client=_Client(),  # type: ignore[arg-type]
         lookup=ContainerLookup.build(["echo", "wrap", "other"]),
+        tracked=frozenset(),
         address=OWNER,
         chain_id=31337,
         genesis_hash="0x" + "ab" * 32,

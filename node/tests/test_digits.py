@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from infernet_devnode.digits import parse_uint
+from infernet_devnode.api.responses import parse_uint
 from infernet_devnode.errors import InvalidField
 
 UINT32_MAX = 2**32 - 1

@@ -11,7 +11,7 @@ from devnode_harness import OTHER_CLIENT
 from devnode_harness import Http
 from devnode_harness import NodeFactory
 from devnode_harness import NodeThread
-from infernet_devnode.explorer import CONTENT_SECURITY_POLICY
+from infernet_devnode.api.responses import CONTENT_SECURITY_POLICY
 
 EXPLORER = {"explorer": {"enabled": True}}
 HOSTILE = ["<script>alert(1)</script>", '<img src=x onerror="alert(1)">', "javascript:alert(1)"]

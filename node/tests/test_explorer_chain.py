@@ -19,11 +19,11 @@ from infernet_devnode.chain.store import ChainStore
 from infernet_devnode.chain.subscriptions import ContainerLookup
 from infernet_devnode.chain.subscriptions import Subscription
 from infernet_devnode.chain.subscriptions import container_set_hash
-from infernet_devnode.explorer.chain import SUBSCRIPTION_STATES
-from infernet_devnode.explorer.chain import ChainView
-from infernet_devnode.explorer.chain import DelegationQuery
-from infernet_devnode.explorer.chain import SubscriptionQuery
-from infernet_devnode.explorer.chain import next_due
+from infernet_devnode.chain.views import SUBSCRIPTION_STATES
+from infernet_devnode.chain.views import ChainView
+from infernet_devnode.chain.views import DelegationQuery
+from infernet_devnode.chain.views import SubscriptionQuery
+from infernet_devnode.chain.views import next_due
 from infernet_devnode.store import Store
 
 OWNER = "0x" + "11" * 20
@@ -63,6 +63,7 @@ class Chain:
             store=self.store,
             client=None,  # type: ignore[arg-type]  # these views make no RPC call
             lookup=ContainerLookup.build(["echo", "wrap"]),
+            tracked=frozenset(),
             address=OWNER,
             chain_id=31337,
             genesis_hash="0x00",

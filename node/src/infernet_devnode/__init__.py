@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-__version__ = "0.1.0"  # before the imports below: api.py reads it
-
 from .app import Node as Node
-from .components import ChainComponent as ChainComponent
-from .components import ChainFactory as ChainFactory
 from .components import NodeContext as NodeContext
 from .config import NodeConfig as NodeConfig
 from .config import load_config as load_config
@@ -19,10 +15,9 @@ from .errors import NodeError as NodeError
 from .results import JobLocation as JobLocation
 from .results import JobResult as JobResult
 from .results import JobStatus as JobStatus
+from .version import __version__ as __version__
 
 __all__ = [
-    "ChainComponent",
-    "ChainFactory",
     "ChainNotAvailable",
     "ConfigError",
     "GuardianRejection",

@@ -10,25 +10,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import socket
 import sqlite3
 from enum import IntEnum
 
-from aiohttp import web
-
-from .api import ApiRunner
+from .api import ApiServer
 from .api import create_app
 from .capacity import CallLimits
 from .chain.component import ChainSide
-from .components import ChainComponent
-from .components import ChainFactory
 from .components import NodeContext
 from .config import NodeConfig
 from .connections import ConnectionCap
 from .connections import default_max_connections
 from .containers import ContainerClient
 from .errors import StoreUnavailable
-from .explorer import install_explorer
 from .guardian import Guardian
 from .jobs import OffchainJobs
 from .metrics import Metrics
@@ -43,16 +37,6 @@ log = logging.getLogger(__name__)
 # bounds: a short retention is honoured within about a second, a long one costs one query a minute.
 PRUNE_PERIOD_MIN_S = 1.0
 PRUNE_PERIOD_MAX_S = 60.0
-# Listen backlog: a burst of thousands of concurrent clients is queued by the kernel instead of
-# their connection attempts being dropped and retried a second later (Linux caps it at
-# net.core.somaxconn, 4096 by default).
-LISTEN_BACKLOG = 4096
-# On stop, requests still in progress (e.g. a stream) get this long before being cut.
-SHUTDOWN_GRACE_S = 2.0
-# After answering a request whose body was not read in full (408, 413), aiohttp reads and drops
-# the rest for this long before closing, so the client gets the answer instead of a reset; it
-# bounds what a trickling client costs after server.body_timeout (aiohttp's default is 10 s).
-LINGERING_S = 2.0
 
 
 class _State(IntEnum):
@@ -64,10 +48,8 @@ class _State(IntEnum):
 class Node:
     """One devnode: store, containers, jobs, optional chain side, REST server."""
 
-    def __init__(self, config: NodeConfig, chain_factory: ChainFactory = ChainSide) -> None:
+    def __init__(self, config: NodeConfig) -> None:
         self.config = config
-        # A test seam: the chain side is ChainSide unless a test passes a stand-in.
-        self._chain_factory = chain_factory
         self._state = _State.NEW
         self.metrics = Metrics()
         self.store = Store(config.storage.path)
@@ -79,8 +61,8 @@ class Node:
         )
         self.guardian = Guardian(config.containers)
         self.jobs: OffchainJobs | None = None
-        self.chain: ChainComponent | None = None
-        self._runner: web.AppRunner | None = None
+        self.chain: ChainSide | None = None
+        self._server: ApiServer | None = None
         self._prune_task: asyncio.Task[None] | None = None
         self.port = 0
 
@@ -127,33 +109,15 @@ class Node:
             records, self.containers, self.metrics, capacity, server.max_jobs_per_client
         )
         if self.config.chain.enabled:
-            self.chain = self._chain_factory(self.context)
+            self.chain = ChainSide(self.context)
             await self.chain.start()
         self._prune_task = asyncio.get_running_loop().create_task(self._prune_forever())
         self._prune_task.add_done_callback(_log_crash)
         connection_cap = ConnectionCap(server.max_connections or default_max_connections())
         app = create_app(self.context, self.jobs, self.chain, connection_cap)
-        if self.config.explorer.enabled:
-            # The page reads both halves, so it is wired here, above both.
-            install_explorer(app, self.context, records, self.chain)
-        # handler_cancellation: a client that hangs up stops its handler (e.g. a stream's
-        # container call) instead of leaving it to run to the end.
-        # keepalive_timeout: aiohttp closes a connection that has no complete request head this
-        # long after it opened or after its last answer (idle keep-alive and trickled heads).
-        self._runner = ApiRunner(
-            app,
-            connection_cap=connection_cap,
-            keepalive_timeout=server.keepalive_timeout,
-            lingering_time=LINGERING_S,
-            access_log=None,
-            handle_signals=False,
-            shutdown_timeout=SHUTDOWN_GRACE_S,
-            handler_cancellation=True,
-        )
-        await self._runner.setup()
-        site = web.SockSite(self._runner, _listen(server.host, server.port))
-        await site.start()
-        self.port = site._sock.getsockname()[1]
+        self._server = ApiServer(app, server, connection_cap)
+        await self._server.start()
+        self.port = self._server.port
         log.info("devnode listening on %s:%d", server.host, self.port)
 
     async def stop(self) -> None:
@@ -161,9 +125,9 @@ class Node:
         if self._state is _State.STOPPED:
             return
         self._state = _State.STOPPED
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        if self._server is not None:
+            await self._server.stop()
+            self._server = None
         if self._prune_task is not None:
             self._prune_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -185,19 +149,6 @@ class Node:
                 if pruned:
                     log.info("forgot %d completed job(s) older than %g s", pruned, retention)
             await asyncio.sleep(period)
-
-
-def _listen(host: str, port: int) -> socket.socket:
-    """A listening socket with TCP_NODELAY set (the upstream's keep-alive latency comes from
-    Nagle's algorithm meeting delayed ACKs)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    sock.bind((host, port))
-    sock.listen(LISTEN_BACKLOG)
-    sock.setblocking(False)
-    return sock
 
 
 def _log_crash(task: asyncio.Task[None]) -> None:

@@ -1,4 +1,4 @@
-"""The explorer's HTTP surface: the page (GET /ui) and the read routes it polls.
+"""The explorer's routes: the page (GET /ui) and the read routes it polls (docs/explorer.md).
 
 Everything here is read-only (GET only) and is installed only when ``explorer.enabled`` is
 true. Nothing runs in the background: every query, container probe and RPC call happens
@@ -16,56 +16,45 @@ Routes (devnode extensions):
 
 from __future__ import annotations
 
-import json
 import time
-from importlib import resources
 from typing import Any
 
 from aiohttp import web
 
-from .. import __version__
 from ..chain.component import ChainSide
 from ..chain.delivery import DeliveryState
-from ..components import ChainComponent
+from ..chain.subscriptions import UINT32_MAX
+from ..chain.views import SUBSCRIPTION_STATES
+from ..chain.views import ChainView
+from ..chain.views import DelegationQuery
+from ..chain.views import SubscriptionQuery
 from ..components import NodeContext
-from ..digits import parse_uint
 from ..errors import InvalidField
+from ..explorer import PAGE_FILES
+from ..explorer.health import HealthProbe
+from ..explorer.jobs import JobQuery
+from ..explorer.jobs import job_counts
+from ..explorer.jobs import job_detail
+from ..explorer.jobs import list_jobs
+from ..explorer.jobs import recent_failures
 from ..results import JobStatus
 from ..store import JobRecords
-from .chain import SUBSCRIPTION_STATES
-from .chain import ChainView
-from .chain import DelegationQuery
-from .chain import SubscriptionQuery
-from .health import HealthProbe
-from .jobs import JobQuery
-from .jobs import job_counts
-from .jobs import job_detail
-from .jobs import list_jobs
-from .jobs import recent_failures
+from ..version import __version__
+from .responses import SECURITY_HEADERS
+from .responses import error_response
+from .responses import json_response
+from .responses import query_uint
+from .responses import subscription_id
 
-__all__ = ["CONTENT_SECURITY_POLICY", "DEFAULT_PAGE_SIZE", "install_explorer"]
+__all__ = ["DEFAULT_PAGE_SIZE", "install_explorer"]
 
 DEFAULT_PAGE_SIZE = 50
 # Failed jobs listed on the overview.
 RECENT_FAILURES = 5
 # The longest filter text (a container id, an owner) a list route accepts.
 MAX_FILTER_CHARS = 256
-_UINT32_MAX = 2**32 - 1
+# Row ids and job cursors are SQLite integers (signed 64-bit).
 _CURSOR_MAX = 2**63 - 1
-
-# Only the node's own files may load, nothing inline, nothing from elsewhere; the page cannot
-# be framed and its forms cannot post anywhere.
-CONTENT_SECURITY_POLICY = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self';"
-    " connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
-)
-_SECURITY_HEADERS = {
-    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "X-Frame-Options": "DENY",
-    "Cache-Control": "no-store",
-}
 # The explorer's paths: the page and its files, and its read routes.
 _PREFIXES = ("/ui", "/api/explorer")
 _PREFIXES_SLASHED = tuple(f"{prefix}/" for prefix in _PREFIXES)
@@ -80,7 +69,7 @@ def install_explorer(
     app: web.Application,
     context: NodeContext,
     records: JobRecords,
-    chain: ChainComponent | None,
+    chain: ChainSide | None,
     *,
     chain_view: ChainView | None = None,
 ) -> None:
@@ -88,7 +77,9 @@ def install_explorer(
 
     ``chain_view`` replaces the views read from ``chain`` (the bench's seeded stores use it).
     """
-    explorer = _Explorer(context, records, chain, chain_view or _chain_view(chain, context))
+    if chain_view is None and chain is not None:
+        chain_view = ChainView(chain.readout, context.store.connection)
+    explorer = _Explorer(context, records, chain, chain_view)
     app.add_routes(explorer.routes())
     app.on_response_prepare.append(_add_security_headers)
     app.on_cleanup.append(explorer.close)
@@ -99,14 +90,7 @@ async def _add_security_headers(request: web.Request, response: web.StreamRespon
     included: the 400s, 404s, 405s, 429s and 500s made by the REST middleware too."""
     path = request.path
     if path in _PREFIXES or path.startswith(_PREFIXES_SLASHED):
-        response.headers.update(_SECURITY_HEADERS)
-
-
-def _chain_view(chain: ChainComponent | None, context: NodeContext) -> ChainView | None:
-    # The explorer reads the chain side's own objects; another component has no views to show.
-    if isinstance(chain, ChainSide):
-        return ChainView(chain.readout, context.store.connection)
-    return None
+        response.headers.update(SECURITY_HEADERS)
 
 
 class _Explorer:
@@ -114,7 +98,7 @@ class _Explorer:
         self,
         context: NodeContext,
         records: JobRecords,
-        chain: ChainComponent | None,
+        chain: ChainSide | None,
         view: ChainView | None,
     ) -> None:
         self._context = context
@@ -124,9 +108,8 @@ class _Explorer:
         self._chain = chain
         self._view = view
         self._health = HealthProbe(context.config.containers)
-        files = resources.files(__package__).joinpath("static")
-        self._page = files.joinpath("index.html").read_bytes()
-        self._assets = {name: files.joinpath(name).read_bytes() for name in _ASSETS}
+        self._page = PAGE_FILES.joinpath("index.html").read_bytes()
+        self._assets = {name: PAGE_FILES.joinpath(name).read_bytes() for name in _ASSETS}
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -152,7 +135,7 @@ class _Explorer:
     async def asset(self, request: web.Request) -> web.Response:
         name = request.match_info["asset"]
         if name not in self._assets:
-            return _json({"error": f"no such explorer file: {name}", "field": "asset"}, 404)
+            return error_response(404, f"no such explorer file: {name}", field="asset")
         return _bytes(self._assets[name], _ASSETS[name])
 
     # ------------------------------------------------------------ data
@@ -166,7 +149,7 @@ class _Explorer:
         running = self._records.count_running()
         server = self._context.config.server
         pending_onchain = self._chain.pending_onchain() if self._chain else 0
-        return _json(
+        return json_response(
             {
                 "poll_interval": self._config.poll_interval,
                 "node": {"version": __version__, "time": now},
@@ -199,9 +182,9 @@ class _Explorer:
             limit=self._limit(q),
             status=None if status is None else JobStatus(status),
             container=_text(q, "container"),
-            before=_int(q, "before", 1, _CURSOR_MAX),
+            before=query_uint(q, "before", 1, _CURSOR_MAX),
         )
-        return _json(list_jobs(self._db, query, time.time()))
+        return json_response(list_jobs(self._db, query, time.time()))
 
     async def job(self, request: web.Request) -> web.Response:
         # Query parameters, not path segments: ids reported with PUT /api/status may hold "/".
@@ -212,8 +195,8 @@ class _Explorer:
             raise InvalidField("id", "required: the job id")
         body = job_detail(self._db, client, job_id, time.time())
         if body is None:
-            return _json({"error": f"no job {job_id} from {client}", "field": "id"}, 404)
-        return _json(body)
+            return error_response(404, f"no job {job_id} from {client}", field="id")
+        return json_response(body)
 
     async def subscriptions(self, request: web.Request) -> web.Response:
         q = request.query
@@ -221,25 +204,27 @@ class _Explorer:
             limit=self._limit(q),
             state=_choice(q, "state", SUBSCRIPTION_STATES),
             container=_text(q, "container"),
-            subscription_id=_int(q, "id", 1, _UINT32_MAX),
-            before=_int(q, "before", 1, _UINT32_MAX),
+            subscription_id=query_uint(q, "id", 1, UINT32_MAX),
+            before=query_uint(q, "before", 1, UINT32_MAX),
         )
         if self._view is None:
-            return _json({"total": 0, "subscriptions": [], "next": None, "chain_time": None})
-        return _json(self._view.subscriptions(query))
+            return json_response(
+                {"total": 0, "subscriptions": [], "next": None, "chain_time": None}
+            )
+        return json_response(self._view.subscriptions(query))
 
     async def subscription(self, request: web.Request) -> web.Response:
-        sub_id = parse_uint(request.match_info["id"], "id", 1, _UINT32_MAX, "a subscription id")
+        sub_id = subscription_id(request.match_info["id"])
         q = request.query
-        limit, before = self._limit(q), _int(q, "before", 1, _CURSOR_MAX)
+        limit, before = self._limit(q), query_uint(q, "before", 1, _CURSOR_MAX)
         body = None
         if self._view is not None:
             body = await self._view.subscription(sub_id, limit, before)
         if body is None:
-            return _json(
-                {"error": f"subscription {sub_id} is not known to this node", "field": "id"}, 404
+            return error_response(
+                404, f"subscription {sub_id} is not known to this node", field="id"
             )
-        return _json(body)
+        return json_response(body)
 
     async def delegations(self, request: web.Request) -> web.Response:
         q = request.query
@@ -247,17 +232,17 @@ class _Explorer:
         query = DelegationQuery(
             limit=self._limit(q),
             state=None if state is None else DeliveryState[state.upper()],
-            subscription_id=_int(q, "subscription", 1, _UINT32_MAX),
+            subscription_id=query_uint(q, "subscription", 1, UINT32_MAX),
             owner=_text(q, "owner"),
-            before=_int(q, "before", 1, _CURSOR_MAX),
+            before=query_uint(q, "before", 1, _CURSOR_MAX),
         )
         if self._view is None:
-            return _json({"total": 0, "delegations": [], "next": None})
-        return _json(self._view.delegations(query))
+            return json_response({"total": 0, "delegations": [], "next": None})
+        return json_response(self._view.delegations(query))
 
     def _limit(self, query: Any) -> int:
         most = self._config.max_page_size
-        return _int(query, "limit", 1, most) or min(DEFAULT_PAGE_SIZE, most)
+        return query_uint(query, "limit", 1, most) or min(DEFAULT_PAGE_SIZE, most)
 
 
 def _bytes(body: bytes, content_type: str) -> web.Response:
@@ -265,14 +250,6 @@ def _bytes(body: bytes, content_type: str) -> web.Response:
     if content_type.startswith("text/"):
         response.charset = "utf-8"
     return response
-
-
-def _json(body: Any, status: int = 200) -> web.Response:
-    return web.Response(
-        body=json.dumps(body).encode(),
-        status=status,
-        content_type="application/json",
-    )
 
 
 def _text(query: Any, field: str) -> str | None:
@@ -291,10 +268,3 @@ def _choice(query: Any, field: str, allowed: Any) -> str | None:
     if value not in allowed:
         raise InvalidField(field, "expected one of " + ", ".join(allowed))
     return str(value)
-
-
-def _int(query: Any, field: str, low: int, high: int) -> int | None:
-    value = query.get(field)
-    if not value:
-        return None
-    return parse_uint(value, field, low, high)

@@ -1,4 +1,4 @@
-"""The REST API (docs/devnode.md) on aiohttp's server.
+"""The REST API (docs/devnode.md) on aiohttp's server, and the application that serves it.
 
 Routes, JSON shapes and status codes are upstream's, with these deliberate differences:
 malformed or invalid bodies (too deep, non-finite numbers included) get 400 naming the field
@@ -20,42 +20,42 @@ from collections.abc import Awaitable
 from collections.abc import Callable
 from collections.abc import Iterable
 from typing import Any
-from typing import cast
 
 from aiohttp import web
-from aiohttp.web_protocol import RequestHandler
 
-from . import __version__
-from ._json import JsonRejected
-from ._json import dumps
-from ._json import loads
-from .components import ChainComponent
-from .components import NodeContext
-from .connections import ConnectionCap
-from .errors import GuardianRejection
-from .errors import InvalidField
-from .errors import JobConflict
-from .errors import NodeBusy
-from .errors import RequestTimeout
-from .jobs import OffchainJobs
-from .jobs import StartedJob
-from .messages import DelegatedSubscriptionRequest
-from .messages import JobRequest
-from .messages import parse_job_message
-from .messages import parse_status_report
-from .metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
-from .ratelimit import RateLimiter
+from .._json import JsonRejected
+from .._json import loads
+from ..chain.component import ChainSide
+from ..chain.rpc import RpcUnavailable
+from ..components import NodeContext
+from ..connections import ConnectionCap
+from ..errors import GuardianRejection
+from ..errors import InvalidField
+from ..errors import JobConflict
+from ..errors import NodeBusy
+from ..errors import RequestTimeout
+from ..jobs import OffchainJobs
+from ..jobs import StartedJob
+from ..messages import DelegatedSubscriptionRequest
+from ..messages import JobRequest
+from ..messages import parse_job_message
+from ..messages import parse_status_report
+from ..metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from ..ratelimit import RateLimiter
+from ..version import UPSTREAM_VERSION
+from ..version import __version__
+from .chain import ChainRoutes
+from .chain import chain_metrics_text
+from .explorer import install_explorer
+from .responses import error_response
+from .responses import json_response
 
-__all__ = ["UPSTREAM_VERSION", "ApiRunner", "create_app", "status_caller_allowed"]
+__all__ = ["create_app", "status_caller_allowed"]
 
 log = logging.getLogger(__name__)
 
-# The Infernet Node version whose wire behaviour this node reproduces (reported by /info).
-UPSTREAM_VERSION = "1.4.0"
 STATUS_INVALID = "Status is invalid"
 _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-# How much of aiohttp's description of a malformed request is quoted back.
-_MAX_PARSE_ERROR = 300
 
 
 def status_caller_allowed(
@@ -73,11 +73,12 @@ def status_caller_allowed(
 def create_app(
     context: NodeContext,
     jobs: OffchainJobs,
-    chain: ChainComponent | None,
+    chain: ChainSide | None,
     connection_cap: ConnectionCap | None = None,
 ) -> web.Application:
-    """Build the aiohttp application serving the REST API (``connection_cap``: the one the
-    ApiRunner serving it counts connections with; requests in progress are marked there)."""
+    """Build the aiohttp application serving the REST API, the chain side's routes when there
+    is one and the explorer when ``explorer.enabled`` (``connection_cap``: the one the
+    ApiServer serving it counts connections with; requests in progress are marked there)."""
     api = _Api(context, jobs, chain, connection_cap)
     app = web.Application(
         client_max_size=context.config.server.max_body_size, middlewares=[api.middleware]
@@ -96,73 +97,10 @@ def create_app(
         ]
     )
     if chain is not None:
-        app.add_routes(chain.routes())
+        app.add_routes(ChainRoutes(chain).routes())
+    if context.config.explorer.enabled:
+        install_explorer(app, context, jobs.records, chain)
     return app
-
-
-class _JsonErrorHandler(RequestHandler):
-    """A connection whose HTTP parse errors (bad request line, header, framing) are answered
-    in the node's JSON error shape, like every other error; aiohttp answers them in plain text
-    before any route or middleware runs."""
-
-    def handle_error(
-        self,
-        request: Any,
-        status: int = 500,
-        exc: BaseException | None = None,
-        message: str | None = None,
-    ) -> web.StreamResponse:
-        if status >= 500:
-            # Not a parse error: keep aiohttp's handling (it logs and answers).
-            return super().handle_error(request, status, exc, message)
-        reason = " ".join((message or str(exc) or "malformed request").split())
-        log.debug("malformed HTTP request from %s: %s", request.remote, reason)
-        response = _error(status, f"malformed HTTP request: {reason[:_MAX_PARSE_ERROR]}")
-        response.force_close()
-        return response
-
-
-class _JsonErrorServer(web.Server):
-    connection_cap: ConnectionCap | None = None
-
-    def __call__(self) -> RequestHandler:
-        return _JsonErrorHandler(self, loop=self._loop, **self._kwargs)
-
-    def connection_made(self, handler: RequestHandler, transport: asyncio.Transport) -> None:
-        super().connection_made(handler, transport)
-        if self.connection_cap is not None:
-            self.connection_cap.opened(handler)
-
-    def connection_lost(self, handler: RequestHandler, exc: BaseException | None = None) -> None:
-        super().connection_lost(handler, exc)
-        if self.connection_cap is not None:
-            self.connection_cap.closed(handler)
-
-
-class ApiRunner(web.AppRunner):
-    """aiohttp's AppRunner, with HTTP parse errors answered as JSON and open connections
-    counted against ``connection_cap`` (server.max_connections)."""
-
-    def __init__(
-        self, app: web.Application, *, connection_cap: ConnectionCap | None = None, **kwargs: Any
-    ) -> None:
-        super().__init__(app, **kwargs)
-        self._connection_cap = connection_cap
-
-    async def _make_server(self) -> web.Server:
-        server = await super()._make_server()
-        # Same object and state, one method different: its connections use _JsonErrorHandler.
-        server.__class__ = _JsonErrorServer
-        cast(_JsonErrorServer, server).connection_cap = self._connection_cap
-        return server
-
-
-def _json(body: Any, status: int = 200) -> web.Response:
-    return web.Response(body=dumps(body), status=status, content_type="application/json")
-
-
-def _error(status: int, error: str, **extra: Any) -> web.Response:
-    return _json({"error": error, **extra}, status)
 
 
 class _Api:
@@ -170,7 +108,7 @@ class _Api:
         self,
         context: NodeContext,
         jobs: OffchainJobs,
-        chain: ChainComponent | None,
+        chain: ChainSide | None,
         connection_cap: ConnectionCap | None,
     ) -> None:
         self._context = context
@@ -209,32 +147,32 @@ class _Api:
             decision = self._limiter.check((request.remote, route), time.monotonic())
         try:
             if decision is not None and not decision.allowed:
-                response: web.StreamResponse = _error(429, "Too many requests")
+                response: web.StreamResponse = error_response(429, "Too many requests")
             else:
                 response = await handler(request)
         except InvalidField as e:
-            response = _error(400, str(e), **({"field": e.field} if e.field else {}))
+            response = error_response(400, str(e), **({"field": e.field} if e.field else {}))
         except GuardianRejection as e:
-            response = _error(405, e.error, params=e.params)
+            response = error_response(405, e.error, params=e.params)
         except NodeBusy as e:
-            response = _error(503, e.reason, limit=e.limit)
+            response = error_response(503, e.reason, limit=e.limit)
             response.headers["Retry-After"] = str(e.retry_after)
         except JobConflict as e:
-            response = _error(409, str(e), field="id")
+            response = error_response(409, str(e), field="id")
         except RequestTimeout as e:
-            response = _error(408, str(e), limit=e.limit)
+            response = error_response(408, str(e), limit=e.limit)
             response.force_close()  # the rest of the body is unread
         except web.HTTPRequestEntityTooLarge:
-            response = _error(
+            response = error_response(
                 413, f"request body is larger than {self._config.server.max_body_size} bytes"
             )
         except web.HTTPException as e:
-            response = _error(e.status, e.reason)
+            response = error_response(e.status, e.reason)
         except Exception:
             # One place turns unexpected errors into answers; CancelledError is not an
             # Exception, so a client disconnect still cancels the handler.
             log.exception("unhandled error on %s %s", request.method, request.path)
-            response = _error(500, "Internal server error")
+            response = error_response(500, "Internal server error")
         if decision is not None and not response.prepared:
             response.headers.update(decision.headers())
         self._metrics.http_request(request.method, route, response.status)
@@ -245,10 +183,10 @@ class _Api:
     async def health(self, request: web.Request) -> web.Response:
         # Always 200: off-chain jobs are served whatever the chain side says.
         chain = self._chain.health() if self._chain is not None else {}
-        return _json({"status": "healthy", **chain})
+        return json_response({"status": "healthy", **chain})
 
     async def info(self, request: web.Request) -> web.Response:
-        return _json(
+        return json_response(
             {
                 "version": UPSTREAM_VERSION,
                 "containers": [
@@ -275,7 +213,7 @@ class _Api:
 
     async def resources(self, request: web.Request) -> web.Response:
         model_id = request.query.get("model_id")
-        return _json(await self._context.containers.resources(model_id))
+        return json_response(await self._context.containers.resources(model_id))
 
     async def metrics(self, request: web.Request) -> web.Response:
         text = self._metrics.render(
@@ -283,7 +221,7 @@ class _Api:
             pending_onchain=self._chain.pending_onchain() if self._chain else 0,
         )
         if self._chain is not None:
-            text += self._chain.metrics_text()
+            text += chain_metrics_text(self._chain.counts())
         return web.Response(
             body=text.encode(), headers={"Content-Type": METRICS_CONTENT_TYPE}, status=200
         )
@@ -297,12 +235,12 @@ class _Api:
             self._jobs.admit(client, 1)
         answer, started = await self._accept(message, client)
         await self._jobs.settle(started, self._config.server.submit_wait)
-        return _json(answer)
+        return json_response(answer)
 
     async def create_jobs(self, request: web.Request) -> web.Response:
         body = await self._read_json(request)
         if not isinstance(body, list):
-            return _error(400, "Expected a list")
+            return error_response(400, "Expected a list")
         cap = self._config.server.max_batch_size
         if len(body) > cap:
             raise InvalidField(
@@ -328,7 +266,7 @@ class _Api:
             answers.append(answer)
             started += job
         await self._jobs.settle(started, self._config.server.submit_wait)
-        return _json(answers)
+        return json_response(answers)
 
     async def _accept(
         self, message: JobRequest | DelegatedSubscriptionRequest, client: str
@@ -337,7 +275,11 @@ class _Api:
         if isinstance(message, DelegatedSubscriptionRequest):
             if self._chain is None:
                 raise GuardianRejection("Chain not enabled")
-            return await self._chain.submit_delegated(message, client), []
+            try:
+                return await self._chain.submit_delegated(message, client), []
+            except RpcUnavailable as e:
+                # 503 naming the endpoint problem rather than a generic 500.
+                raise web.HTTPServiceUnavailable(reason=f"chain unavailable: {e.reason}") from e
         self._context.guardian.check_offchain(
             message.containers, bool(message.requires_proof), client
         )
@@ -347,7 +289,7 @@ class _Api:
     async def stream_job(self, request: web.Request) -> web.StreamResponse:
         message = parse_job_message(await self._read_json(request))
         if isinstance(message, DelegatedSubscriptionRequest):
-            return _error(405, "Streaming only supported for OffchainJob requests.")
+            return error_response(405, "Streaming only supported for OffchainJob requests.")
         client = _client(request)
         self._context.guardian.check_offchain(
             message.containers, bool(message.requires_proof), client
@@ -371,19 +313,19 @@ class _Api:
         ids = request.query.getall("id", [])
         if not ids:
             pending = {"true": True, "false": False}.get(request.query.get("pending", ""))
-            return _json(self._jobs.ids(client, pending))
+            return json_response(self._jobs.ids(client, pending))
         intermediate = request.query.get("intermediate") == "true"
-        return _json([job.to_json(intermediate) for job in self._jobs.get(client, ids)])
+        return json_response([job.to_json(intermediate) for job in self._jobs.get(client, ids)])
 
     async def put_status(self, request: web.Request) -> web.Response:
         client = _client(request)
         if not status_caller_allowed(client, self._status_networks):
-            return _error(403, "Unauthorized")
+            return error_response(403, "Unauthorized")
         report = parse_status_report(await self._read_json(request))
         if report.status not in ("running", "success", "failed"):
-            return _error(400, STATUS_INVALID)
+            return error_response(400, STATUS_INVALID)
         self._jobs.report_status(client, report)
-        return _json(None)
+        return json_response(None)
 
     async def _read_json(self, request: web.Request) -> Any:
         """The body as JSON, whatever the Content-Type (upstream 500s without it on

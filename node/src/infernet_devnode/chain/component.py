@@ -1,28 +1,22 @@
-"""The chain side as the node's `ChainComponent`: wiring from config, REST routes, metrics.
+"""The chain side of the node: its parts built from config, started and stopped together.
 
-Routes (devnode extensions, not in Infernet Node 1.4):
-    GET /api/subscriptions/{id}               what this node knows and did about one subscription
-    GET /api/delegations/{owner}/{nonce}      the state of one delegated request (POST /api/jobs
-                                              with a `subscription`), keyed as the Coordinator
-                                              keys it: subscription owner and signature nonce
+`ChainSide` wires the chain half (client, store, ledger, tracked subscriptions, block loop) to
+the node's context and answers the HTTP face (``infernet_devnode.api``) in plain data: health,
+counts, a read-only readout and the admission of delegated requests.
 """
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Sequence
 from enum import IntEnum
 from typing import Any
 
-from aiohttp import web
 from eth_account import Account
 from eth_utils.address import to_checksum_address
 
 from ..capacity import ONCHAIN
 from ..components import NodeContext
 from ..config import NodeConfig
-from ..digits import parse_uint
 from ..errors import ChainNotAvailable
 from ..errors import InvalidField
 from ..messages import DelegatedSubscriptionRequest
@@ -33,16 +27,14 @@ from .delivery import Delivery
 from .delivery import DeliveryState
 from .delivery import RetryPolicy
 from .eip712 import SignedDelegation
-from .intervals import schedule_at
 from .ledger import DeliveryLedger
 from .loop import ChainLoop
 from .loop import ChainSettings
+from .readout import ChainCounts
 from .readout import ChainReadout
 from .rpc import ChainClient
 from .rpc import ChainError
-from .rpc import RpcUnavailable
 from .store import ChainStore
-from .store import DelegationRecord
 from .subscriptions import ContainerPolicy
 from .tracking import TrackedSubscriptions
 
@@ -51,11 +43,6 @@ __all__ = [
     "chain_settings",
     "container_policies",
 ]
-
-_UINT32_MAX = 2**32 - 1
-_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
-_METRIC_PREFIX = "devnode_"
-_STATE_LABELS = {state: state.name.lower() for state in DeliveryState}
 
 
 def chain_settings(config: NodeConfig) -> ChainSettings:
@@ -106,8 +93,12 @@ class _Lifecycle(IntEnum):
 
 
 class ChainSide:
-    """Implements `components.ChainComponent`: builds the chain half's parts from the node's
-    context and starts the block loop."""
+    """Builds the chain half's parts from the node's context and runs the block loop.
+
+    Started before the REST server serves and stopped after it: ``start`` connects and returns,
+    the initial sync runs in the background (``/health`` says "syncing"; upstream's REST server
+    waits for the sync).
+    """
 
     def __init__(self, context: NodeContext) -> None:
         self._context = context
@@ -144,12 +135,17 @@ class ChainSide:
 
     @property
     def address(self) -> str:
+        """The node's EOA (checksummed), shown in ``/info`` chain.address."""
         return self._address
 
     def pending_onchain(self) -> int:
+        """On-chain jobs in progress, shown in ``/info`` pending.onchain."""
         return self._ledger.in_flight()
 
     def health(self) -> dict[str, Any]:
+        """What ``/health`` adds to ``{"status": "healthy"}``: nothing when the chain side does
+        its work; ``{"status": "syncing", ...progress}`` during the initial sync;
+        ``{"status": "degraded", "reason": ...}`` when it cannot (endpoint down, no protocol)."""
         if self._loop is None:
             return {"status": "degraded", "reason": "chain: not started"}
         health = self._loop.health()
@@ -161,13 +157,14 @@ class ChainSide:
         return {}
 
     def readout(self) -> ChainReadout:
-        """A snapshot for read-only status pages (the explorer)."""
+        """A snapshot for the status routes and the explorer."""
         identity = self._store.identity()
         head = self._loop.head if self._loop is not None else None
         return ChainReadout(
             store=self._store,
             client=self._client,
             lookup=self._tracked.lookup,
+            tracked=self._tracked,
             address=self._address,
             chain_id=identity.chain_id if identity else 0,
             genesis_hash=identity.genesis_hash if identity else "",
@@ -177,7 +174,26 @@ class ChainSide:
             in_flight=self._ledger.in_flight(),
         )
 
+    def counts(self) -> ChainCounts:
+        """Deliveries by state, the latest outcome per tracked subscription and the loop's
+        gauges, for ``GET /metrics``."""
+        if self._loop is None:
+            # Until the loop has loaded the ledger, the store counts the recorded deliveries.
+            return ChainCounts(self._store.delivery_counts(), {}, {})
+        # The ledger keeps its counts as deliveries change state: a scrape costs the same
+        # however many deliveries were recorded.
+        return ChainCounts(
+            deliveries=self._ledger.counts(),
+            latest=self._ledger.last_outcomes(self._tracked),
+            gauges=self._loop.metrics(),
+        )
+
     async def start(self) -> None:
+        """Connect and start the block loop; returns once the node may serve requests.
+
+        Raises:
+            ChainNotAvailable: the chain cannot be used (the node then exits with code 1).
+        """
         if self._lifecycle is not _Lifecycle.NEW:
             raise RuntimeError("ChainSide.start() called twice")
         self._lifecycle = _Lifecycle.STARTED
@@ -195,6 +211,7 @@ class ChainSide:
             raise ChainNotAvailable(e.reason) from e
 
     async def stop(self) -> None:
+        """Stop the loop and release the client; safe to call twice."""
         if self._lifecycle is _Lifecycle.STOPPED:
             return
         self._lifecycle = _Lifecycle.STOPPED
@@ -211,16 +228,15 @@ class ChainSide:
     async def submit_delegated(
         self, request: DelegatedSubscriptionRequest, client: str
     ) -> dict[str, Any]:
-        delegation = SignedDelegation.from_message(request)
-        try:
-            return await self._submit(request, delegation)
-        except RpcUnavailable as e:
-            # 503 naming the endpoint problem rather than a generic 500.
-            raise web.HTTPServiceUnavailable(reason=f"chain unavailable: {e.reason}") from e
+        """Admit a delegated subscription from POST /api/jobs (or one item of /batch); returns
+        the body answered with 200 (upstream: ``{}``).
 
-    async def _submit(
-        self, request: DelegatedSubscriptionRequest, delegation: SignedDelegation
-    ) -> dict[str, Any]:
+        Raises:
+            InvalidField: the signature has expired on chain time or is malformed.
+            GuardianRejection: an admission rule refuses it.
+            RpcUnavailable: the chain endpoint did not answer.
+        """
+        delegation = SignedDelegation.from_message(request)
         loop = self._started()
         now = await loop.chain_time()
         # Expiry first, on chain time, as a 400 that says so (upstream: silent drop later).
@@ -232,120 +248,3 @@ class ChainSide:
         self._context.guardian.check_delegated(request, True, now)
         await loop.submit_delegation(delegation, now)
         return {}
-
-    def routes(self) -> Sequence[web.RouteDef]:
-        return [
-            web.get("/api/subscriptions/{id}", self._subscription),
-            web.get("/api/delegations/{owner}/{nonce}", self._delegation),
-        ]
-
-    async def _delegation(self, request: web.Request) -> web.Response:
-        owner, nonce = request.match_info["owner"], request.match_info["nonce"]
-        if not _ADDRESS.match(owner):
-            raise InvalidField("owner", "expected a 0x-prefixed 20-byte hex address")
-        nonce_value = parse_uint(nonce, "nonce", 0, _UINT32_MAX, "a signature nonce")
-        record = self._store.delegation(to_checksum_address(owner), nonce_value)
-        if record is None:
-            return _not_found(
-                f"no delegated request from {owner} with nonce {nonce_value} is known to this node",
-                "nonce",
-            )
-        return _json(self._delegation_status(record))
-
-    async def _subscription(self, request: web.Request) -> web.Response:
-        sub_id = parse_uint(request.match_info["id"], "id", 1, _UINT32_MAX, "a subscription id")
-        body = self._subscription_status(sub_id)
-        if body is None:
-            return _not_found(f"subscription {sub_id} is not known to this node", "id")
-        return _json(body)
-
-    def metrics_text(self) -> str:
-        """Prometheus lines for /metrics: chain gauges and deliveries by state."""
-        lines = [
-            f"# HELP {_METRIC_PREFIX}chain_deliveries Deliveries recorded, by state.\n",
-            f"# TYPE {_METRIC_PREFIX}chain_deliveries gauge\n",
-        ]
-        # Once the loop runs, the ledger counts deliveries as they change: a scrape then costs
-        # the same however many were recorded (counting rows made a long burst ever slower).
-        counts = self._ledger.counts() if self._loop is not None else self._store.delivery_counts()
-        for state in DeliveryState:
-            lines.append(
-                f'{_METRIC_PREFIX}chain_deliveries{{state="{_STATE_LABELS[state]}"}}'
-                f" {counts.get(state, 0)}\n"
-            )
-        lines.append(
-            f"# HELP {_METRIC_PREFIX}chain_subscription_interval Latest interval this node worked"
-            " on per tracked subscription, labelled with that delivery's state.\n"
-        )
-        lines.append(f"# TYPE {_METRIC_PREFIX}chain_subscription_interval gauge\n")
-        # One line per tracked subscription (a burst tracks hundreds): state labels made once.
-        for sub_id, (interval, state) in sorted(self._ledger.last_outcomes(self._tracked).items()):
-            lines.append(
-                f'{_METRIC_PREFIX}chain_subscription_interval{{id="{sub_id}",'
-                f'state="{_STATE_LABELS[state]}"}} {interval}\n'
-            )
-        gauges = self._loop.metrics() if self._loop is not None else {}
-        for name, value in gauges.items():
-            kind = "counter" if name.endswith("_total") else "gauge"
-            lines.append(f"# TYPE {_METRIC_PREFIX}{name} {kind}\n")
-            lines.append(f"{_METRIC_PREFIX}{name} {value:g}\n")
-        return "".join(lines)
-
-    def _subscription_status(self, subscription_id: int) -> dict[str, Any] | None:
-        """GET /api/subscriptions/{id}: what the node knows and did about one subscription."""
-        record = self._store.subscription(subscription_id)
-        deliveries = self._store.deliveries_of(subscription_id)
-        if record is None and not deliveries:
-            return None
-        body: dict[str, Any] = {"id": subscription_id}
-        if record is not None:
-            sub = record.subscription
-            schedule = schedule_at(sub, self._loop.chain_now() if self._loop else 0)
-            body.update(
-                tracked=sub.id in self._tracked,
-                reason=record.reason,
-                containers=list(self._tracked.lookup.resolve(sub.container_id)),
-                phase=schedule.phase.name.lower(),
-                interval=schedule.interval,
-                subscription=sub.as_json(),
-            )
-        body["deliveries"] = [_delivery_json(d) for d in deliveries]
-        body["last"] = _delivery_json(deliveries[-1]) if deliveries else None
-        return body
-
-    def _delegation_status(self, record: DelegationRecord) -> dict[str, Any]:
-        """GET /api/delegations/{owner}/{nonce}: one delegated request and what became of it."""
-        delegation, delivery = record.delegation, record.delivery
-        sub = delegation.subscription
-        return {
-            "owner": sub.owner,
-            "nonce": delegation.nonce,
-            "expiry": delegation.expiry,
-            "containers": list(self._tracked.lookup.resolve(sub.container_id)),
-            "subscription": sub.as_json(),
-            # the Coordinator's id once deliverComputeDelegatee created it (null before)
-            "subscription_id": delivery.subscription_id or None,
-            **_delivery_json(delivery),
-        }
-
-
-def _json(body: dict[str, Any], status: int = 200) -> web.Response:
-    return web.Response(
-        body=json.dumps(body).encode(), status=status, content_type="application/json"
-    )
-
-
-def _not_found(error: str, field: str) -> web.Response:
-    return _json({"error": error, "field": field}, status=404)
-
-
-def _delivery_json(d: Delivery) -> dict[str, Any]:
-    return {
-        "interval": d.interval,
-        "state": d.state.name.lower(),
-        "attempts": d.attempts,
-        "tx_hash": d.tx_hash or None,
-        "reason": d.reason,
-        "container_error": d.container_error,
-        "updated_at": d.updated_at,
-    }

@@ -20,6 +20,7 @@ from eth_utils.crypto import keccak
 
 from ..errors import InvalidField
 from ..messages import DelegatedSubscriptionRequest
+from .subscriptions import UINT32_MAX
 from .subscriptions import Subscription
 
 __all__ = [
@@ -63,7 +64,6 @@ _SUBSCRIPTION_FIELD_TYPES = [
     "address",
     "address",
 ]
-_UINT32_MAX = 2**32 - 1
 _UINT16_MAX = 2**16 - 1
 _UINT256_MAX = 2**256 - 1
 _UINT8_MAX = 2**8 - 1
@@ -169,13 +169,13 @@ class SignedDelegation:
         sub = message.subscription
         sig = message.signature
         for name, value, bound in (
-            ("subscription.active_at", sub.active_at, _UINT32_MAX),
-            ("subscription.period", sub.period, _UINT32_MAX),
-            ("subscription.frequency", sub.frequency, _UINT32_MAX),
+            ("subscription.active_at", sub.active_at, UINT32_MAX),
+            ("subscription.period", sub.period, UINT32_MAX),
+            ("subscription.frequency", sub.frequency, UINT32_MAX),
             ("subscription.redundancy", sub.redundancy, _UINT16_MAX),
             ("subscription.payment_amount", sub.payment_amount, _UINT256_MAX),
-            ("signature.nonce", sig.nonce, _UINT32_MAX),
-            ("signature.expiry", sig.expiry, _UINT32_MAX),
+            ("signature.nonce", sig.nonce, UINT32_MAX),
+            ("signature.expiry", sig.expiry, UINT32_MAX),
             ("signature.v", sig.v, _UINT8_MAX),
             ("signature.r", sig.r, _UINT256_MAX),
             ("signature.s", sig.s, _UINT256_MAX),

@@ -20,6 +20,7 @@ from eth_utils.crypto import keccak
 
 __all__ = [
     "CANCELLED_ACTIVE_AT",
+    "UINT32_MAX",
     "ZERO_ADDRESS",
     "Admission",
     "ContainerLookup",
@@ -31,8 +32,11 @@ __all__ = [
 ]
 
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
+# type(uint32).max: a subscription's id, activeAt, period and frequency and a delegation's nonce
+# and expiry are uint32 in the Coordinator (infernet-sdk v1.1.0).
+UINT32_MAX = 2**32 - 1
 # cancelSubscription() sets activeAt to type(uint32).max (infernet-sdk v1.1.0).
-CANCELLED_ACTIVE_AT = 2**32 - 1
+CANCELLED_ACTIVE_AT = UINT32_MAX
 # Permutations grow factorially (infernet-node v1.4.0): chains longer than this are not
 # enumerated (5 ids already give 325 hashes).
 _MAX_CHAIN_LENGTH = 5

@@ -19,16 +19,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..chain.delivery import Delivery
-from ..chain.delivery import DeliveryState
-from ..chain.intervals import Phase
-from ..chain.intervals import interval_start
-from ..chain.intervals import schedule_at
-from ..chain.readout import ChainReadout
-from ..chain.rpc import ChainError
-from ..chain.rpc import Receipt
-from ..chain.store import SubscriptionRecord
-from ..chain.subscriptions import Subscription
+from .delivery import Delivery
+from .delivery import DeliveryState
+from .intervals import Phase
+from .intervals import interval_start
+from .intervals import schedule_at
+from .readout import ChainReadout
+from .rpc import ChainError
+from .rpc import Receipt
+from .status import delivery_json
+from .store import SubscriptionRecord
+from .subscriptions import CANCELLED_ACTIVE_AT
+from .subscriptions import Subscription
 
 __all__ = [
     "BALANCE_CACHE_S",
@@ -41,7 +43,6 @@ __all__ = [
 
 BALANCE_CACHE_S = 2.0
 RECEIPT_CACHE_SIZE = 4096
-_UINT32_MAX = 2**32 - 1
 
 # Filters of the subscription list: the phase on chain time, or whether this node serves it.
 SUBSCRIPTION_STATES = ("active", "not_active", "completed", "cancelled", "tracked", "ignored")
@@ -52,7 +53,7 @@ _PERIOD = "json_extract(subscription, '$.values[2]')"
 _FREQUENCY = "json_extract(subscription, '$.values[3]')"
 _CONTAINERS = "json_extract(subscription, '$.values[5]')"
 _PHASE = (
-    f"CASE WHEN {_ACTIVE_AT} = {_UINT32_MAX} THEN 'cancelled'"
+    f"CASE WHEN {_ACTIVE_AT} = {CANCELLED_ACTIVE_AT} THEN 'cancelled'"
     f" WHEN :now < {_ACTIVE_AT} THEN 'not_active'"
     f" WHEN (CASE WHEN {_PERIOD} = 0 THEN 1 ELSE (:now - {_ACTIVE_AT}) / {_PERIOD} + 1 END)"
     f" <= {_FREQUENCY} THEN 'active' ELSE 'completed' END"
@@ -235,7 +236,7 @@ class ChainView:
             latest = deliveries[0] if deliveries and before is None else None
             body.update(_subscription_json(chain, record, latest))
         body["deliveries_total"] = int(total)
-        body["deliveries"] = [delivery_json(d, receipts.get(d.tx_hash)) for d in deliveries]
+        body["deliveries"] = [_with_receipt(d, receipts.get(d.tx_hash)) for d in deliveries]
         body["next"] = intervals[limit - 1] if more else None
         return body
 
@@ -314,7 +315,7 @@ class ChainView:
                     "expiry": delegation.expiry,
                     "containers": list(chain.lookup.resolve(sub.container_id)),
                     "subscription_id": delivery.subscription_id or None,
-                    **delivery_json(delivery, None),
+                    **_with_receipt(delivery, None),
                 }
             )
         return {"total": int(total), "delegations": items, "next": rows[-1][0] if more else None}
@@ -342,7 +343,7 @@ def _subscription_json(
         "phase": schedule.phase.name.lower(),
         "interval": schedule.interval,
         "next_due": next_due(sub, now, chain.store.delivery),
-        "last": None if latest is None else delivery_json(latest, None),
+        "last": None if latest is None else _with_receipt(latest, None),
     }
 
 
@@ -372,16 +373,12 @@ def next_due(
     return {"interval": interval, "at": at, "in_seconds": max(0, at - now)}
 
 
-def delivery_json(d: Delivery, receipt: Receipt | None) -> dict[str, Any]:
+def _with_receipt(d: Delivery, receipt: Receipt | None) -> dict[str, Any]:
+    """A delivery and, once its transaction is mined, the block, gas used and whether it
+    reverted (null before)."""
     return {
-        "interval": d.interval,
-        "state": d.state.name.lower(),
-        "attempts": d.attempts,
-        "tx_hash": d.tx_hash or None,
+        **delivery_json(d),
         "block": receipt.block_number if receipt else None,
         "gas_used": receipt.gas_used if receipt else None,
         "reverted": None if receipt is None else receipt.status == 0,
-        "reason": d.reason,
-        "container_error": d.container_error,
-        "updated_at": d.updated_at,
     }
