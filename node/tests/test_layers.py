@@ -1,5 +1,7 @@
-"""The chain package's imports form a tree: no cycle, no function-local or type-checking-only
-import of a sibling, and the off-chain half never imports the chain half."""
+"""The devnode's imports form a tree (docs/devnode.md, "Layout"): no cycle anywhere in the
+package, none hidden in a function or behind ``TYPE_CHECKING``; only ``app`` and the HTTP face
+(``api``) import the chain half; only ``app`` imports the HTTP face; nothing imports the package
+root; inside ``chain/`` and ``api/`` a module imports only modules on a lower floor."""
 
 from __future__ import annotations
 
@@ -9,70 +11,143 @@ from pathlib import Path
 import infernet_devnode
 import pytest
 
+ROOT = infernet_devnode.__name__
 PACKAGE = Path(infernet_devnode.__file__).parent
-CHAIN = PACKAGE / "chain"
-# Only the node process wires the chain side in.
-MAY_IMPORT_CHAIN = {"app"}
+CHAIN = f"{ROOT}.chain"
+FACE = f"{ROOT}.api"
+APP = f"{ROOT}.app"
+# The process wiring may import a module when it is needed (e.g. the chain half only when
+# chain.enabled); such an import still counts as an edge for the cycle check.
+MAY_IMPORT_LATE = {APP}
 
 
-def _modules(folder: Path) -> dict[str, ast.Module]:
-    return {p.stem: ast.parse(p.read_text()) for p in folder.glob("*.py") if p.stem != "__init__"}
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE).with_suffix("").parts
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    return ".".join((ROOT, *parts))
 
 
-def _sibling_imports(tree: ast.Module, siblings: set[str]) -> set[str]:
+def _parse() -> dict[str, tuple[Path, ast.Module]]:
     return {
-        node.module.split(".")[0]
-        for node in ast.walk(tree)
-        if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module
-        if node.module.split(".")[0] in siblings
+        _module_name(path): (path, ast.parse(path.read_text()))
+        for path in sorted(PACKAGE.rglob("*.py"))
     }
 
 
-def layers() -> dict[str, int]:
-    """Module -> floor (0 for modules importing no sibling); raises on a cycle."""
-    modules = _modules(CHAIN)
-    edges = {name: _sibling_imports(tree, set(modules)) for name, tree in modules.items()}
+MODULES = _parse()
+
+
+def _is_package(name: str) -> bool:
+    return MODULES[name][0].name == "__init__.py"
+
+
+def _ancestors(name: str) -> list[str]:
+    parts = name.split(".")
+    return [".".join(parts[:i]) for i in range(1, len(parts))]
+
+
+def _targets(name: str, node: ast.Import | ast.ImportFrom) -> set[str]:
+    """The package's modules an import statement in module ``name`` loads by name."""
+    if isinstance(node, ast.Import):
+        return {alias.name for alias in node.names if alias.name in MODULES}
+    if node.level:
+        package = name if _is_package(name) else name.rsplit(".", 1)[0]
+        base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1])
+        module = f"{base}.{node.module}" if node.module else base
+    else:
+        module = node.module or ""
+    # `from .x import y` runs x; `from . import x` only x when x is a submodule.
+    found = {module} if node.module and module in MODULES else set()
+    for alias in node.names:
+        if f"{module}.{alias.name}" in MODULES:
+            found.add(f"{module}.{alias.name}")
+        elif module in MODULES:
+            found.add(module)
+    return found
+
+
+def _imports(name: str) -> list[tuple[int, str, bool]]:
+    """(line, imported module, at module level) for every import of the package's own modules,
+    each imported module's parent packages included unless they contain ``name`` itself."""
+    tree = MODULES[name][1]
+    top_level = {id(node) for node in tree.body}
+    own = set(_ancestors(name))
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Import | ast.ImportFrom):
+            continue
+        for target in _targets(name, node):
+            loaded = [target] + [a for a in _ancestors(target) if a not in own]
+            found += [(node.lineno, module, id(node) in top_level) for module in loaded]
+    return found
+
+
+EDGES = {name: {target for _, target, _ in _imports(name)} - {name} for name in MODULES}
+
+
+def floors(names: set[str]) -> dict[str, int]:
+    """Module -> floor among ``names`` (0 for modules importing none of them); raises on a
+    cycle."""
     floor: dict[str, int] = {}
 
     def depth(name: str, path: tuple[str, ...]) -> int:
         if name in path:
             raise AssertionError("import cycle: " + " -> ".join((*path, name)))
         if name not in floor:
-            floor[name] = 1 + max((depth(d, (*path, name)) for d in edges[name]), default=-1)
+            below = [depth(d, (*path, name)) for d in EDGES[name] if d in names]
+            floor[name] = 1 + max(below, default=-1)
         return floor[name]
 
-    for name in modules:
+    for name in sorted(names):
         depth(name, ())
     return floor
 
 
-def test_chain_imports_have_no_cycle() -> None:
-    floors = layers()
-    assert floors["component"] == max(floors.values())
-    assert floors["abi"] == 0
+def _in(name: str, package: str) -> bool:
+    return name == package or name.startswith(package + ".")
 
 
-@pytest.mark.parametrize("name", sorted(_modules(CHAIN)))
-def test_every_import_is_at_module_level(name: str) -> None:
-    """A function-local or `if TYPE_CHECKING:` import is a circle being hidden."""
-    tree = _modules(CHAIN)[name]
-    top_level = {id(node) for node in tree.body}
-    hidden = [
-        node.lineno
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Import | ast.ImportFrom) and id(node) not in top_level
-    ]
-    assert hidden == [], f"chain/{name}.py imports below module level at lines {hidden}"
+def test_the_package_has_no_import_cycle() -> None:
+    floors(set(MODULES))
 
 
-@pytest.mark.parametrize("name", sorted(set(_modules(PACKAGE)) - MAY_IMPORT_CHAIN))
-def test_the_offchain_half_does_not_import_the_chain_half(name: str) -> None:
-    tree = _modules(PACKAGE)[name]
-    chain = [
-        node.lineno
-        for node in ast.walk(tree)
-        if isinstance(node, ast.ImportFrom)
-        and node.level == 1
-        and (node.module or "").split(".")[0] == "chain"
-    ]
-    assert chain == [], f"{name}.py imports the chain half at lines {chain}"
+def test_chain_floors() -> None:
+    chain = floors({name for name in MODULES if _in(name, CHAIN) and name != CHAIN})
+    assert chain[f"{CHAIN}.component"] == max(chain.values())
+    assert chain[f"{CHAIN}.abi"] == 0
+
+
+def test_the_http_face_is_assembled_by_rest_and_served_by_serving() -> None:
+    face = floors({name for name in MODULES if _in(name, FACE) and name != FACE})
+    assert face[f"{FACE}.responses"] == 0
+    assert face[f"{FACE}.rest"] == max(face.values())
+
+
+@pytest.mark.parametrize("name", sorted(set(MODULES) - MAY_IMPORT_LATE))
+def test_every_import_of_the_package_is_at_module_level(name: str) -> None:
+    """A function-local or `if TYPE_CHECKING:` import can hide a circle."""
+    hidden = [line for line, _, top_level in _imports(name) if not top_level]
+    assert hidden == [], f"{name} imports below module level at lines {hidden}"
+
+
+@pytest.mark.parametrize(
+    "name", sorted(n for n in MODULES if not _in(n, CHAIN) and not _in(n, FACE) and n != APP)
+)
+def test_only_app_and_the_http_face_import_the_chain_half(name: str) -> None:
+    lines = sorted({line for line, target, _ in _imports(name) if _in(target, CHAIN)})
+    assert lines == [], f"{name} imports the chain half at lines {lines}"
+
+
+@pytest.mark.parametrize("name", sorted(n for n in MODULES if not _in(n, FACE) and n != APP))
+def test_only_app_imports_the_http_face(name: str) -> None:
+    lines = sorted({line for line, target, _ in _imports(name) if _in(target, FACE)})
+    assert lines == [], f"{name} imports the HTTP face at lines {lines}"
+
+
+@pytest.mark.parametrize("name", sorted(set(MODULES) - {ROOT}))
+def test_nothing_imports_the_package_root(name: str) -> None:
+    """The root's ``__init__`` imports the node; a module reading a name back from it is a
+    circle that only the order of the root's lines keeps from failing."""
+    lines = sorted({line for line, target, _ in _imports(name) if target == ROOT})
+    assert lines == [], f"{name} imports the package root at lines {lines}"
