@@ -98,6 +98,9 @@ class ApiServer:
             self._listener.close()
             self._listener = None
         if self._server is not None:
+            # One turn of the loop first: requests that arrived before the close start being
+            # handled, and are then not taken for idle connections.
+            await asyncio.sleep(0)
             self._server.pre_shutdown()
             await self._server.shutdown(SHUTDOWN_GRACE_S)
             self._server = None
