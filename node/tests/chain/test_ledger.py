@@ -29,7 +29,7 @@ def test_load_resumes_what_never_reached_the_broadcast(chain_store: ChainStore) 
     ledger = DeliveryLedger(chain_store)
     ledger.load()
     assert ledger.state(1, 1) is DeliveryState.PENDING
-    assert [d.subscription_id for d in ledger.sent()] == [2]
+    assert [s.delivery.subscription_id for s in ledger.sent()] == [2]
     assert ledger.in_flight() == 1  # the SENT one, no task running
 
 
@@ -82,11 +82,11 @@ def test_tallies_agree_with_the_stored_rows_through_any_history(chain_store: Cha
         rows = chain_store.deliveries_in(*DeliveryState)
         assert ledger.counts() == chain_store.delivery_counts()
         by_key = _by_key(chain_store.deliveries_in(DeliveryState.SENT))
-        assert _by_key(ledger.sent()) == by_key
+        assert _by_key([s.delivery for s in ledger.sent()]) == by_key
         # what a new block settles: the deliveries whose transaction it mined, and the rechecks
         mined = {d.tx_hash for d in list(by_key.values())[::2]} | {"0x" + "ee" * 32}
         also = {(1, 1), (2, 2)}
-        assert _by_key(ledger.sent(mined=mined, also=also)) == {
+        assert _by_key([s.delivery for s in ledger.sent(mined=mined, also=also)]) == {
             key: d for key, d in by_key.items() if d.tx_hash in mined or key in also
         }
         assert ledger.in_flight() == sum(d.state is DeliveryState.SENT for d in rows)
