@@ -4,10 +4,10 @@ transaction, through one retry loop.
 An ordinary (subscription, interval) reads the owner's `getContainerInputs`, runs the containers
 with `{source: 0, destination: 0}` and calls `deliverCompute`; a delegated request runs them with
 its own data (`{source: 1, destination: 0}`) and calls `deliverComputeDelegatee`, which creates
-the subscription (docs/devnode.md, "Deliveries"). Both simulate the call and record the signed
-transaction (state SENT) before it is broadcast; receipts are `settlement`'s job. Failures are
-retried up to the node's `RetryPolicy`, then recorded with their reason; an interval that passes
-while a delivery waits to retry is skipped.
+the subscription (docs/devnode.md, "The Infernet node protocol"). Both simulate the call and
+record the signed transaction (state SENT) before it is broadcast; receipts are `settlement`'s
+job. Failures are retried up to the node's `RetryPolicy`, then recorded with their reason; an
+interval that passes while a delivery waits to retry is skipped.
 """
 
 from __future__ import annotations
