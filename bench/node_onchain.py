@@ -62,7 +62,6 @@ sys.path.insert(0, str(REPO / "node" / "tests" / "chain"))
 
 from chain_harness import ALLOWED_NODES  # noqa: E402
 from chain_harness import ANSWER_COUNT  # noqa: E402
-from chain_harness import CHAIN_ID  # noqa: E402
 from chain_harness import CONTAINER_ID  # noqa: E402
 from chain_harness import COORDINATOR  # noqa: E402
 from chain_harness import DEPLOYER_KEY  # noqa: E402
@@ -80,6 +79,7 @@ from chain_harness import EchoContainer  # noqa: E402
 from chain_harness import Rpc  # noqa: E402
 from chain_harness import RpcProxy  # noqa: E402
 from chain_harness import created_id  # noqa: E402
+from chain_harness import delegated_request  # noqa: E402
 from chain_harness import deploy_callback_consumer  # noqa: E402
 from chain_harness import deploy_protocol  # noqa: E402
 from chain_harness import wait_until  # noqa: E402
@@ -87,17 +87,16 @@ from eth_abi.abi import encode as abi_encode  # noqa: E402
 from infernet_devnode.chain.abi import EVENT_SUBSCRIPTION_FULFILLED  # noqa: E402
 from infernet_devnode.chain.delivery import DeliveryState  # noqa: E402
 from infernet_devnode.chain.delivery import RetryPolicy  # noqa: E402
-from infernet_devnode.chain.eip712 import sign_delegation  # noqa: E402
+from infernet_devnode.chain.eip712 import SignedDelegation  # noqa: E402
 from infernet_devnode.chain.ledger import DeliveryLedger  # noqa: E402
 from infernet_devnode.chain.loop import ChainLoop  # noqa: E402
 from infernet_devnode.chain.loop import ChainSettings  # noqa: E402
 from infernet_devnode.chain.rpc import ChainClient  # noqa: E402
 from infernet_devnode.chain.store import ChainStore  # noqa: E402
-from infernet_devnode.chain.subscriptions import ZERO_ADDRESS  # noqa: E402
 from infernet_devnode.chain.subscriptions import ContainerPolicy  # noqa: E402
-from infernet_devnode.chain.subscriptions import Subscription  # noqa: E402
-from infernet_devnode.chain.subscriptions import container_set_hash  # noqa: E402
 from infernet_devnode.chain.tracking import TrackedSubscriptions  # noqa: E402
+from infernet_devnode.messages import DelegatedSubscriptionRequest  # noqa: E402
+from infernet_devnode.messages import parse_job_message  # noqa: E402
 from infernet_devnode.results import ContainerOutput  # noqa: E402
 from infernet_devnode.results import ContainerResult  # noqa: E402
 from infernet_devnode.results import JobLocation  # noqa: E402
@@ -353,23 +352,6 @@ async def echo_answer(
     )
 
 
-def delegated_subscription(owner: str) -> Subscription:
-    return Subscription(
-        id=0,
-        owner=owner,
-        active_at=0,
-        period=0,
-        frequency=1,
-        redundancy=1,
-        container_id=container_set_hash([CONTAINER_ID]),
-        lazy=False,
-        verifier=ZERO_ADDRESS,
-        payment_amount=0,
-        payment_token=ZERO_ADDRESS,
-        wallet=ZERO_ADDRESS,
-    )
-
-
 async def until(predicate: Callable[[], bool], what: str) -> None:
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
     while not predicate():
@@ -407,18 +389,18 @@ async def delegated_burst(workdir: Path) -> dict[str, Any]:
         opened = loop
         await until(lambda: opened.health().ok, "the chain side synced")
         now = (await client.block("latest")).timestamp
-        requests = [
-            sign_delegation(
+        requests = []
+        for nonce in range(1, DELEGATED_BURST + 1):
+            body = delegated_request(
                 SIGNER_KEY,
-                delegated_subscription(consumer),
+                consumer,
                 nonce=nonce,
                 expiry=now + DELEGATION_EXPIRY_S,
-                chain_id=CHAIN_ID,
-                coordinator=COORDINATOR,
                 data={"input": f"d{nonce}"},
             )
-            for nonce in range(1, DELEGATED_BURST + 1)
-        ]
+            message = parse_job_message(body)
+            assert isinstance(message, DelegatedSubscriptionRequest)
+            requests.append(SignedDelegation.from_message(message))
         reads: Counter[str] = Counter()
 
         def count(sql: str) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from dataclasses import replace
 
 from ..results import JobLocation
@@ -43,6 +44,22 @@ from .tracking import TrackedSubscriptions
 __all__ = ["DeliveryRunner"]
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class _Order:
+    """One delivery to make: a (subscription, interval), or with `request` the interval of that
+    delegated request (whose subscription the delivery creates)."""
+
+    sub: Subscription
+    interval: int
+    request: SignedDelegation | None = None
+
+    def describe(self) -> str:
+        """How the log names the delivery."""
+        if self.request is None:
+            return f"subscription {self.sub.id} interval {self.interval}"
+        return f"delegated request {self.sub.owner}/{self.request.nonce} interval {self.interval}"
 
 
 class DeliveryRunner:
@@ -86,37 +103,29 @@ class DeliveryRunner:
     async def deliver(self, sub: Subscription, interval: int) -> None:
         """Run and send one (subscription, interval), retrying up to the policy's attempts."""
         delivery = self._ledger.delivery(sub.id, interval)
-        await self._run(
-            sub, interval, None, delivery or Delivery(sub.id, interval, DeliveryState.PENDING)
-        )
+        pending = Delivery(sub.id, interval, DeliveryState.PENDING)
+        await self._run(_Order(sub, interval), delivery or pending)
 
     async def deliver_request(self, request: SignedDelegation, interval: int) -> None:
         """Run and send a delegated request's due interval (the transaction creates its
         subscription), retrying up to the policy's attempts."""
         record = self._ledger.delegation(request.subscription.owner, request.nonce)
         delivery = record.delivery if record else Delivery(0, interval, DeliveryState.PENDING)
-        await self._run(request.subscription, interval, request, delivery)
+        await self._run(_Order(request.subscription, interval, request), delivery)
 
-    async def _run(
-        self,
-        sub: Subscription,
-        interval: int,
-        request: SignedDelegation | None,
-        delivery: Delivery,
-    ) -> None:
-        """The retry loop both kinds share; `request` is the delegated request answered, if any."""
-        ledger = self._ledger
-        what = _describe(sub, interval, request)
+    async def _run(self, order: _Order, delivery: Delivery) -> None:
+        """The retry loop both kinds share."""
+        ledger, request = self._ledger, order.request
         while True:
             delivery = ledger.record(
-                replace(delivery, interval=interval, state=DeliveryState.RUNNING), request
+                replace(delivery, interval=order.interval, state=DeliveryState.RUNNING), request
             )
             try:
-                await self._attempt(sub, interval, request, delivery)
+                await self._attempt(order, delivery)
                 return
             except Closed as closed:
                 ledger.record(replace(delivery, state=closed.state, reason=closed.reason), request)
-                log.info("%s %s: %s", what, closed.state.name, closed.reason)
+                log.info("%s %s: %s", order.describe(), closed.state.name, closed.reason)
                 return
             except RpcUnavailable as e:
                 # An outage is not this delivery's fault: no attempt counted; the scheduler
@@ -133,13 +142,16 @@ class DeliveryRunner:
             if self._retry.exhausted(delivery.attempts):
                 ledger.record(replace(delivery, state=DeliveryState.FAILED), request)
                 log.warning(
-                    "%s failed after %d attempts: %s", what, delivery.attempts, delivery.reason
+                    "%s failed after %d attempts: %s",
+                    order.describe(),
+                    delivery.attempts,
+                    delivery.reason,
                 )
                 return
             delivery = ledger.record(replace(delivery, state=DeliveryState.PENDING), request)
             await asyncio.sleep(self._retry.delay_after(delivery.attempts))
             now = self._chain_now()
-            if now and schedule_at(sub, now).interval != interval:
+            if now and schedule_at(order.sub, now).interval != order.interval:
                 ledger.record(
                     replace(
                         delivery,
@@ -150,22 +162,16 @@ class DeliveryRunner:
                 )
                 return
 
-    async def _attempt(
-        self,
-        sub: Subscription,
-        interval: int,
-        request: SignedDelegation | None,
-        delivery: Delivery,
-    ) -> None:
-        if request is None:
-            calldata = await self._ordinary_call(sub, interval)
+    async def _attempt(self, order: _Order, delivery: Delivery) -> None:
+        if order.request is None:
+            calldata = await self._ordinary_call(order.sub, order.interval)
         else:
-            calldata = await self._delegated_call(request, interval)
+            calldata = await self._delegated_call(order.request, order.interval)
         gas = await self._steps.simulate(calldata)
-        key = task_key(delivery, request)
+        key = task_key(delivery, order.request)
 
         async def persist(signed: SignedTransaction) -> None:
-            self._ledger.record(delivery.sent(signed.tx_hash, signed.raw), request)
+            self._ledger.record(delivery.sent(signed.tx_hash, signed.raw), order.request)
 
         await self._steps.broadcast(
             calldata, gas, persist, persisted=lambda: self._ledger.is_sent(key)
@@ -250,10 +256,3 @@ class DeliveryRunner:
         except Reverted as e:
             log.info("getContainerInputs(%d, %d) reverted: %s", sub.id, interval, e.name)
             return b""
-
-
-def _describe(sub: Subscription, interval: int, request: SignedDelegation | None) -> str:
-    """How the log names a delivery."""
-    if request is None:
-        return f"subscription {sub.id} interval {interval}"
-    return f"delegated request {sub.owner}/{request.nonce} interval {interval}"
