@@ -6,9 +6,9 @@ One loop polls the head block every `snapshot_sync.sync_period` seconds. On each
 `head - trail_head_blocks` and loads new subscriptions with one Reader batch (`sync`, admitted by
 `tracking`), (3) decides on chain time (the head's timestamp) which (subscription, interval) pairs
 and which delegated requests are due (`scheduling`, `delegations`) and starts one task per
-delivery (`execution`). Idle cost is one eth_getBlockByNumber
-per poll plus one eth_getLogs per block, whatever the number of subscriptions; upstream instead
-re-reads every tracked subscription every 100 ms.
+delivery (`execution`). Idle cost is one eth_getBlockByNumber per poll plus one eth_getLogs per
+block, whatever the number of subscriptions; upstream instead re-reads every tracked subscription
+every 100 ms.
 
 The loop also watches the chain itself: an endpoint that stops answering, a head that does not
 descend from the last one processed (a fresh anvil, a reorg), a chain without the protocol. Each
