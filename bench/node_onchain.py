@@ -17,6 +17,13 @@ devnode (node/tests/chain harness, echo container).
 - startup curve: 1,000, 5,000 and 10,000 subscriptions on chain, a fresh node with the default
   `snapshot_sync.sleep` (1 s): time until its REST API answers, and until /health says healthy
   (initial sync over), with the node's CPU seconds.
+- delegated burst: 200 signed delegated requests handed to the chain side one after the other on
+  automine, until every one is settled: store reads (SELECT statements on the node's own SQLite
+  connection, counted with sqlite3's trace callback) per block mined and per delivery, and the
+  node's CPU per delivery. The chain side runs in a child process of its own (a fresh anvil, the
+  chain side built as the node builds it, the echo answer returned in-process), once per checkout:
+  with BENCH_BASELINE_SRC=<older checkout>/node/src the older one runs first, in the same run, and
+  its numbers are the baseline. `node_onchain.py delegated` runs this part alone.
 Before/after: run it twice in one session, the second time with PYTHONPATH pointing at an older
 checkout's node/src (the devnode processes import that one), and compare the rows.
 Baselines in the same run: a plain transaction round trip on the same anvil (latency), and the
@@ -27,17 +34,24 @@ burst (last of 200 after 14.3 s), 7 req/s idle with 0 subscriptions and ~310 req
 200. Goals: next block with 1-second blocks, < 300 ms with automine, <= 10 req/s at 1,000,
 200-request burst within 5 s.
 
-Run: .venv/bin/python bench/node_onchain.py   (BENCH_QUICK=1 for a short run)
+Run: .venv/bin/python bench/node_onchain.py   (BENCH_QUICK=1 for a short run; `delegated` for the
+delegated burst alone)
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import sqlite3
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
+from collections.abc import Callable
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -52,8 +66,10 @@ from chain_harness import CONTAINER_ID  # noqa: E402
 from chain_harness import COORDINATOR  # noqa: E402
 from chain_harness import DEPLOYER_KEY  # noqa: E402
 from chain_harness import NEXT_ID  # noqa: E402
+from chain_harness import NODE_KEY  # noqa: E402
 from chain_harness import REGISTRY  # noqa: E402
 from chain_harness import REQUEST_COMPUTE  # noqa: E402
+from chain_harness import SIGNER_KEY  # noqa: E402
 from chain_harness import START_SUBSCRIPTION  # noqa: E402
 from chain_harness import TEXT_GENERATION  # noqa: E402
 from chain_harness import Actor  # noqa: E402
@@ -63,10 +79,28 @@ from chain_harness import EchoContainer  # noqa: E402
 from chain_harness import Rpc  # noqa: E402
 from chain_harness import RpcProxy  # noqa: E402
 from chain_harness import created_id  # noqa: E402
+from chain_harness import delegated_request  # noqa: E402
 from chain_harness import deploy_callback_consumer  # noqa: E402
 from chain_harness import deploy_protocol  # noqa: E402
 from chain_harness import wait_until  # noqa: E402
+from eth_abi.abi import encode as abi_encode  # noqa: E402
 from infernet_devnode.chain.abi import EVENT_SUBSCRIPTION_FULFILLED  # noqa: E402
+from infernet_devnode.chain.delivery import DeliveryState  # noqa: E402
+from infernet_devnode.chain.delivery import RetryPolicy  # noqa: E402
+from infernet_devnode.chain.eip712 import SignedDelegation  # noqa: E402
+from infernet_devnode.chain.ledger import DeliveryLedger  # noqa: E402
+from infernet_devnode.chain.loop import ChainLoop  # noqa: E402
+from infernet_devnode.chain.loop import ChainSettings  # noqa: E402
+from infernet_devnode.chain.rpc import ChainClient  # noqa: E402
+from infernet_devnode.chain.store import ChainStore  # noqa: E402
+from infernet_devnode.chain.subscriptions import ContainerPolicy  # noqa: E402
+from infernet_devnode.chain.tracking import TrackedSubscriptions  # noqa: E402
+from infernet_devnode.messages import DelegatedSubscriptionRequest  # noqa: E402
+from infernet_devnode.messages import parse_job_message  # noqa: E402
+from infernet_devnode.results import ContainerOutput  # noqa: E402
+from infernet_devnode.results import ContainerResult  # noqa: E402
+from infernet_devnode.results import JobLocation  # noqa: E402
+from infernet_devnode.store import Store  # noqa: E402
 
 QUICK = os.environ.get("BENCH_QUICK") == "1"
 LATENCY_REQUESTS = 5 if QUICK else 20
@@ -90,6 +124,12 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 SYNC_PERIOD_S = 0.125
 TX_GAS = 1_000_000  # per request tx; the block gas limit below fits a whole burst in one block
 BLOCK_GAS_LIMIT = 1_000_000_000
+DELEGATED_BURST = 50 if QUICK else 200
+DELEGATION_EXPIRY_S = 3_600
+DELEGATED_CHILD = "delegated-burst-child"
+_FINAL_STATES = tuple(
+    int(s) for s in (DeliveryState.DELIVERED, DeliveryState.SKIPPED, DeliveryState.FAILED)
+)
 
 
 def answered(rpc: Rpc, consumer: str, sub_id: int) -> bool:
@@ -290,6 +330,174 @@ def burst_curve(
     return rows
 
 
+async def echo_answer(
+    containers: Sequence[str],
+    source: JobLocation,
+    destination: JobLocation,
+    data: Any,
+    requires_proof: bool,
+) -> ContainerResult | None:
+    """The echo container's answer to a delegated request, without the HTTP round trip: the
+    delegated burst measures the chain side alone."""
+    text = "echo:" + str(data.get("input", ""))
+    return ContainerOutput(
+        containers[-1],
+        {
+            "raw_input": "",
+            "processed_input": "",
+            "raw_output": abi_encode(["string"], [text]).hex(),
+            "processed_output": "",
+            "proof": "",
+        },
+    )
+
+
+async def until(predicate: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError(what)
+        await asyncio.sleep(0.02)
+
+
+async def delegated_burst(workdir: Path) -> dict[str, Any]:
+    """One delegated burst against the chain side of the node package this process imports."""
+    chain = Anvil(extra_args=("--gas-limit", str(BLOCK_GAS_LIMIT))).start()
+    store = Store(workdir / "node.db").open()
+    client = ChainClient(chain.url)
+    loop: ChainLoop | None = None
+    try:
+        rpc = Rpc(chain.url)
+        deploy_protocol(rpc, workdir / "protocol")
+        deployer = Actor(rpc, DEPLOYER_KEY)
+        signer = Actor(rpc, SIGNER_KEY)
+        consumer = deployer.deploy(
+            "HFDelegatedConsumer", "HFDelegatedConsumer", REGISTRY, signer.address, ALLOWED_NODES
+        )
+        chain_store = ChainStore(store)
+        ledger = DeliveryLedger(chain_store)
+        tracked = TrackedSubscriptions(
+            {CONTAINER_ID: ContainerPolicy(CONTAINER_ID)}, None, chain_store
+        )
+        settings = ChainSettings(
+            rpc_url=chain.url,
+            registry_address=REGISTRY,
+            private_key=NODE_KEY,
+            sync_period=SYNC_PERIOD_S,
+        )
+        loop = await ChainLoop.open(settings, client, ledger, tracked, echo_answer, RetryPolicy())
+        opened = loop
+        await until(lambda: opened.health().ok, "the chain side synced")
+        now = (await client.block("latest")).timestamp
+        requests = []
+        for nonce in range(1, DELEGATED_BURST + 1):
+            body = delegated_request(
+                SIGNER_KEY,
+                consumer,
+                nonce=nonce,
+                expiry=now + DELEGATION_EXPIRY_S,
+                data={"input": f"d{nonce}"},
+            )
+            message = parse_job_message(body)
+            assert isinstance(message, DelegatedSubscriptionRequest)
+            requests.append(SignedDelegation.from_message(message))
+        reads: Counter[str] = Counter()
+
+        def count(sql: str) -> None:
+            if sql.lstrip()[:6].upper() == "SELECT":
+                reads["all"] += 1
+                reads["delegations"] += "chain_delegations" in sql
+
+        # A second connection tells when the burst is over; its reads are not the node's.
+        watcher = sqlite3.connect(workdir / "node.db")
+        settled = "SELECT COUNT(*) FROM chain_delegations WHERE state IN (?, ?, ?)"
+        first_block = rpc.block()["number"]
+        store.connection.set_trace_callback(count)
+        cpu, start = time.process_time(), time.perf_counter()
+        try:
+            for request in requests:
+                await loop.submit_delegation(request, now)
+            await until(
+                lambda: watcher.execute(settled, _FINAL_STATES).fetchone()[0] >= DELEGATED_BURST,
+                "every delegated request settled",
+            )
+            took, cpu = time.perf_counter() - start, time.process_time() - cpu
+        finally:
+            store.connection.set_trace_callback(None)
+        blocks = rpc.block()["number"] - first_block
+        (delivered,) = watcher.execute(
+            "SELECT COUNT(*) FROM chain_delegations WHERE state = ?",
+            (int(DeliveryState.DELIVERED),),
+        ).fetchone()
+        watcher.close()
+        return {
+            "requests": DELEGATED_BURST,
+            "delivered": delivered,
+            "seconds": round(took, 3),
+            "blocks": blocks,
+            "delegation_reads": reads["delegations"],
+            "store_reads": reads["all"],
+            "store_reads_per_block": round(reads["all"] / max(blocks, 1), 2),
+            "cpu_ms_per_delivery": round(1e3 * cpu / DELEGATED_BURST, 2),
+        }
+    finally:
+        if loop is not None:
+            await loop.stop()
+        await client.close()
+        store.close()
+        chain.stop()
+
+
+def delegated_burst_rows() -> list[dict[str, Any]]:
+    """The delegated burst for the older checkout (BENCH_BASELINE_SRC, if set) and this one, each
+    in a child process importing its own node package."""
+    trees = [("this checkout", "")]
+    baseline_src = os.environ.get("BENCH_BASELINE_SRC", "")
+    if baseline_src:
+        trees.insert(0, (f"baseline {baseline_src}", baseline_src))
+    results: list[dict[str, Any]] = []
+    for label, src in trees:
+        env = dict(os.environ)
+        if src:
+            env["PYTHONPATH"] = os.pathsep.join(p for p in (src, env.get("PYTHONPATH", "")) if p)
+        child = subprocess.run(
+            [sys.executable, __file__, DELEGATED_CHILD],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=10 * STARTUP_TIMEOUT_S,
+        )
+        if child.returncode != 0:
+            raise RuntimeError(f"delegated burst ({label}) failed: {child.stderr[-2000:]}")
+        result = json.loads(child.stdout.splitlines()[-1])
+        print(f"delegated burst, {label}: {result}", file=sys.stderr)
+        results.append({"tree": label, **result})
+    base = results[0] if baseline_src else None
+    rows = []
+    for result in results:
+        if base is result:
+            continue
+        for case, key, unit in (
+            ("store reads per block", "store_reads_per_block", "reads"),
+            ("node CPU per delivery", "cpu_ms_per_delivery", "ms"),
+            ("last delivery", "seconds", "s"),
+        ):
+            rows.append(
+                row(
+                    f"delegated burst of {DELEGATED_BURST}: {case}",
+                    result[key],
+                    unit,
+                    base[key] if base else None,
+                    base["tree"] if base else None,
+                    blocks=result["blocks"],
+                    delivered=result["delivered"],
+                    delegation_reads=result["delegation_reads"],
+                )
+            )
+    return rows
+
+
 def fill_subscriptions(rpc: Rpc, owner: Actor, consumer: str, count: int) -> None:
     """`count` not-yet-active subscriptions, CREATE_CHUNK per block."""
     rpc("evm_setAutomine", False)
@@ -408,6 +616,13 @@ def row(
 
 
 def main() -> None:
+    if sys.argv[1:] == [DELEGATED_CHILD]:
+        with tempfile.TemporaryDirectory() as tmp:
+            print(json.dumps(asyncio.run(delegated_burst(Path(tmp)))))
+        return
+    if sys.argv[1:] == ["delegated"]:
+        print(json.dumps({"bench": "node_onchain", "rows": delegated_burst_rows()}))
+        return
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp, EchoContainer() as echo:
         chain = Anvil(extra_args=("--gas-limit", str(BLOCK_GAS_LIMIT))).start()
@@ -536,6 +751,7 @@ def main() -> None:
             rpc("evm_setIntervalMining", 0)
             rpc("evm_setAutomine", True)
             rows.extend(startup_curve(rpc, user, idle_consumer, echo, Path(tmp)))
+            rows.extend(delegated_burst_rows())
         finally:
             if node is not None:
                 node.stop()

@@ -189,3 +189,38 @@ def test_failed_delegated_request_shows_why_through_the_devnode(
         assert (status, missing["field"]) == (404, "nonce")
     assert rpc.transactions_from(devnode.address) == sent
     assert delegate_created_id(rpc, delegated_consumer, 5) == 0
+
+
+def test_a_delegated_delivery_waiting_for_its_block_counts_in_flight(
+    rpc: Rpc, delegated_consumer: str, devnode: Devnode
+) -> None:
+    """Broadcast and not mined yet, a delegated delivery is in flight like an ordinary one
+    (the node's in-flight gauge, which the explorer and the benches read), until it settles."""
+    now = rpc.block()["timestamp"]
+    body = delegated_request(
+        SIGNER_KEY, delegated_consumer, nonce=6, expiry=now + EXPIRY_MARGIN_S, data={"input": "w"}
+    )
+    path = f"/api/delegations/{delegated_consumer}/6"
+    with running(devnode):
+        rpc("evm_setAutomine", False)
+        try:
+            assert devnode.request("POST", "/api/jobs", body)[0] == 200
+            wait_until(lambda: devnode.get(path)[1]["state"] == "sent", DELIVERY_TIMEOUT_S, "sent")
+            wait_until(
+                lambda: devnode.metric("devnode_chain_deliveries_in_flight") == 1,
+                DELIVERY_TIMEOUT_S,
+                "the sent delegated delivery counted in flight",
+            )
+            assert devnode.metric("devnode_chain_delegations_pending") == 1
+        finally:
+            rpc("evm_setAutomine", True)
+        rpc("evm_mine")
+        sub_id = wait_until(
+            lambda: delegate_created_id(rpc, delegated_consumer, 6),
+            DELIVERY_TIMEOUT_S,
+            "subscription created",
+        )
+        devnode.wait_delivered(sub_id, 1, DELIVERY_TIMEOUT_S)
+        assert devnode.get(path)[1]["state"] == "delivered"
+        assert devnode.metric("devnode_chain_deliveries_in_flight") == 0
+        assert devnode.metric("devnode_chain_delegations_pending") == 0

@@ -1,13 +1,14 @@
 """The block loop: follow the Coordinator, deliver every due interval exactly once.
 
 One loop polls the head block every `snapshot_sync.sync_period` seconds. On each new block it
-(1) settles broadcast transactions from their receipts (`settlement`, `delegations`), (2) reads the
-Coordinator's SubscriptionCreated / SubscriptionCancelled logs up to `head - trail_head_blocks`
-and loads new subscriptions with one Reader batch (`sync`, admitted by `tracking`), (3) decides on
-chain time (the head's timestamp) which (subscription, interval) pairs are due (`scheduling`) and
-starts one task per delivery (`execution`, `delegations`). Idle cost is one eth_getBlockByNumber
-per poll plus one eth_getLogs per block, whatever the number of subscriptions; upstream instead
-re-reads every tracked subscription every 100 ms.
+(1) settles broadcast transactions of both kinds, ordinary and delegated, from their receipts
+(`settlement`), (2) reads the Coordinator's SubscriptionCreated / SubscriptionCancelled logs up to
+`head - trail_head_blocks` and loads new subscriptions with one Reader batch (`sync`, admitted by
+`tracking`), (3) decides on chain time (the head's timestamp) which (subscription, interval) pairs
+and which delegated requests are due (`scheduling`, `delegations`) and starts one task per
+delivery (`execution`). Idle cost is one eth_getBlockByNumber per poll plus one eth_getLogs per
+block, whatever the number of subscriptions; upstream instead re-reads every tracked subscription
+every 100 ms.
 
 The loop also watches the chain itself: an endpoint that stops answering, a head that does not
 descend from the last one processed (a fresh anvil, a reorg), a chain without the protocol. Each
@@ -221,16 +222,13 @@ class ChainLoop:
         )
         delegations = Delegations(
             client,
-            steps,
-            settlement,
             ledger,
             self._tracked.lookup,
-            retry,
+            deliver=execution.deliver_request,
             consider=self._consider,
             reschedule=self._reschedule,
             chain_id=identity.chain_id,
             coordinator=contracts.coordinator,
-            node_wallet=settings.node_wallet,
         )
         feed = SubscriptionFeed(
             client, contracts, settings.sync, self._consider_read, self._tracked.cancelled
@@ -242,7 +240,6 @@ class ChainLoop:
             raise RuntimeError("ChainLoop started twice")
         self._lifecycle = _Lifecycle.RUNNING
         self._ledger.load()
-        self._workers.delegations.load()
         # The first poll runs the initial sync, then settles what a previous run left in flight
         # and starts what is already due, without waiting for a new block.
         self._resync = True
@@ -365,11 +362,10 @@ class ChainLoop:
         (those still being sent are checked again at the next poll)."""
         self._sweep = False
         await self._workers.settlement.settle(mined, sweep=sweep)
-        await self._workers.delegations.settle(mined, sweep=sweep)
 
     @property
     def _rechecks(self) -> bool:
-        return self._workers.settlement.rechecks or self._workers.delegations.rechecks
+        return self._workers.settlement.rechecks
 
     async def _mined_since(self, head: Block) -> tuple[frozenset[str] | None, bool]:
         """The transactions of the blocks after the last processed one up to `head` (None when
@@ -457,7 +453,7 @@ class ChainLoop:
             "chain_synced_block": float(self._workers.feed.synced_block),
             "chain_subscriptions_tracked": float(len(self._tracked)),
             "chain_deliveries_in_flight": float(self._ledger.in_flight()),
-            "chain_delegations_pending": float(len(self._workers.delegations.pending)),
+            "chain_delegations_pending": float(len(self._ledger.requests)),
             "chain_rpc_requests_total": float(self._client.requests_sent),
         }
 

@@ -1,14 +1,17 @@
-"""Settlement of broadcast deliveries: receipts, and recovery of transactions a crash left behind.
+"""Settlement of broadcast deliveries, ordinary and delegated alike: receipts, and recovery of
+transactions a crash left behind.
 
-Each new block's transaction list says which SENT deliveries it mined: only those get a receipt
-read, so the cost per block follows what the block holds, not how many deliveries are in flight
-(reading every in-flight receipt at every block made a burst of n deliveries cost n^2 reads).
-Every `SWEEP_PERIOD_S` seconds, after a fault and after a gap of more than `MAX_BLOCK_READS`
-blocks, every SENT delivery is checked one by one, which is how a lost transaction is found.
-A transaction still in the mempool is waited for (upstream sends a second one after a restart,
-which reverts and wastes gas); one the endpoint forgot is re-broadcast byte for byte (same hash,
-so it can mine at most once), unless `nodeResponded` shows the interval already answered; a
-reverted one counts as a failed attempt.
+Each new block's transaction list says which SENT deliveries it mined: only those are read from
+the store and get a receipt read, so the cost per block follows what the block mined, not how
+many deliveries of either kind are in flight (reading every in-flight one at every block would
+make a burst of n deliveries cost n^2 reads). Every `SWEEP_PERIOD_S` seconds, after a fault and
+after a gap of more than `MAX_BLOCK_READS` blocks, every SENT delivery is checked one by one,
+which is how a lost transaction is found. A transaction still in the mempool is waited for
+(upstream sends a second one after a restart, which reverts and wastes gas); one the endpoint
+forgot is re-broadcast byte for byte (same hash, so it can mine at most once), unless
+`nodeResponded` shows the interval already answered; a reverted one counts as a failed attempt.
+A delegated delivery learns the id of the subscription it created from the Coordinator's
+`delegateCreatedIds` (zero while none was created).
 """
 
 from __future__ import annotations
@@ -18,11 +21,13 @@ from dataclasses import replace
 from enum import IntEnum
 
 from .abi import COORDINATOR
-from .delivery import Delivery
 from .delivery import DeliveryState
 from .delivery import RetryPolicy
 from .delivery import responded_key
+from .eip712 import delegate_key
 from .ledger import DeliveryLedger
+from .ledger import Sent
+from .ledger import TaskKey
 from .rpc import ChainClient
 from .rpc import ChainError
 
@@ -32,7 +37,7 @@ log = logging.getLogger(__name__)
 
 # Seconds between two checks of every in-flight delivery (finds transactions the endpoint lost,
 # a rare event). Not a number of blocks: during a burst on automine blocks come every few
-# milliseconds, and checking hundreds of pending transactions that often is what made a burst's
+# milliseconds, and checking hundreds of pending transactions that often would make a burst's
 # cost grow with its size.
 SWEEP_PERIOD_S = 30.0
 # More new blocks than this between two polls: check every in-flight delivery instead of reading
@@ -74,7 +79,7 @@ class Settlement:
         self._coordinator = coordinator
         self._node_address = node_address
         # deliveries a sweep left alone because their task was still sending: checked again
-        self._recheck: set[tuple[int, int]] = set()
+        self._recheck: set[TaskKey] = set()
 
     @property
     def rechecks(self) -> bool:
@@ -92,9 +97,9 @@ class Settlement:
         waiting = self._ledger.sent(
             mined=None if sweep else (mined or frozenset()), also=set(self._recheck)
         )
-        for delivery in waiting:
-            key = (delivery.subscription_id, delivery.interval)
-            if mined is not None and delivery.tx_hash.lower() in mined:
+        for sent in waiting:
+            key = sent.key
+            if mined is not None and sent.delivery.tx_hash.lower() in mined:
                 self._recheck.discard(key)
             elif sweep or key in self._recheck:
                 if self._ledger.busy(key):
@@ -103,13 +108,21 @@ class Settlement:
                 self._recheck.discard(key)
             else:
                 continue
-            await self._settle(delivery, await self.tx_outcome(delivery.tx_hash))
+            outcome = await self.tx_outcome(sent.delivery.tx_hash)
+            if outcome is not None:
+                await self._settle(sent, outcome)
 
-    async def _settle(self, delivery: Delivery, outcome: TxOutcome | None) -> None:
-        if outcome is None:
-            return
+    async def _settle(self, sent: Sent, outcome: TxOutcome) -> None:
+        delivery, request = sent.delivery, sent.request
+        if request is not None:
+            (created,) = await self._client.call(
+                self._coordinator,
+                COORDINATOR.delegate_created_ids,
+                delegate_key(request.subscription.owner, request.nonce),
+            )
+            delivery = replace(delivery, subscription_id=int(created))
         if outcome is TxOutcome.MINED:
-            self._ledger.record(replace(delivery, state=DeliveryState.DELIVERED, raw_tx=""))
+            self._ledger.record(replace(delivery, state=DeliveryState.DELIVERED), request)
             log.info(
                 "delivered subscription %d interval %d in %s",
                 delivery.subscription_id,
@@ -117,7 +130,25 @@ class Settlement:
                 delivery.tx_hash,
             )
             return
-        await self._after_lost_or_reverted(delivery)
+        if delivery.subscription_id and await self.responded(
+            delivery.subscription_id, delivery.interval
+        ):
+            self._ledger.record(
+                replace(
+                    delivery, state=DeliveryState.DELIVERED, reason="nodeResponded already true"
+                ),
+                request,
+            )
+            return
+        if outcome is TxOutcome.LOST and await self.rebroadcast(delivery.raw_tx):
+            log.info("re-broadcast %s (the endpoint had forgotten it)", delivery.tx_hash)
+            return
+        attempts = delivery.attempts + 1
+        reason = "transaction reverted" if outcome is TxOutcome.REVERTED else "transaction lost"
+        state = DeliveryState.FAILED if self._retry.exhausted(attempts) else DeliveryState.PENDING
+        self._ledger.record(
+            replace(delivery, state=state, attempts=attempts, reason=reason, raw_tx=""), request
+        )
 
     async def tx_outcome(self, tx_hash: str) -> TxOutcome | None:
         """What became of the transaction; None while it is still pending."""
@@ -133,28 +164,6 @@ class Settlement:
         key = responded_key(subscription_id, interval, self._node_address)
         (responded,) = await self._client.call(self._coordinator, COORDINATOR.node_responded, key)
         return bool(responded)
-
-    async def _after_lost_or_reverted(self, delivery: Delivery) -> None:
-        if await self.responded(delivery.subscription_id, delivery.interval):
-            self._ledger.record(
-                replace(
-                    delivery,
-                    state=DeliveryState.DELIVERED,
-                    raw_tx="",
-                    reason="nodeResponded already true",
-                )
-            )
-            return
-        receipt = await self._client.receipt(delivery.tx_hash)
-        if receipt is None and await self.rebroadcast(delivery.raw_tx):
-            log.info("re-broadcast %s (the endpoint had forgotten it)", delivery.tx_hash)
-            return
-        attempts = delivery.attempts + 1
-        reason = "transaction reverted" if receipt is not None else "transaction lost"
-        state = DeliveryState.FAILED if self._retry.exhausted(attempts) else DeliveryState.PENDING
-        self._ledger.record(
-            replace(delivery, state=state, attempts=attempts, reason=reason, raw_tx="")
-        )
 
     async def rebroadcast(self, raw_tx: str) -> bool:
         """Send the stored signed transaction again; False when its nonce is already used."""
