@@ -19,7 +19,6 @@ from aiohttp import web
 from .api import ApiRunner
 from .api import create_app
 from .capacity import CallLimits
-from .chain.component import ChainSide
 from .components import ChainComponent
 from .components import ChainFactory
 from .components import NodeContext
@@ -28,7 +27,6 @@ from .connections import ConnectionCap
 from .connections import default_max_connections
 from .containers import ContainerClient
 from .errors import StoreUnavailable
-from .explorer import install_explorer
 from .guardian import Guardian
 from .jobs import OffchainJobs
 from .metrics import Metrics
@@ -64,10 +62,10 @@ class _State(IntEnum):
 class Node:
     """One devnode: store, containers, jobs, optional chain side, REST server."""
 
-    def __init__(self, config: NodeConfig, chain_factory: ChainFactory = ChainSide) -> None:
+    def __init__(self, config: NodeConfig, chain_factory: ChainFactory | None = None) -> None:
         self.config = config
         # A test seam: the chain side is ChainSide unless a test passes a stand-in.
-        self._chain_factory = chain_factory
+        self._chain_factory = chain_factory or _chain_side
         self._state = _State.NEW
         self.metrics = Metrics()
         self.store = Store(config.storage.path)
@@ -134,7 +132,10 @@ class Node:
         connection_cap = ConnectionCap(server.max_connections or default_max_connections())
         app = create_app(self.context, self.jobs, self.chain, connection_cap)
         if self.config.explorer.enabled:
-            # The page reads both halves, so it is wired here, above both.
+            # The page reads both halves, so it is wired here, above both; imported only when
+            # enabled, as it imports the chain half (see _chain_side).
+            from .explorer import install_explorer
+
             install_explorer(app, self.context, records, self.chain)
         # handler_cancellation: a client that hangs up stops its handler (e.g. a stream's
         # container call) instead of leaving it to run to the end.
@@ -185,6 +186,15 @@ class Node:
                 if pruned:
                     log.info("forgot %d completed job(s) older than %g s", pruned, retention)
             await asyncio.sleep(period)
+
+
+def _chain_side(context: NodeContext) -> ChainComponent:
+    """The chain half, imported only when ``chain.enabled``: web3 and eth_account are most of
+    the process's import time and about 13 MiB of its memory (docs/benchmarks.md), which an
+    off-chain node never uses."""
+    from .chain.component import ChainSide
+
+    return ChainSide(context)
 
 
 def _listen(host: str, port: int) -> socket.socket:
