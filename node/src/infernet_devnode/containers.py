@@ -35,6 +35,7 @@ import aiohttp
 from multidict import CIMultiDict
 from yarl import URL
 
+from .version import __version__
 from ._json import JsonRejected
 from ._json import loads
 from .capacity import CallLimits
@@ -55,6 +56,7 @@ from .results import JobLocation
 __all__ = ["REDACTED", "ContainerCall", "ContainerClient", "Pipeline", "PipelineProgress"]
 
 _JSON = "application/json"
+_USER_AGENT = f"infernet-devnode/{__version__}"
 # Cap on how much of a bad answer is quoted in a ContainerError.
 _MAX_ERROR_BODY = 1_000
 # Connections beyond the call slots, for /service-resources lookups and streams.
@@ -112,7 +114,15 @@ class _Target:
 
     @classmethod
     def of(cls, config: ContainerConfig) -> _Target:
-        headers = {"Content-Type": _JSON}
+        # Every header aiohttp would add by itself is given here instead (its per-call check
+        # for them is then a lookup, not a merge): identity coding, since answers are read as
+        # sent (RFC 9110 section 12.5.3), and the node's own User-Agent.
+        headers = {
+            "Content-Type": _JSON,
+            "Accept": _JSON,
+            "Accept-Encoding": "identity",
+            "User-Agent": _USER_AGENT,
+        }
         bearer = config.bearer.get_secret_value()
         if bearer:
             headers["Authorization"] = f"Bearer {bearer}"
@@ -182,7 +192,6 @@ class ContainerClient:
             timeout=_UNTIMED,
             # Answers are read as sent: a compressed answer cannot inflate past the size cap.
             auto_decompress=False,
-            skip_auto_headers=("User-Agent", "Accept-Encoding"),
             # Containers set no cookies the node should send back; skipping the jar saves
             # a lookup and an update on every call.
             cookie_jar=aiohttp.DummyCookieJar(),

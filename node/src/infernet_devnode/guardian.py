@@ -13,9 +13,6 @@ from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from eth_abi.abi import encode as abi_encode
-from eth_hash.auto import keccak
-
 from .config import ContainerConfig
 from .errors import GuardianRejection
 from .messages import DelegatedSubscriptionRequest
@@ -32,6 +29,11 @@ IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 def container_set_hash(container_ids: Sequence[str]) -> str:
     """keccak256(abi.encode(string)) of the comma-joined ids, 0x-hex (docs/contracts.md)."""
+    # Imported on first use: only the chain half hashes container sets, and eth_abi is a
+    # tenth of an off-chain node's start (docs/benchmarks.md).
+    from eth_abi.abi import encode as abi_encode
+    from eth_hash.auto import keccak
+
     encoded = abi_encode(["string"], [",".join(container_ids)])
     return "0x" + keccak(encoded).hex()
 
@@ -78,10 +80,13 @@ class Guardian:
         self.rules: dict[str, ContainerRules] = {
             c.id: ContainerRules.from_config(c) for c in containers
         }
-        self._by_hash = _container_lookup(list(self.rules), MAX_PERMUTATION_LENGTH)
+        # Built on the first lookup (the chain half's), see container_set_hash.
+        self._by_hash: Mapping[str, tuple[str, ...]] | None = None
 
     def containers_for_hash(self, containers_hash: str) -> tuple[str, ...]:
         """Ordered container ids whose set hash is ``containers_hash``; () when unknown."""
+        if self._by_hash is None:
+            self._by_hash = _container_lookup(list(self.rules), MAX_PERMUTATION_LENGTH)
         return self._by_hash.get(containers_hash.lower(), ())
 
     def check_offchain(self, containers: Sequence[str], requires_proof: bool, client: str) -> None:

@@ -337,8 +337,13 @@ class _Api:
         """
         timeout = self._config.server.body_timeout
         try:
-            async with asyncio.timeout(timeout):
+            if request.content.is_eof():
+                # The whole body has arrived (the usual case): reading it waits for nothing,
+                # so it needs no timer.
                 raw = await request.read()
+            else:
+                async with asyncio.timeout(timeout):
+                    raw = await request.read()
         except TimeoutError:
             raise RequestTimeout(
                 f"the request body did not arrive within {timeout:g} s (server.body_timeout)",
