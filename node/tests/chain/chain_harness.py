@@ -481,6 +481,7 @@ class Devnode:
     server_options: dict[str, Any] = field(default_factory=dict)  # added to `server`
     sync_period: float = 0.1  # head poll period: idle load ~1/sync_period requests/s
     snapshot_sleep: float = 0.0  # snapshot_sync.sleep
+    explorer: bool = False  # explorer.enabled
     proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -516,6 +517,7 @@ class Devnode:
             },
             "manage_containers": False,
             "forward_stats": False,
+            "explorer": {"enabled": self.explorer},
             "server": {
                 "port": self.port,
                 "host": "127.0.0.1",

@@ -2,8 +2,9 @@
 
 One loop polls the head block every `snapshot_sync.sync_period` seconds. On each new block it
 (1) settles broadcast transactions from their receipts (`settlement`, `delegations`), (2) reads the
-Coordinator's SubscriptionCreated / SubscriptionCancelled logs up to `head - trail_head_blocks`
-and loads new subscriptions with one Reader batch (`sync`, admitted by `tracking`), (3) decides on
+Coordinator's SubscriptionCreated / SubscriptionCancelled / SubscriptionFulfilled logs up to
+`head - trail_head_blocks`, loads new subscriptions with one Reader batch (`sync`, admitted by
+`tracking`) and records every node's deliveries (`tracking`), (3) decides on
 chain time (the head's timestamp) which (subscription, interval) pairs are due (`scheduling`) and
 starts one task per delivery (`execution`, `delegations`). Idle cost is one eth_getBlockByNumber
 per poll plus one eth_getLogs per block, whatever the number of subscriptions; upstream instead
@@ -233,7 +234,12 @@ class ChainLoop:
             node_wallet=settings.node_wallet,
         )
         feed = SubscriptionFeed(
-            client, contracts, settings.sync, self._consider_read, self._tracked.cancelled
+            client,
+            contracts,
+            settings.sync,
+            self._consider_read,
+            self._tracked.cancelled,
+            self._tracked.fulfilled,
         )
         return _Workers(identity, contracts, sender, feed, settlement, execution, delegations)
 

@@ -1,0 +1,85 @@
+"""Redundancy 2 with two devnodes on one anvil: each node's explorer says, per interval, every
+node the Coordinator logged a delivery from (SubscriptionFulfilled), its own marked, including
+an interval left half-filled because one node was stopped."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from chain_harness import ALLOWED_NODES
+from chain_harness import ANSWER_COUNT
+from chain_harness import CONTAINER_ID
+from chain_harness import REGISTRY
+from chain_harness import SECOND_NODE_KEY
+from chain_harness import START_SUBSCRIPTION
+from chain_harness import TEXT_GENERATION
+from chain_harness import Actor
+from chain_harness import Devnode
+from chain_harness import Rpc
+from chain_harness import created_id
+from chain_harness import running
+from chain_harness import wait_until
+
+DELIVERY_TIMEOUT_S = 30.0
+PERIOD_S = 60
+REDUNDANCY = 2
+
+
+def answered_by(node: Devnode, sub_id: int) -> dict[int, list[dict[str, Any]]]:
+    """Interval -> the deliveries `node`'s explorer lists for it."""
+    status, body = node.get(f"/api/explorer/subscriptions/{sub_id}")
+    assert status == 200, body
+    return {row["interval"]: row["nodes"] for row in body["deliveries"]}
+
+
+def addresses(rows: list[dict[str, Any]]) -> set[str]:
+    return {row["node"] for row in rows}
+
+
+def test_explorer_lists_every_node_that_answered_each_interval(
+    rpc: Rpc, deployer: Actor, devnode: Devnode, tmp_path: Path
+) -> None:
+    devnode.explorer = True
+    second = Devnode(
+        workdir=tmp_path / "second",
+        rpc_url=devnode.rpc_url,
+        containers=devnode.containers,
+        key=SECOND_NODE_KEY,
+        starting_sub_id=devnode.starting_sub_id,
+        explorer=True,
+    )
+    consumer = deployer.deploy(
+        "HFSubscriptionConsumer", "HFSubscriptionConsumer", REGISTRY, CONTAINER_ID, ALLOWED_NODES
+    )
+    sub_id = created_id(
+        deployer.transact(
+            consumer, START_SUBSCRIPTION, TEXT_GENERATION, "", ["a"], 2, PERIOD_S, REDUNDANCY, False
+        )
+    )
+    both = {devnode.address, second.address}
+    with running(devnode):
+        with running(second):
+            rpc.advance(PERIOD_S)
+            for node in (devnode, second):
+                node.wait_delivered(sub_id, 1, DELIVERY_TIMEOUT_S)
+            for node in (devnode, second):
+                wait_until(
+                    lambda node=node: addresses(answered_by(node, sub_id).get(1, [])) == both,
+                    DELIVERY_TIMEOUT_S,
+                    "both deliveries of interval 1 listed",
+                )
+                (own,) = [n for n in answered_by(node, sub_id)[1] if n["this_node"]]
+                assert own["node"] == node.address
+                assert own["tx_hash"] == node.subscription(sub_id)["last"]["tx_hash"].lower()
+        # The second node is stopped: interval 2 gets one answer of two.
+        rpc.advance(PERIOD_S)
+        devnode.wait_delivered(sub_id, 2, DELIVERY_TIMEOUT_S)
+        wait_until(
+            lambda: 2 in answered_by(devnode, sub_id), DELIVERY_TIMEOUT_S, "interval 2 listed"
+        )
+        page = answered_by(devnode, sub_id)
+        assert [(n["node"], n["this_node"]) for n in page[2]] == [(devnode.address, True)]
+        assert addresses(page[1]) == both
+        (count,) = rpc.call(consumer, ANSWER_COUNT, sub_id, 2)
+        assert count == 1
