@@ -622,6 +622,19 @@ class Devnode:
         return None
 
 
+def second_node(first: Devnode, workdir: Path, **options: Any) -> Devnode:
+    """Another devnode (anvil #4's key) on `first`'s chain and containers, syncing from the same
+    subscription id; `options` set other fields."""
+    return Devnode(
+        workdir=workdir,
+        rpc_url=first.rpc_url,
+        containers=first.containers,
+        key=SECOND_NODE_KEY,
+        starting_sub_id=first.starting_sub_id,
+        **options,
+    )
+
+
 @contextlib.contextmanager
 def running(*nodes: Devnode) -> Iterator[None]:
     try:

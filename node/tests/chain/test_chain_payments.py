@@ -20,6 +20,7 @@ from chain_harness import Devnode
 from chain_harness import Rpc
 from chain_harness import created_id
 from chain_harness import running
+from chain_harness import second_node
 from chain_harness import wait_until
 from eth_abi.abi import encode as abi_encode
 from eth_account import Account
@@ -142,13 +143,7 @@ def test_redundancy_two_pays_each_delivering_node(
     and the consumer's wallet pays once per delivery."""
     second_wallet = str(rpc.call(WALLET_FACTORY, CREATE_WALLET, SECOND_NODE)[0])
     deployer.transact(WALLET_FACTORY, CREATE_WALLET, SECOND_NODE)
-    second = Devnode(
-        workdir=tmp_path / "second",
-        rpc_url=devnode.rpc_url,
-        containers=devnode.containers,
-        key=SECOND_NODE_KEY,
-        starting_sub_id=devnode.starting_sub_id,
-    )
+    second = second_node(devnode, tmp_path / "second")
     wallet = consumer_wallet(rpc, deployer, paying_consumer, FUNDING_WEI, token)
     wallets = (NODE_WALLET, second_wallet)
     before = [token.balance(rpc, w) for w in (*wallets, wallet)]

@@ -11,7 +11,6 @@ from chain_harness import ALLOWED_NODES
 from chain_harness import ANSWER_COUNT
 from chain_harness import CONTAINER_ID
 from chain_harness import REGISTRY
-from chain_harness import SECOND_NODE_KEY
 from chain_harness import START_SUBSCRIPTION
 from chain_harness import TEXT_GENERATION
 from chain_harness import Actor
@@ -19,6 +18,7 @@ from chain_harness import Devnode
 from chain_harness import Rpc
 from chain_harness import created_id
 from chain_harness import running
+from chain_harness import second_node
 from chain_harness import wait_until
 
 DELIVERY_TIMEOUT_S = 30.0
@@ -41,14 +41,7 @@ def test_explorer_lists_every_node_that_answered_each_interval(
     rpc: Rpc, deployer: Actor, devnode: Devnode, tmp_path: Path
 ) -> None:
     devnode.explorer = True
-    second = Devnode(
-        workdir=tmp_path / "second",
-        rpc_url=devnode.rpc_url,
-        containers=devnode.containers,
-        key=SECOND_NODE_KEY,
-        starting_sub_id=devnode.starting_sub_id,
-        explorer=True,
-    )
+    second = second_node(devnode, tmp_path / "second", explorer=True)
     consumer = deployer.deploy(
         "HFSubscriptionConsumer", "HFSubscriptionConsumer", REGISTRY, CONTAINER_ID, ALLOWED_NODES
     )

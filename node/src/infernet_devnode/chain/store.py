@@ -350,16 +350,8 @@ class ChainStore:
         )
         found: dict[int, list[Fulfillment]] = {i: [] for i in intervals}
         for r in rows:
-            found[r["interval"]].append(
-                Fulfillment(
-                    subscription_id=r["subscription_id"],
-                    interval=r["interval"],
-                    node=r["node"],
-                    tx_hash=r["tx_hash"],
-                    block_number=r["block_number"],
-                    log_index=r["log_index"],
-                )
-            )
+            # the table's columns are Fulfillment's fields
+            found[r["interval"]].append(Fulfillment(**dict(r)))
         return found
 
     # ------------------------------------------------------------ delegations
