@@ -683,6 +683,7 @@ def delegated_request(
     frequency: int = 1,
     active_at: int = 0,
     container: str = CONTAINER_ID,
+    redundancy: int = 1,
 ) -> dict[str, Any]:
     """POST /api/jobs body for a delegated subscription, signed with `key` (EIP-712)."""
     sub = Subscription(
@@ -691,7 +692,7 @@ def delegated_request(
         active_at=active_at,
         period=period,
         frequency=frequency,
-        redundancy=1,
+        redundancy=redundancy,
         container_id=container_set_hash([container]),
         lazy=False,
         verifier=ZERO,

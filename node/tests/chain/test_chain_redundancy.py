@@ -11,12 +11,15 @@ from chain_harness import ALLOWED_NODES
 from chain_harness import ANSWER_COUNT
 from chain_harness import CONTAINER_ID
 from chain_harness import REGISTRY
+from chain_harness import SIGNER_KEY
 from chain_harness import START_SUBSCRIPTION
 from chain_harness import TEXT_GENERATION
 from chain_harness import Actor
 from chain_harness import Devnode
 from chain_harness import Rpc
 from chain_harness import created_id
+from chain_harness import delegate_created_id
+from chain_harness import delegated_request
 from chain_harness import running
 from chain_harness import second_node
 from chain_harness import wait_until
@@ -24,11 +27,15 @@ from chain_harness import wait_until
 DELIVERY_TIMEOUT_S = 30.0
 PERIOD_S = 60
 REDUNDANCY = 2
+EXPIRY_MARGIN_S = 3_600
 
 
 def answered_by(node: Devnode, sub_id: int) -> dict[int, list[dict[str, Any]]]:
-    """Interval -> the deliveries `node`'s explorer lists for it."""
+    """Interval -> the deliveries `node`'s explorer lists for it (none before it saw the
+    subscription)."""
     status, body = node.get(f"/api/explorer/subscriptions/{sub_id}")
+    if status == 404:  # not seen yet
+        return {}
     assert status == 200, body
     return {row["interval"]: row["nodes"] for row in body["deliveries"]}
 
@@ -76,3 +83,48 @@ def test_explorer_lists_every_node_that_answered_each_interval(
         assert addresses(page[1]) == both
         (count,) = rpc.call(consumer, ANSWER_COUNT, sub_id, 2)
         assert count == 1
+
+
+def test_delegated_subscription_answered_by_both_nodes_lists_both_each_interval(
+    rpc: Rpc, deployer: Actor, signer: Actor, devnode: Devnode, tmp_path: Path
+) -> None:
+    """The same signed request sent to both nodes: the first delivery creates the subscription
+    (SubscriptionCreated and SubscriptionFulfilled in one transaction), the other node delivers
+    to the id it got; both intervals list both nodes on both explorers."""
+    consumer = deployer.deploy(
+        "HFDelegatedConsumer", "HFDelegatedConsumer", REGISTRY, signer.address, ALLOWED_NODES
+    )
+    devnode.explorer = True
+    second = second_node(devnode, tmp_path / "second", explorer=True)
+    now = rpc.block()["timestamp"]
+    body = delegated_request(
+        SIGNER_KEY,
+        consumer,
+        nonce=1,
+        expiry=now + EXPIRY_MARGIN_S,
+        data={"input": "two nodes"},
+        period=PERIOD_S,
+        frequency=2,
+        active_at=now,
+        redundancy=REDUNDANCY,
+    )
+    both = {devnode.address, second.address}
+    with running(devnode, second):
+        for node in (devnode, second):
+            assert node.request("POST", "/api/jobs", body) == (200, {})
+        sub_id = wait_until(
+            lambda: delegate_created_id(rpc, consumer, 1), DELIVERY_TIMEOUT_S, "created"
+        )
+        for interval in (1, 2):
+            if interval == 2:
+                rpc.advance(PERIOD_S)
+            for node in (devnode, second):
+                wait_until(
+                    lambda node=node, i=interval: (
+                        addresses(answered_by(node, sub_id).get(i, [])) == both
+                    ),
+                    DELIVERY_TIMEOUT_S,
+                    f"both deliveries of interval {interval} listed",
+                )
+            (count,) = rpc.call(consumer, ANSWER_COUNT, sub_id, interval)
+            assert count == REDUNDANCY
