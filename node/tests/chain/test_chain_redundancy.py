@@ -1,6 +1,7 @@
 """Redundancy 2 with two devnodes on one anvil: each node's explorer says, per interval, every
 node the Coordinator logged a delivery from (SubscriptionFulfilled), its own marked, including
-an interval left half-filled because one node was stopped."""
+an interval left half-filled because one node was stopped, which that node reads back when it
+starts again."""
 
 from __future__ import annotations
 
@@ -83,6 +84,12 @@ def test_explorer_lists_every_node_that_answered_each_interval(
         assert addresses(page[1]) == both
         (count,) = rpc.call(consumer, ANSWER_COUNT, sub_id, 2)
         assert count == 1
+    # Back after the subscription ended: the stopped node reads back who answered meanwhile.
+    rpc.advance(PERIOD_S)
+    with running(second):
+        page = answered_by(second, sub_id)
+        assert [(n["node"], n["this_node"]) for n in page[2]] == [(devnode.address, False)]
+        assert addresses(page[1]) == both
 
 
 def test_delegated_subscription_answered_by_both_nodes_lists_both_each_interval(

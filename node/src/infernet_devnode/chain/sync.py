@@ -7,7 +7,8 @@ them out) and new ones are read with one `Reader.readSubscriptionBatch`. The cos
 the chain therefore does not depend on how many subscriptions exist. The same eth_getLogs reads
 `SubscriptionFulfilled(id, node)`, every node's deliveries, reported with their block's
 timestamp (the head's when known, else one eth_getBlockByNumber per block holding such a log):
-the explorer shows who answered each interval from them.
+the explorer shows who answered each interval from them. A snapshot also reads them back over
+the last `_FULFILLED_LOOKBACK_BLOCKS` blocks, the deliveries made while this node was stopped.
 """
 
 from __future__ import annotations
@@ -42,6 +43,9 @@ log = logging.getLogger(__name__)
 
 # Upper bound on blocks read by one eth_getLogs (public endpoints cap ranges; upstream uses 100).
 _MAX_LOG_RANGE = 1_000
+# Blocks before the snapshot whose SubscriptionFulfilled logs are read back (one eth_getLogs, plus
+# one block read per block holding such a log); later blocks are followed as they come.
+_FULFILLED_LOOKBACK_BLOCKS = _MAX_LOG_RANGE
 # Head timestamps kept to date fulfilled logs without a block read (trail_head_blocks is small).
 _BLOCK_TIMES_KEPT = 64
 _ADDRESS_BYTES = 20
@@ -124,6 +128,23 @@ class SubscriptionFeed:
             self.progress = (end - first, next_id - first)
             start = end
         self.synced_block = target
+        await self._backfill_fulfilled(target)
+
+    async def _backfill_fulfilled(self, target: int) -> None:
+        """Every node's deliveries logged in the `_FULFILLED_LOOKBACK_BLOCKS` blocks up to
+        `target`: what this node missed while it was not following (stopped, restarted). Only
+        the explorer reads them, so an endpoint refusing the range costs a log line, not the
+        sync; an endpoint that does not answer fails the snapshot as any other read."""
+        start = max(target - _FULFILLED_LOOKBACK_BLOCKS + 1, 0)
+        try:
+            logs = await self._client.logs(
+                self._contracts.coordinator, [EVENT_SUBSCRIPTION_FULFILLED], start, target
+            )
+        except RpcFailed as e:
+            log.info("snapshot: earlier deliveries of other nodes not read: %s", e.reason)
+            return
+        if logs:
+            self._on_fulfilled(await self._dated(logs))
 
     async def _load_patiently(self, ids: range, block: int, now: int) -> None:
         """One snapshot batch; paused and retried only when the endpoint pushes back."""
