@@ -93,14 +93,12 @@ def test_explorer_lists_every_node_that_answered_each_interval(
 
 
 def test_delegated_subscription_answered_by_both_nodes_lists_both_each_interval(
-    rpc: Rpc, deployer: Actor, signer: Actor, devnode: Devnode, tmp_path: Path
+    rpc: Rpc, delegated_consumer: str, devnode: Devnode, tmp_path: Path
 ) -> None:
     """The same signed request sent to both nodes: the first delivery creates the subscription
     (SubscriptionCreated and SubscriptionFulfilled in one transaction), the other node delivers
     to the id it got; both intervals list both nodes on both explorers."""
-    consumer = deployer.deploy(
-        "HFDelegatedConsumer", "HFDelegatedConsumer", REGISTRY, signer.address, ALLOWED_NODES
-    )
+    consumer = delegated_consumer
     devnode.explorer = True
     second = second_node(devnode, tmp_path / "second", explorer=True)
     now = rpc.block()["timestamp"]
