@@ -5,7 +5,8 @@ Method:
 - A store is seeded through the node's own writers (JobRecords.put, ChainStore.put_*): 10,000
   off-chain jobs (80 % success, 15 % failed, 5 % running; three container sets), 1,000
   subscriptions (recurring and one-shot, some not active yet, some completed) with 3 deliveries
-  each, and 200 delegated requests.
+  each (each also logged on chain beside a second node's delivery of the same interval), and 200
+  delegated requests.
 - Node CPU per update: the explorer's own routes served by aiohttp in a thread of this process,
   called over HTTP; the CPU time of the server thread (time.thread_time) per request, median of
   ``REPEAT`` requests, for the first page of every list, filtered pages, a deep page and one
@@ -54,6 +55,7 @@ from infernet_devnode.chain.delivery import DeliveryState  # noqa: E402
 from infernet_devnode.chain.eip712 import SignedDelegation  # noqa: E402
 from infernet_devnode.chain.readout import ChainReadout  # noqa: E402
 from infernet_devnode.chain.store import ChainStore  # noqa: E402
+from infernet_devnode.chain.store import Fulfillment  # noqa: E402
 from infernet_devnode.chain.subscriptions import ContainerLookup  # noqa: E402
 from infernet_devnode.chain.subscriptions import Subscription  # noqa: E402
 from infernet_devnode.chain.subscriptions import container_set_hash  # noqa: E402
@@ -83,6 +85,7 @@ CONCURRENCY = 16
 NOW = 1_800_000_000  # chain time of the stand-in head
 CONTAINER_SETS = (("echo",), ("echo", "wrap"), ("other",))
 OWNER = "0x" + "11" * 20
+OTHER_NODE = "0x" + "22" * 20  # a second node answering every interval
 ZERO = "0x" + "00" * 20
 READY_TIMEOUT_S = 20.0
 STOP_TIMEOUT_S = 5.0
@@ -157,6 +160,17 @@ def seed(path: Path) -> None:
             if sub_id <= N_DELEGATIONS:
                 delegation = SignedDelegation(sub, sub_id, NOW + 3600, 27, 1, 2, {"x": sub_id})
                 chain.put_delegation(delegation, Delivery(sub_id, 1, DeliveryState.DELIVERED))
+    # Every delivery as the Coordinator logged it, and another node's delivery of each interval
+    # (the explorer lists who answered each interval).
+    chain.put_fulfillments(
+        [
+            Fulfillment(sub_id, interval, node, f"0x{sub_id:032x}{interval:031x}{n}", block, n)
+            for sub_id in range(1, N_SUBSCRIPTIONS + 1)
+            for interval in range(1, DELIVERIES_PER_SUBSCRIPTION + 1)
+            for n, node in enumerate((OWNER, OTHER_NODE))
+            for block in [sub_id * DELIVERIES_PER_SUBSCRIPTION + interval]
+        ]
+    )
     store.close()
 
 

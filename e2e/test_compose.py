@@ -15,6 +15,7 @@ import json
 import shutil
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -24,6 +25,7 @@ import yaml
 from compose_network import COMPOSE_STACK
 from compose_network import IMAGE_LABEL
 from compose_network import compose_argv
+from eth_account import Account
 
 REPO = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = REPO / "docker-compose.yml"
@@ -69,10 +71,22 @@ BUILT = {
     "service": "service/Dockerfile",
     "service-offline": "service/Dockerfile",
     "devnode": "node/Dockerfile",
+    "devnode-2": "node/Dockerfile",
+    "devnode-3": "node/Dockerfile",
 }
 # The subnets Docker hands to new networks by default (its default address pools).
 DOCKER_DEFAULT_POOLS = ("172.17.0.0/16", "172.31.0.0/16", "192.168.0.0/20", "192.168.240.0/20")
 NODE_SERVICE = {"ritual": "node", "offline": "devnode"}
+# The nodes profile (with the offline one): devnodes beside `devnode`, same image and config.
+NODES_PROFILE = ("devnode-2", "devnode-3")
+DEVNODE_PORTS = {"devnode": 4000, "devnode-2": 4001, "devnode-3": 4002}
+# The payment Wallets of devnode, devnode-2, devnode-3, owned by anvil #1, #6, #7: the
+# WalletFactory's first three (CREATE nonces 1-3) in the chain image (DeployProtocol.s.sol).
+NODE_WALLETS = (
+    "0x60985ee8192B322c3CAbA97A9A9f7298bdc4335C",
+    "0x7749f632935738EA2Dd32EBEcbb8B9145E1efeF6",
+    "0xf8F05DA938450EfF02289087C4Bf53f198289712",
+)
 SERVICE = {"ritual": "service", "offline": "service-offline"}
 
 
@@ -216,8 +230,17 @@ def _node_service(compose: dict[str, Any], profile: str) -> tuple[str, dict[str,
 
 
 def _config(compose: dict[str, Any], profile: str) -> dict[str, Any]:
-    doc: dict[str, Any] = json.loads(compose["configs"][PROFILES[profile]]["content"])
+    """A profile's node config as its container reads it, from the file or from the model
+    Compose renders (both keep "$$", which Compose writes as "$" into the container)."""
+    content = compose["configs"][PROFILES[profile]]["content"].replace("$$", "$")
+    doc: dict[str, Any] = json.loads(content)
     return doc
+
+
+def _environ(svc: dict[str, Any]) -> dict[str, str]:
+    """A service's environment as a mapping (the file writes it as one or as NAME entries)."""
+    env = svc.get("environment") or {}
+    return dict(env) if isinstance(env, dict) else {}
 
 
 def _container_port(svc: dict[str, Any]) -> set[int]:
@@ -287,7 +310,8 @@ def test_devnode_serves_the_explorer_and_status_reports_from_any_docker_subnet(
 
     from infernet_devnode.config import parse_config
 
-    loaded = parse_config(_config(compose, "offline"), environ={})
+    _, devnode = _node_service(compose, "offline")
+    loaded = parse_config(_config(compose, "offline"), environ=_environ(devnode))
     assert loaded.config.explorer.enabled
     allowed = loaded.config.server.status_ranges
     for pool in DOCKER_DEFAULT_POOLS:
@@ -336,7 +360,7 @@ def test_node_config_agrees_with_compose_names_and_ports(
     chain = config["chain"]
     assert chain["enabled"] is True
     assert chain["registry_address"] == REGISTRY
-    assert chain["wallet"]["private_key"] == NODE_KEY
+    assert _node_key(config, node) == NODE_KEY
     rpc = urlsplit(chain["rpc_url"])
     assert rpc.hostname in services
     assert rpc.port in _container_port(services[rpc.hostname or ""])
@@ -367,10 +391,61 @@ def test_node_config_passes_the_config_schema(compose: dict[str, Any], profile: 
     """Both inline configs are valid Infernet Node 1.4 config.json (the devnode's schema)."""
     from infernet_devnode.config import parse_config
 
-    loaded = parse_config(_config(compose, profile), environ={})
+    _, node = _node_service(compose, profile)
+    loaded = parse_config(_config(compose, profile), environ=_environ(node))
 
     assert [c.id for c in loaded.config.containers] == [CONTAINER_ID]
     assert loaded.config.chain.enabled
+
+
+def _node_key(config: dict[str, Any], svc: dict[str, Any]) -> str:
+    """The node key the service's devnode runs with (its config read with its environment)."""
+    from infernet_devnode.config import parse_config
+
+    wallet = parse_config(config, environ=_environ(svc)).config.chain.wallet
+    assert wallet is not None
+    assert wallet.private_key is not None
+    return wallet.private_key.get_secret_value()
+
+
+def _payment_address(config: dict[str, Any], svc: dict[str, Any]) -> str | None:
+    from infernet_devnode.config import parse_config
+
+    wallet = parse_config(config, environ=_environ(svc)).config.chain.wallet
+    assert wallet is not None
+    return wallet.payment_address
+
+
+def test_nodes_profile_adds_devnodes_with_their_own_keys_wallets_and_ports() -> None:
+    """With the nodes profile, three devnodes share the chain, the service and one config; each
+    has its own anvil key, payment Wallet (the WalletFactory's first three: DeployProtocol.s.sol)
+    and host port."""
+    done = _docker_compose(
+        "--profile", "offline", "--profile", "nodes", "config", "--format", "json"
+    )
+    assert done.returncode == 0, done.stderr
+    model = json.loads(done.stdout)
+    services = model["services"]
+    assert set(services) == set(EXPECTED_SERVICES["offline"]) | set(NODES_PROFILE)
+    config = _config(model, "offline")
+    devnodes = {name: services[name] for name in (NODE_SERVICE["offline"], *NODES_PROFILE)}
+    for name, svc in devnodes.items():
+        assert svc["image"] == EXPECTED_SERVICES["offline"]["devnode"], name
+        assert svc["configs"] == [{"source": PROFILES["offline"], "target": "/app/config.json"}]
+        assert set(svc["depends_on"]) >= {"anvil", SERVICE["offline"]}, name
+    ports = {name: _rendered_ports(svc) for name, svc in devnodes.items()}
+    assert ports == {name: {host: 4000} for name, host in DEVNODE_PORTS.items()}
+    keys = [_node_key(config, svc) for svc in devnodes.values()]
+    wallets = [_payment_address(config, svc) for svc in devnodes.values()]
+    assert len({Account.from_key(k).address for k in keys}) == len(devnodes)
+    assert wallets == list(NODE_WALLETS)
+
+
+def test_nodes_profile_needs_the_offline_profile() -> None:
+    """The further devnodes serve the offline profile's service: alone, Compose refuses them."""
+    done = _docker_compose("--profile", "nodes", "config", "--quiet")
+    assert done.returncode != 0
+    assert "service-offline" in done.stderr
 
 
 def _host_port(url: str) -> int:
@@ -479,12 +554,14 @@ def test_compose_run_without_an_engine_fails_in_ci(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- the running network
 
 
-def _running_services() -> dict[str, dict[str, Any]]:
-    """The offline profile's containers, by service, if the network is up here; else skip."""
+def _running_services(*profiles: str) -> dict[str, dict[str, Any]]:
+    """The offline profile's containers (and those of `profiles`), by service, if the network is
+    up here; else skip."""
     if shutil.which("docker") is None:
         pytest.skip("no `docker` command: the compose network is not running here")
+    more = [arg for profile in profiles for arg in ("--profile", profile)]
     done = subprocess.run(
-        [*compose_argv(), "ps", "--format", "json"],
+        [*compose_argv(), *more, "ps", "--format", "json"],
         capture_output=True,
         text=True,
         timeout=COMPOSE_TIMEOUT_S,
@@ -525,10 +602,13 @@ def _pins() -> dict[str, str]:
 
 def test_running_network_is_every_offline_service_healthy() -> None:
     running = _running_services()
-    assert set(running) == set(EXPECTED_SERVICES["offline"])
+    # the nodes profile's devnodes run beside the offline profile when it was started too
+    expected = {**EXPECTED_SERVICES["offline"]}
+    expected.update({name: expected["devnode"] for name in NODES_PROFILE if name in running})
+    assert set(running) == set(expected)
     for name, row in running.items():
         assert row["Health"] == "healthy", name
-        assert row["Image"] == EXPECTED_SERVICES["offline"][name], name
+        assert row["Image"] == expected[name], name
 
 
 @pytest.mark.parametrize("service", ["service-offline", "hf-backend", "devnode"])
@@ -567,3 +647,41 @@ def test_rebuilds_leave_no_replaced_image_behind() -> None:
 def test_running_containers_do_not_run_as_root(service: str) -> None:
     _running_services()
     assert _exec(service, "id", "-u").strip() == "10001"
+
+
+# Wallet.owner() (solady's Ownable)
+OWNER = "0x8da5cb5b"
+
+
+def _get_json(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=COMPOSE_TIMEOUT_S) as answer:  # noqa: S310 - local
+        return json.load(answer)
+
+
+def test_running_nodes_profile_is_three_nodes_paid_into_their_own_wallets() -> None:
+    """With the nodes profile up: each devnode is healthy on its host port, signs with its own
+    key, and the chain holds its payment Wallet, owned by that key's account."""
+    running = _running_services("nodes")
+    if not set(NODES_PROFILE) <= set(running):
+        pytest.skip("the nodes profile is not running (docs/stack.md starts it)")
+    with COMPOSE_FILE.open() as f:
+        doc = yaml.safe_load(f)
+    config = _config(doc, "offline")
+    rpc = COMPOSE_STACK.rpc_url
+    for (name, port), wallet in zip(DEVNODE_PORTS.items(), NODE_WALLETS, strict=True):
+        assert running[name]["Health"] == "healthy", name
+        node = f"http://127.0.0.1:{port}"
+        assert _get_json(node + "/health") == {"status": "healthy"}, name
+        address = Account.from_key(_node_key(config, doc["services"][name])).address
+        assert _get_json(node + "/api/explorer/overview")["chain"]["address"] == address
+        call = {"to": wallet, "data": OWNER}
+        request = urllib.request.Request(  # noqa: S310 - the network's published anvil
+            rpc,
+            json.dumps(
+                {"jsonrpc": "2.0", "id": 1, "method": "eth_call", "params": [call, "latest"]}
+            ).encode(),
+            {"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=COMPOSE_TIMEOUT_S) as answer:  # noqa: S310
+            owner = json.load(answer)["result"]
+        assert int(owner, 16) == int(address, 16), f"{name}: {wallet} is not {address}'s"

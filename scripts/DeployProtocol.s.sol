@@ -3,6 +3,7 @@ pragma solidity ^0.8.4;
 
 import {Script} from "forge-std/Script.sol";
 import {console} from "forge-std/console.sol";
+import {WalletFactory} from "infernet-sdk/payments/WalletFactory.sol";
 import {LibDeploy} from "../contracts/testkit/LibDeploy.sol";
 
 /// @title DeployProtocol
@@ -17,6 +18,12 @@ import {LibDeploy} from "../contracts/testkit/LibDeploy.sol";
 ///        PROTOCOL_FEE       protocol fee in basis points, 0..10000 (default 0, as infernet-anvil)
 ///        FEE_RECIPIENT      Fee owner and recipient (default: the deployer)
 ///        NODE_WALLET_OWNER  owner of the node payment Wallet (default: anvil account #1)
+///        EXTRA_NODE_KEYS    comma-separated keys of further nodes, each creating its own payment
+///                           Wallet after the protocol (default on anvil's chain id 31337: anvil
+///                           #6 and #7, the compose network's second and third devnodes, whose
+///                           Wallets land at 0x7749f632...1efeF6 and 0xf8F05DA9...289712; none
+///                           elsewhere). Sent from those keys, so the deployer's nonces, and
+///                           every address DeployConsumers.s.sol gives, stay the same.
 contract DeployProtocol is Script {
     /*//////////////////////////////////////////////////////////////
                                CONSTANTS
@@ -29,6 +36,16 @@ contract DeployProtocol is Script {
 
     /// @notice anvil account #1, the node key in Ritual's example configs.
     address public constant ANVIL_1 = 0x70997970C51812dc3A010C7d01b50e0d17dc79C8;
+
+    /// @notice anvil accounts #6 and #7's publicly known test keys: the further nodes of a
+    ///         several-node network (docs/stack.md); #4 and #5 play other roles in e2e/.
+    uint256 public constant ANVIL_6_PRIVATE_KEY =
+        0x92db14e403b83dfe3df233f83dfa3a0d7096f21ca9b0d6d6b8d88b2b4ec1564e;
+    uint256 public constant ANVIL_7_PRIVATE_KEY =
+        0x4bbbf85ce3377467afe5d46f804f221813b2bb87f24d81f60f1fcdbf7cbf4356;
+
+    /// @notice anvil's default chain id, where the well-known keys above hold funds.
+    uint256 public constant ANVIL_CHAIN_ID = 31_337;
 
     /// @notice 100.00% in basis points, the largest meaningful protocol fee.
     uint256 public constant MAX_FEE = 10_000;
@@ -50,7 +67,34 @@ contract DeployProtocol is Script {
         uint256 fee = vm.envOr("PROTOCOL_FEE", uint256(0));
         address feeRecipient = vm.envOr("FEE_RECIPIENT", vm.addr(deployerKey));
         address nodeWalletOwner = vm.envOr("NODE_WALLET_OWNER", ANVIL_1);
-        return deploy(deployerKey, feeRecipient, fee, nodeWalletOwner);
+        (protocol, nodeWallet) = deploy(deployerKey, feeRecipient, fee, nodeWalletOwner);
+        createNodeWallets(
+            protocol.walletFactory, vm.envOr("EXTRA_NODE_KEYS", ",", _extraNodeKeys())
+        );
+    }
+
+    /// @notice Each key creates a payment Wallet it owns, in order (the factory's next CREATEs).
+    function createNodeWallets(WalletFactory factory, uint256[] memory nodeKeys)
+        public
+        returns (address[] memory wallets)
+    {
+        wallets = new address[](nodeKeys.length);
+        for (uint256 i = 0; i < nodeKeys.length; i++) {
+            address owner = vm.addr(nodeKeys[i]);
+            vm.broadcast(nodeKeys[i]);
+            wallets[i] = factory.createWallet(owner);
+            console.log("Node Wallet:      ", wallets[i], "owner", owner);
+        }
+    }
+
+    /// @notice EXTRA_NODE_KEYS' default: anvil #6 and #7 on anvil's chain id, none elsewhere.
+    function _extraNodeKeys() internal view returns (uint256[] memory keys) {
+        if (block.chainid != ANVIL_CHAIN_ID) {
+            return new uint256[](0);
+        }
+        keys = new uint256[](2);
+        keys[0] = ANVIL_6_PRIVATE_KEY;
+        keys[1] = ANVIL_7_PRIVATE_KEY;
     }
 
     /// @notice Deploys the protocol from `deployerKey`'s current nonce, then creates a Wallet for

@@ -15,6 +15,9 @@ abstract contract CoordinatorPaymentTest is ProtocolTest {
     /// @notice The SDK tests' protocol fee (5.11%).
     uint16 internal constant PROTOCOL_FEE = 511;
 
+    /// @notice Redundancy of the subscriptions two nodes answer.
+    uint16 internal constant TWO_NODES = 2;
+
     /// @notice Proof bytes the atomic verifier accepts / rejects.
     bytes internal constant VALID_PROOF = "valid";
     bytes internal constant INVALID_PROOF = "invalid";
@@ -119,6 +122,59 @@ contract CoordinatorPaymentNoProofTest is CoordinatorPaymentTest {
 
         assertEq(TOKEN.balanceOf(PROTOCOL), 4_088_000);
         assertEq(TOKEN.balanceOf(address(NODE_WALLET)), 35_912_000);
+    }
+
+    /// @notice Redundancy 2: each of two nodes is paid into its own wallet (same split as one
+    ///         delivery), the consumer pays once per delivery, and a third node's delivery reverts
+    ///         IntervalCompleted without moving any payment. In ETH and in the ERC-20 mock.
+    function test_deliverCompute_redundancyPaysEachNode() public {
+        _assertRedundancyPaysEachNode(ETH, 1 ether, 0.1022 ether, 0.8978 ether);
+        _assertRedundancyPaysEachNode(address(TOKEN), 40e6, 4_088_000, 35_912_000);
+    }
+
+    /// @notice One redundancy-2 round in `token`: `price` per delivery, split as given.
+    function _assertRedundancyPaysEachNode(
+        address token,
+        uint256 price,
+        uint256 protocolCut,
+        uint256 nodeShare
+    ) internal {
+        Wallet bobWallet = Wallet(payable(WALLET_FACTORY.createWallet(BOB)));
+        _fundConsumer(token, 2 * price);
+        uint32 id = CONSUMER.createMockSubscription(
+            MOCK_CONTAINER_ID,
+            ONE_TIME,
+            ONE_SHOT_PERIOD,
+            TWO_NODES,
+            EAGER,
+            token,
+            price,
+            address(CONSUMER_WALLET),
+            NO_VERIFIER
+        );
+        uint256 aliceBefore = _balance(address(NODE_WALLET), token);
+        uint256 protocolBefore = _balance(PROTOCOL, token);
+
+        _deliverProof(id, MOCK_PROOF);
+        vm.prank(BOB);
+        COORDINATOR.deliverCompute(
+            id, 1, MOCK_INPUT, MOCK_OUTPUT, MOCK_PROOF, payable(address(bobWallet))
+        );
+
+        assertEq(_balance(address(NODE_WALLET), token), aliceBefore + nodeShare);
+        assertEq(_balance(address(bobWallet), token), nodeShare);
+        assertEq(_balance(PROTOCOL, token), protocolBefore + 2 * protocolCut);
+        assertEq(_balance(address(CONSUMER_WALLET), token), 0);
+
+        Wallet charlieWallet = Wallet(payable(WALLET_FACTORY.createWallet(CHARLIE)));
+        _fund(address(CONSUMER_WALLET), token, price);
+        CONSUMER_WALLET.approve(address(CONSUMER), token, price);
+        vm.expectRevert(Coordinator.IntervalCompleted.selector);
+        vm.prank(CHARLIE);
+        COORDINATOR.deliverCompute(
+            id, 1, MOCK_INPUT, MOCK_OUTPUT, MOCK_PROOF, payable(address(charlieWallet))
+        );
+        assertEq(_balance(address(CONSUMER_WALLET), token), price);
     }
 
     /// @notice A node wallet the factory did not create is rejected.

@@ -15,6 +15,8 @@ contract DeployProtocolTest is Test {
     address internal constant ANVIL_1 = 0x70997970C51812dc3A010C7d01b50e0d17dc79C8;
     address internal constant ANVIL_2 = 0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC;
     address internal constant ANVIL_3 = 0x90F79bf6EB2c4f870365E785982E1f101E93b906;
+    address internal constant ANVIL_6 = 0x976EA74026E726554dB657fA54763abd0C3a0aa9;
+    address internal constant ANVIL_7 = 0x14dC79964da2C08b23698B3D3cc7Ca32193d9955;
 
     /// @notice anvil's default chain id; with infernet-anvil's Coordinator address it fixes the domain separator.
     uint256 internal constant ANVIL_CHAIN_ID = 31_337;
@@ -55,6 +57,26 @@ contract DeployProtocolTest is Test {
         assertTrue(protocol.walletFactory.isValidWallet(nodeWallet));
         assertEq(protocol.fee.FEE(), 0);
         assertEq(protocol.fee.FEE_RECIPIENT(), ANVIL_2);
+        assertEq(vm.getNonce(ANVIL_2), 7);
+    }
+
+    /// @notice Further nodes' payment Wallets (anvil #6 and #7, each sending its own
+    ///         createWallet) land at fixed addresses and leave the deployer's nonce, hence every
+    ///         consumer address, unchanged.
+    function test_createNodeWallets_landAtFixedAddressesOwnedByEachNode() public {
+        (LibDeploy.Protocol memory protocol,) = _deploy(0);
+        uint256[] memory keys = new uint256[](2);
+        keys[0] = SCRIPT.ANVIL_6_PRIVATE_KEY();
+        keys[1] = SCRIPT.ANVIL_7_PRIVATE_KEY();
+
+        address[] memory wallets = SCRIPT.createNodeWallets(protocol.walletFactory, keys);
+
+        assertEq(wallets[0], 0x7749f632935738EA2Dd32EBEcbb8B9145E1efeF6);
+        assertEq(wallets[1], 0xf8F05DA938450EfF02289087C4Bf53f198289712);
+        assertEq(Wallet(payable(wallets[0])).owner(), ANVIL_6);
+        assertEq(Wallet(payable(wallets[1])).owner(), ANVIL_7);
+        assertTrue(protocol.walletFactory.isValidWallet(wallets[0]));
+        assertTrue(protocol.walletFactory.isValidWallet(wallets[1]));
         assertEq(vm.getNonce(ANVIL_2), 7);
     }
 

@@ -16,6 +16,7 @@ from infernet_devnode.chain.delivery import DeliveryState
 from infernet_devnode.chain.intervals import schedule_at
 from infernet_devnode.chain.readout import ChainReadout
 from infernet_devnode.chain.store import ChainStore
+from infernet_devnode.chain.store import Fulfillment
 from infernet_devnode.chain.subscriptions import ContainerLookup
 from infernet_devnode.chain.subscriptions import Subscription
 from infernet_devnode.chain.subscriptions import container_set_hash
@@ -56,12 +57,13 @@ class Chain:
         self.db = Store(path).open()
         self.store = ChainStore(self.db)
         self.now = 0
+        self.client: object = None  # these views make no RPC call unless a test sets one
         self.view = ChainView(self.readout, self.db.connection)
 
     def readout(self) -> ChainReadout:
         return ChainReadout(
             store=self.store,
-            client=None,  # type: ignore[arg-type]  # these views make no RPC call
+            client=self.client,  # type: ignore[arg-type]
             lookup=ContainerLookup.build(["echo", "wrap"]),
             tracked=frozenset(),
             address=OWNER,
@@ -76,6 +78,13 @@ class Chain:
     def ids(self, **query: object) -> list[int]:
         page = self.view.subscriptions(SubscriptionQuery(limit=200, **query))  # type: ignore[arg-type]
         return [s["id"] for s in page["subscriptions"]]
+
+
+class Unmined:
+    """An endpoint that knows no receipt (block and gas used stay empty)."""
+
+    async def receipt(self, tx_hash: str) -> None:
+        return None
 
 
 @pytest.fixture
@@ -162,6 +171,41 @@ def test_subscription_page_lists_deliveries_newest_first(chain: Chain):
     assert older is not None
     assert [d["interval"] for d in older["deliveries"]] == [1]
     assert asyncio.run(chain.view.subscription(10, limit=2, before=None)) is None
+
+
+def test_subscription_page_pages_every_interval_any_node_answered(chain: Chain):
+    """Intervals delivered only by other nodes are listed too, with this node's fields empty;
+    each lists every logged delivery in chain order, this node's marked."""
+    other = "0x" + "22" * 20
+    chain.client = Unmined()
+    chain.store.put_subscription(subscription(9, 0, 10, 5), tracked=True)
+    chain.store.put_delivery(Delivery(9, 1, DeliveryState.DELIVERED, tx_hash="0xaa"))
+    logged = [
+        Fulfillment(9, 1, other, "0xbb", block_number=5, log_index=0),
+        Fulfillment(9, 1, OWNER, "0xaa", block_number=6, log_index=1),
+        Fulfillment(9, 2, other, "0xcc", block_number=8, log_index=0),
+        Fulfillment(9, 4, other, "0xdd", block_number=9, log_index=0),
+    ]
+    chain.store.put_fulfillments(logged)
+    chain.store.put_fulfillments(logged[:1])  # a log read again is recorded once
+    body = asyncio.run(chain.view.subscription(9, limit=2, before=None))
+    assert body is not None
+    assert body["deliveries_total"] == 3
+    assert [d["interval"] for d in body["deliveries"]] == [4, 2]
+    assert body["next"] == 2
+    assert body["deliveries"][0]["state"] is None
+    assert body["deliveries"][0]["nodes"] == [
+        {"node": other, "this_node": False, "tx_hash": "0xdd", "block": 9}
+    ]
+    assert body["last"]["interval"] == 1  # this node's latest delivery
+    older = asyncio.run(chain.view.subscription(9, limit=2, before=2))
+    assert older is not None
+    (first,) = older["deliveries"]
+    assert first["state"] == "delivered"
+    assert [(n["node"], n["this_node"]) for n in first["nodes"]] == [
+        (other, False),
+        (OWNER, True),
+    ]
 
 
 def test_states_are_the_documented_ones():

@@ -481,6 +481,7 @@ class Devnode:
     server_options: dict[str, Any] = field(default_factory=dict)  # added to `server`
     sync_period: float = 0.1  # head poll period: idle load ~1/sync_period requests/s
     snapshot_sleep: float = 0.0  # snapshot_sync.sleep
+    explorer: bool = False  # explorer.enabled
     proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -516,6 +517,7 @@ class Devnode:
             },
             "manage_containers": False,
             "forward_stats": False,
+            "explorer": {"enabled": self.explorer},
             "server": {
                 "port": self.port,
                 "host": "127.0.0.1",
@@ -620,6 +622,19 @@ class Devnode:
         return None
 
 
+def second_node(first: Devnode, workdir: Path, **options: Any) -> Devnode:
+    """Another devnode (anvil #4's key) on `first`'s chain and containers, syncing from the same
+    subscription id; `options` set other fields."""
+    return Devnode(
+        workdir=workdir,
+        rpc_url=first.rpc_url,
+        containers=first.containers,
+        key=SECOND_NODE_KEY,
+        starting_sub_id=first.starting_sub_id,
+        **options,
+    )
+
+
 @contextlib.contextmanager
 def running(*nodes: Devnode) -> Iterator[None]:
     try:
@@ -668,6 +683,7 @@ def delegated_request(
     frequency: int = 1,
     active_at: int = 0,
     container: str = CONTAINER_ID,
+    redundancy: int = 1,
 ) -> dict[str, Any]:
     """POST /api/jobs body for a delegated subscription, signed with `key` (EIP-712)."""
     sub = Subscription(
@@ -676,7 +692,7 @@ def delegated_request(
         active_at=active_at,
         period=period,
         frequency=frequency,
-        redundancy=1,
+        redundancy=redundancy,
         container_id=container_set_hash([container]),
         lazy=False,
         verifier=ZERO,

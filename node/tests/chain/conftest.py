@@ -8,10 +8,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from chain_harness import ALLOWED_NODES
 from chain_harness import CONTAINER_ID
 from chain_harness import COORDINATOR
 from chain_harness import DEPLOYER_KEY
 from chain_harness import NEXT_ID
+from chain_harness import REGISTRY
 from chain_harness import SIGNER_KEY
 from chain_harness import Actor
 from chain_harness import Anvil
@@ -78,6 +80,14 @@ def last_id(rpc: Rpc) -> int:
 @pytest.fixture
 def callback_consumer(deployer: Actor) -> str:
     return deploy_callback_consumer(deployer)
+
+
+@pytest.fixture
+def delegated_consumer(deployer: Actor, signer: Actor) -> str:
+    """An HFDelegatedConsumer taking deliveries from the test nodes, `signer` its signer."""
+    return deployer.deploy(
+        "HFDelegatedConsumer", "HFDelegatedConsumer", REGISTRY, signer.address, ALLOWED_NODES
+    )
 
 
 @pytest.fixture

@@ -5,10 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from chain_harness import ALLOWED_NODES
 from chain_harness import ANSWER_COUNT
 from chain_harness import CONTAINER_ID
-from chain_harness import REGISTRY
 from chain_harness import SECOND_NODE_KEY
 from chain_harness import SIGNER_KEY
 from chain_harness import Actor
@@ -23,13 +21,6 @@ from chain_harness import wait_until
 DELIVERY_TIMEOUT_S = 30.0
 EXPIRY_MARGIN_S = 3_600
 PERIOD_S = 60
-
-
-@pytest.fixture
-def delegated_consumer(deployer: Actor, signer: Actor) -> str:
-    return deployer.deploy(
-        "HFDelegatedConsumer", "HFDelegatedConsumer", REGISTRY, signer.address, ALLOWED_NODES
-    )
 
 
 def answers(rpc: Rpc, consumer: str, sub_id: int, interval: int) -> int:

@@ -10,7 +10,6 @@ from chain_harness import ALLOWED_NODES
 from chain_harness import CONTAINER_ID
 from chain_harness import REGISTRY
 from chain_harness import REQUEST_COMPUTE
-from chain_harness import SECOND_NODE_KEY
 from chain_harness import SIGNER_KEY
 from chain_harness import TEXT_GENERATION
 from chain_harness import Actor
@@ -29,6 +28,7 @@ from chain_harness import later_genesis
 from chain_harness import protocol_and_consumer
 from chain_harness import request_on
 from chain_harness import running
+from chain_harness import second_node
 from chain_harness import wait_until
 
 DELIVERY_TIMEOUT_S = 30.0
@@ -133,13 +133,7 @@ def test_container_down_means_no_delivery_and_a_visible_reason(
 def test_redundancy_two_with_two_nodes_each_delivering_once(
     rpc: Rpc, deployer: Actor, callback_consumer: str, devnode: Devnode, tmp_path: Path
 ) -> None:
-    second = Devnode(
-        workdir=tmp_path / "second",
-        rpc_url=devnode.rpc_url,
-        containers=devnode.containers,
-        key=SECOND_NODE_KEY,
-        starting_sub_id=devnode.starting_sub_id,
-    )
+    second = second_node(devnode, tmp_path / "second")
     with running(devnode, second):
         sub_id = created_id(
             deployer.transact(callback_consumer, REQUEST_COMPUTE, TEXT_GENERATION, "", "r2", 2)
@@ -271,13 +265,7 @@ def test_snapshot_leaves_out_subscriptions_already_answered(
     unanswered = created_id(
         deployer.transact(callback_consumer, REQUEST_COMPUTE, TEXT_GENERATION, "", "new", 1)
     )
-    late = Devnode(
-        workdir=tmp_path / "late",
-        rpc_url=devnode.rpc_url,
-        containers=devnode.containers,
-        key=SECOND_NODE_KEY,
-        starting_sub_id=devnode.starting_sub_id,
-    )
+    late = second_node(devnode, tmp_path / "late")
     with running(late):
         late.wait_delivered(unanswered, 1, DELIVERY_TIMEOUT_S)
         assert late.subscription(answered) is None

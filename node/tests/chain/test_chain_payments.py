@@ -4,6 +4,7 @@ in ETH or in an ERC-20 token (the SDK's Wallet holds both)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ from chain_harness import CONTAINER_ID
 from chain_harness import COORDINATOR
 from chain_harness import NODE_WALLET
 from chain_harness import REGISTRY
+from chain_harness import SECOND_NODE_KEY
 from chain_harness import TEXT_GENERATION
 from chain_harness import ZERO
 from chain_harness import Actor
@@ -18,8 +20,10 @@ from chain_harness import Devnode
 from chain_harness import Rpc
 from chain_harness import created_id
 from chain_harness import running
+from chain_harness import second_node
 from chain_harness import wait_until
 from eth_abi.abi import encode as abi_encode
+from eth_account import Account
 from infernet_devnode.chain.abi import Function
 
 DELIVERY_TIMEOUT_S = 30.0
@@ -35,6 +39,7 @@ CREATE_MOCK_REQUEST = Function(
 )
 
 
+SECOND_NODE = Account.from_key(SECOND_NODE_KEY).address
 MINT = Function("mint", ("address", "uint256"))
 BALANCE_OF = Function("balanceOf", ("address",), ("uint256",))
 
@@ -87,17 +92,30 @@ def consumer_wallet(
 
 
 def request(
-    owner: Actor, consumer: str, wallet: str, amount: int, token: Token = Token(ZERO)
+    owner: Actor,
+    consumer: str,
+    wallet: str,
+    amount: int,
+    token: Token = Token(ZERO),
+    redundancy: int = 1,
 ) -> int:
     inputs = abi_encode(["uint8", "string", "string"], [TEXT_GENERATION, "", "paid"])
     receipt = owner.transact(
-        consumer, CREATE_MOCK_REQUEST, CONTAINER_ID, inputs, 1, token.address, amount, wallet, ZERO
+        consumer,
+        CREATE_MOCK_REQUEST,
+        CONTAINER_ID,
+        inputs,
+        redundancy,
+        token.address,
+        amount,
+        wallet,
+        ZERO,
     )
     return created_id(receipt)
 
 
-def paid_node(devnode: Devnode, token: Token = Token(ZERO)) -> Devnode:
-    devnode.extra_wallet = {"payment_address": NODE_WALLET}
+def paid_node(devnode: Devnode, token: Token = Token(ZERO), wallet: str = NODE_WALLET) -> Devnode:
+    devnode.extra_wallet = {"payment_address": wallet}
     devnode.container_options = {"accepted_payments": {token.address: PRICE_WEI}}
     return devnode
 
@@ -111,6 +129,31 @@ def test_funded_wallet_pays_the_node(
         sub_id = request(deployer, paying_consumer, wallet, PRICE_WEI, token)
         devnode.wait_delivered(sub_id, 1, DELIVERY_TIMEOUT_S)
     assert token.balance(rpc, NODE_WALLET) == before + PRICE_WEI  # protocol fee is 0 here
+
+
+def test_redundancy_two_pays_each_delivering_node(
+    rpc: Rpc,
+    deployer: Actor,
+    paying_consumer: str,
+    devnode: Devnode,
+    token: Token,
+    tmp_path: Path,
+) -> None:
+    """Two nodes, each with its own payment wallet: each delivery is paid to its node's wallet,
+    and the consumer's wallet pays once per delivery."""
+    second_wallet = str(rpc.call(WALLET_FACTORY, CREATE_WALLET, SECOND_NODE)[0])
+    deployer.transact(WALLET_FACTORY, CREATE_WALLET, SECOND_NODE)
+    second = second_node(devnode, tmp_path / "second")
+    wallet = consumer_wallet(rpc, deployer, paying_consumer, FUNDING_WEI, token)
+    wallets = (NODE_WALLET, second_wallet)
+    before = [token.balance(rpc, w) for w in (*wallets, wallet)]
+    with running(paid_node(devnode, token), paid_node(second, token, second_wallet)):
+        sub_id = request(deployer, paying_consumer, wallet, PRICE_WEI, token, redundancy=2)
+        for node in (devnode, second):
+            node.wait_delivered(sub_id, 1, DELIVERY_TIMEOUT_S)
+    after = [token.balance(rpc, w) for w in (*wallets, wallet)]
+    # the protocol fee is 0 on this chain: each node wallet gets the whole price
+    assert after == [before[0] + PRICE_WEI, before[1] + PRICE_WEI, before[2] - 2 * PRICE_WEI]
 
 
 def test_unfunded_wallet_is_skipped_with_the_reason(

@@ -2,13 +2,14 @@
 
 One loop polls the head block every `snapshot_sync.sync_period` seconds. On each new block it
 (1) settles broadcast transactions of both kinds, ordinary and delegated, from their receipts
-(`settlement`), (2) reads the Coordinator's SubscriptionCreated / SubscriptionCancelled logs up to
-`head - trail_head_blocks` and loads new subscriptions with one Reader batch (`sync`, admitted by
-`tracking`), (3) decides on chain time (the head's timestamp) which (subscription, interval) pairs
-and which delegated requests are due (`scheduling`, `delegations`) and starts one task per
-delivery (`execution`). Idle cost is one eth_getBlockByNumber per poll plus one eth_getLogs per
-block, whatever the number of subscriptions; upstream instead re-reads every tracked subscription
-every 100 ms.
+(`settlement`), (2) reads the Coordinator's SubscriptionCreated / SubscriptionCancelled /
+SubscriptionFulfilled logs up to `head - trail_head_blocks`, loads new subscriptions with one
+Reader batch (`sync`, admitted by `tracking`) and records every node's deliveries (`tracking`),
+(3) decides on chain time (the head's timestamp) which (subscription, interval) pairs and which
+delegated requests are due (`scheduling`, `delegations`) and starts one task per delivery
+(`execution`). Idle cost is one eth_getBlockByNumber per poll plus one eth_getLogs per block,
+whatever the number of subscriptions; upstream instead re-reads every tracked subscription every
+100 ms.
 
 The loop also watches the chain itself: an endpoint that stops answering, a head that does not
 descend from the last one processed (a fresh anvil, a reorg), a chain without the protocol. Each
@@ -231,7 +232,12 @@ class ChainLoop:
             coordinator=contracts.coordinator,
         )
         feed = SubscriptionFeed(
-            client, contracts, settings.sync, self._consider_read, self._tracked.cancelled
+            client,
+            contracts,
+            settings.sync,
+            self._consider_read,
+            self._tracked.cancelled,
+            self._tracked.fulfilled,
         )
         return _Workers(identity, contracts, sender, feed, settlement, execution, delegations)
 

@@ -127,6 +127,7 @@ class Log:
     data: bytes
     block_number: int
     transaction_hash: str
+    log_index: int = 0  # position in its block
 
 
 @dataclass(frozen=True)
@@ -337,6 +338,7 @@ class ChainClient:
                 data=bytes.fromhex(item["data"][2:]),
                 block_number=int(item["blockNumber"], 16),
                 transaction_hash=item["transactionHash"],
+                log_index=int(item.get("logIndex") or "0x0", 16),
             )
             for item in raw
         ]

@@ -4,6 +4,8 @@ Tables (all prefixed `chain_` so they never collide with the job store's):
     chain_deliveries    one row per (subscription, interval) this node worked on
     chain_delegations   delegated requests accepted by the API, until delivered or given up
     chain_subscriptions last known subscription state and why it is (not) tracked
+    chain_fulfillments  every node's delivery seen on chain (SubscriptionFulfilled logs) to a
+                        subscription in chain_subscriptions, with the interval it answered
     chain_identity      the chain (id, genesis hash) the rows above belong to
 
 The rows are only true of one chain: a store reused against a fresh anvil would otherwise skip
@@ -20,6 +22,7 @@ import json
 import sqlite3
 import time
 from collections.abc import Iterator
+from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from dataclasses import replace
@@ -32,10 +35,15 @@ from .eip712 import SignedDelegation
 from .rpc import ChainIdentity
 from .subscriptions import Subscription
 
-__all__ = ["ChainStore", "DelegationRecord", "SubscriptionRecord"]
+__all__ = ["ChainStore", "DelegationRecord", "Fulfillment", "SubscriptionRecord"]
 
 # Tables holding facts about one chain; cleared together when the chain changes.
-_CHAIN_TABLES = ("chain_deliveries", "chain_delegations", "chain_subscriptions")
+_CHAIN_TABLES = (
+    "chain_deliveries",
+    "chain_delegations",
+    "chain_subscriptions",
+    "chain_fulfillments",
+)
 
 # Migrations of the "chain" component (append only; see store.Store.migrate).
 _MIGRATIONS = [
@@ -83,6 +91,18 @@ CREATE TABLE chain_identity (
     updated_at REAL NOT NULL
 )
 """,
+    """
+CREATE TABLE chain_fulfillments (
+    subscription_id INTEGER NOT NULL,
+    interval INTEGER NOT NULL,
+    node TEXT NOT NULL,
+    tx_hash TEXT NOT NULL,
+    block_number INTEGER NOT NULL,
+    log_index INTEGER NOT NULL,
+    PRIMARY KEY (block_number, log_index)
+);
+CREATE INDEX chain_fulfillments_by_interval ON chain_fulfillments (subscription_id, interval)
+""",
 ]
 
 
@@ -97,6 +117,20 @@ class SubscriptionRecord:
 class DelegationRecord:
     delegation: SignedDelegation
     delivery: Delivery  # subscription_id is 0 until the Coordinator has created it
+
+
+@dataclass(frozen=True)
+class Fulfillment:
+    """One delivery by any node, as the Coordinator logged it (SubscriptionFulfilled(id, node)):
+    the interval is the one current at the block's timestamp, the only one deliverCompute
+    accepts (infernet-sdk v1.1.0, IntervalMismatch)."""
+
+    subscription_id: int
+    interval: int
+    node: str  # checksummed
+    tx_hash: str
+    block_number: int
+    log_index: int
 
 
 def _sub_to_json(sub: Subscription) -> str:
@@ -288,6 +322,37 @@ class ChainStore:
         return SubscriptionRecord(
             _sub_from_json(row["subscription"]), bool(row["tracked"]), row["reason"]
         )
+
+    # ------------------------------------------------------------ every node's deliveries
+
+    def put_fulfillments(self, fulfillments: Sequence[Fulfillment]) -> None:
+        """Record logged deliveries; a log read twice (a resync) is recorded once."""
+        with self._store.transaction() as connection:
+            connection.executemany(
+                "INSERT OR IGNORE INTO chain_fulfillments (subscription_id, interval, node,"
+                " tx_hash, block_number, log_index) VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (f.subscription_id, f.interval, f.node, f.tx_hash, f.block_number, f.log_index)
+                    for f in fulfillments
+                ],
+            )
+
+    def fulfillments_of(
+        self, subscription_id: int, intervals: Sequence[int]
+    ) -> dict[int, list[Fulfillment]]:
+        """Interval -> the deliveries logged for it, in chain order."""
+        marks = ",".join("?" * len(intervals))
+        rows = self._exec(
+            "SELECT * FROM chain_fulfillments"  # noqa: S608 - only "?"
+            f" WHERE subscription_id = ? AND interval IN ({marks})"
+            " ORDER BY block_number, log_index",
+            (subscription_id, *intervals),
+        )
+        found: dict[int, list[Fulfillment]] = {i: [] for i in intervals}
+        for r in rows:
+            # the table's columns are Fulfillment's fields
+            found[r["interval"]].append(Fulfillment(**dict(r)))
+        return found
 
     # ------------------------------------------------------------ delegations
 

@@ -4,7 +4,11 @@ Upstream (infernet-node v1.4.0) polls `id()` and re-reads every tracked subscrip
 100 ms; here new and cancelled subscriptions come from `SubscriptionCreated`
 / `SubscriptionCancelled` logs (one eth_getLogs per block, none when the block's log bloom rules
 them out) and new ones are read with one `Reader.readSubscriptionBatch`. The cost of following
-the chain therefore does not depend on how many subscriptions exist.
+the chain therefore does not depend on how many subscriptions exist. The same eth_getLogs reads
+`SubscriptionFulfilled(id, node)`, every node's deliveries, reported with their block's
+timestamp (the head's when known, else one eth_getBlockByNumber per block holding such a log):
+the explorer shows who answered each interval from them. A snapshot also reads them back over
+the last `_FULFILLED_LOOKBACK_BLOCKS` blocks, the deliveries made while this node was stopped.
 """
 
 from __future__ import annotations
@@ -15,8 +19,11 @@ from collections.abc import Callable
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from eth_utils.address import to_checksum_address
+
 from .abi import EVENT_SUBSCRIPTION_CANCELLED
 from .abi import EVENT_SUBSCRIPTION_CREATED
+from .abi import EVENT_SUBSCRIPTION_FULFILLED
 from .abi import READER
 from .bloom import bloom_may_contain
 from .intervals import Phase
@@ -25,16 +32,23 @@ from .intervals import schedule_at
 from .rpc import Block
 from .rpc import ChainClient
 from .rpc import Contracts
+from .rpc import Log
 from .rpc import RpcFailed
 from .rpc import RpcUnavailable
 from .subscriptions import Subscription
 
-__all__ = ["SubscriptionFeed", "SyncSettings"]
+__all__ = ["FulfilledLog", "SubscriptionFeed", "SyncSettings"]
 
 log = logging.getLogger(__name__)
 
 # Upper bound on blocks read by one eth_getLogs (public endpoints cap ranges; upstream uses 100).
 _MAX_LOG_RANGE = 1_000
+# Blocks before the snapshot whose SubscriptionFulfilled logs are read back (one eth_getLogs, plus
+# one block read per block holding such a log); later blocks are followed as they come.
+_FULFILLED_LOOKBACK_BLOCKS = _MAX_LOG_RANGE
+# Head timestamps kept to date fulfilled logs without a block read (trail_head_blocks is small).
+_BLOCK_TIMES_KEPT = 64
+_ADDRESS_BYTES = 20
 # Retries of one snapshot batch the endpoint pushed back on (timeout, rate limit); the pause
 # starts at snapshot_sync.sleep and doubles each time.
 _PUSHBACK_RETRIES = 5
@@ -46,6 +60,18 @@ def _pushback(error: Exception) -> bool:
     return isinstance(error, RpcUnavailable) or (
         isinstance(error, RpcFailed) and "limit" in error.reason.lower()
     )
+
+
+@dataclass(frozen=True)
+class FulfilledLog:
+    """A `SubscriptionFulfilled(id, node)` log with its block's timestamp."""
+
+    subscription_id: int
+    node: str  # checksummed
+    block_number: int
+    block_time: int
+    tx_hash: str
+    log_index: int
 
 
 @dataclass(frozen=True)
@@ -67,6 +93,8 @@ class SubscriptionFeed:
         on_created: called with the subscriptions of each batch read and whether they were just
             created (seen in a log, so their first interval cannot have been answered before).
         on_cancelled: called with the id of each cancelled subscription.
+        on_fulfilled: called with the deliveries (of any node) logged in each range read, after
+            the subscriptions created in that range were reported.
     """
 
     def __init__(
@@ -76,12 +104,15 @@ class SubscriptionFeed:
         settings: SyncSettings,
         on_created: Callable[[Sequence[Subscription], bool], None],
         on_cancelled: Callable[[int], None],
+        on_fulfilled: Callable[[Sequence[FulfilledLog]], None],
     ) -> None:
         self._client = client
         self._contracts = contracts
         self._settings = settings
         self._on_created = on_created
         self._on_cancelled = on_cancelled
+        self._on_fulfilled = on_fulfilled
+        self._block_times: dict[int, int] = {}
         self.synced_block = 0
         self.progress = (0, 0)  # (ids read, ids to read) by the latest snapshot
 
@@ -97,6 +128,23 @@ class SubscriptionFeed:
             self.progress = (end - first, next_id - first)
             start = end
         self.synced_block = target
+        await self._backfill_fulfilled(target)
+
+    async def _backfill_fulfilled(self, target: int) -> None:
+        """Every node's deliveries logged in the `_FULFILLED_LOOKBACK_BLOCKS` blocks up to
+        `target`: what this node missed while it was not following (stopped, restarted). Only
+        the explorer reads them, so an endpoint refusing the range costs a log line, not the
+        sync; an endpoint that does not answer fails the snapshot as any other read."""
+        start = max(target - _FULFILLED_LOOKBACK_BLOCKS + 1, 0)
+        try:
+            logs = await self._client.logs(
+                self._contracts.coordinator, [EVENT_SUBSCRIPTION_FULFILLED], start, target
+            )
+        except RpcFailed as e:
+            log.info("snapshot: earlier deliveries of other nodes not read: %s", e.reason)
+            return
+        if logs:
+            self._on_fulfilled(await self._dated(logs))
 
     async def _load_patiently(self, ids: range, block: int, now: int) -> None:
         """One snapshot batch; paused and retried only when the endpoint pushes back."""
@@ -115,6 +163,7 @@ class SubscriptionFeed:
     async def follow(self, head: Block) -> None:
         """Read the logs of the blocks between the last synced one and head - trail."""
         target = head.number - self._settings.trail_head_blocks
+        self._remember(head)
         if target == head.number == self.synced_block + 1 and not self._may_have_events(head):
             self.synced_block = target  # the bloom proves there is nothing to read
             return
@@ -122,7 +171,11 @@ class SubscriptionFeed:
             to_block = min(target, self.synced_block + _MAX_LOG_RANGE)
             logs = await self._client.logs(
                 self._contracts.coordinator,
-                [EVENT_SUBSCRIPTION_CREATED, EVENT_SUBSCRIPTION_CANCELLED],
+                [
+                    EVENT_SUBSCRIPTION_CREATED,
+                    EVENT_SUBSCRIPTION_CANCELLED,
+                    EVENT_SUBSCRIPTION_FULFILLED,
+                ],
                 self.synced_block + 1,
                 to_block,
             )
@@ -142,13 +195,44 @@ class SubscriptionFeed:
             for entry in logs:
                 if entry.topics[0] == EVENT_SUBSCRIPTION_CANCELLED:
                     self._on_cancelled(int.from_bytes(entry.topics[1], "big"))
+            fulfilled = [e for e in logs if e.topics[0] == EVENT_SUBSCRIPTION_FULFILLED]
+            if fulfilled:
+                self._on_fulfilled(await self._dated(fulfilled))
             self.synced_block = to_block
+
+    def _remember(self, head: Block) -> None:
+        self._block_times[head.number] = head.timestamp
+        while len(self._block_times) > _BLOCK_TIMES_KEPT:
+            del self._block_times[min(self._block_times)]
+
+    async def _dated(self, logs: Sequence[Log]) -> list[FulfilledLog]:
+        """The logs with their block's timestamp (read once per block not seen as a head)."""
+        times = dict(self._block_times)
+        for number in sorted({e.block_number for e in logs} - set(times)):
+            times[number] = (await self._client.block(number)).timestamp
+        return [
+            FulfilledLog(
+                subscription_id=int.from_bytes(e.topics[1], "big"),
+                node=to_checksum_address(e.topics[2][-_ADDRESS_BYTES:]),
+                block_number=e.block_number,
+                block_time=times[e.block_number],
+                tx_hash=e.transaction_hash.lower(),
+                log_index=e.log_index,
+            )
+            for e in logs
+            if len(e.topics) == 3
+            and int.from_bytes(e.topics[1], "big") > self._settings.starting_sub_id
+        ]
 
     def _may_have_events(self, block: Block) -> bool:
         coordinator = bytes.fromhex(self._contracts.coordinator[2:])
         return bloom_may_contain(block.logs_bloom, coordinator) and any(
             bloom_may_contain(block.logs_bloom, topic)
-            for topic in (EVENT_SUBSCRIPTION_CREATED, EVENT_SUBSCRIPTION_CANCELLED)
+            for topic in (
+                EVENT_SUBSCRIPTION_CREATED,
+                EVENT_SUBSCRIPTION_CANCELLED,
+                EVENT_SUBSCRIPTION_FULFILLED,
+            )
         )
 
     async def _load(self, ids: range, block: int, *, fresh: bool, now: int = 0) -> None:

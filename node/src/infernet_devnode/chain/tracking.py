@@ -10,14 +10,18 @@ import logging
 from collections.abc import Iterable
 from collections.abc import Iterator
 from collections.abc import Mapping
+from collections.abc import Sequence
 
 from .intervals import Phase
+from .intervals import interval_at
 from .intervals import schedule_at
 from .store import ChainStore
+from .store import Fulfillment
 from .subscriptions import ContainerLookup
 from .subscriptions import ContainerPolicy
 from .subscriptions import Subscription
 from .subscriptions import admit_subscription
+from .sync import FulfilledLog
 
 __all__ = ["TrackedSubscriptions"]
 
@@ -92,6 +96,30 @@ class TrackedSubscriptions(Mapping[int, Subscription]):
         self._containers.pop(subscription_id, None)
         log.info("subscription cancelled: %d", subscription_id)
         self._store.put_subscription(sub, tracked=False, reason="cancelled")
+
+    def fulfilled(self, logs: Sequence[FulfilledLog]) -> None:
+        """Record every node's logged deliveries to subscriptions this node knows (served or
+        refused by a rule), with the interval current at their block (see `Fulfillment`)."""
+        known: list[Fulfillment] = []
+        for entry in logs:
+            sub = self._subs.get(entry.subscription_id)
+            if sub is None:
+                record = self._store.subscription(entry.subscription_id)
+                if record is None:
+                    continue
+                sub = record.subscription
+            known.append(
+                Fulfillment(
+                    subscription_id=sub.id,
+                    interval=interval_at(sub, entry.block_time),
+                    node=entry.node,
+                    tx_hash=entry.tx_hash,
+                    block_number=entry.block_number,
+                    log_index=entry.log_index,
+                )
+            )
+        if known:
+            self._store.put_fulfillments(known)
 
     def untrack(self, sub: Subscription, reason: str) -> None:
         """Nothing left for this node to do (e.g. "completed")."""

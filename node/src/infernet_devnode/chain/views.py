@@ -1,11 +1,12 @@
 """Subscriptions, their deliveries and delegated requests as the explorer shows them.
 
 Reads the chain side's own tables (the rows ``GET /api/subscriptions/{id}`` and
-``GET /api/delegations/{owner}/{nonce}`` serve) and its in-memory view of the chain (head block,
-chain time, RPC health). Lists are keyset-paged and filtered in SQL so that a page of 50 costs
-the same with 10 subscriptions or 1,000. The only RPC calls made are for an open page: the node's
-balance (cached for ``BALANCE_CACHE_S``) and the receipts of the deliveries shown (kept, as mined
-receipts do not change, up to ``RECEIPT_CACHE_SIZE`` of them).
+``GET /api/delegations/{owner}/{nonce}`` serve, and every node's deliveries the Coordinator
+logged) and its in-memory view of the chain (head block, chain time, RPC health). Lists are
+keyset-paged and filtered in SQL so that a page of 50 costs the same with 10 subscriptions or
+1,000. The only RPC calls made are for an open page: the node's balance (cached for
+``BALANCE_CACHE_S``) and the receipts of this node's deliveries shown (kept, as mined receipts do
+not change, up to ``RECEIPT_CACHE_SIZE`` of them).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from .readout import ChainReadout
 from .rpc import ChainError
 from .rpc import Receipt
 from .status import delivery_json
+from .store import Fulfillment
 from .store import SubscriptionRecord
 from .subscriptions import CANCELLED_ACTIVE_AT
 from .subscriptions import Subscription
@@ -43,6 +45,12 @@ __all__ = [
 
 BALANCE_CACHE_S = 2.0
 RECEIPT_CACHE_SIZE = 4096
+
+# The intervals of one subscription (:id) that this node worked on or any node delivered.
+_INTERVALS_OF = (
+    "SELECT interval FROM chain_deliveries WHERE subscription_id = :id"
+    " UNION SELECT interval FROM chain_fulfillments WHERE subscription_id = :id"
+)
 
 # Filters of the subscription list: the phase on chain time, or whether this node serves it.
 SUBSCRIPTION_STATES = ("active", "not_active", "completed", "cancelled", "tracked", "ignored")
@@ -201,43 +209,39 @@ class ChainView:
     async def subscription(
         self, subscription_id: int, limit: int, before: int | None
     ) -> dict[str, Any] | None:
-        """One subscription with a page of its deliveries (newest interval first) and their
-        receipts (block, gas used)."""
+        """One subscription with a page of its intervals (newest first): per interval, this
+        node's delivery with its receipt (block, gas used) and every node's delivery logged by
+        the Coordinator (who answered it)."""
         chain = self._readout()
         record = chain.store.subscription(subscription_id)
-        params: list[Any] = [subscription_id]
-        where = "subscription_id = ?"
         total = self._db.execute(
-            f"SELECT COUNT(*) FROM chain_deliveries WHERE {where}",  # noqa: S608 - fixed
-            params,
+            f"SELECT COUNT(*) FROM ({_INTERVALS_OF})",  # noqa: S608 - fixed
+            {"id": subscription_id},
         ).fetchone()[0]
         if record is None and not total:
             return None
-        if before is not None:
-            where += " AND interval < ?"
-            params.append(before)
         intervals = [
             row[0]
             for row in self._db.execute(
-                f"SELECT interval FROM chain_deliveries WHERE {where}"  # noqa: S608 - fixed
-                " ORDER BY interval DESC LIMIT ?",
-                [*params, limit + 1],
+                f"SELECT interval FROM ({_INTERVALS_OF})"  # noqa: S608 - fixed
+                " WHERE :before IS NULL OR interval < :before ORDER BY interval DESC LIMIT :limit",
+                {"id": subscription_id, "before": before, "limit": limit + 1},
             )
         ]
         more = len(intervals) > limit
-        deliveries = [
-            d
-            for d in (chain.store.delivery(subscription_id, i) for i in intervals[:limit])
-            if d is not None
-        ]
-        receipts = await self._receipts_of(chain, [d.tx_hash for d in deliveries])
+        intervals = intervals[:limit]
+        own = {i: chain.store.delivery(subscription_id, i) for i in intervals}
+        logged = chain.store.fulfillments_of(subscription_id, intervals)
+        receipts = await self._receipts_of(chain, [d.tx_hash for d in own.values() if d])
         body: dict[str, Any] = {"id": subscription_id, "chain_time": chain.chain_time}
         if record is not None:
-            latest = deliveries[0] if deliveries and before is None else None
+            latest = self._latest_deliveries(chain, [subscription_id]).get(subscription_id)
             body.update(_subscription_json(chain, record, latest))
         body["deliveries_total"] = int(total)
-        body["deliveries"] = [_with_receipt(d, receipts.get(d.tx_hash)) for d in deliveries]
-        body["next"] = intervals[limit - 1] if more else None
+        body["deliveries"] = [
+            interval_json(i, own[i], receipts, logged[i], chain.address) for i in intervals
+        ]
+        body["next"] = intervals[-1] if more else None
         return body
 
     def _latest_deliveries(self, chain: ChainReadout, ids: Sequence[int]) -> dict[int, Delivery]:
@@ -371,6 +375,47 @@ def next_due(
         return None
     at = interval_start(sub, interval)
     return {"interval": interval, "at": at, "in_seconds": max(0, at - now)}
+
+
+# A delivery's fields as _with_receipt writes them (null for an interval this node did not do).
+_DELIVERY_FIELDS = (
+    "interval",
+    "state",
+    "attempts",
+    "tx_hash",
+    "block",
+    "gas_used",
+    "reverted",
+    "reason",
+    "container_error",
+    "updated_at",
+)
+
+
+def interval_json(
+    interval: int,
+    own: Delivery | None,
+    receipts: dict[str, Receipt],
+    logged: Sequence[Fulfillment],
+    address: str,
+) -> dict[str, Any]:
+    """One interval of a subscription: this node's delivery (its fields null when it has
+    none) and `nodes`, every delivery the Coordinator logged for it, this node's marked."""
+    if own is None:
+        row: dict[str, Any] = dict.fromkeys(_DELIVERY_FIELDS)
+        row["interval"] = interval
+    else:
+        row = _with_receipt(own, receipts.get(own.tx_hash))
+    row["nodes"] = [
+        {
+            "node": f.node,
+            "this_node": f.node.lower() == address.lower(),
+            "tx_hash": f.tx_hash,
+            "block": f.block_number,
+        }
+        for f in logged
+    ]
+    return row
 
 
 def _with_receipt(d: Delivery, receipt: Receipt | None) -> dict[str, Any]:

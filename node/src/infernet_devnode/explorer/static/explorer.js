@@ -336,15 +336,27 @@
     }
     parts.push(section("Deliveries",
       pager("subscription", { id: data.id, before: p.before }, { total: data.deliveries_total, next: data.next }),
-      deliveryTable(data.deliveries)));
+      deliveryTable(data.deliveries, data.redundancy)));
     return parts;
   }
 
-  function deliveryTable(deliveries) {
+  // Who answered an interval: every delivery the Coordinator logged, this node's marked.
+  function answeredBy(d, redundancy) {
+    const count = d.nodes.length + (redundancy === undefined ? "" : " of " + redundancy);
+    return h("div", { class: "answers" },
+      h("div", {}, count),
+      d.nodes.map((n) => h("div", { class: n.this_node ? "node this-node" : "node" },
+        h("code", { title: n.node }, short(n.node)),
+        n.this_node ? " (this node)" : "",
+        " block " + n.block)));
+  }
+
+  function deliveryTable(deliveries, redundancy) {
     return table(
       [
         ["interval", (d) => d.interval],
-        ["outcome", (d) => badge(d.state)],
+        ["answered on chain", (d) => answeredBy(d, redundancy)],
+        ["this node", (d) => (d.state === null ? "did not deliver" : badge(d.state))],
         ["attempts", (d) => d.attempts],
         ["tx hash", (d) => (d.tx_hash ? h("code", { title: d.tx_hash }, d.tx_hash) : "")],
         ["block", (d) => (d.block === null ? "" : d.block)],
