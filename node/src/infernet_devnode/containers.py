@@ -35,7 +35,6 @@ import aiohttp
 from multidict import CIMultiDict
 from yarl import URL
 
-from .version import __version__
 from ._json import JsonRejected
 from ._json import loads
 from .capacity import CallLimits
@@ -52,6 +51,7 @@ from .results import ContainerError
 from .results import ContainerOutput
 from .results import ContainerResult
 from .results import JobLocation
+from .version import __version__
 
 __all__ = ["REDACTED", "ContainerCall", "ContainerClient", "Pipeline", "PipelineProgress"]
 
