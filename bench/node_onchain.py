@@ -41,32 +41,26 @@ import time
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
-# chain_harness builds on the devnode tests' own harness (node/tests/devnode_harness.py)
-sys.path.insert(0, str(REPO / "node" / "tests"))
-sys.path.insert(0, str(REPO / "node" / "tests" / "chain"))
-
-from chain_harness import ALLOWED_NODES  # noqa: E402
-from chain_harness import ANSWER_COUNT  # noqa: E402
-from chain_harness import CONTAINER_ID  # noqa: E402
-from chain_harness import COORDINATOR  # noqa: E402
-from chain_harness import DEPLOYER_KEY  # noqa: E402
-from chain_harness import NEXT_ID  # noqa: E402
-from chain_harness import REGISTRY  # noqa: E402
-from chain_harness import REQUEST_COMPUTE  # noqa: E402
-from chain_harness import START_SUBSCRIPTION  # noqa: E402
-from chain_harness import TEXT_GENERATION  # noqa: E402
-from chain_harness import Actor  # noqa: E402
-from chain_harness import Anvil  # noqa: E402
-from chain_harness import Devnode  # noqa: E402
-from chain_harness import EchoContainer  # noqa: E402
-from chain_harness import Rpc  # noqa: E402
-from chain_harness import RpcProxy  # noqa: E402
-from chain_harness import created_id  # noqa: E402
-from chain_harness import deploy_callback_consumer  # noqa: E402
-from chain_harness import deploy_protocol  # noqa: E402
-from chain_harness import wait_until  # noqa: E402
-from infernet_devnode.chain.abi import EVENT_SUBSCRIPTION_FULFILLED  # noqa: E402
+from hf_infernet_stack.accounts import CONTAINER_ID
+from hf_infernet_stack.accounts import DEPLOYER_KEY
+from hf_infernet_stack.accounts import PROTOCOL
+from hf_infernet_stack.anvil import Anvil
+from hf_infernet_stack.anvil import RpcProxy
+from hf_infernet_stack.consumers import ALLOWED_NODES
+from hf_infernet_stack.consumers import ANSWER_COUNT
+from hf_infernet_stack.consumers import NEXT_ID
+from hf_infernet_stack.consumers import REQUEST_COMPUTE
+from hf_infernet_stack.consumers import START_SUBSCRIPTION
+from hf_infernet_stack.consumers import SUBSCRIPTION_FULFILLED
+from hf_infernet_stack.consumers import TEXT_GENERATION
+from hf_infernet_stack.consumers import Actor
+from hf_infernet_stack.consumers import created_id
+from hf_infernet_stack.consumers import deploy_callback_consumer
+from hf_infernet_stack.consumers import deploy_protocol
+from hf_infernet_stack.containers import EchoContainer
+from hf_infernet_stack.devnode import Devnode
+from hf_infernet_stack.processes import wait_for
+from hf_infernet_stack.rpc import Rpc
 
 QUICK = os.environ.get("BENCH_QUICK") == "1"
 LATENCY_REQUESTS = 5 if QUICK else 20
@@ -106,7 +100,7 @@ def poll(predicate: Any, what: str) -> None:
 
 
 def delivery_block(rpc: Rpc, node: Devnode, sub_id: int) -> int:
-    tx = wait_until(
+    tx = wait_for(
         lambda: (
             (node.subscription(sub_id) or {}).get("last", {})
             and node.subscription(sub_id)["last"]["tx_hash"]
@@ -114,7 +108,7 @@ def delivery_block(rpc: Rpc, node: Devnode, sub_id: int) -> int:
         TIMEOUT_S,
         "delivery tx",
     )
-    receipt = wait_until(lambda: rpc("eth_getTransactionReceipt", tx), TIMEOUT_S, "receipt")
+    receipt = wait_for(lambda: rpc("eth_getTransactionReceipt", tx), TIMEOUT_S, "receipt")
     return int(receipt["blockNumber"], 16)
 
 
@@ -158,9 +152,9 @@ def burst(rpc: Rpc, user: Actor, consumer: str) -> float:
         rpc("evm_setAutomine", True)
     first = int(rpc("eth_getTransactionReceipt", hashes[0])["blockNumber"], 16)
     fulfilled = {
-        "address": COORDINATOR,
+        "address": PROTOCOL.coordinator,
         "fromBlock": hex(first),
-        "topics": ["0x" + EVENT_SUBSCRIPTION_FULFILLED.hex()],
+        "topics": ["0x" + SUBSCRIPTION_FULFILLED.hex().removeprefix("0x")],
     }
     # One eth_getLogs per poll: answers land in any order.
     poll(lambda: len(rpc("eth_getLogs", fulfilled)) >= BURST, "burst answers")
@@ -219,7 +213,7 @@ def anvil_floor(rpc: Rpc, user: Actor, count: int, anvil_pid: int) -> tuple[floa
     start, cpu = time.perf_counter(), cpu_seconds(anvil_pid)
     for raw in raws:  # one at a time, as the node's sender does: one block each
         rpc("eth_sendRawTransaction", raw)
-    wait_until(
+    wait_for(
         lambda: int(rpc("eth_getTransactionCount", user.address, "latest"), 16) >= nonce + count,
         STARTUP_TIMEOUT_S,
         "the baseline transfers mined",
@@ -234,7 +228,7 @@ def burst_curve(
     rows: list[dict[str, Any]] = []
     assert node.proc is not None
     for size in BURST_SIZES:
-        wait_until(
+        wait_for(
             lambda: node.metric("devnode_chain_deliveries_in_flight") == 0,
             TIMEOUT_S,
             "the previous deliveries settled",
@@ -313,7 +307,7 @@ def startup_curve(
 ) -> list[dict[str, Any]]:
     """Subscriptions on chain vs time until REST answers and until the initial sync is over."""
     rows: list[dict[str, Any]] = []
-    (next_id,) = rpc.call(COORDINATOR, NEXT_ID)
+    (next_id,) = rpc.call(PROTOCOL.coordinator, NEXT_ID)
     first = int(next_id)
     on_chain = 0
     for count in STARTUP_COUNTS:
@@ -384,7 +378,7 @@ def add_idle_subscriptions(rpc: Rpc, owner: Actor, consumer: str, count: int) ->
         )
         for _ in range(count)
     ]
-    wait_until(lambda: rpc("eth_getTransactionReceipt", hashes[-1]), TIMEOUT_S, "subscriptions")
+    wait_for(lambda: rpc("eth_getTransactionReceipt", hashes[-1]), TIMEOUT_S, "subscriptions")
 
 
 def row(
@@ -421,7 +415,7 @@ def main() -> None:
             idle_consumer = user.deploy(
                 "HFSubscriptionConsumer",
                 "HFSubscriptionConsumer",
-                REGISTRY,
+                PROTOCOL.registry,
                 CONTAINER_ID,
                 ALLOWED_NODES,
             )
@@ -493,7 +487,7 @@ def main() -> None:
 
             node.stop()
             # Idle load: a fresh node (same chain) behind the counting proxy.
-            (next_id,) = rpc.call(COORDINATOR, NEXT_ID)
+            (next_id,) = rpc.call(PROTOCOL.coordinator, NEXT_ID)
             node = Devnode(
                 workdir=Path(tmp) / "idle",
                 rpc_url=proxy.url,
@@ -507,7 +501,7 @@ def main() -> None:
                 if count > tracked:
                     add_idle_subscriptions(rpc, user, idle_consumer, count - tracked)
                     target = count
-                    wait_until(
+                    wait_for(
                         lambda t=target: node.metric("devnode_chain_subscriptions_tracked") >= t,
                         TIMEOUT_S,
                         "tracked",

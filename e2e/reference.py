@@ -10,11 +10,12 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-import flows
 import pytest
-from flows import Answer
-from flows import HFTaskId
-from stack_config import REPO
+from hf_infernet_stack.codec import Answer
+from hf_infernet_stack.codec import HFTaskId
+from hf_infernet_stack.codec import decode_raw_output
+from hf_infernet_stack.codec import onchain_input
+from hf_infernet_stack.repository import REPO
 from target import Target
 
 CLIENT_TIMEOUT_S = 60
@@ -38,12 +39,12 @@ def service_answer(target: Target, task: HFTaskId, source: int, data: Any) -> An
     """The service's own on-chain answer for an input (source 0: hex bytes, 1: JSON)."""
     status, reply = call_service(target, {"source": source, "destination": 0, "data": data})
     assert status == 200, reply
-    return flows.decode_raw_output(task, bytes.fromhex(reply["raw_output"]))
+    return decode_raw_output(task, bytes.fromhex(reply["raw_output"]))
 
 
 def onchain_hex(task: HFTaskId, text: str) -> str:
     """The consumers' request bytes for (task, default model, text), hex without 0x."""
-    return flows.onchain_input(task, "", text).hex()
+    return onchain_input(task, "", text).hex()
 
 
 def client_bin() -> Path:

@@ -9,9 +9,7 @@ So nothing here ever runs the wrapper. The rule, shared with the Makefile's `fou
 3. the platform binary the npm package installed:
    `node_modules/@foundry-rs/<tool>-<os>-<arch>/bin/<tool>`.
 
-Standard library only: the Makefile, the stack launcher, the test harnesses and the benchmarks
-all import or run it before or without the project's venv. `python3 scripts/foundry.py forge`
-prints the path.
+Standard library only. `python -m hf_infernet_stack.foundry forge` prints the path.
 """
 
 from __future__ import annotations
@@ -22,7 +20,8 @@ import shutil
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from .repository import REPO
+
 TOOLS = ("forge", "anvil", "cast")
 
 # Every anvil the project starts (stack, tests, benchmarks) keeps chain states in memory only.

@@ -1,0 +1,127 @@
+"""Delegated subscriptions as their off-chain signer makes them: the Subscription struct, its
+EIP-712 DelegateSubscription signature (domain "InfernetCoordinator"/"1", docs/contracts.md) and
+the POST /api/jobs shape. Signed with eth_account's typed-data signer, so whatever checks the node
+makes is checked against a signer independent of the node's own code."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from eth_account import Account
+
+from .accounts import ZERO_ADDRESS
+
+EIP712_DOMAIN_NAME = "InfernetCoordinator"
+EIP712_DOMAIN_VERSION = "1"
+# infernet-sdk v1.1.0, src/EIP712Coordinator.sol: the struct as the Coordinator hashes it
+_TYPES = {
+    "EIP712Domain": [
+        {"name": "name", "type": "string"},
+        {"name": "version", "type": "string"},
+        {"name": "chainId", "type": "uint256"},
+        {"name": "verifyingContract", "type": "address"},
+    ],
+    "DelegateSubscription": [
+        {"name": "nonce", "type": "uint32"},
+        {"name": "expiry", "type": "uint32"},
+        {"name": "sub", "type": "Subscription"},
+    ],
+    "Subscription": [
+        {"name": "owner", "type": "address"},
+        {"name": "activeAt", "type": "uint32"},
+        {"name": "period", "type": "uint32"},
+        {"name": "frequency", "type": "uint32"},
+        {"name": "redundancy", "type": "uint16"},
+        {"name": "containerId", "type": "bytes32"},
+        {"name": "lazy", "type": "bool"},
+        {"name": "verifier", "type": "address"},
+        {"name": "paymentAmount", "type": "uint256"},
+        {"name": "paymentToken", "type": "address"},
+        {"name": "wallet", "type": "address"},
+    ],
+}
+
+
+@dataclass(frozen=True)
+class DelegatedSubscription:
+    """The Subscription struct a delegated signer signs (docs/contracts.md, wire formats)."""
+
+    owner: str
+    active_at: int
+    period: int
+    frequency: int
+    redundancy: int
+    container_id: bytes  # keccak256(abi.encode(string)), not the string
+    lazy: bool = False
+    verifier: str = ZERO_ADDRESS
+    payment_amount: int = 0
+    payment_token: str = ZERO_ADDRESS
+    wallet: str = ZERO_ADDRESS
+
+    def typed(self) -> dict[str, Any]:
+        """The struct as EIP-712 typed data names its fields."""
+        return {
+            "owner": self.owner,
+            "activeAt": self.active_at,
+            "period": self.period,
+            "frequency": self.frequency,
+            "redundancy": self.redundancy,
+            "containerId": self.container_id,
+            "lazy": self.lazy,
+            "verifier": self.verifier,
+            "paymentAmount": self.payment_amount,
+            "paymentToken": self.payment_token,
+            "wallet": self.wallet,
+        }
+
+    def rest(self) -> dict[str, Any]:
+        """The node REST shape (infernet-node v1.4.0): snake_case, containers as 0x-hex bytes32."""
+        return {
+            "owner": self.owner,
+            "active_at": self.active_at,
+            "period": self.period,
+            "frequency": self.frequency,
+            "redundancy": self.redundancy,
+            "containers": "0x" + self.container_id.hex(),
+            "lazy": self.lazy,
+            "verifier": self.verifier,
+            "payment_amount": self.payment_amount,
+            "payment_token": self.payment_token,
+            "wallet": self.wallet,
+        }
+
+
+def sign_delegated(
+    sub: DelegatedSubscription,
+    nonce: int,
+    expiry: int,
+    key: str,
+    coordinator: str,
+    chain_id: int,
+) -> dict[str, int]:
+    """The `signature` of POST /api/jobs: EIP-712 DelegateSubscription signed with `key`."""
+    signed = Account.sign_typed_data(
+        key,
+        full_message={
+            "types": _TYPES,
+            "primaryType": "DelegateSubscription",
+            "domain": {
+                "name": EIP712_DOMAIN_NAME,
+                "version": EIP712_DOMAIN_VERSION,
+                "chainId": chain_id,
+                "verifyingContract": coordinator,
+            },
+            "message": {"nonce": nonce, "expiry": expiry, "sub": sub.typed()},
+        },
+    )
+    return {"nonce": nonce, "expiry": expiry, "v": signed.v, "r": signed.r, "s": signed.s}
+
+
+def delegated_request(
+    sub: DelegatedSubscription,
+    signature: dict[str, int],
+    data: dict[str, Any],
+) -> dict[str, Any]:
+    """The POST /api/jobs body of a delegated subscription."""
+    return {"subscription": sub.rest(), "signature": signature, "data": data}
