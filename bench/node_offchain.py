@@ -21,8 +21,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -34,6 +32,10 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from hf_infernet_stack.devnode import devnode_argv
+from hf_infernet_stack.devnode import devnode_config
+from hf_infernet_stack.processes import free_port
+from hf_infernet_stack.processes import stop_process
 
 REPO = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -65,23 +67,6 @@ app = web.Application()
 app.add_routes([web.post("/service_output", service_output)])
 web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
 """
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    for step in (lambda: process.send_signal(signal.SIGINT), process.terminate, process.kill):
-        if process.poll() is not None:
-            return
-        step()
-        try:
-            process.wait(STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            continue
 
 
 async def _wait_ready(url: str) -> None:
@@ -247,20 +232,17 @@ def _use_uvloop() -> None:
 def main() -> None:
     processes: list[subprocess.Popen[bytes]] = []
     with tempfile.TemporaryDirectory(prefix="bench-node-") as tmp:
-        container_port, node_port = _free_port(), _free_port()
+        container_port, node_port = free_port(), free_port()
         container = f"http://127.0.0.1:{container_port}"
         node = f"http://127.0.0.1:{node_port}"
-        config = {
-            "containers": [{"id": CONTAINER_ID, "url": container}],
-            "server": {
-                "host": "127.0.0.1",
-                "port": node_port,
-                # The bench is one client sending thousands of requests.
-                "rate_limit": {"num_requests": 1_000_000, "period": 1},
-            },
-            "storage": {"path": str(Path(tmp) / "devnode.sqlite3")},
-            "log": {"level": "WARNING"},
-        }
+        config = devnode_config(
+            port=node_port,
+            store=Path(tmp) / "devnode.sqlite3",
+            containers=[{"id": CONTAINER_ID, "url": container}],
+            log_level="WARNING",
+            # The bench is one client sending thousands of requests.
+            rate_limit=(1_000_000, 1),
+        )
         config_path = Path(tmp) / "config.json"
         config_path.write_text(json.dumps(config))
         try:
@@ -270,15 +252,13 @@ def main() -> None:
             env = dict(os.environ)
             if os.environ.get("BENCH_NODE_SRC"):
                 env["PYTHONPATH"] = os.environ["BENCH_NODE_SRC"]
-            devnode = subprocess.Popen(
-                [PYTHON, "-m", "infernet_devnode", "--config", str(config_path)], cwd=tmp, env=env
-            )
+            devnode = subprocess.Popen(devnode_argv(config_path), cwd=tmp, env=env)
             processes.append(devnode)
             _use_uvloop()
             rows = asyncio.run(_measure(node, container, devnode.pid))
         finally:
             for process in reversed(processes):
-                _stop(process)
+                stop_process(process, grace_s=STOP_TIMEOUT_S)
     print(json.dumps({"bench": "node_offchain", "rows": rows}))
 
 

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,6 +26,7 @@ from hf_infernet_stack.chain_flows import ChainFlows
 from hf_infernet_stack.chain_flows import deploy_consumers
 from hf_infernet_stack.codec import HFTaskId
 from hf_infernet_stack.codec import offchain_data
+from hf_infernet_stack.rest import Http
 from hf_infernet_stack.rest import NodeREST
 from playwright.sync_api import Page
 from playwright.sync_api import expect
@@ -55,12 +54,7 @@ HOSTILE = (
 @pytest.fixture(scope="module", autouse=True)
 def explorer_served(target: Target) -> None:
     """A devnode started with `explorer.enabled` off serves no /ui: nothing here can run."""
-    try:
-        with urllib.request.urlopen(f"{target.node_url}/ui", timeout=10) as answer:  # noqa: S310
-            served = answer.status == 200
-    except urllib.error.HTTPError as e:
-        served = e.code != 404
-    if not served:
+    if Http(target.node_url).get("/ui").status == 404:
         pytest.skip("the node under test serves no explorer (its explorer.enabled is off)")
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ from hf_infernet_stack.codec import offchain_data
 from hf_infernet_stack.forge import artifact
 from hf_infernet_stack.forge import deploy_contract
 from hf_infernet_stack.processes import wait_for
+from hf_infernet_stack.rest import Http
 from hf_infernet_stack.rest import NodeHTTPError
 from hf_infernet_stack.rest import NodeREST
 from reference import CLIENT_TIMEOUT_S
@@ -239,14 +239,8 @@ def failing_backend(target: Target) -> Iterator[None]:
         pytest.skip("the stack describes no offline backend whose faults the suite can control")
 
     def control(method: str, body: Any = None) -> None:
-        req = urllib.request.Request(  # noqa: S310 (the stack's offline backend)
-            f"{backend}/_stand-in/faults",
-            data=None if body is None else json.dumps(body).encode(),
-            method=method,
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(req, timeout=10):  # noqa: S310
-            pass
+        answer = Http(backend).request(method, "/_stand-in/faults", body)
+        assert answer.status < 300, answer.body
 
     control("POST", {"status": 400, "times": 100})
     try:
