@@ -134,9 +134,9 @@ test-examples: setup ## build and test the example consumer projects (examples/*
 		(cd $$dir && npm install $(NPM_OFFLINE) "$$packs"/*.tgz && $(FORGE) test) || exit 1; \
 	done
 
-check-toolchain: setup ## prove that a failing forge test fails `make test-contracts` and pytest
+check-toolchain: setup ## prove that a failing forge test fails `make test-contracts`; test scripts/ and stack/
 	$(PY) scripts/check_toolchain.py
-	$(PY) -m pytest scripts/tests
+	$(PY) -m pytest scripts/tests stack/tests
 
 test-service: setup ## service tests (real HTTP on 127.0.0.1)
 	$(PY) -m pytest service/tests
