@@ -1,7 +1,6 @@
 """The chain tests' own helpers over the shared stack package (hf_infernet_stack: anvil, the
 protocol, consumers, the echo container, devnode processes): fresh chains, node health, and
-delegated requests signed with the devnode's own EIP-712 code (test_eip712.py checks it against
-eth_account)."""
+delegated requests signed by eth_account, independent of the node's own EIP-712 code."""
 
 from __future__ import annotations
 
@@ -15,7 +14,7 @@ from eth_utils.address import to_checksum_address
 from hf_infernet_stack.accounts import CHAIN_ID
 from hf_infernet_stack.accounts import CONTAINER_ID
 from hf_infernet_stack.accounts import PROTOCOL
-from hf_infernet_stack.accounts import ZERO_ADDRESS
+from hf_infernet_stack.accounts import container_id_hash
 from hf_infernet_stack.anvil import Anvil
 from hf_infernet_stack.consumers import REQUEST_COMPUTE
 from hf_infernet_stack.consumers import TEXT_GENERATION
@@ -23,10 +22,11 @@ from hf_infernet_stack.consumers import Actor
 from hf_infernet_stack.consumers import created_id
 from hf_infernet_stack.consumers import deploy_callback_consumer
 from hf_infernet_stack.consumers import deploy_protocol
+from hf_infernet_stack.delegation import DelegatedSubscription
+from hf_infernet_stack.delegation import delegated_request as request_body
+from hf_infernet_stack.delegation import sign_delegated
 from hf_infernet_stack.devnode import Devnode
 from hf_infernet_stack.rpc import Rpc
-from infernet_devnode.chain.eip712 import sign_delegation
-from infernet_devnode.chain.subscriptions import Subscription
 from infernet_devnode.chain.subscriptions import container_set_hash
 
 
@@ -109,28 +109,15 @@ def delegated_request(
     active_at: int = 0,
     container: str = CONTAINER_ID,
 ) -> dict[str, Any]:
-    """POST /api/jobs body for a delegated subscription, signed with `key` (EIP-712)."""
-    sub = Subscription(
-        id=0,
+    """POST /api/jobs body for a delegated subscription, signed with `key` by eth_account's
+    typed-data signer (independent of the node's EIP-712 code)."""
+    sub = DelegatedSubscription(
         owner=to_checksum_address(owner),
         active_at=active_at,
         period=period,
         frequency=frequency,
         redundancy=1,
-        container_id=container_set_hash([container]),
-        lazy=False,
-        verifier=ZERO_ADDRESS,
-        payment_amount=0,
-        payment_token=ZERO_ADDRESS,
-        wallet=ZERO_ADDRESS,
+        container_id=container_id_hash(container),
     )
-    signed = sign_delegation(
-        key,
-        sub,
-        nonce=nonce,
-        expiry=expiry,
-        chain_id=CHAIN_ID,
-        coordinator=PROTOCOL.coordinator,
-        data=data,
-    )
-    return signed.request_body()
+    signature = sign_delegated(sub, nonce, expiry, key, PROTOCOL.coordinator, CHAIN_ID)
+    return request_body(sub, signature, data)

@@ -92,6 +92,23 @@ class DelegatedSubscription:
         }
 
 
+def typed_message(
+    sub: DelegatedSubscription, nonce: int, expiry: int, coordinator: str, chain_id: int
+) -> dict[str, Any]:
+    """The whole EIP-712 message (types, domain, DelegateSubscription), as eth_account reads it."""
+    return {
+        "types": _TYPES,
+        "primaryType": "DelegateSubscription",
+        "domain": {
+            "name": EIP712_DOMAIN_NAME,
+            "version": EIP712_DOMAIN_VERSION,
+            "chainId": chain_id,
+            "verifyingContract": coordinator,
+        },
+        "message": {"nonce": nonce, "expiry": expiry, "sub": sub.typed()},
+    }
+
+
 def sign_delegated(
     sub: DelegatedSubscription,
     nonce: int,
@@ -102,18 +119,7 @@ def sign_delegated(
 ) -> dict[str, int]:
     """The `signature` of POST /api/jobs: EIP-712 DelegateSubscription signed with `key`."""
     signed = Account.sign_typed_data(
-        key,
-        full_message={
-            "types": _TYPES,
-            "primaryType": "DelegateSubscription",
-            "domain": {
-                "name": EIP712_DOMAIN_NAME,
-                "version": EIP712_DOMAIN_VERSION,
-                "chainId": chain_id,
-                "verifyingContract": coordinator,
-            },
-            "message": {"nonce": nonce, "expiry": expiry, "sub": sub.typed()},
-        },
+        key, full_message=typed_message(sub, nonce, expiry, coordinator, chain_id)
     )
     return {"nonce": nonce, "expiry": expiry, "v": signed.v, "r": signed.r, "s": signed.s}
 
