@@ -166,7 +166,7 @@ e2e-compose: $(VENV_STAMP) $(CHROMIUM) ## end-to-end suite against the compose n
 RPC_URL ?= http://127.0.0.1:8545
 
 # --slow: each transaction after the previous one's receipt, so they reach the chain in nonce
-# order (see scripts/onchain.py).
+# order (see hf_infernet_stack.forge).
 deploy-protocol: build ## deploy the Infernet protocol + node Wallet to RPC_URL (PROTOCOL_FEE, default 0)
 	$(FORGE) script scripts/DeployProtocol.s.sol:DeployProtocol --rpc-url $(RPC_URL) --broadcast --slow
 

@@ -2,7 +2,8 @@
 a hanging container (docs/benchmarks.md, docs/devnode.md "Fair sharing").
 
 Method: one anvil with the protocol and an HFCallbackConsumer; one devnode serving the echo
-container (node/tests/chain harness) and a container that never answers (`hang`, timeout 5 s).
+container (the stack package hf_infernet_stack) and a container that never answers (`hang`,
+timeout 5 s).
 For each configuration, on a fresh node:
 - idle: an off-chain job to the echo container from a second client address (submit, then poll
   every 5 ms until done), median of IDLE_SAMPLES, and a callback request (from its receipt to the

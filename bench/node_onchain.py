@@ -1,7 +1,7 @@
 """Devnode on-chain latency, burst throughput and idle JSON-RPC load (docs/benchmarks.md).
 
 Method: one anvil with the protocol at its fixed addresses and an HFCallbackConsumer, one
-devnode (node/tests/chain harness, echo container).
+devnode (the stack package hf_infernet_stack: anvil, devnode process, echo container).
 - latency: 20 callback requests one after the other, with automine and with 1-second blocks,
   from the request's receipt to the answer being readable on the consumer (polled every 5 ms);
   blocks = delivery block - request block.

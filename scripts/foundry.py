@@ -1,4 +1,4 @@
-"""Print where the real Foundry binaries are: `.venv/bin/python scripts/foundry.py [forge|anvil|cast]`.
+"""Print where the real Foundry binaries are: `scripts/foundry.py [forge|anvil|cast]`.
 
 The rule (hf_infernet_stack.foundry, followed by the Makefile too): FORGE/ANVIL/CAST if set, else
 the tool on PATH unless it is the npm wrapper, else the platform binary npm installed.
