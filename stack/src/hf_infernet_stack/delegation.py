@@ -5,6 +5,7 @@ makes is checked against a signer independent of the node's own code."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,36 +61,19 @@ class DelegatedSubscription:
     wallet: str = ZERO_ADDRESS
 
     def typed(self) -> dict[str, Any]:
-        """The struct as EIP-712 typed data names its fields."""
-        return {
-            "owner": self.owner,
-            "activeAt": self.active_at,
-            "period": self.period,
-            "frequency": self.frequency,
-            "redundancy": self.redundancy,
-            "containerId": self.container_id,
-            "lazy": self.lazy,
-            "verifier": self.verifier,
-            "paymentAmount": self.payment_amount,
-            "paymentToken": self.payment_token,
-            "wallet": self.wallet,
-        }
+        """The struct as EIP-712 typed data names its fields (camelCase)."""
+        return {_camel(name): value for name, value in asdict(self).items()}
 
     def rest(self) -> dict[str, Any]:
         """The node REST shape (infernet-node v1.4.0): snake_case, containers as 0x-hex bytes32."""
-        return {
-            "owner": self.owner,
-            "active_at": self.active_at,
-            "period": self.period,
-            "frequency": self.frequency,
-            "redundancy": self.redundancy,
-            "containers": "0x" + self.container_id.hex(),
-            "lazy": self.lazy,
-            "verifier": self.verifier,
-            "payment_amount": self.payment_amount,
-            "payment_token": self.payment_token,
-            "wallet": self.wallet,
-        }
+        data = asdict(self)
+        data["containers"] = "0x" + data.pop("container_id").hex()
+        return data
+
+
+def _camel(name: str) -> str:
+    first, *rest = name.split("_")
+    return first + "".join(part.capitalize() for part in rest)
 
 
 def typed_message(
