@@ -184,7 +184,7 @@ class Devnode:
             self.proc = None
 
     def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-        answer = Http(self.url).request(method, path, body)
+        answer = Http(self.url, keep_alive=True).request(method, path, body)
         return answer.status, answer.parsed()
 
     def get(self, path: str) -> tuple[int, Any]:

@@ -21,20 +21,23 @@ OTHER_CLIENT = "127.0.0.2"
 
 
 @functools.cache
-def _client(source: str | None) -> httpx.Client:
-    """One client per source address for the whole process: making one costs ~0.1 s (its TLS
-    context), far more than a request to a local server. Keep-alive is off, so every request has
-    a connection of its own and none waits behind another's."""
-    transport = httpx.HTTPTransport(
-        local_address=source, limits=httpx.Limits(max_keepalive_connections=0)
-    )
+def _client(source: str | None, keep_alive: bool) -> httpx.Client:
+    """One client per source address and connection policy for the whole process: making one
+    costs ~0.1 s (its TLS context), far more than a request to a local server.
+
+    Without keep-alive every request has a connection of its own, closed by us once answered, so
+    none waits behind another's; each then holds a local port in TIME_WAIT for a minute, so
+    whatever polls (readiness, node state) keeps its connections instead.
+    """
+    limits = httpx.Limits() if keep_alive else httpx.Limits(max_keepalive_connections=0)
+    transport = httpx.HTTPTransport(local_address=source, limits=limits)
     return httpx.Client(transport=transport, timeout=HTTP_TIMEOUT_S)
 
 
 def http_ok(url: str) -> bool:
     """Whether `url` answers GET with a 2xx."""
     try:
-        return _client(None).get(url, timeout=PROBE_TIMEOUT_S).is_success
+        return _client(None, True).get(url, timeout=PROBE_TIMEOUT_S).is_success
     except httpx.HTTPError:
         return False
 
@@ -58,12 +61,13 @@ class HttpAnswer:
 
 
 class Http:
-    """A client of one server, every request on a connection of its own from `source` (a local
-    address; None lets the OS choose)."""
+    """A client of one server from `source` (a local address; None lets the OS choose): every
+    request on a connection of its own, or with `keep_alive` on pooled ones."""
 
-    def __init__(self, base: str, source: str | None = None) -> None:
+    def __init__(self, base: str, source: str | None = None, keep_alive: bool = False) -> None:
         self.base = base.rstrip("/")
         self.source = source
+        self.keep_alive = keep_alive
 
     def request(
         self,
@@ -83,7 +87,7 @@ class Http:
         content = raw if raw is not None else None if body is None else json.dumps(body).encode()
         sent = {"Content-Type": "application/json"} if content is not None else {}
         try:
-            response = _client(self.source).request(
+            response = _client(self.source, self.keep_alive).request(
                 method, self.base + path, content=content, headers={**sent, **(headers or {})}
             )
         except httpx.TransportError as e:
@@ -135,7 +139,7 @@ class NodeREST:
     url: str
 
     def _call(self, method: str, path: str, body: Any = None) -> Any:
-        answer = Http(self.url).request(method, path, body)
+        answer = Http(self.url, keep_alive=True).request(method, path, body)
         if not 200 <= answer.status < 300:
             raise NodeHTTPError(answer.status, answer.parsed())
         return json.loads(answer.body or b"null")
