@@ -4,7 +4,7 @@ source address (another client for the node's per-client limits), and the node's
 
 from __future__ import annotations
 
-import functools
+import atexit
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +20,10 @@ JOB_DEADLINE_S = 60.0
 OTHER_CLIENT = "127.0.0.2"
 
 
-@functools.cache
+# (source address, keep-alive) -> the process's client for it, closed when the process exits
+_CLIENTS: dict[tuple[str | None, bool], httpx.Client] = {}
+
+
 def _client(source: str | None, keep_alive: bool) -> httpx.Client:
     """One client per source address and connection policy for the whole process: making one
     costs ~0.1 s (its TLS context), far more than a request to a local server.
@@ -29,9 +32,20 @@ def _client(source: str | None, keep_alive: bool) -> httpx.Client:
     none waits behind another's; each then holds a local port in TIME_WAIT for a minute, so
     whatever polls (readiness, node state) keeps its connections instead.
     """
-    limits = httpx.Limits() if keep_alive else httpx.Limits(max_keepalive_connections=0)
-    transport = httpx.HTTPTransport(local_address=source, limits=limits)
-    return httpx.Client(transport=transport, timeout=HTTP_TIMEOUT_S)
+    client = _CLIENTS.get((source, keep_alive))
+    if client is None:
+        limits = httpx.Limits() if keep_alive else httpx.Limits(max_keepalive_connections=0)
+        transport = httpx.HTTPTransport(local_address=source, limits=limits)
+        client = httpx.Client(transport=transport, timeout=HTTP_TIMEOUT_S)
+        # threads may race here: the loser's client is simply never used
+        client = _CLIENTS.setdefault((source, keep_alive), client)
+    return client
+
+
+@atexit.register
+def _close_clients() -> None:
+    for client in _CLIENTS.values():
+        client.close()
 
 
 def http_ok(url: str) -> bool:
