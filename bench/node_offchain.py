@@ -32,8 +32,6 @@ import argparse
 import asyncio
 import json
 import os
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -48,6 +46,8 @@ from typing import Any
 
 import aiohttp
 from _revision import revision_venv
+from hf_infernet_stack.processes import free_port
+from hf_infernet_stack.processes import stop_process
 
 QUICK = os.environ.get("BENCH_QUICK") == "1"
 LATENCY_SAMPLES = 100 if QUICK else 300
@@ -82,23 +82,6 @@ app = web.Application()
 app.add_routes([web.post("/service_output", service_output)])
 web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
 """
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    for step in (lambda: process.send_signal(signal.SIGINT), process.terminate, process.kill):
-        if process.poll() is not None:
-            return
-        step()
-        try:
-            process.wait(STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            continue
 
 
 async def _wait_ready(url: str, process: subprocess.Popen[bytes] | None = None) -> None:
@@ -248,6 +231,8 @@ class Variant:
 
 
 def _config(tmp: Path, container: str, port: int) -> Path:
+    # Written out rather than built by hf_infernet_stack.devnode_config: the config must be one
+    # every compared revision's devnode accepts.
     config = {
         "containers": [{"id": CONTAINER_ID, "url": container}],
         "server": {
@@ -278,7 +263,7 @@ def _spawn(variant: Variant, config: Path, cwd: Path) -> subprocess.Popen[bytes]
 async def _measure_node(variant: Variant, container: str) -> Sample:
     """Start ``variant``'s devnode on a fresh store, measure it, stop it."""
     with tempfile.TemporaryDirectory(prefix="bench-node-") as tmp:
-        port = _free_port()
+        port = free_port()
         node = f"http://127.0.0.1:{port}"
         config = _config(Path(tmp), container, port)
         began = time.perf_counter()
@@ -296,7 +281,7 @@ async def _measure_node(variant: Variant, container: str) -> Sample:
             rate_reused, cpu_reused = await _throughput(job, True, devnode.pid)
             rate_new, cpu_new = await _throughput(job, False, devnode.pid)
         finally:
-            _stop(devnode)
+            stop_process(devnode, grace_s=STOP_TIMEOUT_S)
     return Sample(
         start_s,
         rss,
@@ -398,14 +383,14 @@ def main() -> int:
         revision = revision_venv(against, ["node"])
         variants.append(Variant(against, revision.bin("python")))
     load_before = _loadavg()
-    container_port = _free_port()
+    container_port = free_port()
     container = f"http://127.0.0.1:{container_port}"
     echo = subprocess.Popen([sys.executable, "-c", _ECHO_SERVER, str(container_port)])
     try:
         _use_uvloop()
         floor, medians = asyncio.run(_run(variants, container, args.reps))
     finally:
-        _stop(echo)
+        stop_process(echo, grace_s=STOP_TIMEOUT_S)
 
     print(
         f"\ndevnode off-chain, echo container; {THROUGHPUT_JOBS} jobs per throughput run,"

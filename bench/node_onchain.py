@@ -1,7 +1,7 @@
 """Devnode on-chain latency, burst throughput and idle JSON-RPC load (docs/benchmarks.md).
 
 Method: one anvil with the protocol at its fixed addresses and an HFCallbackConsumer, one
-devnode (node/tests/chain harness, echo container).
+devnode (the stack package hf_infernet_stack: anvil, devnode process, echo container).
 - latency: 20 callback requests one after the other, with automine and with 1-second blocks,
   from the request's receipt to the answer being readable on the consumer (polled every 5 ms);
   blocks = delivery block - request block.
@@ -55,52 +55,46 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
-# chain_harness builds on the devnode tests' own harness (node/tests/devnode_harness.py)
-sys.path.insert(0, str(REPO / "node" / "tests"))
-sys.path.insert(0, str(REPO / "node" / "tests" / "chain"))
-
-from chain_harness import ALLOWED_NODES  # noqa: E402
-from chain_harness import ANSWER_COUNT  # noqa: E402
-from chain_harness import CONTAINER_ID  # noqa: E402
-from chain_harness import COORDINATOR  # noqa: E402
-from chain_harness import DEPLOYER_KEY  # noqa: E402
-from chain_harness import NEXT_ID  # noqa: E402
-from chain_harness import NODE_KEY  # noqa: E402
-from chain_harness import REGISTRY  # noqa: E402
-from chain_harness import REQUEST_COMPUTE  # noqa: E402
-from chain_harness import SIGNER_KEY  # noqa: E402
-from chain_harness import START_SUBSCRIPTION  # noqa: E402
-from chain_harness import TEXT_GENERATION  # noqa: E402
-from chain_harness import Actor  # noqa: E402
-from chain_harness import Anvil  # noqa: E402
-from chain_harness import Devnode  # noqa: E402
-from chain_harness import EchoContainer  # noqa: E402
-from chain_harness import Rpc  # noqa: E402
-from chain_harness import RpcProxy  # noqa: E402
-from chain_harness import created_id  # noqa: E402
-from chain_harness import delegated_request  # noqa: E402
-from chain_harness import deploy_callback_consumer  # noqa: E402
-from chain_harness import deploy_protocol  # noqa: E402
-from chain_harness import wait_until  # noqa: E402
-from eth_abi.abi import encode as abi_encode  # noqa: E402
-from infernet_devnode.chain.abi import EVENT_SUBSCRIPTION_FULFILLED  # noqa: E402
-from infernet_devnode.chain.delivery import DeliveryState  # noqa: E402
-from infernet_devnode.chain.delivery import RetryPolicy  # noqa: E402
-from infernet_devnode.chain.eip712 import SignedDelegation  # noqa: E402
-from infernet_devnode.chain.ledger import DeliveryLedger  # noqa: E402
-from infernet_devnode.chain.loop import ChainLoop  # noqa: E402
-from infernet_devnode.chain.loop import ChainSettings  # noqa: E402
-from infernet_devnode.chain.rpc import ChainClient  # noqa: E402
-from infernet_devnode.chain.store import ChainStore  # noqa: E402
-from infernet_devnode.chain.subscriptions import ContainerPolicy  # noqa: E402
-from infernet_devnode.chain.tracking import TrackedSubscriptions  # noqa: E402
-from infernet_devnode.messages import DelegatedSubscriptionRequest  # noqa: E402
-from infernet_devnode.messages import parse_job_message  # noqa: E402
-from infernet_devnode.results import ContainerOutput  # noqa: E402
-from infernet_devnode.results import ContainerResult  # noqa: E402
-from infernet_devnode.results import JobLocation  # noqa: E402
-from infernet_devnode.store import Store  # noqa: E402
+from eth_abi.abi import encode as abi_encode
+from hf_infernet_stack.accounts import CONTAINER_ID
+from hf_infernet_stack.accounts import DEPLOYER_KEY
+from hf_infernet_stack.accounts import NODE_KEY
+from hf_infernet_stack.accounts import PROTOCOL
+from hf_infernet_stack.accounts import SIGNER_KEY
+from hf_infernet_stack.anvil import Anvil
+from hf_infernet_stack.anvil import RpcProxy
+from hf_infernet_stack.consumers import ALLOWED_NODES
+from hf_infernet_stack.consumers import ANSWER_COUNT
+from hf_infernet_stack.consumers import NEXT_ID
+from hf_infernet_stack.consumers import REQUEST_COMPUTE
+from hf_infernet_stack.consumers import START_SUBSCRIPTION
+from hf_infernet_stack.consumers import SUBSCRIPTION_FULFILLED
+from hf_infernet_stack.consumers import TEXT_GENERATION
+from hf_infernet_stack.consumers import Actor
+from hf_infernet_stack.consumers import created_id
+from hf_infernet_stack.consumers import deploy_callback_consumer
+from hf_infernet_stack.consumers import deploy_protocol
+from hf_infernet_stack.containers import EchoContainer
+from hf_infernet_stack.delegation import signed_delegated_request as delegated_request
+from hf_infernet_stack.devnode import Devnode
+from hf_infernet_stack.processes import wait_for
+from hf_infernet_stack.rpc import Rpc
+from infernet_devnode.chain.delivery import DeliveryState
+from infernet_devnode.chain.delivery import RetryPolicy
+from infernet_devnode.chain.eip712 import SignedDelegation
+from infernet_devnode.chain.ledger import DeliveryLedger
+from infernet_devnode.chain.loop import ChainLoop
+from infernet_devnode.chain.loop import ChainSettings
+from infernet_devnode.chain.rpc import ChainClient
+from infernet_devnode.chain.store import ChainStore
+from infernet_devnode.chain.subscriptions import ContainerPolicy
+from infernet_devnode.chain.tracking import TrackedSubscriptions
+from infernet_devnode.messages import DelegatedSubscriptionRequest
+from infernet_devnode.messages import parse_job_message
+from infernet_devnode.results import ContainerOutput
+from infernet_devnode.results import ContainerResult
+from infernet_devnode.results import JobLocation
+from infernet_devnode.store import Store
 
 QUICK = os.environ.get("BENCH_QUICK") == "1"
 LATENCY_REQUESTS = 5 if QUICK else 20
@@ -146,7 +140,7 @@ def poll(predicate: Any, what: str) -> None:
 
 
 def delivery_block(rpc: Rpc, node: Devnode, sub_id: int) -> int:
-    tx = wait_until(
+    tx = wait_for(
         lambda: (
             (node.subscription(sub_id) or {}).get("last", {})
             and node.subscription(sub_id)["last"]["tx_hash"]
@@ -154,7 +148,7 @@ def delivery_block(rpc: Rpc, node: Devnode, sub_id: int) -> int:
         TIMEOUT_S,
         "delivery tx",
     )
-    receipt = wait_until(lambda: rpc("eth_getTransactionReceipt", tx), TIMEOUT_S, "receipt")
+    receipt = wait_for(lambda: rpc("eth_getTransactionReceipt", tx), TIMEOUT_S, "receipt")
     return int(receipt["blockNumber"], 16)
 
 
@@ -198,9 +192,9 @@ def burst(rpc: Rpc, user: Actor, consumer: str) -> float:
         rpc("evm_setAutomine", True)
     first = int(rpc("eth_getTransactionReceipt", hashes[0])["blockNumber"], 16)
     fulfilled = {
-        "address": COORDINATOR,
+        "address": PROTOCOL.coordinator,
         "fromBlock": hex(first),
-        "topics": ["0x" + EVENT_SUBSCRIPTION_FULFILLED.hex()],
+        "topics": ["0x" + SUBSCRIPTION_FULFILLED.hex().removeprefix("0x")],
     }
     # One eth_getLogs per poll: answers land in any order.
     poll(lambda: len(rpc("eth_getLogs", fulfilled)) >= BURST, "burst answers")
@@ -259,7 +253,7 @@ def anvil_floor(rpc: Rpc, user: Actor, count: int, anvil_pid: int) -> tuple[floa
     start, cpu = time.perf_counter(), cpu_seconds(anvil_pid)
     for raw in raws:  # one at a time, as the node's sender does: one block each
         rpc("eth_sendRawTransaction", raw)
-    wait_until(
+    wait_for(
         lambda: int(rpc("eth_getTransactionCount", user.address, "latest"), 16) >= nonce + count,
         STARTUP_TIMEOUT_S,
         "the baseline transfers mined",
@@ -274,7 +268,7 @@ def burst_curve(
     rows: list[dict[str, Any]] = []
     assert node.proc is not None
     for size in BURST_SIZES:
-        wait_until(
+        wait_for(
             lambda: node.metric("devnode_chain_deliveries_in_flight") == 0,
             TIMEOUT_S,
             "the previous deliveries settled",
@@ -372,7 +366,11 @@ async def delegated_burst(workdir: Path) -> dict[str, Any]:
         deployer = Actor(rpc, DEPLOYER_KEY)
         signer = Actor(rpc, SIGNER_KEY)
         consumer = deployer.deploy(
-            "HFDelegatedConsumer", "HFDelegatedConsumer", REGISTRY, signer.address, ALLOWED_NODES
+            "HFDelegatedConsumer",
+            "HFDelegatedConsumer",
+            PROTOCOL.registry,
+            signer.address,
+            ALLOWED_NODES,
         )
         chain_store = ChainStore(store)
         ledger = DeliveryLedger(chain_store)
@@ -381,7 +379,7 @@ async def delegated_burst(workdir: Path) -> dict[str, Any]:
         )
         settings = ChainSettings(
             rpc_url=chain.url,
-            registry_address=REGISTRY,
+            registry_address=PROTOCOL.registry,
             private_key=NODE_KEY,
             sync_period=SYNC_PERIOD_S,
         )
@@ -521,7 +519,7 @@ def startup_curve(
 ) -> list[dict[str, Any]]:
     """Subscriptions on chain vs time until REST answers and until the initial sync is over."""
     rows: list[dict[str, Any]] = []
-    (next_id,) = rpc.call(COORDINATOR, NEXT_ID)
+    (next_id,) = rpc.call(PROTOCOL.coordinator, NEXT_ID)
     first = int(next_id)
     on_chain = 0
     for count in STARTUP_COUNTS:
@@ -592,7 +590,7 @@ def add_idle_subscriptions(rpc: Rpc, owner: Actor, consumer: str, count: int) ->
         )
         for _ in range(count)
     ]
-    wait_until(lambda: rpc("eth_getTransactionReceipt", hashes[-1]), TIMEOUT_S, "subscriptions")
+    wait_for(lambda: rpc("eth_getTransactionReceipt", hashes[-1]), TIMEOUT_S, "subscriptions")
 
 
 def row(
@@ -636,7 +634,7 @@ def main() -> None:
             idle_consumer = user.deploy(
                 "HFSubscriptionConsumer",
                 "HFSubscriptionConsumer",
-                REGISTRY,
+                PROTOCOL.registry,
                 CONTAINER_ID,
                 ALLOWED_NODES,
             )
@@ -708,7 +706,7 @@ def main() -> None:
 
             node.stop()
             # Idle load: a fresh node (same chain) behind the counting proxy.
-            (next_id,) = rpc.call(COORDINATOR, NEXT_ID)
+            (next_id,) = rpc.call(PROTOCOL.coordinator, NEXT_ID)
             node = Devnode(
                 workdir=Path(tmp) / "idle",
                 rpc_url=proxy.url,
@@ -722,7 +720,7 @@ def main() -> None:
                 if count > tracked:
                     add_idle_subscriptions(rpc, user, idle_consumer, count - tracked)
                     target = count
-                    wait_until(
+                    wait_for(
                         lambda t=target: node.metric("devnode_chain_subscriptions_tracked") >= t,
                         TIMEOUT_S,
                         "tracked",

@@ -10,23 +10,18 @@ teardown.
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "scripts"))
-
-import flows  # noqa: E402
-from components import Stack  # noqa: E402
-from processes import log_tail  # noqa: E402
-from stack_config import StackConfig  # noqa: E402
-from stack_description import DescriptionError  # noqa: E402
-from stack_description import StackDescription  # noqa: E402
-from target import Target  # noqa: E402
-from target import description_from  # noqa: E402
+from hf_infernet_stack.description import DescriptionError
+from hf_infernet_stack.description import StackDescription
+from hf_infernet_stack.local_stack import Stack
+from hf_infernet_stack.processes import log_tail
+from hf_infernet_stack.rest import NodeREST
+from hf_infernet_stack.stack_config import StackConfig
+from target import Target
+from target import description_from
+from web3 import Web3
 
 # Variables that would change what a locally started stack talks to; it always runs offline.
 _ENV_OVERRIDES = ("HF_INF_TOKEN", "HF_INF_ENDPOINT", "HF_TOKEN", "OFFLINE", "SERVER_URL", "RPC_URL")
@@ -106,10 +101,10 @@ def _where_it_applies(request: pytest.FixtureRequest) -> None:
 
 
 @pytest.fixture(scope="session")
-def w3(target: Target) -> flows.Web3:
+def w3(target: Target) -> Web3:
     return target.w3
 
 
 @pytest.fixture(scope="session")
-def node(target: Target) -> flows.NodeREST:
-    return flows.NodeREST(target.node_url)
+def node(target: Target) -> NodeREST:
+    return NodeREST(target.node_url)

@@ -11,18 +11,16 @@ import sys
 import tempfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "scripts"))
-
-import flows  # noqa: E402
-from browser import browser_page  # noqa: E402
-from browser import screenshot  # noqa: E402
-from components import Stack  # noqa: E402
-from demo import Demo  # noqa: E402
-from flows import HFTaskId  # noqa: E402
-from playwright.sync_api import expect  # noqa: E402
-from stack_config import PROOF_CONTAINER_ID  # noqa: E402
-from stack_config import StackConfig  # noqa: E402
+from hf_infernet_stack.accounts import PROOF_CONTAINER_ID
+from hf_infernet_stack.browser import browser_page
+from hf_infernet_stack.browser import screenshot
+from hf_infernet_stack.codec import HFTaskId
+from hf_infernet_stack.codec import offchain_data
+from hf_infernet_stack.demo import Demo
+from hf_infernet_stack.local_stack import Stack
+from hf_infernet_stack.repository import REPO
+from hf_infernet_stack.stack_config import StackConfig
+from playwright.sync_api import expect
 
 WAIT_MS = 20_000
 
@@ -35,7 +33,7 @@ def main(target: Path) -> int:
             stack.start()
             demo = Demo(stack.urls, stack.consumers)
             demo.all_flows()
-            data = flows.offchain_data(HFTaskId.TEXT_CLASSIFICATION, "a proof, please")
+            data = offchain_data(HFTaskId.TEXT_CLASSIFICATION, "a proof, please")
             demo.node.wait_job(demo.node.request_job(data, PROOF_CONTAINER_ID, requires_proof=True))
             with browser_page() as (page, errors):
                 page.goto(f"{stack.urls.node}/ui#/")

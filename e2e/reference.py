@@ -3,18 +3,17 @@ and the published infernet-client 1.4.0 in its own venv."""
 
 from __future__ import annotations
 
-import json
 import os
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
-import flows
 import pytest
-from flows import Answer
-from flows import HFTaskId
-from stack_config import REPO
+from hf_infernet_stack.codec import Answer
+from hf_infernet_stack.codec import HFTaskId
+from hf_infernet_stack.codec import decode_raw_output
+from hf_infernet_stack.codec import onchain_input
+from hf_infernet_stack.repository import REPO
+from hf_infernet_stack.rest import Http
 from target import Target
 
 CLIENT_TIMEOUT_S = 60
@@ -22,28 +21,20 @@ CLIENT_TIMEOUT_S = 60
 
 def call_service(target: Target, body: dict[str, Any]) -> tuple[int, Any]:
     """POST /service_output on the service directly; returns (status, JSON body)."""
-    req = urllib.request.Request(  # noqa: S310 (the service under test)
-        target.service_url + "/service_output",
-        data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json"},
-    )
-    try:
-        with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310
-            return resp.status, json.loads(resp.read())
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read())
+    answer = Http(target.service_url).post("/service_output", body)
+    return answer.status, answer.json
 
 
 def service_answer(target: Target, task: HFTaskId, source: int, data: Any) -> Answer:
     """The service's own on-chain answer for an input (source 0: hex bytes, 1: JSON)."""
     status, reply = call_service(target, {"source": source, "destination": 0, "data": data})
     assert status == 200, reply
-    return flows.decode_raw_output(task, bytes.fromhex(reply["raw_output"]))
+    return decode_raw_output(task, bytes.fromhex(reply["raw_output"]))
 
 
 def onchain_hex(task: HFTaskId, text: str) -> str:
     """The consumers' request bytes for (task, default model, text), hex without 0x."""
-    return flows.onchain_input(task, "", text).hex()
+    return onchain_input(task, "", text).hex()
 
 
 def client_bin() -> Path:

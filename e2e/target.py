@@ -14,16 +14,23 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import flows
-import onchain
 import pytest
-from components import Stack
-from processes import http_ok
-from processes import rpc_ok
-from stack_description import ENV_VARIABLES
-from stack_description import StackDescription
-from stack_description import describe
-from stack_description import read_description
+from hf_infernet_stack.accounts import address_of
+from hf_infernet_stack.chain_flows import CONSUMERS
+from hf_infernet_stack.chain_flows import ChainSetup
+from hf_infernet_stack.chain_flows import deploy_consumers
+from hf_infernet_stack.description import ENV_VARIABLES
+from hf_infernet_stack.description import StackDescription
+from hf_infernet_stack.description import describe
+from hf_infernet_stack.description import read_description
+from hf_infernet_stack.forge import REGISTRY_ABI
+from hf_infernet_stack.local_stack import Stack
+from hf_infernet_stack.processes import wait_for
+from hf_infernet_stack.rest import NodeHTTPError
+from hf_infernet_stack.rest import NodeREST
+from hf_infernet_stack.rest import http_ok
+from hf_infernet_stack.rpc import connect
+from hf_infernet_stack.rpc import rpc_ok
 from web3 import Web3
 
 # What a session started with STACK=... checks before the first test, and how long it waits.
@@ -71,16 +78,16 @@ class Target:
             ("service", d.service_url + "/", http_ok),
         ):
             try:
-                onchain.wait_for(f"the {what}", partial(ready, url), REACHABLE_DEADLINE_S)
+                wait_for(partial(ready, url), REACHABLE_DEADLINE_S, f"the {what}")
             except TimeoutError:
                 raise ConnectionError(f"the {what} at {url} does not answer") from None
         keys = [k.get_secret_value() for _, k in d.keys]
-        w3 = onchain.connect(d.rpc_url, keys)
+        w3 = connect(d.rpc_url, keys)
         chain_id = int(w3.eth.chain_id)
         if chain_id != d.chain_id:
             raise ConnectionError(f"{d.rpc_url} is chain {chain_id}, described as {d.chain_id}")
         registry = w3.eth.contract(
-            address=Web3.to_checksum_address(d.protocol.registry), abi=onchain.REGISTRY_ABI
+            address=Web3.to_checksum_address(d.protocol.registry), abi=REGISTRY_ABI
         )
         if not w3.eth.get_code(registry.address):
             raise ConnectionError(f"no Registry at {d.protocol.registry} on {d.rpc_url}")
@@ -93,8 +100,8 @@ class Target:
                 f"described as {d.protocol.coordinator}"
             )
         try:
-            info = flows.NodeREST(d.node_url).info()
-        except (flows.NodeHTTPError, OSError, ValueError) as e:
+            info = NodeREST(d.node_url).info()
+        except (NodeHTTPError, OSError, ValueError) as e:
             raise ConnectionError(f"the node at {d.node_url} gave no GET /info: {e}") from None
         if not isinstance(info, dict):
             raise ConnectionError(f"the node at {d.node_url} answered GET /info with {info!r}")
@@ -140,16 +147,16 @@ class Target:
     def container_id(self) -> str:
         return self.description.container_id
 
-    def chain_setup(self) -> flows.ChainSetup:
+    def chain_setup(self) -> ChainSetup:
         d = self.description
         keys = {name: key.get_secret_value() for name, key in d.keys}
-        return flows.ChainSetup(
+        return ChainSetup(
             registry=Web3.to_checksum_address(d.protocol.registry),
             coordinator=self.coordinator,
             chain_id=d.chain_id,
             container_id=d.container_id,
-            user=onchain.address_of(keys["user"]),
-            deployer=onchain.address_of(keys["deployer"]),
+            user=address_of(keys["user"]),
+            deployer=address_of(keys["deployer"]),
             signer_key=keys["signer"],
             block_time=d.block_time,
             nodes=(Web3.to_checksum_address(self.node_address),),
@@ -161,10 +168,10 @@ class Target:
         described = self.description.consumers
         if all(
             name in described and self.w3.eth.get_code(Web3.to_checksum_address(described[name]))
-            for name in flows.CONSUMERS
+            for name in CONSUMERS
         ):
-            return {name: described[name] for name in flows.CONSUMERS}
-        return flows.deploy_consumers(self.w3, self.chain_setup())
+            return {name: described[name] for name in CONSUMERS}
+        return deploy_consumers(self.w3, self.chain_setup())
 
     def require_container(self, container_id: str) -> None:
         if container_id not in self.containers:

@@ -22,10 +22,10 @@ from urllib.parse import urlsplit
 
 import pytest
 import yaml
-from compose_network import COMPOSE_STACK
-from compose_network import IMAGE_LABEL
-from compose_network import compose_argv
 from eth_account import Account
+from hf_infernet_stack.compose import COMPOSE_STACK
+from hf_infernet_stack.compose import IMAGE_LABEL
+from hf_infernet_stack.compose import compose_argv
 
 REPO = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = REPO / "docker-compose.yml"

@@ -10,23 +10,26 @@ from __future__ import annotations
 
 import json
 import os
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import flows
 import pytest
-from browser import Errors
-from browser import browser_page
-from browser import chromium_available
-from browser import screenshot
-from flows import HFTaskId
+from hf_infernet_stack.accounts import CONTAINER_ID
+from hf_infernet_stack.accounts import PROOF_CONTAINER_ID
+from hf_infernet_stack.browser import Errors
+from hf_infernet_stack.browser import browser_page
+from hf_infernet_stack.browser import chromium_available
+from hf_infernet_stack.browser import screenshot
+from hf_infernet_stack.chain_flows import DEFAULT_PERIOD_S
+from hf_infernet_stack.chain_flows import ChainFlows
+from hf_infernet_stack.chain_flows import deploy_consumers
+from hf_infernet_stack.codec import HFTaskId
+from hf_infernet_stack.codec import offchain_data
+from hf_infernet_stack.rest import Http
+from hf_infernet_stack.rest import NodeREST
 from playwright.sync_api import Page
 from playwright.sync_api import expect
-from stack_config import CONTAINER_ID
-from stack_config import PROOF_CONTAINER_ID
 from target import Target
 from web3.logs import DISCARD
 
@@ -51,12 +54,7 @@ HOSTILE = (
 @pytest.fixture(scope="module", autouse=True)
 def explorer_served(target: Target) -> None:
     """A devnode started with `explorer.enabled` off serves no /ui: nothing here can run."""
-    try:
-        with urllib.request.urlopen(f"{target.node_url}/ui", timeout=10) as answer:  # noqa: S310
-            served = answer.status == 200
-    except urllib.error.HTTPError as e:
-        served = e.code != 404
-    if not served:
+    if Http(target.node_url).get("/ui").status == 404:
         pytest.skip("the node under test serves no explorer (its explorer.enabled is off)")
 
 
@@ -107,9 +105,9 @@ def first_text(value: Any) -> str:
     return ""
 
 
-def test_offchain_job_appears_with_its_result(page: Page, target: Target, node: flows.NodeREST):
+def test_offchain_job_appears_with_its_result(page: Page, target: Target, node: NodeREST):
     prompt = "What does the explorer show?"
-    data = flows.offchain_data(HFTaskId.TEXT_GENERATION, prompt)
+    data = offchain_data(HFTaskId.TEXT_GENERATION, prompt)
     job = node.wait_job(node.request_job(data, CONTAINER_ID))
     assert job["status"] == "success"
 
@@ -125,9 +123,9 @@ def test_offchain_job_appears_with_its_result(page: Page, target: Target, node: 
     expect(page.locator("#content section h2").first).to_contain_text(job["id"])
 
 
-def test_failing_container_shows_its_reason(page: Page, target: Target, node: flows.NodeREST):
+def test_failing_container_shows_its_reason(page: Page, target: Target, node: NodeREST):
     target.require_container(PROOF_CONTAINER_ID)
-    data = flows.offchain_data(HFTaskId.TEXT_CLASSIFICATION, "proof please")
+    data = offchain_data(HFTaskId.TEXT_CLASSIFICATION, "proof please")
     job = node.wait_job(node.request_job(data, PROOF_CONTAINER_ID, requires_proof=True))
     assert job["status"] == "failed"
     reason = job["result"]["error"]
@@ -141,12 +139,12 @@ def test_failing_container_shows_its_reason(page: Page, target: Target, node: fl
 
 
 def test_recurring_subscription_shows_interval_one_delivered(
-    page: Page, target: Target, node: flows.NodeREST
+    page: Page, target: Target, node: NodeREST
 ):
     setup = target.chain_setup()
-    chain = flows.ChainFlows(target.w3, node, flows.deploy_consumers(target.w3, setup), setup)
+    chain = ChainFlows(target.w3, node, deploy_consumers(target.w3, setup), setup)
     consumer = chain.consumer("HFSubscriptionConsumer")
-    task, period = HFTaskId.SUMMARIZATION, setup.period(flows.DEFAULT_PERIOD_S)
+    task, period = HFTaskId.SUMMARIZATION, setup.period(DEFAULT_PERIOD_S)
     receipt = chain.transact(
         consumer.functions.startSubscription(
             int(task), "", ["first interval", "second interval"], 2, period, 1, False
@@ -179,9 +177,9 @@ def test_recurring_subscription_shows_interval_one_delivered(
     expect(row).to_contain_text(CONTAINER_ID)
 
 
-def test_delegated_request_shows_its_subscription(page: Page, target: Target, node: flows.NodeREST):
+def test_delegated_request_shows_its_subscription(page: Page, target: Target, node: NodeREST):
     setup = target.chain_setup()
-    chain = flows.ChainFlows(target.w3, node, flows.deploy_consumers(target.w3, setup), setup)
+    chain = ChainFlows(target.w3, node, deploy_consumers(target.w3, setup), setup)
     result = chain.delegated(HFTaskId.TEXT_CLASSIFICATION, "signed off-chain")
     owner = chain.consumers["HFDelegatedConsumer"]
 
@@ -195,7 +193,7 @@ def test_delegated_request_shows_its_subscription(page: Page, target: Target, no
     )
 
 
-def test_hostile_text_is_rendered_as_text(page: Page, target: Target, node: flows.NodeREST):
+def test_hostile_text_is_rendered_as_text(page: Page, target: Target, node: NodeREST):
     for value in HOSTILE:
         report = {"id": value, "status": "failed", "containers": [value]}
         node._call("PUT", "/api/status", report)

@@ -13,21 +13,24 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import flows
 import pytest
-from flows import PROMPTS
-from flows import TASKS
-from flows import HFTaskId
+from hf_infernet_stack.accounts import PROOF_CONTAINER_ID
+from hf_infernet_stack.codec import PROMPTS
+from hf_infernet_stack.codec import TASKS
+from hf_infernet_stack.codec import HFTaskId
+from hf_infernet_stack.codec import answer_from_offchain
+from hf_infernet_stack.codec import offchain_data
+from hf_infernet_stack.rest import NodeHTTPError
+from hf_infernet_stack.rest import NodeREST
 from reference import CLIENT_TIMEOUT_S
 from reference import call_service
 from reference import client_bin
-from stack_config import PROOF_CONTAINER_ID
 from target import Target
 
 
 @pytest.mark.parametrize("task", TASKS, ids=lambda t: t.name.lower())
-def test_rest_job_relays_the_service_answer(target: Target, node: flows.NodeREST, task: HFTaskId):
-    data = flows.offchain_data(task, PROMPTS[task])
+def test_rest_job_relays_the_service_answer(target: Target, node: NodeREST, task: HFTaskId):
+    data = offchain_data(task, PROMPTS[task])
 
     job = node.wait_job(node.request_job(data, target.container_id))
 
@@ -36,13 +39,13 @@ def test_rest_job_relays_the_service_answer(target: Target, node: flows.NodeREST
     status, direct = call_service(target, {"source": 1, "destination": 1, "data": data})
     assert status == 200
     assert job["result"]["output"] == direct
-    answer = flows.answer_from_offchain(task, job["result"]["output"]["output"])
+    answer = answer_from_offchain(task, job["result"]["output"]["output"])
     assert answer.text or answer.labels
 
 
 def test_python_client_job_as_in_infernet_docs(target: Target):
     """infernet_client.NodeClient.request_job + get_job_result_sync, unchanged 1.4.0 code."""
-    data = flows.offchain_data(HFTaskId.TEXT_GENERATION, PROMPTS[HFTaskId.TEXT_GENERATION])
+    data = offchain_data(HFTaskId.TEXT_GENERATION, PROMPTS[HFTaskId.TEXT_GENERATION])
     program = (
         "import asyncio, json, sys\n"
         "from infernet_client import NodeClient\n"
@@ -81,7 +84,7 @@ def test_python_client_job_as_in_infernet_docs(target: Target):
 
 def test_cli_job_with_input_json(target: Target, tmp_path: Path):
     """`infernet-client job -c <container> -i input.json --sync`, as in Infernet's docs."""
-    data = flows.offchain_data(HFTaskId.TEXT_CLASSIFICATION, PROMPTS[HFTaskId.TEXT_CLASSIFICATION])
+    data = offchain_data(HFTaskId.TEXT_CLASSIFICATION, PROMPTS[HFTaskId.TEXT_CLASSIFICATION])
     (tmp_path / "input.json").write_text(json.dumps(data))
 
     done = subprocess.run(
@@ -116,7 +119,7 @@ def test_cli_job_with_input_json(target: Target, tmp_path: Path):
         pytest.param(None, {"task_id": 9, "text": "hi"}, False, id="task-unknown"),
         pytest.param(
             PROOF_CONTAINER_ID,
-            flows.offchain_data(HFTaskId.TEXT_GENERATION, "hi"),
+            offchain_data(HFTaskId.TEXT_GENERATION, "hi"),
             True,
             id="requires-proof",
         ),
@@ -124,7 +127,7 @@ def test_cli_job_with_input_json(target: Target, tmp_path: Path):
 )
 def test_bad_job_shows_the_service_error(
     target: Target,
-    node: flows.NodeREST,
+    node: NodeREST,
     container: str | None,
     data: dict[str, Any],
     requires_proof: bool,
@@ -143,13 +146,11 @@ def test_bad_job_shows_the_service_error(
     assert error["description"] in shown or json.dumps(error["description"])[1:-1] in shown
 
 
-def test_proof_request_to_a_container_without_proofs_is_refused(
-    target: Target, node: flows.NodeREST
-):
+def test_proof_request_to_a_container_without_proofs_is_refused(target: Target, node: NodeREST):
     """The node's admission rule (a proof needs generates_proofs), before the service is called."""
-    data = flows.offchain_data(HFTaskId.TEXT_GENERATION, "hi")
+    data = offchain_data(HFTaskId.TEXT_GENERATION, "hi")
 
-    with pytest.raises(flows.NodeHTTPError) as refused:
+    with pytest.raises(NodeHTTPError) as refused:
         node.request_job(data, target.container_id, requires_proof=True)
 
     assert refused.value.status == 405
@@ -157,10 +158,10 @@ def test_proof_request_to_a_container_without_proofs_is_refused(
 
 
 @pytest.mark.own_stack("stops the service and starts it again")
-def test_job_fails_with_reason_when_the_container_is_down(target: Target, node: flows.NodeREST):
+def test_job_fails_with_reason_when_the_container_is_down(target: Target, node: NodeREST):
     stack = target.stack
     assert stack is not None
-    data = flows.offchain_data(HFTaskId.SUMMARIZATION, PROMPTS[HFTaskId.SUMMARIZATION])
+    data = offchain_data(HFTaskId.SUMMARIZATION, PROMPTS[HFTaskId.SUMMARIZATION])
     stack.stop_component("service")
     try:
         job = node.wait_job(node.request_job(data, target.container_id))

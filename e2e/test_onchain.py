@@ -9,38 +9,50 @@ from __future__ import annotations
 
 import json
 import subprocess
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import flows
-import onchain
 import pytest
 from eth_abi import encode
-from flows import PROMPTS
-from flows import TASKS
-from flows import ChainFlows
-from flows import HFTaskId
+from hf_infernet_stack.accounts import PROOF_CONTAINER_ID
+from hf_infernet_stack.accounts import ZERO_ADDRESS
+from hf_infernet_stack.accounts import container_id_hash
+from hf_infernet_stack.chain_flows import DELIVERY_DEADLINE_S
+from hf_infernet_stack.chain_flows import ChainFlows
+from hf_infernet_stack.chain_flows import deliveries
+from hf_infernet_stack.chain_flows import deploy_consumers
+from hf_infernet_stack.codec import PROMPTS
+from hf_infernet_stack.codec import TASKS
+from hf_infernet_stack.codec import HFTaskId
+from hf_infernet_stack.codec import answer_from_contract
+from hf_infernet_stack.codec import offchain_data
+from hf_infernet_stack.forge import artifact
+from hf_infernet_stack.forge import deploy_contract
+from hf_infernet_stack.processes import wait_for
+from hf_infernet_stack.rest import Http
+from hf_infernet_stack.rest import NodeHTTPError
+from hf_infernet_stack.rest import NodeREST
 from reference import CLIENT_TIMEOUT_S
 from reference import call_service
 from reference import client_bin
 from reference import onchain_hex
 from reference import service_answer
-from stack_config import PROOF_CONTAINER_ID
 from target import Target
+from web3 import Web3
 from web3.exceptions import ContractCustomError
+from web3.logs import DISCARD
 
 ids = pytest.mark.parametrize("task", TASKS, ids=lambda t: t.name.lower())
 
 
 @pytest.fixture
-def chain(target: Target, node: flows.NodeREST) -> ChainFlows:
+def chain(target: Target, node: NodeREST) -> ChainFlows:
     setup = target.chain_setup()
-    return ChainFlows(target.w3, node, flows.deploy_consumers(target.w3, setup), setup)
+    return ChainFlows(target.w3, node, deploy_consumers(target.w3, setup), setup)
 
 
-def test_the_stacks_own_consumers_answer(target: Target, node: flows.NodeREST):
+def test_the_stacks_own_consumers_answer(target: Target, node: NodeREST):
     """The sample consumers the stack came with, or ones deployed here when it has none."""
     setup = target.chain_setup()
     chain = ChainFlows(target.w3, node, target.sample_consumers(), setup)
@@ -73,8 +85,8 @@ def test_recurring_subscription_delivers_every_interval_once(
         text = consumer.functions.inputForInterval(sub_id, interval).call()
         stored = consumer.functions.getAnswer(sub_id, interval).call()
         expected = service_answer(target, task, 0, onchain_hex(task, text))
-        assert flows.answer_from_contract(task, stored) == expected
-    delivered = flows.deliveries(chain.w3, chain.coordinator, sub_id)
+        assert answer_from_contract(task, stored) == expected
+    delivered = deliveries(chain.w3, chain.coordinator, sub_id)
     assert sorted(d.interval for d in delivered) == [1, 2]
 
 
@@ -82,7 +94,7 @@ def test_recurring_subscription_delivers_every_interval_once(
 def test_delegated_subscription_signed_off_chain(target: Target, chain: ChainFlows, task: HFTaskId):
     result = chain.delegated(task, PROMPTS[task])
 
-    expected = service_answer(target, task, 1, flows.offchain_data(task, PROMPTS[task]))
+    expected = service_answer(target, task, 1, offchain_data(task, PROMPTS[task]))
     assert result.answer == expected
 
 
@@ -103,7 +115,7 @@ def test_docs_eth_abi_input_is_what_the_consumer_sends(target: Target, chain: Ch
 
 def test_docs_style_consumer_receives_its_completion(target: Target, chain: ChainFlows):
     """HFExampleConsumer: a CallbackConsumer written as Infernet's documentation writes one."""
-    example = onchain.deploy_contract(
+    example = deploy_contract(
         chain.w3,
         "HFExampleConsumer",
         chain.setup.registry,
@@ -116,10 +128,10 @@ def test_docs_style_consumer_receives_its_completion(target: Target, chain: Chai
 
     (created,) = chain.coordinator.events.SubscriptionCreated().process_receipt(receipt)
     sub_id = created["args"]["id"]
-    text = onchain.wait_for(
-        "completion",
+    text = wait_for(
         lambda: example.functions.completions(sub_id).call(),
-        flows.DELIVERY_DEADLINE_S,
+        DELIVERY_DEADLINE_S,
+        "completion",
     )
     expected = service_answer(
         target, HFTaskId.TEXT_GENERATION, 0, onchain_hex(HFTaskId.TEXT_GENERATION, prompt)
@@ -140,13 +152,13 @@ def test_cli_sub_with_params_json(target: Target, chain: ChainFlows, tmp_path: P
         "redundancy": 1,
         "containers": [target.container_id],
         "lazy": False,
-        "verifier": flows.ZERO_ADDRESS,
+        "verifier": ZERO_ADDRESS,
         "payment_amount": 0,
-        "payment_token": flows.ZERO_ADDRESS,
-        "wallet": flows.ZERO_ADDRESS,
+        "payment_token": ZERO_ADDRESS,
+        "wallet": ZERO_ADDRESS,
     }
     (tmp_path / "params.json").write_text(json.dumps(params))
-    (tmp_path / "input.json").write_text(json.dumps(flows.offchain_data(task, PROMPTS[task])))
+    (tmp_path / "input.json").write_text(json.dumps(offchain_data(task, PROMPTS[task])))
     (tmp_path / "key").write_text(chain.setup.signer_key)
     argv = [
         str(client_bin() / "infernet-client"), "sub",
@@ -164,8 +176,8 @@ def test_cli_sub_with_params_json(target: Target, chain: ChainFlows, tmp_path: P
     assert "Success: Subscription created." in done.stdout
     sub_id = chain.wait_delegated_id(consumer.address, nonce)
     stored = chain.wait_answer(consumer, sub_id, 1)
-    expected = service_answer(target, task, 1, flows.offchain_data(task, PROMPTS[task]))
-    assert flows.answer_from_contract(task, stored) == expected
+    expected = service_answer(target, task, 1, offchain_data(task, PROMPTS[task]))
+    assert answer_from_contract(task, stored) == expected
 
 
 def test_python_client_delegated_subscription(target: Target, chain: ChainFlows):
@@ -190,7 +202,7 @@ def test_python_client_delegated_subscription(target: Target, chain: ChainFlows)
         str(client_bin() / "python"), "-c", program,
         target.node_url, target.rpc_url, chain.setup.coordinator, consumer.address,
         chain.setup.signer_key, str(chain.chain_time() + 3600), str(nonce),
-        json.dumps(flows.offchain_data(task, PROMPTS[task])), target.container_id,
+        json.dumps(offchain_data(task, PROMPTS[task])), target.container_id,
     ]  # fmt: skip
 
     done = subprocess.run(
@@ -200,8 +212,8 @@ def test_python_client_delegated_subscription(target: Target, chain: ChainFlows)
     assert done.returncode == 0, done.stderr
     sub_id = chain.wait_delegated_id(consumer.address, nonce)
     stored = chain.wait_answer(consumer, sub_id, 1)
-    expected = service_answer(target, task, 1, flows.offchain_data(task, PROMPTS[task]))
-    assert flows.answer_from_contract(task, stored) == expected
+    expected = service_answer(target, task, 1, offchain_data(task, PROMPTS[task]))
+    assert answer_from_contract(task, stored) == expected
 
 
 # ---------------------------------------------------------------- error paths
@@ -209,7 +221,7 @@ def test_python_client_delegated_subscription(target: Target, chain: ChainFlows)
 
 def test_consumer_refuses_an_unsupported_task_before_any_node_sees_it(chain: ChainFlows):
     consumer = chain.consumer("HFCallbackConsumer")
-    selector = onchain.Web3.keccak(text="UnsupportedTask(uint8)")[:4]
+    selector = Web3.keccak(text="UnsupportedTask(uint8)")[:4]
 
     with pytest.raises(ContractCustomError) as refused:
         consumer.functions.requestCompute(int(HFTaskId.UNSET), "", "hi", 1).call(
@@ -227,14 +239,8 @@ def failing_backend(target: Target) -> Iterator[None]:
         pytest.skip("the stack describes no offline backend whose faults the suite can control")
 
     def control(method: str, body: Any = None) -> None:
-        req = urllib.request.Request(  # noqa: S310 (the stack's offline backend)
-            f"{backend}/_stand-in/faults",
-            data=None if body is None else json.dumps(body).encode(),
-            method=method,
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(req, timeout=10):  # noqa: S310
-            pass
+        answer = Http(backend).request(method, "/_stand-in/faults", body)
+        assert answer.status < 300, answer.body
 
     control("POST", {"status": 400, "times": 100})
     try:
@@ -249,24 +255,24 @@ def test_failed_inference_is_not_delivered_and_the_devnode_says_why(chain: Chain
     consumer = chain.consumer("HFCallbackConsumer")
     call = consumer.functions.requestCompute(int(HFTaskId.TEXT_CLASSIFICATION), "", "hi", 1)
     receipt = chain.transact(call, chain.setup.user)
-    (event,) = consumer.events.ComputeRequested().process_receipt(receipt, errors=flows.DISCARD)
+    (event,) = consumer.events.ComputeRequested().process_receipt(receipt, errors=DISCARD)
     sub_id = event["args"]["subscriptionId"]
 
     def settled() -> Any:
         try:
             last = chain.node.subscription_status(sub_id).get("last")
-        except flows.NodeHTTPError as e:
+        except NodeHTTPError as e:
             if e.status == 404:  # not synced yet
                 return None
             raise
         return last if last and last["state"] in ("skipped", "failed") else None
 
-    last = onchain.wait_for(f"devnode verdict on {sub_id}", settled, flows.DELIVERY_DEADLINE_S)
+    last = wait_for(settled, DELIVERY_DEADLINE_S, f"devnode verdict on {sub_id}")
 
     assert last["state"] == "failed"
     assert "backend answered 400" in last["container_error"]
     assert not consumer.functions.hasAnswer(sub_id, 1).call()
-    assert flows.deliveries(chain.w3, chain.coordinator, sub_id) == []
+    assert deliveries(chain.w3, chain.coordinator, sub_id) == []
 
 
 @pytest.mark.devnode(
@@ -276,9 +282,9 @@ def test_delegated_request_with_a_wrong_signer_gets_400(chain: ChainFlows):
     consumer = chain.consumer("HFDelegatedConsumer")
     stranger = "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a"  # anvil #5
     sub, signature = chain.signed_request(consumer.address, key=stranger)
-    data = flows.offchain_data(HFTaskId.TEXT_CLASSIFICATION, "hi")
+    data = offchain_data(HFTaskId.TEXT_CLASSIFICATION, "hi")
 
-    with pytest.raises(flows.NodeHTTPError) as refused:
+    with pytest.raises(NodeHTTPError) as refused:
         chain.node.request_delegated(sub.rest(), signature, data)
 
     assert refused.value.status == 400
@@ -287,7 +293,7 @@ def test_delegated_request_with_a_wrong_signer_gets_400(chain: ChainFlows):
 
 def deploy_verifier(chain: ChainFlows) -> str:
     """MockAtomicVerifier (contracts/test/mocks) from its out/ artifact: a real verifier address."""
-    art = onchain.artifact("MockAtomicVerifier", "MockVerifier")
+    art = artifact("MockAtomicVerifier", "MockVerifier")
     factory = chain.w3.eth.contract(abi=art["abi"], bytecode=art["bytecode"]["object"])
     tx = factory.constructor(chain.setup.coordinator).transact({"from": chain.setup.deployer})
     receipt = chain.w3.eth.wait_for_transaction_receipt(tx, timeout=60)
@@ -305,11 +311,11 @@ def test_delegated_proof_request_is_not_delivered_and_the_devnode_says_why(
     consumer = chain.consumer("HFDelegatedConsumer")
     target.require_container(PROOF_CONTAINER_ID)
     verifier = deploy_verifier(chain)
-    data = flows.offchain_data(HFTaskId.TEXT_GENERATION, "prove it")
+    data = offchain_data(HFTaskId.TEXT_GENERATION, "prove it")
 
     # the guardian: a container without generates_proofs never sees a verifier subscription
     sub, signature = chain.signed_request(consumer.address, verifier=verifier)
-    with pytest.raises(flows.NodeHTTPError) as refused:
+    with pytest.raises(NodeHTTPError) as refused:
         chain.node.request_delegated(sub.rest(), signature, data)
     assert refused.value.status == 405
     assert refused.value.body["error"] == "Container does not generate proof"
@@ -318,7 +324,7 @@ def test_delegated_proof_request_is_not_delivered_and_the_devnode_says_why(
     sub, signature = chain.signed_request(
         consumer.address,
         verifier=verifier,
-        container_id=onchain.container_id_hash(PROOF_CONTAINER_ID),
+        container_id=container_id_hash(PROOF_CONTAINER_ID),
     )
     nonce = signature["nonce"]
     chain.node.request_delegated(sub.rest(), signature, data)
@@ -327,7 +333,7 @@ def test_delegated_proof_request_is_not_delivered_and_the_devnode_says_why(
         view = chain.node.delegation_status(consumer.address, nonce)
         return view if view["state"] in ("delivered", "skipped", "failed") else None
 
-    view = onchain.wait_for(f"devnode verdict on nonce {nonce}", settled, flows.DELIVERY_DEADLINE_S)
+    view = wait_for(settled, DELIVERY_DEADLINE_S, f"devnode verdict on nonce {nonce}")
 
     status, error = call_service(
         target, {"source": 1, "destination": 0, "data": data, "requires_proof": True}
@@ -341,7 +347,7 @@ def test_delegated_proof_request_is_not_delivered_and_the_devnode_says_why(
     assert PROOF_CONTAINER_ID in view["container_error"]
     assert "requires_proof" in view["container_error"]
     assert error["description"] in view["container_error"]
-    key = onchain.Web3.keccak(encode(["address", "uint32"], [consumer.address, nonce]))
+    key = Web3.keccak(encode(["address", "uint32"], [consumer.address, nonce]))
     assert chain.coordinator.functions.delegateCreatedIds(key).call() == 0
 
 
@@ -366,12 +372,12 @@ def test_devnode_restart_loses_nothing_and_duplicates_nothing(target: Target, ch
     waiting = [
         e["args"]["subscriptionId"]
         for r in receipts
-        for e in consumer.events.ComputeRequested().process_receipt(r, errors=flows.DISCARD)
+        for e in consumer.events.ComputeRequested().process_receipt(r, errors=DISCARD)
     ]
     for sub_id in waiting:
         chain.wait_answer(consumer, sub_id, 1)
     after = chain.callback(HFTaskId.TEXT_GENERATION, "requested after the restart")
 
     for sub_id in [before.facts["subscription"], *waiting, after.facts["subscription"]]:
-        assert len(flows.deliveries(chain.w3, chain.coordinator, sub_id)) == 1, sub_id
+        assert len(deliveries(chain.w3, chain.coordinator, sub_id)) == 1, sub_id
         assert consumer.functions.answerCount(sub_id, 1).call() == 1

@@ -8,12 +8,18 @@ succeeds and is recorded, next to the devnode's real answer.
 
 from __future__ import annotations
 
-import flows
-import onchain
 import pytest
-from flows import ChainFlows
-from flows import HFTaskId
+from hf_infernet_stack.accounts import NODE_ADDRESS
+from hf_infernet_stack.accounts import USER_ADDRESS
+from hf_infernet_stack.accounts import ZERO_ADDRESS
+from hf_infernet_stack.chain_flows import ChainFlows
+from hf_infernet_stack.chain_flows import ChainSetup
+from hf_infernet_stack.chain_flows import deploy_consumers
+from hf_infernet_stack.codec import HFTaskId
+from hf_infernet_stack.rest import NodeREST
+from web3 import Web3
 from web3.exceptions import ContractCustomError
+from web3.logs import DISCARD
 
 # anvil #4: a node of its own, so the devnode (anvil #1) still answers the interval
 PLACEHOLDER_NODE = "0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65"
@@ -27,10 +33,10 @@ NODE_NOT_ALLOWED = "0x42764946"
 
 
 @pytest.fixture
-def chain(w3: onchain.Web3, node: flows.NodeREST) -> ChainFlows:
+def chain(w3: Web3, node: NodeREST) -> ChainFlows:
     # the consumers allow the devnode and the placeholder's own node, not the stranger
-    setup = flows.ChainSetup(nodes=(onchain.NODE_ADDRESS, PLACEHOLDER_NODE))
-    return ChainFlows(w3, node, flows.deploy_consumers(w3, setup), setup)
+    setup = ChainSetup(nodes=(NODE_ADDRESS, PLACEHOLDER_NODE))
+    return ChainFlows(w3, node, deploy_consumers(w3, setup), setup)
 
 
 def test_placeholder_delivery_is_simulated_and_mined_without_revert(chain: ChainFlows):
@@ -38,11 +44,11 @@ def test_placeholder_delivery_is_simulated_and_mined_without_revert(chain: Chain
     call = consumer.functions.requestCompute(
         int(HFTaskId.SUMMARIZATION), "", "a text to summarise", TWO_NODES
     )
-    receipt = chain.transact(call, flows.USER_ADDRESS)
-    (event,) = consumer.events.ComputeRequested().process_receipt(receipt, errors=flows.DISCARD)
+    receipt = chain.transact(call, USER_ADDRESS)
+    (event,) = consumer.events.ComputeRequested().process_receipt(receipt, errors=DISCARD)
     sub_id = event["args"]["subscriptionId"]
     placeholder = chain.coordinator.functions.deliverCompute(
-        sub_id, 1, b"", PLACEHOLDER_OUTPUT, b"", flows.ZERO_ADDRESS
+        sub_id, 1, b"", PLACEHOLDER_OUTPUT, b"", ZERO_ADDRESS
     )
 
     # eth_call at the request's block, as Ritual's node does before running the container
@@ -63,11 +69,11 @@ def test_a_strangers_delivery_is_refused_and_the_nodes_answer_kept(chain: ChainF
     call = consumer.functions.requestCompute(
         int(HFTaskId.SUMMARIZATION), "", "a text to summarise", ONE_NODE
     )
-    receipt = chain.transact(call, flows.USER_ADDRESS)
-    (event,) = consumer.events.ComputeRequested().process_receipt(receipt, errors=flows.DISCARD)
+    receipt = chain.transact(call, USER_ADDRESS)
+    (event,) = consumer.events.ComputeRequested().process_receipt(receipt, errors=DISCARD)
     sub_id = event["args"]["subscriptionId"]
     forged = chain.coordinator.functions.deliverCompute(
-        sub_id, 1, b"", PLACEHOLDER_OUTPUT, b"", flows.ZERO_ADDRESS
+        sub_id, 1, b"", PLACEHOLDER_OUTPUT, b"", ZERO_ADDRESS
     )
 
     # at the request's block, before the devnode answered: the only slot is still free
@@ -76,6 +82,6 @@ def test_a_strangers_delivery_is_refused_and_the_nodes_answer_kept(chain: ChainF
     answer = chain.wait_answer(consumer, sub_id, 1)
 
     assert NODE_NOT_ALLOWED in str(refused.value)
-    assert answer[1] == onchain.NODE_ADDRESS
+    assert answer[1] == NODE_ADDRESS
     assert answer[3]  # the devnode's summary
     assert consumer.functions.malformedCount(sub_id, 1).call() == 0

@@ -16,22 +16,22 @@ from dataclasses import replace
 from pathlib import Path
 from xml.etree import ElementTree
 
-import onchain
 import pytest
 from aiohttp import web
-from components import Stack
-from processes import LOCALHOST
-from processes import RunningProcess
-from processes import StackError
-from processes import is_alive
-from processes import start_ticks
-from processes import stop_process
-from run_folder import STATE_FILE
-from run_folder import recorded_processes
-from stack_config import REPO
-from stack_config import Ports
-from stack_config import StackConfig
-from stack_description import read_description
+from hf_infernet_stack.accounts import NODE_ADDRESS
+from hf_infernet_stack.description import read_description
+from hf_infernet_stack.errors import StackError
+from hf_infernet_stack.local_stack import Stack
+from hf_infernet_stack.processes import LOCALHOST
+from hf_infernet_stack.processes import RunningProcess
+from hf_infernet_stack.processes import is_alive
+from hf_infernet_stack.processes import start_ticks
+from hf_infernet_stack.processes import stop_process
+from hf_infernet_stack.repository import REPO
+from hf_infernet_stack.run_folder import STATE_FILE
+from hf_infernet_stack.run_folder import recorded_processes
+from hf_infernet_stack.stack_config import Ports
+from hf_infernet_stack.stack_config import StackConfig
 
 STACK_CLI = [sys.executable, str(REPO / "scripts" / "stack.py")]
 CLI_TIMEOUT_S = 300
@@ -228,7 +228,7 @@ def test_up_serves_the_suite_through_its_description_and_down_leaves_nothing(tmp
         }, ran.stdout[-4000:]
         assert ran.returncode == 0, ran.stdout[-4000:]
 
-        with InfernetNode14Info(described.container_id, onchain.NODE_ADDRESS) as other:
+        with InfernetNode14Info(described.container_id, NODE_ADDRESS) as other:
             ran = run_slice(DEVNODE_ONLY, description, report, STACK_NODE_URL=other.url)
         assert outcomes(report) == {
             node_id.split("::")[-1]: "skipped" for node_id in DEVNODE_ONLY

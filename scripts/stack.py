@@ -6,8 +6,8 @@ Command line (wrapped by `make up`, `make down`, `make logs`):
     .venv/bin/python scripts/stack.py down
     .venv/bin/python scripts/stack.py logs [--follow]
 
-What a stack is made of lives in stack_config.py, starting and stopping it in components.py
-(the `Stack` that e2e/ and the demo use), and its run folder (stack.json, logs/) in run_folder.py.
+What a stack is made of, starting and stopping it (the `Stack` that e2e/ and the demo use) and its
+run folder (stack.json, logs/) live in the hf_infernet_stack package (stack/, docs/stack.md).
 """
 
 from __future__ import annotations
@@ -19,25 +19,25 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-import onchain
-from components import Stack
-from foundry import FoundryNotFound
-from processes import StackError
-from processes import is_alive
-from processes import log_tail
-from processes import stop_process
-from run_folder import STATE_FILE
-from run_folder import load_state
-from run_folder import recorded_processes
-from run_folder import write_state
-from stack_config import DEFAULT_ANVIL_PORT
-from stack_config import DEFAULT_BACKEND_PORT
-from stack_config import DEFAULT_NODE_PORT
-from stack_config import DEFAULT_RUN_DIR
-from stack_config import DEFAULT_SERVICE_PORT
-from stack_config import Ports
-from stack_config import StackConfig
-from stack_config import env_int
+from hf_infernet_stack.errors import DeployError
+from hf_infernet_stack.errors import StackError
+from hf_infernet_stack.foundry import FoundryNotFound
+from hf_infernet_stack.local_stack import Stack
+from hf_infernet_stack.processes import is_alive
+from hf_infernet_stack.processes import log_tail
+from hf_infernet_stack.processes import stop_process
+from hf_infernet_stack.repository import DEFAULT_RUN_DIR
+from hf_infernet_stack.run_folder import STATE_FILE
+from hf_infernet_stack.run_folder import load_state
+from hf_infernet_stack.run_folder import recorded_processes
+from hf_infernet_stack.run_folder import write_state
+from hf_infernet_stack.stack_config import DEFAULT_ANVIL_PORT
+from hf_infernet_stack.stack_config import DEFAULT_BACKEND_PORT
+from hf_infernet_stack.stack_config import DEFAULT_NODE_PORT
+from hf_infernet_stack.stack_config import DEFAULT_SERVICE_PORT
+from hf_infernet_stack.stack_config import Ports
+from hf_infernet_stack.stack_config import StackConfig
+from hf_infernet_stack.stack_config import env_int
 
 
 def cmd_up(args: argparse.Namespace) -> int:
@@ -65,7 +65,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     stack = Stack(config)
     try:
         stack.start()
-    except (StackError, onchain.DeployError, FoundryNotFound) as e:
+    except (StackError, DeployError, FoundryNotFound) as e:
         print(f"stack: {e}", file=sys.stderr)
         print(
             f"stack: logs are in {stack.log_dir}; everything started was stopped", file=sys.stderr

@@ -20,7 +20,7 @@ abstract contract HFAnswerBookGasConstants {
     /// @notice `HF_INF_MAX_ONCHAIN_TEXT_BYTES`' default: UTF-8 bytes kept of a text answer.
     uint256 internal constant MAX_ONCHAIN_TEXT_BYTES = 1024;
 
-    /// @notice The local stack's node `max_gas_limit` (scripts/stack_config.py; Ritual's node
+    /// @notice The local stack's node `max_gas_limit` (hf_infernet_stack.devnode; Ritual's node
     ///         example config uses the same cap).
     uint256 internal constant STACK_MAX_GAS_LIMIT = 4_000_000;
 

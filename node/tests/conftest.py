@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from devnode_harness import Containers
 from devnode_harness import NodeFactory
 from devnode_harness import NodeThread
 from devnode_harness import node_config
+from hf_infernet_stack.containers import Containers
 from hostile_container import HostileContainer
 
 # Environment variables that change the node's behaviour and must not leak in from the shell.

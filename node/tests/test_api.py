@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 from devnode_harness import DELEGATED
-from devnode_harness import OTHER_CLIENT
-from devnode_harness import Containers
 from devnode_harness import NodeFactory
 from devnode_harness import NodeThread
-from devnode_harness import wait_until
+from hf_infernet_stack.containers import Containers
+from hf_infernet_stack.processes import wait_for
+from hf_infernet_stack.rest import OTHER_CLIENT
 
 
 def test_health(node: NodeThread) -> None:
@@ -350,4 +350,4 @@ def test_failed_job_counts_in_info(start_node: NodeFactory, containers: Containe
     node = start_node([{"id": "text", "url": containers.url("text")}])
     http = node.http()
     assert http.result(http.job(["text"], {}))["status"] == "failed"
-    wait_until(lambda: http.get("/info").json["devnode"]["jobs"]["offchain"]["failed"] == 1)
+    wait_for(lambda: http.get("/info").json["devnode"]["jobs"]["offchain"]["failed"] == 1)

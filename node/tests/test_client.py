@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from devnode_harness import Containers
 from devnode_harness import NodeThread
+from hf_infernet_stack.containers import Containers
 
 REPO = Path(__file__).resolve().parents[2]
 CLIENT_TIMEOUT_S = 60

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 from devnode_harness import DELEGATED
-from devnode_harness import Containers
 from devnode_harness import NodeFactory
 from devnode_harness import NodeThread
+from hf_infernet_stack.containers import Containers
 from infernet_devnode.redaction import Redactor
 
 

@@ -7,10 +7,10 @@ import json
 from typing import Any
 
 import pytest
-from devnode_harness import OTHER_CLIENT
-from devnode_harness import Http
 from devnode_harness import NodeFactory
 from devnode_harness import NodeThread
+from hf_infernet_stack.rest import OTHER_CLIENT
+from hf_infernet_stack.rest import Http
 from infernet_devnode.api.responses import CONTENT_SECURITY_POLICY
 
 EXPLORER = {"explorer": {"enabled": True}}
@@ -216,7 +216,7 @@ def test_overview_without_chain(explorer: NodeThread):
 
 
 def test_down_container_shows_as_down(start_node: NodeFactory):
-    from devnode_harness import free_port
+    from hf_infernet_stack.processes import free_port
 
     node = start_node([{"id": "gone", "url": f"http://127.0.0.1:{free_port()}"}], **EXPLORER)
     body = Http(node.url).get("/api/explorer/overview").json

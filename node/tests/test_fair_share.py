@@ -7,10 +7,10 @@ import asyncio
 from typing import Any
 
 import pytest
-from devnode_harness import OTHER_CLIENT
-from devnode_harness import Containers
 from devnode_harness import NodeFactory
-from devnode_harness import wait_until
+from hf_infernet_stack.containers import Containers
+from hf_infernet_stack.processes import wait_for
+from hf_infernet_stack.rest import OTHER_CLIENT
 from infernet_devnode.capacity import ONCHAIN
 from infernet_devnode.capacity import CallLimits
 from infernet_devnode.capacity import CallSlots
@@ -42,7 +42,7 @@ def test_a_hanging_container_holds_its_share_and_other_containers_still_run(
         flood = http.post("/api/jobs/batch", _jobs("hang", 50))
         assert flood.status == 200
         # Half of the slots (the default of server.max_calls_per_container), no more.
-        wait_until(lambda: len(containers.calls_to("hang")) - before >= 2, what="hang calls")
+        wait_for(lambda: len(containers.calls_to("hang")) - before >= 2, what="hang calls")
         job = http.job(["echo"], {"other": "container"})
         assert http.result(job)["status"] == "success"
         assert len(containers.calls_to("hang")) - before == 2
@@ -88,10 +88,10 @@ def test_a_client_queued_behind_a_flood_on_the_same_container_gets_the_next_turn
     before = len(containers.calls_to("hang"))
     try:
         assert flood.post("/api/jobs/batch", _jobs("hang", 10, by="flood")).status == 200
-        wait_until(lambda: len(containers.calls_to("hang")) == before + 1, what="first call")
+        wait_for(lambda: len(containers.calls_to("hang")) == before + 1, what="first call")
         other.job(["hang"], {"by": "other"})
         containers.release()
-        wait_until(lambda: len(containers.calls_to("hang")) == before + 2, what="second call")
+        wait_for(lambda: len(containers.calls_to("hang")) == before + 2, what="second call")
         assert containers.calls_to("hang")[-1]["data"] == {"by": "other"}
     finally:
         containers.release()

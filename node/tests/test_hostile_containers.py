@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from devnode_harness import Http
 from devnode_harness import NodeProcess
-from devnode_harness import free_port
 from devnode_harness import node_config
-from devnode_harness import wait_until
+from hf_infernet_stack.processes import free_port
+from hf_infernet_stack.processes import wait_for
+from hf_infernet_stack.rest import Http
 from hostile_container import LEAKED_ENV_VALUE
 from hostile_container import HostileContainer
 from hypothesis import HealthCheck
@@ -147,7 +147,7 @@ def test_misbehaving_answer_is_named_and_the_next_jobs_get_their_own(
         # Let the stray answer reach the idle connection first. (One racing a new request on
         # that connection is indistinguishable from its answer in HTTP/1.1; the pool is the
         # container's own, so it could only ever mislead a call to that same container.)
-        wait_until(lambda: hostile.strays > strays, what="stray answer sent")
+        wait_for(lambda: hostile.strays > strays, what="stray answer sent")
         time.sleep(STRAY_LANDING_S)
     for token in range(ORDINARY_AFTER):
         _own_answer(node.run("ok", token), token)

@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from devnode_harness import Containers
-from devnode_harness import Http
 from devnode_harness import NodeProcess
-from devnode_harness import free_port
 from devnode_harness import node_config
+from hf_infernet_stack.containers import Containers
+from hf_infernet_stack.processes import free_port
+from hf_infernet_stack.rest import Http
 from hostile_container import FOLLOWED_PATH
 from hostile_container import HostileContainer
 from hostile_container import verbatim

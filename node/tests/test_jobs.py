@@ -6,14 +6,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-from devnode_harness import OTHER_CLIENT
-from devnode_harness import Containers
-from devnode_harness import Http
 from devnode_harness import NodeProcess
 from devnode_harness import NodeThread
-from devnode_harness import free_port
 from devnode_harness import node_config
-from devnode_harness import wait_until
+from hf_infernet_stack.containers import Containers
+from hf_infernet_stack.processes import free_port
+from hf_infernet_stack.processes import wait_for
+from hf_infernet_stack.rest import OTHER_CLIENT
+from hf_infernet_stack.rest import Http
 
 
 def _containers(containers: Containers) -> list[dict[str, Any]]:
@@ -32,7 +32,7 @@ def test_graceful_restart_keeps_results_and_fails_running_jobs(
         done = http.job(["echo"], {"n": 1})
         http.result(done)
         cut = http.job(["echo", "hang"], {"n": 2})
-        wait_until(
+        wait_for(
             lambda: (
                 len(
                     http.get(f"/api/jobs?id={cut}&intermediate=true").json[0][
@@ -94,4 +94,4 @@ def test_retention_forgets_old_completed_jobs(tmp_path: Path, containers: Contai
     config["storage"]["retention"] = 0.001
     with NodeThread(config) as node:
         http = node.http()
-        wait_until(lambda: http.get(f"/api/jobs?id={job_id}").json == [], what="job pruned")
+        wait_for(lambda: http.get(f"/api/jobs?id={job_id}").json == [], what="job pruned")

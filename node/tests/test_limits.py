@@ -12,13 +12,13 @@ from typing import Any
 
 import aiohttp
 import pytest
-from devnode_harness import Containers
 from devnode_harness import NodeFactory
 from devnode_harness import NodeProcess
 from devnode_harness import NodeThread
-from devnode_harness import free_port
 from devnode_harness import node_config
-from devnode_harness import wait_until
+from hf_infernet_stack.containers import Containers
+from hf_infernet_stack.processes import free_port
+from hf_infernet_stack.processes import wait_for
 from hostile_container import HostileContainer
 from infernet_devnode.config import parse_config
 from infernet_devnode.errors import ConfigError
@@ -93,12 +93,12 @@ def test_full_queue_is_503_with_retry_after_and_clears(
     assert http.get("/health").status == 200
     containers.release()
     assert http.result(running)["status"] == "success"
-    wait_until(lambda: len(containers.calls_to("hang")) == calls + 2, what="queued job called")
+    wait_for(lambda: len(containers.calls_to("hang")) == calls + 2, what="queued job called")
     containers.release()
     assert http.result(queued)["status"] == "success"
     # room again
     last = http.job(["hang"], {})
-    wait_until(lambda: len(containers.calls_to("hang")) == calls + 3, what="last job called")
+    wait_for(lambda: len(containers.calls_to("hang")) == calls + 3, what="last job called")
     containers.release()
     assert http.result(last)["status"] == "success"
 
@@ -144,7 +144,7 @@ def test_thousands_of_concurrent_jobs_end_with_success_or_a_named_reason(
             finished = [j for j in jobs if j["status"] != "running"]
             return finished if len(finished) == size else None
 
-        results += wait_until(done, 60, "jobs finished")
+        results += wait_for(done, 60, "jobs finished")
     assert len(results) == len(ids)
     assert all(r["status"] == "success" for r in results), [
         r["result"] for r in results if r["status"] != "success"
@@ -201,7 +201,7 @@ def test_forged_running_records_are_pruned_like_any_other(
     config["storage"]["retention"] = 0.2
     with NodeThread(config) as node:
         http = node.http()
-        wait_until(lambda: http.get("/api/jobs").json == [], what="forged record pruned")
+        wait_for(lambda: http.get("/api/jobs").json == [], what="forged record pruned")
         assert http.get("/info").json["pending"]["offchain"] == 0
 
 

@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from devnode_harness import Containers
-from devnode_harness import Http
 from devnode_harness import NodeProcess
-from devnode_harness import free_port
 from devnode_harness import node_config
+from hf_infernet_stack.containers import Containers
+from hf_infernet_stack.processes import free_port
+from hf_infernet_stack.rest import Http
 
 BEARER = "bearer-value-that-must-not-leak"
 KEY = "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6"

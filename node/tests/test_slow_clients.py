@@ -14,12 +14,12 @@ from typing import Any
 
 import pytest
 from devnode_harness import READY_TIMEOUT_S
-from devnode_harness import Http
 from devnode_harness import NodeFactory
-from devnode_harness import free_port
 from devnode_harness import node_config
-from devnode_harness import stop_process
-from devnode_harness import wait_until
+from hf_infernet_stack.processes import free_port
+from hf_infernet_stack.processes import stop_process
+from hf_infernet_stack.processes import wait_for
+from hf_infernet_stack.rest import Http
 
 # How long the test waits for the node to close a connection with a 1 s timeout.
 CLOSE_WAIT_S = 10.0
@@ -98,7 +98,7 @@ def node_with_few_descriptors(tmp_path: Path) -> Iterator[str]:
             except OSError:
                 return False
 
-        wait_until(ready, READY_TIMEOUT_S, "devnode /health")
+        wait_for(ready, READY_TIMEOUT_S, "devnode /health")
         yield url
     finally:
         stop_process(process)

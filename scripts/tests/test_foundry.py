@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "scripts"))
-
-import check_toolchain  # noqa: E402
-import foundry  # noqa: E402
+from hf_infernet_stack import foundry
+from hf_infernet_stack import toolchain
+from hf_infernet_stack.repository import REPO
 
 WRAPPERS = REPO / "node_modules" / ".bin"
 
@@ -94,8 +90,8 @@ def test_a_missing_toolchain_names_what_to_run(
 @pytest.mark.usefixtures("clean_env")
 def test_a_failing_forge_test_fails_the_resolved_forge(tmp_path: Path) -> None:
     forge = foundry.foundry_tool("forge")
-    passing = check_toolchain.write_project(tmp_path / "passing", failing=False)
-    failing = check_toolchain.write_project(tmp_path / "failing", failing=True)
+    passing = toolchain.write_project(tmp_path / "passing", failing=False)
+    failing = toolchain.write_project(tmp_path / "failing", failing=True)
     ok = subprocess.run([forge, "test", "--root", str(passing)], capture_output=True, check=False)
     bad = subprocess.run(
         [forge, "test", "--root", str(failing)], capture_output=True, text=True, check=False

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -18,6 +17,7 @@ from typing import Any
 import httpx
 from hf_inference_client_service import ServiceConfig
 from hf_inference_client_service import create_app
+from hf_infernet_stack.processes import stop_process
 from hypercorn.asyncio import serve
 from hypercorn.config import Config
 
@@ -31,16 +31,6 @@ def listening_socket() -> socket.socket:
     sock.bind(("127.0.0.1", 0))
     sock.listen(128)
     return sock
-
-
-def stop_process(proc: subprocess.Popen[Any]) -> None:
-    """SIGINT, then terminate, then kill, each with a bounded wait."""
-    for step in (lambda: proc.send_signal(signal.SIGINT), proc.terminate, proc.kill):
-        if proc.poll() is not None:
-            return
-        step()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=5)
 
 
 class OfflineBackendProcess:

@@ -15,11 +15,11 @@ from pathlib import Path
 import httpx
 from hf_inference_client_service import encode_input
 from hf_inference_client_service.__main__ import main
+from hf_infernet_stack.processes import stop_process
 from service_harness import OfflineBackendProcess
 from service_harness import _wait_ready
 from service_harness import clean_env
 from service_harness import listening_socket
-from service_harness import stop_process
 
 TOKEN = "hf_TopSecretTokenValue1234567890"
 COMMAND = Path(sys.executable).with_name("hf-inference-client-service")

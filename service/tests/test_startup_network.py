@@ -8,11 +8,11 @@ from pathlib import Path
 
 import httpx
 from aiohttp import web
+from hf_infernet_stack.processes import stop_process
 from service_harness import OfflineBackendProcess
 from service_harness import _wait_ready
 from service_harness import clean_env
 from service_harness import listening_socket
-from service_harness import stop_process
 from threaded_server import ThreadedServer
 
 COMMAND = Path(sys.executable).with_name("hf-inference-client-service")

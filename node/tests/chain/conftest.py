@@ -8,20 +8,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from chain_harness import ALLOWED_NODES
-from chain_harness import CONTAINER_ID
-from chain_harness import COORDINATOR
-from chain_harness import DEPLOYER_KEY
-from chain_harness import NEXT_ID
-from chain_harness import REGISTRY
-from chain_harness import SIGNER_KEY
-from chain_harness import Actor
-from chain_harness import Anvil
-from chain_harness import Devnode
-from chain_harness import EchoContainer
-from chain_harness import Rpc
-from chain_harness import deploy_callback_consumer
-from chain_harness import deploy_protocol
+from hf_infernet_stack.accounts import CONTAINER_ID
+from hf_infernet_stack.accounts import DEPLOYER_KEY
+from hf_infernet_stack.accounts import PROTOCOL
+from hf_infernet_stack.accounts import SIGNER_KEY
+from hf_infernet_stack.anvil import Anvil
+from hf_infernet_stack.consumers import ALLOWED_NODES
+from hf_infernet_stack.consumers import NEXT_ID
+from hf_infernet_stack.consumers import Actor
+from hf_infernet_stack.consumers import deploy_callback_consumer
+from hf_infernet_stack.consumers import deploy_protocol
+from hf_infernet_stack.containers import EchoContainer
+from hf_infernet_stack.devnode import Devnode
+from hf_infernet_stack.rpc import Rpc
 from infernet_devnode.chain.store import ChainStore
 from infernet_devnode.store import Store
 
@@ -73,7 +72,7 @@ def signer(rpc: Rpc) -> Actor:
 @pytest.fixture
 def last_id(rpc: Rpc) -> int:
     """Subscriptions up to this id belong to earlier tests: nodes start syncing after it."""
-    (next_id,) = rpc.call(COORDINATOR, NEXT_ID)
+    (next_id,) = rpc.call(PROTOCOL.coordinator, NEXT_ID)
     return int(next_id) - 1
 
 
@@ -86,7 +85,11 @@ def callback_consumer(deployer: Actor) -> str:
 def delegated_consumer(deployer: Actor, signer: Actor) -> str:
     """An HFDelegatedConsumer taking deliveries from the test nodes, `signer` its signer."""
     return deployer.deploy(
-        "HFDelegatedConsumer", "HFDelegatedConsumer", REGISTRY, signer.address, ALLOWED_NODES
+        "HFDelegatedConsumer",
+        "HFDelegatedConsumer",
+        PROTOCOL.registry,
+        signer.address,
+        ALLOWED_NODES,
     )
 
 

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from chain_harness import ALLOWED_NODES
-from chain_harness import ANSWER_COUNT
-from chain_harness import CONTAINER_ID
-from chain_harness import REGISTRY
-from chain_harness import REQUEST_COMPUTE
-from chain_harness import START_SUBSCRIPTION
-from chain_harness import STOP_SUBSCRIPTION
-from chain_harness import TEXT_GENERATION
-from chain_harness import Actor
-from chain_harness import Devnode
-from chain_harness import Rpc
-from chain_harness import created_id
 from chain_harness import running
-from chain_harness import wait_until
+from hf_infernet_stack.accounts import CONTAINER_ID
+from hf_infernet_stack.accounts import PROTOCOL
+from hf_infernet_stack.consumers import ALLOWED_NODES
+from hf_infernet_stack.consumers import ANSWER_COUNT
+from hf_infernet_stack.consumers import REQUEST_COMPUTE
+from hf_infernet_stack.consumers import START_SUBSCRIPTION
+from hf_infernet_stack.consumers import STOP_SUBSCRIPTION
+from hf_infernet_stack.consumers import TEXT_GENERATION
+from hf_infernet_stack.consumers import Actor
+from hf_infernet_stack.consumers import created_id
+from hf_infernet_stack.devnode import Devnode
+from hf_infernet_stack.processes import wait_for
+from hf_infernet_stack.rpc import Rpc
 
 DELIVERY_TIMEOUT_S = 30.0
 PERIOD_S = 60
@@ -47,7 +47,11 @@ def test_recurring_subscription_delivers_every_interval_on_chain_time(
     rpc: Rpc, deployer: Actor, devnode: Devnode
 ) -> None:
     consumer = deployer.deploy(
-        "HFSubscriptionConsumer", "HFSubscriptionConsumer", REGISTRY, CONTAINER_ID, ALLOWED_NODES
+        "HFSubscriptionConsumer",
+        "HFSubscriptionConsumer",
+        PROTOCOL.registry,
+        CONTAINER_ID,
+        ALLOWED_NODES,
     )
     receipt = deployer.transact(
         consumer, START_SUBSCRIPTION, TEXT_GENERATION, "", ["a", "b"], 3, PERIOD_S, 1, False
@@ -61,7 +65,7 @@ def test_recurring_subscription_delivers_every_interval_on_chain_time(
             devnode.wait_delivered(sub_id, interval, DELIVERY_TIMEOUT_S)
             assert answers(rpc, consumer, sub_id, interval) == 1
         rpc.advance(PERIOD_S)
-        wait_until(
+        wait_for(
             lambda: devnode.subscription(sub_id)["tracked"] is False,
             DELIVERY_TIMEOUT_S,
             "completion",
@@ -71,7 +75,11 @@ def test_recurring_subscription_delivers_every_interval_on_chain_time(
 
 def test_cancelled_subscription_stops(rpc: Rpc, deployer: Actor, devnode: Devnode) -> None:
     consumer = deployer.deploy(
-        "HFSubscriptionConsumer", "HFSubscriptionConsumer", REGISTRY, CONTAINER_ID, ALLOWED_NODES
+        "HFSubscriptionConsumer",
+        "HFSubscriptionConsumer",
+        PROTOCOL.registry,
+        CONTAINER_ID,
+        ALLOWED_NODES,
     )
     sub_id = created_id(
         deployer.transact(
@@ -82,7 +90,7 @@ def test_cancelled_subscription_stops(rpc: Rpc, deployer: Actor, devnode: Devnod
         rpc.advance(PERIOD_S)
         devnode.wait_delivered(sub_id, 1, DELIVERY_TIMEOUT_S)
         deployer.transact(consumer, STOP_SUBSCRIPTION, sub_id)
-        wait_until(
+        wait_for(
             lambda: devnode.subscription(sub_id)["reason"] == "cancelled",
             DELIVERY_TIMEOUT_S,
             "cancellation seen",
@@ -97,7 +105,11 @@ def test_lazy_subscription_is_delivered_through_the_inbox(
     rpc: Rpc, deployer: Actor, devnode: Devnode
 ) -> None:
     consumer = deployer.deploy(
-        "HFSubscriptionConsumer", "HFSubscriptionConsumer", REGISTRY, CONTAINER_ID, ALLOWED_NODES
+        "HFSubscriptionConsumer",
+        "HFSubscriptionConsumer",
+        PROTOCOL.registry,
+        CONTAINER_ID,
+        ALLOWED_NODES,
     )
     with running(devnode):
         sub_id = created_id(

@@ -5,18 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from chain_harness import ANSWER_COUNT
-from chain_harness import CONTAINER_ID
-from chain_harness import SECOND_NODE_KEY
-from chain_harness import SIGNER_KEY
-from chain_harness import Actor
-from chain_harness import Devnode
-from chain_harness import Rpc
-from chain_harness import delegate_created_id
-from chain_harness import delegated_request
-from chain_harness import free_port
 from chain_harness import running
-from chain_harness import wait_until
+from hf_infernet_stack.accounts import CONTAINER_ID
+from hf_infernet_stack.accounts import SECOND_NODE_KEY
+from hf_infernet_stack.accounts import SIGNER_KEY
+from hf_infernet_stack.consumers import ANSWER_COUNT
+from hf_infernet_stack.consumers import Actor
+from hf_infernet_stack.consumers import delegate_created_id
+from hf_infernet_stack.delegation import signed_delegated_request as delegated_request
+from hf_infernet_stack.devnode import Devnode
+from hf_infernet_stack.processes import free_port
+from hf_infernet_stack.processes import wait_for
+from hf_infernet_stack.rpc import Rpc
 
 DELIVERY_TIMEOUT_S = 30.0
 EXPIRY_MARGIN_S = 3_600
@@ -42,7 +42,7 @@ def test_delegated_request_is_created_and_delivered_once_even_when_replayed(
     with running(devnode):
         status, answer = devnode.request("POST", "/api/jobs", body)
         assert (status, answer) == (200, {})
-        sub_id = wait_until(
+        sub_id = wait_for(
             lambda: delegate_created_id(rpc, delegated_consumer, 1),
             DELIVERY_TIMEOUT_S,
             "subscription created",
@@ -65,7 +65,7 @@ def test_delegated_request_is_created_and_delivered_once_even_when_replayed(
         assert (status, answer) == (200, {})
         rpc.advance(1)
         block = rpc.block()["number"]
-        wait_until(lambda: devnode.sees_block(block), DELIVERY_TIMEOUT_S, "node at head")
+        wait_for(lambda: devnode.sees_block(block), DELIVERY_TIMEOUT_S, "node at head")
         assert rpc.transactions_from(devnode.address) == sent
         assert answers(rpc, delegated_consumer, sub_id, 1) == 1
         # the replay did not overwrite what happened to the request
@@ -136,7 +136,7 @@ def test_recurring_delegated_subscription_continues_through_sync(
     )
     with running(devnode):
         assert devnode.request("POST", "/api/jobs", body)[0] == 200
-        sub_id = wait_until(
+        sub_id = wait_for(
             lambda: delegate_created_id(rpc, delegated_consumer, 4),
             DELIVERY_TIMEOUT_S,
             "subscription created",
@@ -164,7 +164,7 @@ def test_failed_delegated_request_shows_why_through_the_devnode(
             view: dict[str, Any] = devnode.get(path)[1]
             return view if view["state"] == "failed" else None
 
-        view = wait_until(given_up, DELIVERY_TIMEOUT_S, "delegated request given up")
+        view = wait_for(given_up, DELIVERY_TIMEOUT_S, "delegated request given up")
         assert (view["subscription_id"], view["tx_hash"], view["attempts"]) == (None, None, 3)
         assert view["reason"] == "container failed"
         assert CONTAINER_ID in view["container_error"]
@@ -196,8 +196,8 @@ def test_a_delegated_delivery_waiting_for_its_block_counts_in_flight(
         rpc("evm_setAutomine", False)
         try:
             assert devnode.request("POST", "/api/jobs", body)[0] == 200
-            wait_until(lambda: devnode.get(path)[1]["state"] == "sent", DELIVERY_TIMEOUT_S, "sent")
-            wait_until(
+            wait_for(lambda: devnode.get(path)[1]["state"] == "sent", DELIVERY_TIMEOUT_S, "sent")
+            wait_for(
                 lambda: devnode.metric("devnode_chain_deliveries_in_flight") == 1,
                 DELIVERY_TIMEOUT_S,
                 "the sent delegated delivery counted in flight",
@@ -206,7 +206,7 @@ def test_a_delegated_delivery_waiting_for_its_block_counts_in_flight(
         finally:
             rpc("evm_setAutomine", True)
         rpc("evm_mine")
-        sub_id = wait_until(
+        sub_id = wait_for(
             lambda: delegate_created_id(rpc, delegated_consumer, 6),
             DELIVERY_TIMEOUT_S,
             "subscription created",

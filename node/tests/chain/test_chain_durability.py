@@ -6,30 +6,30 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from chain_harness import ALLOWED_NODES
-from chain_harness import CONTAINER_ID
-from chain_harness import REGISTRY
-from chain_harness import REQUEST_COMPUTE
-from chain_harness import SIGNER_KEY
-from chain_harness import TEXT_GENERATION
-from chain_harness import Actor
-from chain_harness import Anvil
-from chain_harness import Devnode
-from chain_harness import EchoContainer
-from chain_harness import Rpc
-from chain_harness import answers
-from chain_harness import created_id
-from chain_harness import creation_code
-from chain_harness import delegate_created_id
-from chain_harness import delegated_request
-from chain_harness import free_port
 from chain_harness import fresh_chain
 from chain_harness import later_genesis
 from chain_harness import protocol_and_consumer
 from chain_harness import request_on
 from chain_harness import running
 from chain_harness import second_node
-from chain_harness import wait_until
+from hf_infernet_stack.accounts import CONTAINER_ID
+from hf_infernet_stack.accounts import PROTOCOL
+from hf_infernet_stack.accounts import SIGNER_KEY
+from hf_infernet_stack.anvil import Anvil
+from hf_infernet_stack.consumers import ALLOWED_NODES
+from hf_infernet_stack.consumers import REQUEST_COMPUTE
+from hf_infernet_stack.consumers import TEXT_GENERATION
+from hf_infernet_stack.consumers import Actor
+from hf_infernet_stack.consumers import answers
+from hf_infernet_stack.consumers import created_id
+from hf_infernet_stack.consumers import creation_code
+from hf_infernet_stack.consumers import delegate_created_id
+from hf_infernet_stack.containers import EchoContainer
+from hf_infernet_stack.delegation import signed_delegated_request as delegated_request
+from hf_infernet_stack.devnode import Devnode
+from hf_infernet_stack.processes import free_port
+from hf_infernet_stack.processes import wait_for
+from hf_infernet_stack.rpc import Rpc
 
 DELIVERY_TIMEOUT_S = 30.0
 SLOW_CONTAINER_S = 3.0
@@ -61,7 +61,7 @@ def test_crash_with_delivery_in_the_mempool_sends_no_second_transaction(
     mined = rpc.transactions_from(devnode.address)
     try:
         devnode.start()
-        wait_until(
+        wait_for(
             lambda: devnode.delivery_state(sub_id, 1) == "sent",
             DELIVERY_TIMEOUT_S,
             "delivery broadcast",
@@ -76,7 +76,7 @@ def test_crash_with_delivery_in_the_mempool_sends_no_second_transaction(
         devnode.wait_delivered(sub_id, 1, DELIVERY_TIMEOUT_S)
         rpc("evm_mine")
         block = rpc.block()["number"]
-        wait_until(lambda: devnode.sees_block(block), DELIVERY_TIMEOUT_S, "node at head")
+        wait_for(lambda: devnode.sees_block(block), DELIVERY_TIMEOUT_S, "node at head")
         assert rpc.transactions_from(devnode.address) == mined + 1
         assert answers(rpc, callback_consumer, sub_id) == 1
     finally:
@@ -94,7 +94,7 @@ def test_crash_while_the_container_runs_delivers_exactly_once(
         sub_id = created_id(
             deployer.transact(callback_consumer, REQUEST_COMPUTE, TEXT_GENERATION, "", "slow", 1)
         )
-        wait_until(lambda: len(echo.calls) > calls, DELIVERY_TIMEOUT_S, "container called")
+        wait_for(lambda: len(echo.calls) > calls, DELIVERY_TIMEOUT_S, "container called")
         devnode.stop(hard=True)
         echo.delay = 0.0
         devnode.start()
@@ -115,7 +115,7 @@ def test_container_down_means_no_delivery_and_a_visible_reason(
         sub_id = created_id(
             deployer.transact(callback_consumer, REQUEST_COMPUTE, TEXT_GENERATION, "", "x", 1)
         )
-        wait_until(
+        wait_for(
             lambda: devnode.delivery_state(sub_id, 1) == "failed",
             DELIVERY_TIMEOUT_S,
             "delivery given up",
@@ -160,7 +160,7 @@ def test_node_recovers_when_anvil_restarts(
         first = created_id(owner.transact(consumer, REQUEST_COMPUTE, TEXT_GENERATION, "", "a", 1))
         node.wait_delivered(first, 1, DELIVERY_TIMEOUT_S)
         chain.stop()
-        wait_until(
+        wait_for(
             lambda: node.metric("devnode_chain_rpc_healthy") == 0,
             DELIVERY_TIMEOUT_S,
             "outage noticed",
@@ -200,7 +200,7 @@ def test_store_reused_against_a_fresh_chain_resets_and_delivers(
         with running(node):
             second = request_on(private, deployer, consumer)
             assert second == first
-            wait_until(
+            wait_for(
                 lambda: answers(private, consumer, second) == 1,
                 DELIVERY_TIMEOUT_S,
                 "delivery on the new chain",
@@ -232,7 +232,7 @@ def test_running_node_follows_anvil_restarted_fresh(
             node.wait_delivered(first, 1, DELIVERY_TIMEOUT_S)
             restart_args = later_genesis(private)
             chain.stop()
-            wait_until(
+            wait_for(
                 lambda: node.metric("devnode_chain_rpc_healthy") == 0,
                 DELIVERY_TIMEOUT_S,
                 "outage noticed",
@@ -242,7 +242,7 @@ def test_running_node_follows_anvil_restarted_fresh(
             )
             second = request_on(private, deployer, consumer)
             assert second == first
-            wait_until(
+            wait_for(
                 lambda: answers(private, consumer, second) == 1,
                 DELIVERY_TIMEOUT_S,
                 "delivery on the new chain",
@@ -281,7 +281,7 @@ def test_gas_estimate_above_max_gas_limit_fails_with_the_reason(
         sub_id = created_id(
             deployer.transact(callback_consumer, REQUEST_COMPUTE, TEXT_GENERATION, "", "gas", 1)
         )
-        wait_until(
+        wait_for(
             lambda: devnode.delivery_state(sub_id, 1) == "failed",
             DELIVERY_TIMEOUT_S,
             "gas cap failure",
@@ -304,7 +304,11 @@ def test_crash_with_delegated_delivery_in_the_mempool_sends_no_second_transactio
     tx = deployer.broadcast(
         None,
         creation_code(
-            "HFDelegatedConsumer", "HFDelegatedConsumer", REGISTRY, signer.address, ALLOWED_NODES
+            "HFDelegatedConsumer",
+            "HFDelegatedConsumer",
+            PROTOCOL.registry,
+            signer.address,
+            ALLOWED_NODES,
         ),
     )
     rpc("evm_mine")
@@ -320,7 +324,7 @@ def test_crash_with_delegated_delivery_in_the_mempool_sends_no_second_transactio
     try:
         devnode.start()
         assert devnode.request("POST", "/api/jobs", body)[0] == 200
-        wait_until(
+        wait_for(
             lambda: pending_nonce(rpc, devnode.address) == mined + 1,
             DELIVERY_TIMEOUT_S,
             "delegated delivery broadcast",
@@ -329,13 +333,13 @@ def test_crash_with_delegated_delivery_in_the_mempool_sends_no_second_transactio
         devnode.start()
         assert pending_nonce(rpc, devnode.address) == mined + 1
         rpc("evm_mine")
-        sub_id = wait_until(
+        sub_id = wait_for(
             lambda: delegate_created_id(rpc, consumer, 7), DELIVERY_TIMEOUT_S, "created"
         )
         devnode.wait_delivered(sub_id, 1, DELIVERY_TIMEOUT_S)
         rpc("evm_mine")
         block = rpc.block()["number"]
-        wait_until(lambda: devnode.sees_block(block), DELIVERY_TIMEOUT_S, "node at head")
+        wait_for(lambda: devnode.sees_block(block), DELIVERY_TIMEOUT_S, "node at head")
         assert rpc.transactions_from(devnode.address) == mined + 1
     finally:
         devnode.stop()

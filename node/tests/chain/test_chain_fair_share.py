@@ -5,17 +5,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from chain_harness import CONTAINER_ID
-from chain_harness import REQUEST_COMPUTE
-from chain_harness import TEXT_GENERATION
-from chain_harness import Actor
-from chain_harness import Anvil
-from chain_harness import Devnode
-from chain_harness import EchoContainer
-from chain_harness import created_id
 from chain_harness import running
-from chain_harness import wait_until
-from devnode_harness import Containers
+from hf_infernet_stack.accounts import CONTAINER_ID
+from hf_infernet_stack.anvil import Anvil
+from hf_infernet_stack.consumers import REQUEST_COMPUTE
+from hf_infernet_stack.consumers import TEXT_GENERATION
+from hf_infernet_stack.consumers import Actor
+from hf_infernet_stack.consumers import created_id
+from hf_infernet_stack.containers import Containers
+from hf_infernet_stack.containers import EchoContainer
+from hf_infernet_stack.devnode import Devnode
+from hf_infernet_stack.processes import wait_for
 
 DELIVERY_TIMEOUT_S = 30.0
 FLOOD = 50
@@ -47,7 +47,7 @@ def test_a_callback_is_delivered_while_a_client_floods_a_hanging_container(
             flood = [{"containers": ["hang"], "data": {"n": n}} for n in range(FLOOD)]
             status, _ = node.request("POST", "/api/jobs/batch", flood)
             assert status == 200
-            wait_until(lambda: len(hanging.calls_to("hang")) >= 2, 10, "off-chain slots taken")
+            wait_for(lambda: len(hanging.calls_to("hang")) >= 2, 10, "off-chain slots taken")
             receipt = deployer.transact(
                 callback_consumer, REQUEST_COMPUTE, TEXT_GENERATION, "", "hello", 1
             )

@@ -9,24 +9,24 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from chain_harness import CONTAINER_ID
-from chain_harness import REGISTRY
-from chain_harness import Actor
-from chain_harness import Anvil
-from chain_harness import Devnode
-from chain_harness import EchoContainer
-from chain_harness import Rpc
-from chain_harness import RpcProxy
-from chain_harness import answers
 from chain_harness import degraded_with
-from chain_harness import free_port
 from chain_harness import fresh_chain
 from chain_harness import health
 from chain_harness import later_genesis
 from chain_harness import protocol_and_consumer
 from chain_harness import request_on
 from chain_harness import running
-from chain_harness import wait_until
+from hf_infernet_stack.accounts import CONTAINER_ID
+from hf_infernet_stack.accounts import PROTOCOL
+from hf_infernet_stack.anvil import Anvil
+from hf_infernet_stack.anvil import RpcProxy
+from hf_infernet_stack.consumers import Actor
+from hf_infernet_stack.consumers import answers
+from hf_infernet_stack.containers import EchoContainer
+from hf_infernet_stack.devnode import Devnode
+from hf_infernet_stack.processes import free_port
+from hf_infernet_stack.processes import wait_for
+from hf_infernet_stack.rpc import Rpc
 
 TIMEOUT_S = 30.0
 # Head polls the node makes while a fault lasts, before the test counts its log lines.
@@ -45,10 +45,10 @@ def test_health_says_why_while_the_endpoint_is_down_and_recovers(
     with running(node):
         assert health(node) == {"status": "healthy"}
         chain.stop()
-        wait_until(lambda: degraded_with(node, "unreachable"), TIMEOUT_S, "degraded /health")
+        wait_for(lambda: degraded_with(node, "unreachable"), TIMEOUT_S, "degraded /health")
         assert chain.url.removeprefix("http://") in health(node)["reason"]
         chain.start()
-        wait_until(lambda: health(node) == {"status": "healthy"}, TIMEOUT_S, "healthy again")
+        wait_for(lambda: health(node) == {"status": "healthy"}, TIMEOUT_S, "healthy again")
 
 
 def test_running_node_notices_a_fresh_chain_without_an_outage(
@@ -74,7 +74,7 @@ def test_running_node_notices_a_fresh_chain_without_an_outage(
             proxy.upstream = new.url
             second = request_on(new_rpc, deployer, new_consumer)
             assert second == first
-            wait_until(
+            wait_for(
                 lambda: answers(new_rpc, new_consumer, second) == 1,
                 TIMEOUT_S,
                 "delivery on the new chain",
@@ -102,14 +102,14 @@ def test_a_chain_without_the_protocol_is_said_once_and_then_served(
         )
         with running(node):
             proxy.upstream = bare.url
-            wait_until(
-                lambda: degraded_with(node, f"no Registry contract at {REGISTRY}"),
+            wait_for(
+                lambda: degraded_with(node, f"no Registry contract at {PROTOCOL.registry}"),
                 TIMEOUT_S,
                 "degraded /health naming the Registry",
             )
             assert "make deploy-protocol" in health(node)["reason"]
             polls = node.metric("devnode_chain_rpc_requests_total")
-            wait_until(
+            wait_for(
                 lambda: (
                     node.metric("devnode_chain_rpc_requests_total") > polls + POLLS_DURING_FAULT
                 ),
@@ -117,13 +117,13 @@ def test_a_chain_without_the_protocol_is_said_once_and_then_served(
                 "more polls during the fault",
             )
             logs = node.logs()
-            assert logs.count(f"no Registry contract at {REGISTRY}") == 1
+            assert logs.count(f"no Registry contract at {PROTOCOL.registry}") == 1
             assert "Traceback" not in logs
             # the protocol arrives: the node adopts the chain and serves it
             _, consumer = protocol_and_consumer(bare, deployer, tmp_path / "deployed")
-            wait_until(lambda: health(node) == {"status": "healthy"}, TIMEOUT_S, "healthy")
+            wait_for(lambda: health(node) == {"status": "healthy"}, TIMEOUT_S, "healthy")
             sub_id = request_on(bare_rpc, deployer, consumer)
-            wait_until(lambda: answers(bare_rpc, consumer, sub_id) == 1, TIMEOUT_S, "delivery")
+            wait_for(lambda: answers(bare_rpc, consumer, sub_id) == 1, TIMEOUT_S, "delivery")
 
 
 @dataclass
@@ -148,7 +148,7 @@ def proxied(
             workdir=tmp_path / "node", rpc_url=proxy.url, containers={CONTAINER_ID: echo.url}
         )
         with running(node):
-            wait_until(lambda: health(node) == {"status": "healthy"}, TIMEOUT_S, "healthy")
+            wait_for(lambda: health(node) == {"status": "healthy"}, TIMEOUT_S, "healthy")
             yield ProxiedNode(node, proxy, chain, rpc, consumer)
 
 
@@ -162,7 +162,7 @@ def test_a_node_far_behind_reads_new_subscriptions_at_a_state_the_endpoint_keeps
     first = request_on(rpc, deployer, consumer)
     node.wait_delivered(first, 1, TIMEOUT_S)
     proxy.upstream = f"http://127.0.0.1:{free_port()}"  # nothing listens there
-    wait_until(lambda: health(node)["status"] == "degraded", TIMEOUT_S, "the outage")
+    wait_for(lambda: health(node)["status"] == "degraded", TIMEOUT_S, "the outage")
     second = request_on(rpc, deployer, consumer)
     rpc("anvil_mine", hex(1_600))
     proxy.upstream = proxied.chain.url
@@ -179,10 +179,10 @@ def test_an_endpoint_answering_errors_is_said_once_and_then_served(
     delivered."""
     node, proxy = proxied.node, proxied.proxy
     proxy.refuse = "upstream quota exceeded"
-    wait_until(lambda: degraded_with(node, "answered with an error"), TIMEOUT_S, "degraded")
+    wait_for(lambda: degraded_with(node, "answered with an error"), TIMEOUT_S, "degraded")
     assert "upstream quota exceeded" in health(node)["reason"]
     polls = proxy.count
-    wait_until(lambda: proxy.count > polls + 3, TIMEOUT_S, "more polls during the fault")
+    wait_for(lambda: proxy.count > polls + 3, TIMEOUT_S, "more polls during the fault")
     request = request_on(proxied.rpc, deployer, proxied.consumer)
     proxy.refuse = None
     node.wait_delivered(request, 1, TIMEOUT_S)

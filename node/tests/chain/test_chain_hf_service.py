@@ -5,25 +5,24 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from chain_harness import ANSWER_COUNT
-from chain_harness import CONTAINER_ID
-from chain_harness import READY_TIMEOUT_S
-from chain_harness import REQUEST_COMPUTE
-from chain_harness import TEXT_GENERATION
-from chain_harness import Actor
-from chain_harness import Devnode
-from chain_harness import Rpc
-from chain_harness import created_id
-from chain_harness import free_port
 from chain_harness import running
-from chain_harness import stop_process
-from chain_harness import wait_until
+from hf_infernet_stack.accounts import CONTAINER_ID
+from hf_infernet_stack.consumers import ANSWER_COUNT
+from hf_infernet_stack.consumers import REQUEST_COMPUTE
+from hf_infernet_stack.consumers import TEXT_GENERATION
+from hf_infernet_stack.consumers import Actor
+from hf_infernet_stack.consumers import created_id
+from hf_infernet_stack.devnode import READY_TIMEOUT_S
+from hf_infernet_stack.devnode import Devnode
+from hf_infernet_stack.processes import free_port
+from hf_infernet_stack.processes import stop_process
+from hf_infernet_stack.processes import wait_for
+from hf_infernet_stack.rest import http_ok
+from hf_infernet_stack.rpc import Rpc
 from infernet_devnode.chain.abi import Function
 
 DELIVERY_TIMEOUT_S = 60.0
@@ -32,14 +31,6 @@ GET_ANSWER = Function(
     ("uint32", "uint32"),
     ("(uint8,address,uint16,string,string[],uint256[])",),
 )
-
-
-def _up(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - local URL
-            return bool(response.status == 200)
-    except (OSError, urllib.error.URLError):
-        return False
 
 
 @pytest.fixture(scope="module")
@@ -79,8 +70,8 @@ def hf_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 )
             )
         url = f"http://127.0.0.1:{service_port}"
-        wait_until(lambda: _up(f"http://127.0.0.1:{backend_port}/"), READY_TIMEOUT_S, "backend")
-        wait_until(lambda: _up(url + "/"), READY_TIMEOUT_S, "service")
+        wait_for(lambda: http_ok(f"http://127.0.0.1:{backend_port}/"), READY_TIMEOUT_S, "backend")
+        wait_for(lambda: http_ok(url + "/"), READY_TIMEOUT_S, "service")
         yield url
     finally:
         for proc in procs:

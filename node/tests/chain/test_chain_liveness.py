@@ -7,19 +7,19 @@ from __future__ import annotations
 import signal
 from pathlib import Path
 
-from chain_harness import CONTAINER_ID
-from chain_harness import Actor
-from chain_harness import Anvil
-from chain_harness import Devnode
-from chain_harness import EchoContainer
-from chain_harness import RpcProxy
 from chain_harness import degraded_with
 from chain_harness import fresh_chain
 from chain_harness import health
 from chain_harness import later_genesis
 from chain_harness import request_on
 from chain_harness import running
-from chain_harness import wait_until
+from hf_infernet_stack.accounts import CONTAINER_ID
+from hf_infernet_stack.anvil import Anvil
+from hf_infernet_stack.anvil import RpcProxy
+from hf_infernet_stack.consumers import Actor
+from hf_infernet_stack.containers import EchoContainer
+from hf_infernet_stack.devnode import Devnode
+from hf_infernet_stack.processes import wait_for
 
 TIMEOUT_S = 30.0
 # The default chain.liveness_timeout is 2 s: the stall shows well within this.
@@ -41,13 +41,13 @@ def test_an_endpoint_that_stops_answering_is_degraded_within_seconds_and_said_on
         assert chain.proc is not None
         chain.proc.send_signal(signal.SIGSTOP)  # the kernel still accepts its connections
         try:
-            wait_until(
+            wait_for(
                 lambda: degraded_with(node, "did not answer eth_chainId within 2 s"),
                 STALL_NOTICED_S,
                 "degraded /health",
             )
             sent = node.metric("devnode_chain_rpc_requests_total")
-            wait_until(
+            wait_for(
                 lambda: node.metric("devnode_chain_rpc_requests_total") >= sent + 3,
                 TIMEOUT_S,
                 "more probes during the stall",
@@ -55,7 +55,7 @@ def test_an_endpoint_that_stops_answering_is_degraded_within_seconds_and_said_on
             assert node.metric("devnode_chain_rpc_healthy") == 0
         finally:
             chain.proc.send_signal(signal.SIGCONT)
-        wait_until(lambda: health(node) == {"status": "healthy"}, TIMEOUT_S, "healthy again")
+        wait_for(lambda: health(node) == {"status": "healthy"}, TIMEOUT_S, "healthy again")
         logs = node.logs()
         assert logs.count("did not answer eth_chainId") == 1
         assert logs.count("answers again") == 1
@@ -78,9 +78,9 @@ def test_a_head_that_went_back_is_said_once_while_the_episode_lasts(
         )
         with running(node):
             proxy.upstream = bare.url
-            wait_until(lambda: degraded_with(node, "no Registry"), TIMEOUT_S, "degraded")
+            wait_for(lambda: degraded_with(node, "no Registry"), TIMEOUT_S, "degraded")
             sent = node.metric("devnode_chain_rpc_requests_total")
-            wait_until(
+            wait_for(
                 lambda: (
                     node.metric("devnode_chain_rpc_requests_total") > sent + REQUESTS_DURING_FAULT
                 ),

@@ -8,22 +8,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from chain_harness import CONTAINER_ID
-from chain_harness import COORDINATOR
-from chain_harness import NODE_WALLET
-from chain_harness import REGISTRY
-from chain_harness import SECOND_NODE_KEY
-from chain_harness import TEXT_GENERATION
-from chain_harness import ZERO
-from chain_harness import Actor
-from chain_harness import Devnode
-from chain_harness import Rpc
-from chain_harness import created_id
 from chain_harness import running
 from chain_harness import second_node
-from chain_harness import wait_until
 from eth_abi.abi import encode as abi_encode
 from eth_account import Account
+from hf_infernet_stack.accounts import CONTAINER_ID
+from hf_infernet_stack.accounts import PROTOCOL
+from hf_infernet_stack.accounts import SECOND_NODE_KEY
+from hf_infernet_stack.accounts import ZERO_ADDRESS
+from hf_infernet_stack.consumers import TEXT_GENERATION
+from hf_infernet_stack.consumers import Actor
+from hf_infernet_stack.consumers import created_id
+from hf_infernet_stack.devnode import Devnode
+from hf_infernet_stack.processes import wait_for
+from hf_infernet_stack.rpc import Rpc
 from infernet_devnode.chain.abi import Function
 
 DELIVERY_TIMEOUT_S = 30.0
@@ -51,13 +49,13 @@ class Token:
     address: str
 
     def balance(self, rpc: Rpc, holder: str) -> int:
-        if self.address == ZERO:
+        if self.address == ZERO_ADDRESS:
             return balance(rpc, holder)
         (amount,) = rpc.call(self.address, BALANCE_OF, holder)
         return int(amount)
 
     def fund(self, payer: Actor, holder: str, amount: int) -> None:
-        if self.address == ZERO:
+        if self.address == ZERO_ADDRESS:
             payer.send(holder, b"", value=amount)
         else:
             payer.transact(self.address, MINT, holder, amount)
@@ -70,17 +68,17 @@ def balance(rpc: Rpc, address: str) -> int:
 @pytest.fixture(params=["eth", "erc20"])
 def token(request: pytest.FixtureRequest, deployer: Actor) -> Token:
     if request.param == "eth":
-        return Token(ZERO)
+        return Token(ZERO_ADDRESS)
     return Token(deployer.deploy("MockToken", "MockToken"))
 
 
 @pytest.fixture
 def paying_consumer(deployer: Actor) -> str:
-    return deployer.deploy("MockCallbackConsumer", "MockCallbackConsumer", REGISTRY, [])
+    return deployer.deploy("MockCallbackConsumer", "MockCallbackConsumer", PROTOCOL.registry, [])
 
 
 def consumer_wallet(
-    rpc: Rpc, owner: Actor, consumer: str, funding: int, token: Token = Token(ZERO)
+    rpc: Rpc, owner: Actor, consumer: str, funding: int, token: Token = Token(ZERO_ADDRESS)
 ) -> str:
     """A WalletFactory wallet owned by `owner` that lets `consumer` spend `token`."""
     (wallet,) = rpc.call(WALLET_FACTORY, CREATE_WALLET, owner.address)
@@ -96,7 +94,7 @@ def request(
     consumer: str,
     wallet: str,
     amount: int,
-    token: Token = Token(ZERO),
+    token: Token = Token(ZERO_ADDRESS),
     redundancy: int = 1,
 ) -> int:
     inputs = abi_encode(["uint8", "string", "string"], [TEXT_GENERATION, "", "paid"])
@@ -109,12 +107,14 @@ def request(
         token.address,
         amount,
         wallet,
-        ZERO,
+        ZERO_ADDRESS,
     )
     return created_id(receipt)
 
 
-def paid_node(devnode: Devnode, token: Token = Token(ZERO), wallet: str = NODE_WALLET) -> Devnode:
+def paid_node(
+    devnode: Devnode, token: Token = Token(ZERO_ADDRESS), wallet: str = PROTOCOL.node_wallet
+) -> Devnode:
     devnode.extra_wallet = {"payment_address": wallet}
     devnode.container_options = {"accepted_payments": {token.address: PRICE_WEI}}
     return devnode
@@ -124,11 +124,11 @@ def test_funded_wallet_pays_the_node(
     rpc: Rpc, deployer: Actor, paying_consumer: str, devnode: Devnode, token: Token
 ) -> None:
     wallet = consumer_wallet(rpc, deployer, paying_consumer, FUNDING_WEI, token)
-    before = token.balance(rpc, NODE_WALLET)
+    before = token.balance(rpc, PROTOCOL.node_wallet)
     with running(paid_node(devnode, token)):
         sub_id = request(deployer, paying_consumer, wallet, PRICE_WEI, token)
         devnode.wait_delivered(sub_id, 1, DELIVERY_TIMEOUT_S)
-    assert token.balance(rpc, NODE_WALLET) == before + PRICE_WEI  # protocol fee is 0 here
+    assert token.balance(rpc, PROTOCOL.node_wallet) == before + PRICE_WEI  # protocol fee is 0 here
 
 
 def test_redundancy_two_pays_each_delivering_node(
@@ -145,7 +145,7 @@ def test_redundancy_two_pays_each_delivering_node(
     deployer.transact(WALLET_FACTORY, CREATE_WALLET, SECOND_NODE)
     second = second_node(devnode, tmp_path / "second")
     wallet = consumer_wallet(rpc, deployer, paying_consumer, FUNDING_WEI, token)
-    wallets = (NODE_WALLET, second_wallet)
+    wallets = (PROTOCOL.node_wallet, second_wallet)
     before = [token.balance(rpc, w) for w in (*wallets, wallet)]
     with running(paid_node(devnode, token), paid_node(second, token, second_wallet)):
         sub_id = request(deployer, paying_consumer, wallet, PRICE_WEI, token, redundancy=2)
@@ -163,9 +163,7 @@ def test_unfunded_wallet_is_skipped_with_the_reason(
     sent = rpc.transactions_from(devnode.address)
     with running(paid_node(devnode, token)):
         sub_id = request(deployer, paying_consumer, wallet, PRICE_WEI, token)
-        wait_until(
-            lambda: devnode.delivery_state(sub_id, 1) == "skipped", DELIVERY_TIMEOUT_S, "skip"
-        )
+        wait_for(lambda: devnode.delivery_state(sub_id, 1) == "skipped", DELIVERY_TIMEOUT_S, "skip")
         last: dict[str, Any] = devnode.subscription(sub_id)["last"]
         assert last["reason"].startswith("InsufficientFunds")
     assert rpc.transactions_from(devnode.address) == sent
@@ -177,7 +175,7 @@ def test_payment_below_the_containers_minimum_is_not_tracked(
     wallet = consumer_wallet(rpc, deployer, paying_consumer, FUNDING_WEI)
     with running(paid_node(devnode)):
         sub_id = request(deployer, paying_consumer, wallet, PRICE_WEI - 1)
-        status = wait_until(lambda: devnode.subscription(sub_id), DELIVERY_TIMEOUT_S, "status")
+        status = wait_for(lambda: devnode.subscription(sub_id), DELIVERY_TIMEOUT_S, "status")
         assert status["tracked"] is False
         assert "below the minimum" in status["reason"]
         assert status["deliveries"] == []
@@ -191,11 +189,11 @@ def test_subscription_with_a_verifier_escrows_from_the_node_wallet_and_pays(
     rpc: Rpc, deployer: Actor, paying_consumer: str, devnode: Devnode
 ) -> None:
     """The node approves its own wallet's escrow before delivering with a proof, as upstream."""
-    verifier = deployer.deploy("MockVerifier", "MockAtomicVerifier", COORDINATOR)
-    deployer.transact(verifier, SET_FEE, ZERO, VERIFIER_FEE_WEI)
+    verifier = deployer.deploy("MockVerifier", "MockAtomicVerifier", PROTOCOL.coordinator)
+    deployer.transact(verifier, SET_FEE, ZERO_ADDRESS, VERIFIER_FEE_WEI)
     wallet = consumer_wallet(rpc, deployer, paying_consumer, FUNDING_WEI)
-    deployer.send(NODE_WALLET, b"", value=FUNDING_WEI)  # the node's slashable stake
-    before = balance(rpc, NODE_WALLET)
+    deployer.send(PROTOCOL.node_wallet, b"", value=FUNDING_WEI)  # the node's slashable stake
+    before = balance(rpc, PROTOCOL.node_wallet)
     paid_node(devnode).container_options["generates_proofs"] = True
     with running(devnode):
         inputs = abi_encode(["uint8", "string", "string"], [TEXT_GENERATION, "", "proved"])
@@ -206,7 +204,7 @@ def test_subscription_with_a_verifier_escrows_from_the_node_wallet_and_pays(
                 CONTAINER_ID,
                 inputs,
                 1,
-                ZERO,
+                ZERO_ADDRESS,
                 PRICE_WEI,
                 wallet,
                 verifier,
@@ -214,4 +212,4 @@ def test_subscription_with_a_verifier_escrows_from_the_node_wallet_and_pays(
         )
         devnode.wait_delivered(sub_id, 1, DELIVERY_TIMEOUT_S)
     # valid proof: the escrow is released to the node, minus the verifier's fee
-    assert balance(rpc, NODE_WALLET) == before + PRICE_WEI - VERIFIER_FEE_WEI
+    assert balance(rpc, PROTOCOL.node_wallet) == before + PRICE_WEI - VERIFIER_FEE_WEI

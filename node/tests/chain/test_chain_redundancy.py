@@ -8,22 +8,22 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from chain_harness import ALLOWED_NODES
-from chain_harness import ANSWER_COUNT
-from chain_harness import CONTAINER_ID
-from chain_harness import REGISTRY
-from chain_harness import SIGNER_KEY
-from chain_harness import START_SUBSCRIPTION
-from chain_harness import TEXT_GENERATION
-from chain_harness import Actor
-from chain_harness import Devnode
-from chain_harness import Rpc
-from chain_harness import created_id
-from chain_harness import delegate_created_id
-from chain_harness import delegated_request
 from chain_harness import running
 from chain_harness import second_node
-from chain_harness import wait_until
+from hf_infernet_stack.accounts import CONTAINER_ID
+from hf_infernet_stack.accounts import PROTOCOL
+from hf_infernet_stack.accounts import SIGNER_KEY
+from hf_infernet_stack.consumers import ALLOWED_NODES
+from hf_infernet_stack.consumers import ANSWER_COUNT
+from hf_infernet_stack.consumers import START_SUBSCRIPTION
+from hf_infernet_stack.consumers import TEXT_GENERATION
+from hf_infernet_stack.consumers import Actor
+from hf_infernet_stack.consumers import created_id
+from hf_infernet_stack.consumers import delegate_created_id
+from hf_infernet_stack.delegation import signed_delegated_request as delegated_request
+from hf_infernet_stack.devnode import Devnode
+from hf_infernet_stack.processes import wait_for
+from hf_infernet_stack.rpc import Rpc
 
 DELIVERY_TIMEOUT_S = 30.0
 PERIOD_S = 60
@@ -51,7 +51,11 @@ def test_explorer_lists_every_node_that_answered_each_interval(
     devnode.explorer = True
     second = second_node(devnode, tmp_path / "second", explorer=True)
     consumer = deployer.deploy(
-        "HFSubscriptionConsumer", "HFSubscriptionConsumer", REGISTRY, CONTAINER_ID, ALLOWED_NODES
+        "HFSubscriptionConsumer",
+        "HFSubscriptionConsumer",
+        PROTOCOL.registry,
+        CONTAINER_ID,
+        ALLOWED_NODES,
     )
     sub_id = created_id(
         deployer.transact(
@@ -65,7 +69,7 @@ def test_explorer_lists_every_node_that_answered_each_interval(
             for node in (devnode, second):
                 node.wait_delivered(sub_id, 1, DELIVERY_TIMEOUT_S)
             for node in (devnode, second):
-                wait_until(
+                wait_for(
                     lambda node=node: addresses(answered_by(node, sub_id).get(1, [])) == both,
                     DELIVERY_TIMEOUT_S,
                     "both deliveries of interval 1 listed",
@@ -76,9 +80,7 @@ def test_explorer_lists_every_node_that_answered_each_interval(
         # The second node is stopped: interval 2 gets one answer of two.
         rpc.advance(PERIOD_S)
         devnode.wait_delivered(sub_id, 2, DELIVERY_TIMEOUT_S)
-        wait_until(
-            lambda: 2 in answered_by(devnode, sub_id), DELIVERY_TIMEOUT_S, "interval 2 listed"
-        )
+        wait_for(lambda: 2 in answered_by(devnode, sub_id), DELIVERY_TIMEOUT_S, "interval 2 listed")
         page = answered_by(devnode, sub_id)
         assert [(n["node"], n["this_node"]) for n in page[2]] == [(devnode.address, True)]
         assert addresses(page[1]) == both
@@ -117,14 +119,14 @@ def test_delegated_subscription_answered_by_both_nodes_lists_both_each_interval(
     with running(devnode, second):
         for node in (devnode, second):
             assert node.request("POST", "/api/jobs", body) == (200, {})
-        sub_id = wait_until(
+        sub_id = wait_for(
             lambda: delegate_created_id(rpc, consumer, 1), DELIVERY_TIMEOUT_S, "created"
         )
         for interval in (1, 2):
             if interval == 2:
                 rpc.advance(PERIOD_S)
             for node in (devnode, second):
-                wait_until(
+                wait_for(
                     lambda node=node, i=interval: (
                         addresses(answered_by(node, sub_id).get(i, [])) == both
                     ),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from devnode_harness import free_port
+from hf_infernet_stack.processes import free_port
 from infernet_devnode.chain.delegations import Delegations
 from infernet_devnode.chain.delivery import Delivery
 from infernet_devnode.chain.delivery import DeliveryState

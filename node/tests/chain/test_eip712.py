@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from dataclasses import replace
+from typing import Any
 
 import pytest
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_utils.crypto import keccak
+from hf_infernet_stack.delegation import DelegatedSubscription
+from hf_infernet_stack.delegation import typed_message
 from infernet_devnode.chain.eip712 import SignedDelegation
 from infernet_devnode.chain.eip712 import delegation_digest
 from infernet_devnode.chain.eip712 import domain_separator
@@ -34,59 +38,13 @@ def test_domain_separator_matches_infernet_anvil() -> None:
     )
 
 
-def typed_data(sub: Subscription, nonce: int, expiry: int) -> dict[str, object]:
-    return {
-        "types": {
-            "EIP712Domain": [
-                {"name": "name", "type": "string"},
-                {"name": "version", "type": "string"},
-                {"name": "chainId", "type": "uint256"},
-                {"name": "verifyingContract", "type": "address"},
-            ],
-            "DelegateSubscription": [
-                {"name": "nonce", "type": "uint32"},
-                {"name": "expiry", "type": "uint32"},
-                {"name": "sub", "type": "Subscription"},
-            ],
-            "Subscription": [
-                {"name": "owner", "type": "address"},
-                {"name": "activeAt", "type": "uint32"},
-                {"name": "period", "type": "uint32"},
-                {"name": "frequency", "type": "uint32"},
-                {"name": "redundancy", "type": "uint16"},
-                {"name": "containerId", "type": "bytes32"},
-                {"name": "lazy", "type": "bool"},
-                {"name": "verifier", "type": "address"},
-                {"name": "paymentAmount", "type": "uint256"},
-                {"name": "paymentToken", "type": "address"},
-                {"name": "wallet", "type": "address"},
-            ],
-        },
-        "primaryType": "DelegateSubscription",
-        "domain": {
-            "name": "InfernetCoordinator",
-            "version": "1",
-            "chainId": CHAIN_ID,
-            "verifyingContract": COORDINATOR_ADDRESS,
-        },
-        "message": {
-            "nonce": nonce,
-            "expiry": expiry,
-            "sub": {
-                "owner": sub.owner,
-                "activeAt": sub.active_at,
-                "period": sub.period,
-                "frequency": sub.frequency,
-                "redundancy": sub.redundancy,
-                "containerId": sub.container_id,
-                "lazy": sub.lazy,
-                "verifier": sub.verifier,
-                "paymentAmount": sub.payment_amount,
-                "paymentToken": sub.payment_token,
-                "wallet": sub.wallet,
-            },
-        },
-    }
+def typed_data(sub: Subscription, nonce: int, expiry: int) -> dict[str, Any]:
+    """The message as the stack package's eth_account signer builds it (an oracle independent
+    of chain/eip712.py)."""
+    fields = {k: v for k, v in asdict(sub).items() if k != "id"}
+    return typed_message(
+        DelegatedSubscription(**fields), nonce, expiry, COORDINATOR_ADDRESS, CHAIN_ID
+    )
 
 
 def signed(key: str, sub: Subscription, nonce: int = 1, expiry: int = 2_000) -> SignedDelegation:

@@ -4,10 +4,10 @@ example node configs name."""
 
 from __future__ import annotations
 
-from chain_harness import NODE_KEY
-from chain_harness import Rpc
 from eth_account import Account
 from eth_utils.address import to_checksum_address
+from hf_infernet_stack.accounts import NODE_KEY
+from hf_infernet_stack.rpc import Rpc
 from infernet_devnode.chain.abi import Function
 
 # Ritual's infernet-anvil image: its deployer (anvil account #2) at nonces 0-5, then the node's

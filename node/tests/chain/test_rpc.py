@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from devnode_harness import free_port
+from hf_infernet_stack.processes import free_port
 from infernet_devnode.chain.rpc import ChainClient
 from infernet_devnode.chain.rpc import RpcUnavailable
 

@@ -1,76 +1,24 @@
-"""Chain-side facts and actions for the local stack: fixed addresses, keys, forge deploy scripts,
-artifacts from out/, and web3 access as a user of the contracts would have it."""
+"""Deploying on a chain: forge scripts (scripts/*.s.sol) and contracts from forge's artifacts
+(out/), sent through web3 as a user of the contracts would send them."""
 
 from __future__ import annotations
 
 import json
 import os
 import subprocess
-import time
 from collections.abc import Mapping
-from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from eth_abi.abi import encode
-from eth_account import Account
-from foundry import foundry_tool
 from web3 import Web3
-from web3.middleware import SignAndSendRawMiddlewareBuilder
 
-REPO = Path(__file__).resolve().parents[1]
-ARTIFACTS = REPO / "out"
-CONTAINER_ID = (
-    "hf_inference_client_service"  # the container id consumers hash and config.json names
-)
-CHAIN_ID = 31337  # anvil's default, which ritualnetwork/infernet-anvil:1.0.0 keeps
-
-# anvil's default accounts (mnemonic "test test ... junk"), in the roles of infernet-anvil's
-# deployment: #1 the node, #2 the deployer (docs/stack.md); #0 an ordinary user.
-USER_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"  # anvil #0
-NODE_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"  # anvil #1
-DEPLOYER_KEY = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a"  # anvil #2
-SIGNER_KEY = "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6"  # anvil #3
-USER_ADDRESS = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
-NODE_ADDRESS = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
-DEPLOYER_ADDRESS = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"
-SIGNER_ADDRESS = "0x90F79bf6EB2c4f870365E785982E1f101E93b906"
-
-
-@dataclass(frozen=True)
-class ProtocolAddresses:
-    """Where DeployProtocol.s.sol puts the protocol (anvil #2, nonces 0-5): infernet-anvil's."""
-
-    registry: str = "0x663F3ad617193148711d28f5334eE4Ed07016602"
-    coordinator: str = "0x2E983A1Ba5e8b38AAAeC4B440B9dDcFBf72E15d1"
-    inbox: str = "0x8438Ad1C834623CfF278AB6829a248E37C2D7E3f"
-    reader: str = "0xBC9129Dc0487fc2E169941C75aABC539f208fb01"
-    fee: str = "0x6e989C01a3e3A94C973A62280a72EC335598490e"
-    wallet_factory: str = "0xF6168876932289D073567f347121A267095f3DD6"
-    node_wallet: str = "0x60985ee8192B322c3CAbA97A9A9f7298bdc4335C"
-
-
-PROTOCOL = ProtocolAddresses()
-
-
-class DeployError(Exception):
-    """A forge script or a deployment check failed; names the step and the reason."""
-
-    def __init__(self, step: str, reason: str) -> None:
-        super().__init__(f"{step}: {reason}")
-        self.step = step
-        self.reason = reason
-
-
-def address_of(key: str) -> str:
-    """The account a private key signs for (checksummed)."""
-    return str(Account.from_key(key).address)
-
-
-def container_id_hash(container_id: str) -> bytes:
-    """containerId on-chain = keccak256(abi.encode(string)) (docs/contracts.md, wire formats)."""
-    return Web3.keccak(encode(["string"], [container_id]))
+from .accounts import CHAIN_ID
+from .accounts import DEPLOYER_ADDRESS
+from .accounts import PROTOCOL
+from .errors import DeployError
+from .foundry import foundry_tool
+from .repository import ARTIFACTS
+from .repository import REPO
 
 
 def forge_script(
@@ -148,17 +96,6 @@ def _forge_error(log: Path, start: int) -> str:
     return " / ".join(errors[-3:]) if errors else (lines[-1] if lines else "no output")
 
 
-def connect(rpc_url: str, keys: Sequence[str] = ()) -> Web3:
-    """web3 over HTTP; transactions from the accounts of `keys` are signed here, so they work on
-    any chain, not only on anvil's unlocked accounts."""
-    w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 30}))
-    if keys:
-        w3.middleware_onion.inject(
-            SignAndSendRawMiddlewareBuilder.build(list(keys)), name="signing", layer=0
-        )
-    return w3
-
-
 def check_protocol(w3: Web3) -> None:
     """Every fixed address holds code and the Registry points at the others."""
     for name, address in vars(PROTOCOL).items():
@@ -216,17 +153,3 @@ def deploy_contract(w3: Web3, contract: str, *args: Any, sender: str = DEPLOYER_
     """Deploy from the artifact and return the bound contract (sender: an account anvil unlocks
     or one `connect` signs for)."""
     return deployed(w3, *send_deployment(w3, contract, *args, sender=sender))
-
-
-def wait_for(what: str, check: Any, timeout_s: float) -> Any:
-    """Poll `check()` with capped backoff until it returns something truthy."""
-    deadline = time.monotonic() + timeout_s
-    delay = 0.05
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what}: not seen within {timeout_s:.0f} s")
-        time.sleep(delay)
-        delay = min(delay * 2, 0.5)

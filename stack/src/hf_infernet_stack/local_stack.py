@@ -1,7 +1,7 @@
 """Starting and stopping the local stack's components: anvil, the protocol and sample consumers
 (forge scripts), the offline HF backend, the HF service and the devnode.
 
-Library (used by e2e/ and the demo; `stack.py up` is the command line over it):
+Library (used by e2e/ and the demo; `scripts/stack.py up` is the command line over it):
 
     with Stack(StackConfig.with_free_ports(run_dir)) as stack:
         stack.urls.node, stack.consumers["HFCallbackConsumer"], ...
@@ -26,28 +26,36 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-import onchain
-from foundry import ANVIL_STATE_ARGS
-from foundry import foundry_tool
-from processes import LOCALHOST
-from processes import RunningProcess
-from processes import ensure_port_free
-from processes import http_ok
-from processes import rpc_ok
-from processes import start_ticks
-from processes import stop_process
-from processes import wait_until
-from run_folder import clear_previous_run
-from run_folder import write_private
-from run_folder import write_state
-from stack_config import CONTAINER_ID
-from stack_config import REPO
-from stack_config import StackConfig
-from stack_config import Urls
-from stack_config import node_config
-from stack_description import Protocol
-from stack_description import StackDescription
 from web3 import Web3
+
+from .accounts import CHAIN_ID
+from .accounts import CONTAINER_ID
+from .accounts import DEPLOYER_KEY
+from .accounts import NODE_ADDRESS
+from .accounts import PROTOCOL
+from .description import Protocol
+from .description import StackDescription
+from .devnode import devnode_argv
+from .forge import check_protocol
+from .forge import forge_script
+from .foundry import ANVIL_STATE_ARGS
+from .foundry import foundry_tool
+from .processes import LOCALHOST
+from .processes import RunningProcess
+from .processes import ensure_port_free
+from .processes import spawn
+from .processes import stop_process
+from .processes import wait_until
+from .repository import REPO
+from .rest import http_ok
+from .rpc import connect
+from .rpc import rpc_ok
+from .run_folder import clear_previous_run
+from .run_folder import write_private
+from .run_folder import write_state
+from .stack_config import StackConfig
+from .stack_config import Urls
+from .stack_config import node_config
 
 STARTUP_DEADLINE_S = 60.0
 # solcjs compiles the protocol cold in minutes (docs/contracts.md); forge caches afterwards.
@@ -144,7 +152,7 @@ class Stack:
         """Stop one component (also used by e2e: container down, devnode restart)."""
         proc = self.processes.pop(name, None)
         if proc is not None:
-            stop_process(proc, self._children)
+            stop_process(proc, self._children.pop(proc.pid, None))
         self._save_state()
 
     def detach(self) -> None:
@@ -155,18 +163,7 @@ class Stack:
     def _spawn(
         self, name: str, argv: list[str], env: dict[str, str] | None = None
     ) -> RunningProcess:
-        log = self.log_dir / f"{name}.log"
-        with log.open("ab") as out:
-            popen = subprocess.Popen(
-                argv,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                cwd=REPO,
-                env=env,
-                start_new_session=True,
-            )
-        proc = RunningProcess(name, popen.pid, start_ticks(popen.pid) or 0, tuple(argv), str(log))
+        popen, proc = spawn(argv, self.log_dir / f"{name}.log", name=name, env=env, cwd=REPO)
         self._children[popen.pid] = popen
         self.processes[name] = proc
         self._save_state()  # recorded before waiting, so `down` finds it even if `up` dies now
@@ -205,26 +202,26 @@ class Stack:
         with self.step(
             "protocol: forge script DeployProtocol.s.sol as anvil #2 (compiles first if needed)"
         ):
-            onchain.forge_script(
+            forge_script(
                 "DeployProtocol.s.sol",
                 self.urls.rpc,
-                onchain.DEPLOYER_KEY,
+                DEPLOYER_KEY,
                 broadcast,
                 deploy_log,
                 COMPILE_DEADLINE_S,
             )
-            onchain.check_protocol(onchain.connect(self.urls.rpc))
+            check_protocol(connect(self.urls.rpc))
         if c.deploy_consumers:
             with self.step("sample consumers: forge script DeployConsumers.s.sol"):
-                created = onchain.forge_script(
+                created = forge_script(
                     "DeployConsumers.s.sol",
                     self.urls.rpc,
-                    onchain.DEPLOYER_KEY,
+                    DEPLOYER_KEY,
                     broadcast,
                     deploy_log,
                     COMPILE_DEADLINE_S,
                     # the consumers take deliveries from this stack's node only
-                    settings={"NODES": onchain.NODE_ADDRESS},
+                    settings={"NODES": NODE_ADDRESS},
                 )
                 self.consumers = {
                     tx["contractName"]: Web3.to_checksum_address(tx["contractAddress"])
@@ -274,7 +271,7 @@ class Stack:
         write_private(
             self.config_path, json.dumps(node_config(self.config, self.urls), indent=2) + "\n"
         )
-        argv = [venv_bin("infernet-devnode"), "--config", str(self.config_path)]
+        argv = devnode_argv(self.config_path)
         with self.step(f"devnode on {self.urls.node}"):
             self._start_and_wait("devnode", argv, lambda: http_ok(self.urls.node + "/health"))
 
@@ -286,10 +283,10 @@ class Stack:
             node_url=self.urls.node,
             service_url=self.urls.service,
             backend_url=self.urls.backend,
-            chain_id=onchain.CHAIN_ID,
+            chain_id=CHAIN_ID,
             block_time=self.config.block_time or None,
             container_id=CONTAINER_ID,
-            protocol=Protocol(**asdict(onchain.PROTOCOL)),
+            protocol=Protocol(**asdict(PROTOCOL)),
             consumers=self.consumers,
             launcher={
                 "run_dir": str(self.config.run_dir),
@@ -312,14 +309,14 @@ class Stack:
         lines = [
             "",
             "Local Infernet stack is up.",
-            f"  chain (anvil)      {u.rpc}   chain id {onchain.CHAIN_ID}",
+            f"  chain (anvil)      {u.rpc}   chain id {CHAIN_ID}",
             f"  devnode (REST)     {u.node}   GET /health, POST /api/jobs, GET /api/jobs?id=",
             f"  explorer           {u.node}/ui   jobs, subscriptions, deliveries (read-only)",
             f"  HF service         {u.service}   container id {CONTAINER_ID!r}",
             f"  HF backend         {u.backend or 'Hugging Face (HF_INF_TOKEN)'}",
             "  protocol:",
         ]
-        lines += [f"    {k:<16} {v}" for k, v in asdict(onchain.PROTOCOL).items()]
+        lines += [f"    {k:<16} {v}" for k, v in asdict(PROTOCOL).items()]
         if self.consumers:
             lines.append("  sample consumers:")
             lines += [f"    {k:<24} {v}" for k, v in self.consumers.items()]

@@ -1,7 +1,7 @@
 """The run folder of a stack (`.run/` for `make up`): stack.json, config.json, logs/, the devnode
 store and forge's broadcast records.
 
-stack.json is the stack's description (stack_description.py: what `make e2e STACK=` reads) plus,
+stack.json is the stack's description (description.py: what `make e2e STACK=` reads) plus,
 under "launcher", every process as soon as it starts (pid + kernel start time), so `down` stops
 exactly those processes even after a crash half-way through `up`, and never signals a recycled pid.
 """
@@ -14,12 +14,12 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from processes import RunningProcess
-from processes import is_alive
-from stack_config import Urls
-from stack_description import DescriptionError
-from stack_description import StackDescription
-from stack_description import read_description
+from .description import DescriptionError
+from .description import StackDescription
+from .description import read_description
+from .processes import RunningProcess
+from .processes import is_alive
+from .stack_config import Urls
 
 STATE_FILE = "stack.json"
 # Files holding keys (stack.json, the devnode's config.json) are readable by their owner only.

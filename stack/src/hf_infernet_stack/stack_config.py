@@ -1,25 +1,25 @@
 """What a local stack is made of: its ports, its URLs, and the devnode's config.json.
 
-Nothing here starts a process or writes a file: `components.Stack` starts what a `StackConfig`
-describes, and `stack.py up` builds one from its flags and the environment `make up` documents.
+Nothing here starts a process or writes a file: `local_stack.Stack` starts what a `StackConfig`
+describes, and `scripts/stack.py up` builds one from its flags and the environment `make up`
+documents.
 """
 
 from __future__ import annotations
 
 import os
-import socket
 from dataclasses import dataclass
 from dataclasses import field
 from pathlib import Path
 from typing import Any
 
-import onchain
-from processes import LOCALHOST
-
-REPO = Path(__file__).resolve().parents[1]
-DEFAULT_RUN_DIR = REPO / ".run"
-CONTAINER_ID = onchain.CONTAINER_ID
-PROOF_CONTAINER_ID = "hf_with_proofs"  # a second entry for the same service that claims proofs
+from .accounts import CONTAINER_ID
+from .accounts import NODE_KEY
+from .accounts import PROOF_CONTAINER_ID
+from .accounts import PROTOCOL
+from .devnode import devnode_config
+from .processes import LOCALHOST
+from .processes import free_ports
 
 # Infernet's own documentation uses these ports, so its examples work verbatim.
 DEFAULT_ANVIL_PORT = 8545
@@ -43,14 +43,7 @@ class Ports:
     @classmethod
     def free(cls) -> Ports:
         """Four ports the OS reports free right now (bind port 0)."""
-        socks = [socket.socket() for _ in range(4)]
-        try:
-            for s in socks:
-                s.bind((LOCALHOST, 0))
-            anvil, node, service, backend = (s.getsockname()[1] for s in socks)
-        finally:
-            for s in socks:
-                s.close()
+        anvil, node, service, backend = free_ports(4)
         return cls(anvil=anvil, node=node, service=service, backend=backend)
 
 
@@ -127,34 +120,17 @@ def _container(container_id: str, url: str, port: int, generates_proofs: bool) -
 
 
 def node_config(config: StackConfig, urls: Urls) -> dict[str, Any]:
-    """The devnode's config.json (Infernet Node 1.4 schema, docs/configuration.md)."""
+    """The stack's devnode config.json (docs/configuration.md): anvil #1 on the stack's chain."""
     containers = [_container(CONTAINER_ID, urls.service, config.ports.service, False)]
     if config.proof_container:
         containers.append(_container(PROOF_CONTAINER_ID, urls.service, config.ports.service, True))
-    return {
-        "log": {"path": str(config.run_dir / "infernet_node.log")},
-        "manage_containers": False,
-        "server": {
-            "host": LOCALHOST,  # devnode key: the local stack is not exposed to the network
-            "port": config.ports.node,
-            "rate_limit": {"num_requests": 10_000, "period": 60},
-        },
-        "chain": {
-            "enabled": True,
-            "trail_head_blocks": 0,
-            "rpc_url": urls.rpc,
-            "registry_address": onchain.PROTOCOL.registry,
-            "wallet": {"max_gas_limit": 4_000_000, "private_key": onchain.NODE_KEY},
-            "snapshot_sync": {
-                "sleep": 0.1,
-                "batch_size": 50,
-                "starting_sub_id": 0,
-                "sync_period": 0.2,
-            },
-        },
-        "startup_wait": 0.0,
-        "forward_stats": False,
-        "storage": {"path": str(config.run_dir / "devnode.sqlite")},
-        "explorer": {"enabled": True},  # devnode key: the read-only page at /ui
-        "containers": containers,
-    }
+    return devnode_config(
+        port=config.ports.node,
+        store=config.run_dir / "devnode.sqlite",
+        log=config.run_dir / "infernet_node.log",
+        containers=containers,
+        key=NODE_KEY,
+        rpc_url=urls.rpc,
+        registry=PROTOCOL.registry,
+        explorer=True,
+    )

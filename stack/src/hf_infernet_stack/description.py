@@ -14,12 +14,18 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import onchain
 from pydantic import BaseModel
 from pydantic import ConfigDict
 from pydantic import Field
 from pydantic import SecretStr
 from pydantic import ValidationError
+
+from .accounts import CHAIN_ID
+from .accounts import CONTAINER_ID
+from .accounts import DEPLOYER_KEY
+from .accounts import PROTOCOL
+from .accounts import SIGNER_KEY
+from .accounts import USER_KEY
 
 # A description is a few hundred bytes; anything far larger is not one.
 MAX_DESCRIPTION_BYTES = 64 * 1024
@@ -43,11 +49,11 @@ class Keys(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     # deploys the sample consumers (so it owns them) and starts recurring subscriptions
-    deployer: SecretStr = SecretStr(onchain.DEPLOYER_KEY)
+    deployer: SecretStr = SecretStr(DEPLOYER_KEY)
     # sends callback requests, as any user of a consumer would
-    user: SecretStr = SecretStr(onchain.USER_KEY)
+    user: SecretStr = SecretStr(USER_KEY)
     # the delegated consumers' off-chain signer (their getSigner())
-    signer: SecretStr = SecretStr(onchain.SIGNER_KEY)
+    signer: SecretStr = SecretStr(SIGNER_KEY)
 
 
 class Protocol(BaseModel):
@@ -75,11 +81,11 @@ class StackDescription(BaseModel):
     # the offline Hugging Face stand-in, when the stack has one the suite may reach (its fault
     # control lets tests make the backend fail); absent for a stack on Hugging Face itself
     backend_url: str | None = None
-    chain_id: int = onchain.CHAIN_ID
+    chain_id: int = CHAIN_ID
     # seconds per block, or None for automine (a block per transaction)
     block_time: float | None = Field(default=None, gt=0)
-    container_id: str = onchain.CONTAINER_ID
-    protocol: Protocol = Protocol(registry=onchain.PROTOCOL.registry)
+    container_id: str = CONTAINER_ID
+    protocol: Protocol = Protocol(registry=PROTOCOL.registry)
     # sample consumers already deployed (name -> address); the suite deploys what is missing
     consumers: dict[str, str] = {}
     keys: Keys = Keys()

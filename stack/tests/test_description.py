@@ -4,19 +4,18 @@ refused, and that keys never show in its repr."""
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-import onchain
-from stack_description import MAX_DESCRIPTION_BYTES
-from stack_description import DescriptionError
-from stack_description import StackDescription
-from stack_description import describe
-from stack_description import read_description
+from hf_infernet_stack.accounts import CHAIN_ID
+from hf_infernet_stack.accounts import CONTAINER_ID
+from hf_infernet_stack.accounts import PROTOCOL
+from hf_infernet_stack.accounts import SIGNER_KEY
+from hf_infernet_stack.description import MAX_DESCRIPTION_BYTES
+from hf_infernet_stack.description import DescriptionError
+from hf_infernet_stack.description import StackDescription
+from hf_infernet_stack.description import describe
+from hf_infernet_stack.description import read_description
 
 URLS = {
     "rpc_url": "http://127.0.0.1:8545",
@@ -40,10 +39,10 @@ def test_three_urls_describe_a_local_or_compose_stack(tmp_path: Path) -> None:
     described = read_description(_write(tmp_path, URLS))
 
     assert described.automine
-    assert described.chain_id == onchain.CHAIN_ID
-    assert described.protocol.registry == onchain.PROTOCOL.registry
-    assert described.container_id == onchain.CONTAINER_ID
-    assert described.keys.signer.get_secret_value() == onchain.SIGNER_KEY
+    assert described.chain_id == CHAIN_ID
+    assert described.protocol.registry == PROTOCOL.registry
+    assert described.container_id == CONTAINER_ID
+    assert described.keys.signer.get_secret_value() == SIGNER_KEY
     assert described.consumers == {}
 
 

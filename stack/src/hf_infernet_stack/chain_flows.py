@@ -1,4 +1,6 @@
-"""The four Infernet flows, driven the way a user drives them (REST, web3, eth-abi, EIP-712).
+"""Flows 2-4 (callback, recurring subscription, delegated subscription), driven through the
+sample consumers the way a contract user drives them (web3, eth-abi, EIP-712), each answer read
+from the consumer and checked against the delivery transaction's calldata.
 
 Shared by the demo (scripts/demo.py) and the e2e suite. Nothing here knows about processes:
 give it URLs and addresses.
@@ -6,302 +8,38 @@ give it URLs and addresses.
 
 from __future__ import annotations
 
-import json
 import math
-import time
-import urllib.error
-import urllib.request
-from dataclasses import asdict
 from dataclasses import dataclass
 from dataclasses import field
-from dataclasses import replace
-from enum import IntEnum
 from typing import Any
 
-from eth_abi.abi import decode
 from eth_abi.abi import encode
-from infernet_devnode.chain.eip712 import sign_delegation
-from infernet_devnode.chain.subscriptions import Subscription
-from onchain import CHAIN_ID
-from onchain import CONTAINER_ID
-from onchain import DEPLOYER_ADDRESS
-from onchain import NODE_ADDRESS
-from onchain import PROTOCOL
-from onchain import SIGNER_KEY
-from onchain import USER_ADDRESS as USER_ADDRESS
-from onchain import address_of
-from onchain import artifact
-from onchain import container_id_hash
-from onchain import deployed
-from onchain import send_deployment
-from onchain import wait_for
 from web3 import Web3
 from web3.contract import Contract
-from web3.logs import DISCARD as DISCARD
+from web3.logs import DISCARD
 
-SCORE_SCALE = 1_000_000  # on-chain scores are int(score * 1e6) (docs/contracts.md, wire formats)
-JOB_DEADLINE_S = 60.0
-ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
-
-
-class HFTaskId(IntEnum):
-    """Task ids, wire-compatible with infernet-ml's HFTaskId (docs/contracts.md, wire formats)."""
-
-    UNSET = 0
-    TEXT_GENERATION = 1
-    TEXT_CLASSIFICATION = 2
-    TOKEN_CLASSIFICATION = 3
-    SUMMARIZATION = 4
-
-
-TASKS = (
-    HFTaskId.TEXT_GENERATION,
-    HFTaskId.TEXT_CLASSIFICATION,
-    HFTaskId.TOKEN_CLASSIFICATION,
-    HFTaskId.SUMMARIZATION,
-)
-
-# One input per task: the examples of docs/service.md.
-PROMPTS = {
-    HFTaskId.TEXT_GENERATION: "Is the sky blue during a clear day?",
-    HFTaskId.TEXT_CLASSIFICATION: "Decentralizing AI using crypto is awesome!",
-    HFTaskId.TOKEN_CLASSIFICATION: "Ritual makes AI x crypto a great combination!",
-    HFTaskId.SUMMARIZATION: (
-        "Infernet lets smart contracts request off-chain compute from a network of nodes. A "
-        "consumer contract asks the Coordinator for a subscription, a node notices it, runs the "
-        "requested container, and delivers the output back on-chain in a transaction, where the "
-        "consumer's callback decodes and stores it."
-    ),
-}
-
-
-def offchain_data(task: HFTaskId, text: str, model: str = "") -> dict[str, Any]:
-    """The `data` of an off-chain job (docs/service.md: task ids and input fields)."""
-    field = "prompt" if task == HFTaskId.TEXT_GENERATION else "text"
-    data: dict[str, Any] = {"task_id": int(task), field: text}
-    if model:
-        data["model"] = model
-    return data
-
-
-def onchain_input(task: int, model: str, text: str) -> bytes:
-    """abi.encode(uint8 task, string model, string input), the consumers' request bytes."""
-    return encode(["uint8", "string", "string"], [task, model, text])
-
-
-# ---------------------------------------------------------------- answers
-
-
-@dataclass(frozen=True)
-class Answer:
-    """A decoded inference result: text (tasks 1, 4) or labels with scores (tasks 2, 3).
-
-    `words` are the entities' words of a token classification. Only the off-chain answer carries
-    them: on-chain, the service encodes labels and scores alone.
-    """
-
-    task: HFTaskId
-    text: str | None = None
-    labels: tuple[str, ...] = ()
-    scores: tuple[float, ...] = ()
-    words: tuple[str, ...] = ()
-
-    def show(self) -> str:
-        """One line a person can read: `'text'`, `POSITIVE 0.78, ...`, `Ritual -> ORG 0.96, ...`."""
-        if self.text is not None:
-            return repr(self.text)
-        if not self.labels:
-            return "(no labels)"
-        pairs = zip(self.labels, self.scores, strict=True)
-        shown = [f"{label} {score:.2f}" for label, score in pairs]
-        if self.words:
-            shown = [f"{word} -> {s}" for word, s in zip(self.words, shown, strict=True)]
-        return ", ".join(shown)
-
-    def with_words_of(self, offchain: Answer) -> Answer:
-        """This answer with the words of `offchain`, the same entities answered off-chain.
-
-        The entities match when their labels agree and their scores agree to the on-chain
-        precision (1e-6); otherwise this answer is returned unchanged.
-        """
-        same = bool(offchain.words) and (
-            offchain.labels == self.labels
-            # the service truncates to integers; back from the chain, round off float error
-            and [int(s * SCORE_SCALE) for s in offchain.scores]
-            == [round(s * SCORE_SCALE) for s in self.scores]
-        )
-        return replace(self, words=offchain.words) if same else self
-
-
-def decode_raw_output(task: HFTaskId, raw: bytes) -> Answer:
-    """raw_output: abi.encode(string) for tasks 1 and 4, (string[], uint256[]) for 2 and 3."""
-    if task in (HFTaskId.TEXT_GENERATION, HFTaskId.SUMMARIZATION):
-        (text,) = decode(["string"], raw)
-        return Answer(task, text=text)
-    labels, scores = decode(["string[]", "uint256[]"], raw)
-    return Answer(task, labels=tuple(labels), scores=tuple(s / SCORE_SCALE for s in scores))
-
-
-def decode_delivered_output(task: HFTaskId, output: bytes) -> Answer:
-    """Decode what the node delivers: abi.encode(bytes raw_output, bytes processed_output)."""
-    raw, _processed = decode(["bytes", "bytes"], output)
-    return decode_raw_output(task, raw)
-
-
-def answer_from_offchain(task: HFTaskId, output: Any) -> Answer:
-    """The service's off-chain `output`: Hugging Face's JSON shapes (docs/service.md)."""
-    if task == HFTaskId.TEXT_GENERATION:
-        return Answer(task, text=output if isinstance(output, str) else output["generated_text"])
-    if task == HFTaskId.SUMMARIZATION:
-        return Answer(task, text=output["summary_text"])
-    if task == HFTaskId.TEXT_CLASSIFICATION:
-        return Answer(
-            task,
-            labels=tuple(str(e["label"]) for e in output),
-            scores=tuple(float(e["score"]) for e in output),
-        )
-    return Answer(
-        task,
-        labels=tuple(str(e.get("entity_group", e.get("entity"))) for e in output),
-        scores=tuple(float(e["score"]) for e in output),
-        words=tuple(str(e["word"]).strip() for e in output)
-        if all("word" in e for e in output)
-        else (),
-    )
-
-
-# ---------------------------------------------------------------- node REST (flow 1, flow 4)
-
-
-class NodeHTTPError(Exception):
-    """The node answered with a non-2xx status; carries the status and the JSON body."""
-
-    def __init__(self, status: int, body: Any) -> None:
-        super().__init__(f"HTTP {status}: {body}")
-        self.status = status
-        self.body = body
-
-
-@dataclass(frozen=True)
-class NodeREST:
-    """The Infernet node REST API (docs/devnode.md) over plain HTTP."""
-
-    url: str
-
-    def _call(self, method: str, path: str, body: Any = None) -> Any:
-        data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(  # noqa: S310 (http URL of our own node)
-            self.url + path,
-            data=data,
-            method=method,
-            headers={"Content-Type": "application/json"},
-        )
-        try:
-            with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310
-                return json.loads(resp.read() or b"null")
-        except urllib.error.HTTPError as e:
-            payload = e.read()
-            try:
-                parsed = json.loads(payload)
-            except ValueError:
-                parsed = payload.decode(errors="replace")
-            raise NodeHTTPError(e.code, parsed) from None
-
-    def health(self) -> Any:
-        return self._call("GET", "/health")
-
-    def info(self) -> Any:
-        return self._call("GET", "/info")
-
-    def request_job(
-        self, data: dict[str, Any], container: str, requires_proof: bool = False
-    ) -> str:
-        body = {"containers": [container], "data": data, "requires_proof": requires_proof}
-        job_id: str = self._call("POST", "/api/jobs", body)["id"]
-        return job_id
-
-    def job(self, job_id: str) -> dict[str, Any] | None:
-        results = self._call("GET", f"/api/jobs?id={job_id}")
-        return results[0] if results else None
-
-    def wait_job(self, job_id: str, deadline_s: float = JOB_DEADLINE_S) -> dict[str, Any]:
-        """Poll GET /api/jobs?id= until the job leaves "running"."""
-        end = time.monotonic() + deadline_s
-        delay = 0.02
-        while True:
-            job = self.job(job_id)
-            if job is not None and job.get("status") != "running":
-                return job
-            if time.monotonic() > end:
-                raise TimeoutError(f"job {job_id} still running after {deadline_s:.0f} s: {job}")
-            time.sleep(delay)
-            delay = min(delay * 2, 0.25)
-
-    def request_delegated(
-        self, subscription: dict[str, Any], signature: dict[str, int], data: dict[str, Any]
-    ) -> Any:
-        body = {"subscription": subscription, "signature": signature, "data": data}
-        return self._call("POST", "/api/jobs", body)
-
-    def subscription_status(self, sub_id: int) -> Any:
-        """GET /api/subscriptions/{id}: the devnode's view of a subscription (extension)."""
-        return self._call("GET", f"/api/subscriptions/{sub_id}")
-
-    def delegation_status(self, owner: str, nonce: int) -> Any:
-        """GET /api/delegations/{owner}/{nonce}: what became of a delegated request (extension)."""
-        return self._call("GET", f"/api/delegations/{owner}/{nonce}")
-
-
-# ---------------------------------------------------------------- delegated subscriptions (flow 4)
-
-
-@dataclass(frozen=True)
-class DelegatedSubscription:
-    """The Subscription struct a delegated signer signs (docs/contracts.md, wire formats)."""
-
-    owner: str
-    active_at: int
-    period: int
-    frequency: int
-    redundancy: int
-    container_id: bytes  # keccak256(abi.encode(string)), not the string
-    lazy: bool = False
-    verifier: str = ZERO_ADDRESS
-    payment_amount: int = 0
-    payment_token: str = ZERO_ADDRESS
-    wallet: str = ZERO_ADDRESS
-
-    def subscription(self) -> Subscription:
-        """The devnode's Subscription (id 0: a delegated one has none until it is created)."""
-        return Subscription(id=0, **asdict(self))
-
-    def rest(self) -> dict[str, Any]:
-        """The node REST shape: snake_case, containers as 0x-hex bytes32."""
-        return self.subscription().as_json()
-
-
-def sign_delegated(
-    sub: DelegatedSubscription,
-    nonce: int,
-    expiry: int,
-    key: str,
-    coordinator: str,
-    chain_id: int,
-) -> dict[str, int]:
-    """EIP-712 DelegateSubscription signature, domain "InfernetCoordinator"/"1" (docs/contracts.md).
-
-    Signed with the devnode's own EIP-712 code (checked against eth_account in its tests).
-    """
-    signed = sign_delegation(
-        key,
-        sub.subscription(),
-        nonce=nonce,
-        expiry=expiry,
-        chain_id=chain_id,
-        coordinator=coordinator,
-    )
-    return {"nonce": nonce, "expiry": expiry, "v": signed.v, "r": signed.r, "s": signed.s}
-
+from .accounts import CHAIN_ID
+from .accounts import CONTAINER_ID
+from .accounts import DEPLOYER_ADDRESS
+from .accounts import NODE_ADDRESS
+from .accounts import PROTOCOL
+from .accounts import SIGNER_KEY
+from .accounts import USER_ADDRESS
+from .accounts import address_of
+from .accounts import container_id_hash
+from .codec import Answer
+from .codec import HFTaskId
+from .codec import answer_from_contract
+from .codec import decode_delivered_output
+from .codec import offchain_data
+from .delegation import DelegatedSubscription
+from .delegation import sign_delegated
+from .forge import artifact
+from .forge import deployed
+from .forge import send_deployment
+from .processes import wait_for
+from .rest import NodeHTTPError
+from .rest import NodeREST
 
 # ---------------------------------------------------------------- on-chain deliveries
 
@@ -361,14 +99,6 @@ TIMED_MIN_PERIOD_S = 6
 DELEGATION_EXPIRY_S = 3600
 # the sample consumers DeployConsumers.s.sol deploys, by contract name
 CONSUMERS = ("HFCallbackConsumer", "HFSubscriptionConsumer", "HFDelegatedConsumer")
-
-
-def answer_from_contract(task: HFTaskId, stored: Any) -> Answer:
-    """HFAnswerBook.getAnswer's tuple (task, node, redundancy, text, labels, scores)."""
-    _task, _node, _redundancy, text, labels, scores = stored
-    if task in (HFTaskId.TEXT_GENERATION, HFTaskId.SUMMARIZATION):
-        return Answer(task, text=text)
-    return Answer(task, labels=tuple(labels), scores=tuple(s / SCORE_SCALE for s in scores))
 
 
 @dataclass(frozen=True)
@@ -448,9 +178,9 @@ class ChainFlows:
 
         try:
             wait_for(
-                f"answer to subscription {sub_id} interval {interval}",
                 ready,
                 DELIVERY_DEADLINE_S + extra_s,
+                f"answer to subscription {sub_id} interval {interval}",
             )
         except TimeoutError as e:
             raise TimeoutError(f"{e}; the devnode says: {self.devnode_view(sub_id)}") from None
@@ -579,7 +309,7 @@ class ChainFlows:
             return int(self.coordinator.functions.delegateCreatedIds(key).call())
 
         sub_id: int = wait_for(
-            f"delegated subscription nonce {nonce}", created, DELIVERY_DEADLINE_S
+            created, DELIVERY_DEADLINE_S, f"delegated subscription nonce {nonce}"
         )
         return sub_id
 

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import stat
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from run_folder import PRIVATE_MODE
-from run_folder import write_private
+from hf_infernet_stack.run_folder import PRIVATE_MODE
+from hf_infernet_stack.run_folder import write_private
 
 
 def _mode(path: Path) -> int:

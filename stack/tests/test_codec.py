@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 from typing import Any
 
 from eth_abi.abi import encode
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from flows import SCORE_SCALE
-from flows import Answer
-from flows import HFTaskId
-from flows import answer_from_offchain
-from flows import decode_raw_output
+from hf_infernet_stack.codec import SCORE_SCALE
+from hf_infernet_stack.codec import Answer
+from hf_infernet_stack.codec import HFTaskId
+from hf_infernet_stack.codec import answer_from_offchain
+from hf_infernet_stack.codec import decode_raw_output
 
 TOKEN = HFTaskId.TOKEN_CLASSIFICATION
 ENTITIES: list[dict[str, Any]] = [
