@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from eth_abi.abi import encode as abi_encode
-from eth_keys.datatypes import PrivateKey
 from eth_keys.datatypes import Signature
 from eth_keys.exceptions import BadSignature
 from eth_utils.address import to_checksum_address
@@ -32,7 +31,6 @@ __all__ = [
     "delegation_digest",
     "domain_separator",
     "recover_signer",
-    "sign_delegation",
     "signature_problem",
 ]
 
@@ -104,31 +102,6 @@ def delegation_digest(
         )
     )
     return keccak(b"\x19\x01" + domain_separator(chain_id, coordinator) + struct_hash)
-
-
-def sign_delegation(
-    private_key: str,
-    sub: Subscription,
-    *,
-    nonce: int,
-    expiry: int,
-    chain_id: int,
-    coordinator: str,
-    data: dict[str, Any] | None = None,
-) -> SignedDelegation:
-    """Sign a DelegateSubscription as the owner's signer does (v as 27/28, like eth_account).
-
-    The node itself never signs; this is for clients of POST /api/jobs (scripts, tests).
-
-    Args:
-        private_key: the signer's 0x-hex secp256k1 key (the consumer's `getSigner()`).
-    """
-    key = PrivateKey(bytes.fromhex(private_key.removeprefix("0x")))
-    digest = delegation_digest(chain_id, coordinator, nonce, expiry, sub)
-    signature = key.sign_msg_hash(digest)
-    return SignedDelegation(
-        sub, nonce, expiry, signature.v + _V_OFFSET, signature.r, signature.s, dict(data or {})
-    )
 
 
 def recover_signer(digest: bytes, v: int, r: int, s: int) -> str | None:
