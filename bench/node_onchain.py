@@ -74,6 +74,7 @@ from hf_infernet_stack.consumers import Actor
 from hf_infernet_stack.consumers import created_id
 from hf_infernet_stack.consumers import deploy_callback_consumer
 from hf_infernet_stack.consumers import deploy_protocol
+from hf_infernet_stack.consumers import deploy_subscription_consumer
 from hf_infernet_stack.containers import EchoContainer
 from hf_infernet_stack.delegation import signed_delegated_request as delegated_request
 from hf_infernet_stack.devnode import Devnode
@@ -631,13 +632,7 @@ def main() -> None:
             deploy_protocol(rpc, Path(tmp) / "protocol")
             user = Actor(rpc, DEPLOYER_KEY)
             consumer = deploy_callback_consumer(user)
-            idle_consumer = user.deploy(
-                "HFSubscriptionConsumer",
-                "HFSubscriptionConsumer",
-                PROTOCOL.registry,
-                CONTAINER_ID,
-                ALLOWED_NODES,
-            )
+            idle_consumer = deploy_subscription_consumer(user)
             # Latency and burst: the node talks to anvil directly (the proxy shares this
             # process's GIL with the echo container and the polling, and would slow it down).
             node = Devnode(

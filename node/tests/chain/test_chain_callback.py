@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from chain_harness import running
 from hf_infernet_stack.accounts import CONTAINER_ID
-from hf_infernet_stack.accounts import PROTOCOL
-from hf_infernet_stack.consumers import ALLOWED_NODES
 from hf_infernet_stack.consumers import ANSWER_COUNT
 from hf_infernet_stack.consumers import REQUEST_COMPUTE
 from hf_infernet_stack.consumers import START_SUBSCRIPTION
@@ -13,6 +11,7 @@ from hf_infernet_stack.consumers import STOP_SUBSCRIPTION
 from hf_infernet_stack.consumers import TEXT_GENERATION
 from hf_infernet_stack.consumers import Actor
 from hf_infernet_stack.consumers import created_id
+from hf_infernet_stack.consumers import deploy_subscription_consumer
 from hf_infernet_stack.devnode import Devnode
 from hf_infernet_stack.processes import wait_for
 from hf_infernet_stack.rpc import Rpc
@@ -46,13 +45,7 @@ def test_callback_request_is_delivered_once(
 def test_recurring_subscription_delivers_every_interval_on_chain_time(
     rpc: Rpc, deployer: Actor, devnode: Devnode
 ) -> None:
-    consumer = deployer.deploy(
-        "HFSubscriptionConsumer",
-        "HFSubscriptionConsumer",
-        PROTOCOL.registry,
-        CONTAINER_ID,
-        ALLOWED_NODES,
-    )
+    consumer = deploy_subscription_consumer(deployer)
     receipt = deployer.transact(
         consumer, START_SUBSCRIPTION, TEXT_GENERATION, "", ["a", "b"], 3, PERIOD_S, 1, False
     )
@@ -74,13 +67,7 @@ def test_recurring_subscription_delivers_every_interval_on_chain_time(
 
 
 def test_cancelled_subscription_stops(rpc: Rpc, deployer: Actor, devnode: Devnode) -> None:
-    consumer = deployer.deploy(
-        "HFSubscriptionConsumer",
-        "HFSubscriptionConsumer",
-        PROTOCOL.registry,
-        CONTAINER_ID,
-        ALLOWED_NODES,
-    )
+    consumer = deploy_subscription_consumer(deployer)
     sub_id = created_id(
         deployer.transact(
             consumer, START_SUBSCRIPTION, TEXT_GENERATION, "", ["a"], 5, PERIOD_S, 1, False
@@ -104,13 +91,7 @@ def test_cancelled_subscription_stops(rpc: Rpc, deployer: Actor, devnode: Devnod
 def test_lazy_subscription_is_delivered_through_the_inbox(
     rpc: Rpc, deployer: Actor, devnode: Devnode
 ) -> None:
-    consumer = deployer.deploy(
-        "HFSubscriptionConsumer",
-        "HFSubscriptionConsumer",
-        PROTOCOL.registry,
-        CONTAINER_ID,
-        ALLOWED_NODES,
-    )
+    consumer = deploy_subscription_consumer(deployer)
     with running(devnode):
         sub_id = created_id(
             deployer.transact(

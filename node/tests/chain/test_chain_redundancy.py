@@ -10,16 +10,14 @@ from typing import Any
 
 from chain_harness import running
 from chain_harness import second_node
-from hf_infernet_stack.accounts import CONTAINER_ID
-from hf_infernet_stack.accounts import PROTOCOL
 from hf_infernet_stack.accounts import SIGNER_KEY
-from hf_infernet_stack.consumers import ALLOWED_NODES
 from hf_infernet_stack.consumers import ANSWER_COUNT
 from hf_infernet_stack.consumers import START_SUBSCRIPTION
 from hf_infernet_stack.consumers import TEXT_GENERATION
 from hf_infernet_stack.consumers import Actor
 from hf_infernet_stack.consumers import created_id
 from hf_infernet_stack.consumers import delegate_created_id
+from hf_infernet_stack.consumers import deploy_subscription_consumer
 from hf_infernet_stack.delegation import signed_delegated_request as delegated_request
 from hf_infernet_stack.devnode import Devnode
 from hf_infernet_stack.processes import wait_for
@@ -50,13 +48,7 @@ def test_explorer_lists_every_node_that_answered_each_interval(
 ) -> None:
     devnode.explorer = True
     second = second_node(devnode, tmp_path / "second", explorer=True)
-    consumer = deployer.deploy(
-        "HFSubscriptionConsumer",
-        "HFSubscriptionConsumer",
-        PROTOCOL.registry,
-        CONTAINER_ID,
-        ALLOWED_NODES,
-    )
+    consumer = deploy_subscription_consumer(deployer)
     sub_id = created_id(
         deployer.transact(
             consumer, START_SUBSCRIPTION, TEXT_GENERATION, "", ["a"], 2, PERIOD_S, REDUNDANCY, False

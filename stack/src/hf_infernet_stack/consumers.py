@@ -149,6 +149,17 @@ def deploy_callback_consumer(owner: Actor) -> str:
     )
 
 
+def deploy_subscription_consumer(owner: Actor) -> str:
+    """An HFSubscriptionConsumer owned by `owner`, taking deliveries from the test nodes."""
+    return owner.deploy(
+        "HFSubscriptionConsumer",
+        "HFSubscriptionConsumer",
+        PROTOCOL.registry,
+        CONTAINER_ID,
+        ALLOWED_NODES,
+    )
+
+
 def created_id(receipt: dict[str, Any]) -> int:
     """Subscription id from the Coordinator's SubscriptionCreated log in a receipt."""
     topic = "0x" + SUBSCRIPTION_CREATED.hex().removeprefix("0x")
