@@ -41,6 +41,25 @@ STACK_CLI = [sys.executable, str(REPO / "scripts" / "stack.py")]
 CLI_TIMEOUT_S = 300
 
 
+def stack_cli(run_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """scripts/stack.py with the run folder `run_dir`, as `make up` / `make down` run it."""
+    return subprocess.run(
+        [*STACK_CLI, "--run-dir", str(run_dir), *args],
+        capture_output=True,
+        text=True,
+        timeout=CLI_TIMEOUT_S,
+        check=False,
+    )
+
+
+def down(run_dir: Path, recorded: list[RunningProcess]) -> subprocess.CompletedProcess[str]:
+    """`down`, then whatever it left is stopped anyway: a broken `down` leaves no process."""
+    stopped = stack_cli(run_dir, "down")
+    for proc in recorded:
+        stop_process(proc)
+    return stopped
+
+
 @pytest.fixture
 def listener() -> Iterator[int]:
     with socket.socket() as s:
@@ -242,17 +261,9 @@ def test_up_serves_the_suite_through_its_description_and_down_leaves_nothing(tmp
         assert recorded_processes(tmp_path) == recorded
         assert all(is_alive(p) for p in recorded)
     finally:
-        down = subprocess.run(
-            [*STACK_CLI, *run_dir, "down"],
-            capture_output=True,
-            text=True,
-            timeout=CLI_TIMEOUT_S,
-            check=False,
-        )
-        for proc in recorded:  # never leave processes behind, even if `down` is broken
-            stop_process(proc)
+        stopped = down(tmp_path, recorded)
 
-    assert down.returncode == 0, down.stderr
+    assert stopped.returncode == 0, stopped.stderr
     assert not [p.name for p in recorded if is_alive(p)]
     assert recorded_processes(tmp_path) == []
 
@@ -293,18 +304,11 @@ def test_up_with_three_nodes_describes_each_and_down_stops_them_all(tmp_path: Pa
         f"--backend-port={ports.backend}",
         "--nodes=3",
     ]
-    run_dir = ["--run-dir", str(tmp_path)]
     for port in Ports.following(ports.node, 3):  # the further nodes take the next ports
         with socket.socket() as s:
             if s.connect_ex((LOCALHOST, port)) == 0:
                 pytest.skip(f"port {port} after the free node port is taken")
-    up = subprocess.run(
-        [*STACK_CLI, *run_dir, "up", *argv],
-        capture_output=True,
-        text=True,
-        timeout=CLI_TIMEOUT_S,
-        check=False,
-    )
+    up = stack_cli(tmp_path, "up", *argv)
     recorded = recorded_processes(tmp_path)
     try:
         assert up.returncode == 0, up.stdout + up.stderr
@@ -330,28 +334,14 @@ def test_up_with_three_nodes_describes_each_and_down_stops_them_all(tmp_path: Pa
         for n in described.nodes:
             assert consumer.functions.isAllowedNode(n.address).call()
     finally:
-        down = subprocess.run(
-            [*STACK_CLI, *run_dir, "down"],
-            capture_output=True,
-            text=True,
-            timeout=CLI_TIMEOUT_S,
-            check=False,
-        )
-        for proc in recorded:  # never leave processes behind, even if `down` is broken
-            stop_process(proc)
+        stopped = down(tmp_path, recorded)
 
-    assert down.returncode == 0, down.stderr
+    assert stopped.returncode == 0, stopped.stderr
     assert not [p.name for p in recorded if is_alive(p)]
 
 
 def test_a_number_of_nodes_the_stack_has_no_keys_for_is_refused(tmp_path: Path):
-    refused = subprocess.run(
-        [*STACK_CLI, "--run-dir", str(tmp_path), "up", "--nodes=4"],
-        capture_output=True,
-        text=True,
-        timeout=CLI_TIMEOUT_S,
-        check=False,
-    )
+    refused = stack_cli(tmp_path, "up", "--nodes=4")
 
     assert refused.returncode == 2
     assert "NODES=4" in refused.stderr
