@@ -212,11 +212,13 @@ class ChainFlows:
 
     def answered_by(self, task: HFTaskId, sub_id: int, interval: int) -> dict[str, str]:
         """Who answered the interval and what (each delivery's calldata, decoded), when more than
-        one node was asked to: "answered by 0x...": answer."""
+        one node was asked to: "interval k answered by 0x...": answer."""
         if self.redundancy == 1:
             return {}
         return {
-            f"answered by {d.node}": decode_delivered_output(task, d.output).show()
+            f"interval {interval} answered by {d.node}": decode_delivered_output(
+                task, d.output
+            ).show()
             for d in deliveries(self.w3, self.coordinator, sub_id)
             if d.interval == interval
         }
