@@ -207,6 +207,7 @@ def test_up_serves_the_suite_through_its_description_and_down_leaves_nothing(tmp
         f"--node-port={ports.node}",
         f"--service-port={ports.service}",
         f"--backend-port={ports.backend}",
+        "--nodes=1",  # whatever NODES this run was given
     ]
     run_dir = ["--run-dir", str(tmp_path)]
     # a store left by an earlier stack must not be reused against the fresh chain
