@@ -35,7 +35,7 @@ CHROMIUM := /usr/bin/chromium
 PY_LINT_PATHS := service node stack e2e bench scripts
 
 .PHONY: help setup client build fmt lint test check-toolchain test-contracts test-examples test-service \
-	test-node e2e e2e-compose deploy-protocol deploy request up down logs demo explorer-screenshot bench backend serve \
+	test-node e2e e2e-nodes e2e-compose deploy-protocol deploy request up down logs demo explorer-screenshot bench backend serve \
 	images base-image compose-up compose-down clean clean-all
 
 help: ## list the targets
@@ -109,7 +109,7 @@ lint: setup ## ruff + mypy + forge fmt --check
 
 # ---------------------------------------------------------------- tests
 
-test: lint check-toolchain test-contracts test-examples test-service test-node e2e e2e-compose ## everything CI runs
+test: lint check-toolchain test-contracts test-examples test-service test-node e2e e2e-nodes e2e-compose ## everything CI runs
 
 # FORGE_TEST_ARGS: extra `forge test` arguments, e.g. `--match-contract X` or `--root DIR`.
 test-contracts: setup ## forge tests
@@ -153,6 +153,11 @@ e2e: build $(CLIENT_STAMP) $(CHROMIUM)
 endif
 	@INFERNET_CLIENT_BIN=$(CURDIR)/$(CLIENT_VENV)/bin STACK="$(STACK)" $(PY) scripts/run_e2e.py
 
+# The redundancy tests (e2e/test_redundancy.py) on a local stack of two devnodes, which the
+# one-node runs above skip. NODES=n also gives `make e2e` a stack of n nodes.
+e2e-nodes: build $(CLIENT_STAMP) ## end-to-end redundancy tests on a local stack of two nodes (NODES=2)
+	INFERNET_CLIENT_BIN=$(CURDIR)/$(CLIENT_VENV)/bin NODES=2 STACK= $(PY) -m pytest e2e/test_redundancy.py
+
 # The same suite against the compose network, built and started by scripts/run_e2e.py; where no
 # Docker engine answers it says so in one line and passes, except in CI (CI set), where it fails.
 e2e-compose: $(VENV_STAMP) $(CHROMIUM) ## end-to-end suite against the compose network (make e2e STACK=compose)
@@ -179,8 +184,9 @@ request: build ## send one request to HFCallbackConsumer on RPC_URL (TASK, MODEL
 # ---------------------------------------------------------------- local stack
 
 # Ports: ANVIL_PORT NODE_PORT SERVICE_PORT BACKEND_PORT; BLOCK_TIME=S for timed blocks;
-# HF_INF_TOKEN (without OFFLINE=1) uses Hugging Face; RUN_DIR (default .run) holds its state.
-up: build ## start anvil + protocol + consumers + HF backend + service + devnode (state in .run/)
+# HF_INF_TOKEN (without OFFLINE=1) uses Hugging Face; RUN_DIR (default .run) holds its state;
+# NODES=n (1-3) devnodes, the further ones on NODE_PORT+1, +2 (docs/stack.md).
+up: build ## start anvil + protocol + consumers + HF backend + service + devnode(s) (NODES=n; state in .run/)
 	$(PY) scripts/stack.py up
 
 down: ## stop exactly what `make up` started
@@ -189,7 +195,7 @@ down: ## stop exactly what `make up` started
 logs: ## follow the logs of the stack started by `make up`
 	$(PY) scripts/stack.py logs --follow
 
-demo: build ## bring the stack up, run every flow for every task, print the answers (KEEP=1 keeps it up)
+demo: build ## bring the stack up, run every flow for every task, print the answers (KEEP=1, NODES=2)
 	$(PY) scripts/demo.py
 
 explorer-screenshot: build $(CHROMIUM) ## a stack on free ports, the demo's flows, then docs/explorer.png of GET /ui

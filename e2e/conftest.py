@@ -18,7 +18,9 @@ from hf_infernet_stack.description import StackDescription
 from hf_infernet_stack.local_stack import Stack
 from hf_infernet_stack.processes import log_tail
 from hf_infernet_stack.rest import NodeREST
+from hf_infernet_stack.stack_config import NodesError
 from hf_infernet_stack.stack_config import StackConfig
+from hf_infernet_stack.stack_config import node_count
 from target import Target
 from target import description_from
 from web3 import Web3
@@ -48,8 +50,11 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_report_header(config: pytest.Config) -> str:
     described = config.stash.get(_DESCRIBED, None)
     if described is None:
-        return "stack: started by this session (free ports)"
-    return f"stack: described, node {described.node_url}, chain {described.rpc_url}"
+        return f"stack: started by this session (free ports, NODES={os.environ.get('NODES') or 1})"
+    return (
+        f"stack: described, node {described.node_url} ({len(described.node_urls)} in all), "
+        f"chain {described.rpc_url}"
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -73,8 +78,12 @@ def target(
     for name in _ENV_OVERRIDES:
         os.environ.pop(name, None)
     run_dir = tmp_path_factory.mktemp("stack")
+    try:  # NODES=n: that many devnodes (`make e2e-nodes` runs the redundancy tests on two)
+        nodes = node_count(os.environ.get("NODES") or 1)
+    except NodesError as e:
+        pytest.exit(str(e), returncode=2)
     config = StackConfig.with_free_ports(
-        run_dir, deploy_consumers=False, quiet=True, proof_container=True
+        run_dir, nodes=nodes, deploy_consumers=False, quiet=True, proof_container=True
     )
     running = Stack(config)
     try:

@@ -21,6 +21,7 @@ from aiohttp import web
 from hf_infernet_stack.accounts import NODE_ADDRESS
 from hf_infernet_stack.description import read_description
 from hf_infernet_stack.errors import StackError
+from hf_infernet_stack.forge import artifact
 from hf_infernet_stack.local_stack import Stack
 from hf_infernet_stack.processes import LOCALHOST
 from hf_infernet_stack.processes import RunningProcess
@@ -28,13 +29,35 @@ from hf_infernet_stack.processes import is_alive
 from hf_infernet_stack.processes import start_ticks
 from hf_infernet_stack.processes import stop_process
 from hf_infernet_stack.repository import REPO
+from hf_infernet_stack.rest import Http
+from hf_infernet_stack.rpc import connect
 from hf_infernet_stack.run_folder import STATE_FILE
 from hf_infernet_stack.run_folder import recorded_processes
 from hf_infernet_stack.stack_config import Ports
 from hf_infernet_stack.stack_config import StackConfig
+from web3 import Web3
 
 STACK_CLI = [sys.executable, str(REPO / "scripts" / "stack.py")]
 CLI_TIMEOUT_S = 300
+
+
+def stack_cli(run_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """scripts/stack.py with the run folder `run_dir`, as `make up` / `make down` run it."""
+    return subprocess.run(
+        [*STACK_CLI, "--run-dir", str(run_dir), *args],
+        capture_output=True,
+        text=True,
+        timeout=CLI_TIMEOUT_S,
+        check=False,
+    )
+
+
+def down(run_dir: Path, recorded: list[RunningProcess]) -> subprocess.CompletedProcess[str]:
+    """`down`, then whatever it left is stopped anyway: a broken `down` leaves no process."""
+    stopped = stack_cli(run_dir, "down")
+    for proc in recorded:
+        stop_process(proc)
+    return stopped
 
 
 @pytest.fixture
@@ -184,6 +207,7 @@ def test_up_serves_the_suite_through_its_description_and_down_leaves_nothing(tmp
         f"--node-port={ports.node}",
         f"--service-port={ports.service}",
         f"--backend-port={ports.backend}",
+        "--nodes=1",  # whatever NODES this run was given
     ]
     run_dir = ["--run-dir", str(tmp_path)]
     # a store left by an earlier stack must not be reused against the fresh chain
@@ -238,17 +262,9 @@ def test_up_serves_the_suite_through_its_description_and_down_leaves_nothing(tmp
         assert recorded_processes(tmp_path) == recorded
         assert all(is_alive(p) for p in recorded)
     finally:
-        down = subprocess.run(
-            [*STACK_CLI, *run_dir, "down"],
-            capture_output=True,
-            text=True,
-            timeout=CLI_TIMEOUT_S,
-            check=False,
-        )
-        for proc in recorded:  # never leave processes behind, even if `down` is broken
-            stop_process(proc)
+        stopped = down(tmp_path, recorded)
 
-    assert down.returncode == 0, down.stderr
+    assert stopped.returncode == 0, stopped.stderr
     assert not [p.name for p in recorded if is_alive(p)]
     assert recorded_processes(tmp_path) == []
 
@@ -275,3 +291,59 @@ def test_backend_choice_and_the_token_stays_out_of_state(
     assert ("HF_INF_ENDPOINT" in service_env) is offline
     assert service_env.get("HF_INF_TOKEN") == (None if offline else "hf_secret_e2e")
     assert "hf_secret_e2e" not in json.dumps(stack.state()) + repr(stack.config) + stack.summary()
+
+
+@pytest.mark.own_stack("starts a stack of three nodes of its own")
+def test_up_with_three_nodes_describes_each_and_down_stops_them_all(tmp_path: Path):
+    """`make up NODES=3`: three devnodes, each with its own key, Wallet, port and store, listed
+    in the description the default first; the sample consumers allow all three."""
+    ports = Ports.free(3)
+    argv = [
+        f"--anvil-port={ports.anvil}",
+        f"--node-port={ports.node}",
+        f"--service-port={ports.service}",
+        f"--backend-port={ports.backend}",
+        "--nodes=3",
+    ]
+    for port in Ports.following(ports.node, 3):  # the further nodes take the next ports
+        with socket.socket() as s:
+            if s.connect_ex((LOCALHOST, port)) == 0:
+                pytest.skip(f"port {port} after the free node port is taken")
+    up = stack_cli(tmp_path, "up", *argv)
+    recorded = recorded_processes(tmp_path)
+    try:
+        assert up.returncode == 0, up.stdout + up.stderr
+        assert {p.name for p in recorded} == {
+            "anvil", "backend", "service", "devnode", "devnode-2", "devnode-3"
+        }  # fmt: skip
+        described = read_description(tmp_path / STATE_FILE)
+        assert described.node_urls[0] == described.node_url
+        assert [n.url for n in described.nodes] == [
+            f"http://{LOCALHOST}:{port}" for port in (ports.node, *Ports.following(ports.node, 3))
+        ]
+        for n in described.nodes:  # each node says who it is: the account described
+            info = Http(n.url).get("/info").parsed()
+            assert info["chain"]["address"] == n.address
+        assert len({n.address for n in described.nodes}) == 3
+        assert len({n.payment_address for n in described.nodes}) == 3
+        assert len(list(tmp_path.glob("devnode*.sqlite"))) == 3
+        w3 = connect(described.rpc_url)
+        consumer = w3.eth.contract(
+            address=Web3.to_checksum_address(described.consumers["HFCallbackConsumer"]),
+            abi=artifact("HFCallbackConsumer")["abi"],
+        )
+        for n in described.nodes:
+            assert consumer.functions.isAllowedNode(n.address).call()
+    finally:
+        stopped = down(tmp_path, recorded)
+
+    assert stopped.returncode == 0, stopped.stderr
+    assert not [p.name for p in recorded if is_alive(p)]
+
+
+def test_a_number_of_nodes_the_stack_has_no_keys_for_is_refused(tmp_path: Path):
+    refused = stack_cli(tmp_path, "up", "--nodes=4")
+
+    assert refused.returncode == 2
+    assert "NODES=4" in refused.stderr
+    assert recorded_processes(tmp_path) == []

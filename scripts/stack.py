@@ -35,6 +35,7 @@ from hf_infernet_stack.stack_config import DEFAULT_ANVIL_PORT
 from hf_infernet_stack.stack_config import DEFAULT_BACKEND_PORT
 from hf_infernet_stack.stack_config import DEFAULT_NODE_PORT
 from hf_infernet_stack.stack_config import DEFAULT_SERVICE_PORT
+from hf_infernet_stack.stack_config import NodesError
 from hf_infernet_stack.stack_config import Ports
 from hf_infernet_stack.stack_config import StackConfig
 from hf_infernet_stack.stack_config import env_int
@@ -50,7 +51,12 @@ def cmd_up(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-    defaults = StackConfig.from_env(run_dir)
+    try:
+        defaults = StackConfig.from_env(run_dir)
+        more_nodes = Ports.following(args.node_port, args.nodes)
+    except NodesError as e:
+        print(f"stack: {e}", file=sys.stderr)
+        return 2
     config = replace(
         defaults,
         ports=Ports(
@@ -58,6 +64,7 @@ def cmd_up(args: argparse.Namespace) -> int:
             node=args.node_port,
             service=args.service_port,
             backend=args.backend_port,
+            more_nodes=more_nodes,
         ),
         block_time=args.block_time,
         service_workers=args.workers,
@@ -129,6 +136,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=float,
         default=float(os.environ.get("BLOCK_TIME") or 0) or None,
         help="seconds per block (default: automine, a block per transaction)",
+    )
+    up.add_argument(
+        "--nodes",
+        type=str,
+        default=os.environ.get("NODES") or "1",
+        help="how many devnodes (1-3): the first on --node-port, the others on the next ports",
     )
     up.add_argument("--workers", type=int, default=env_int("SERVICE_WORKERS", 1))
     up.set_defaults(run=cmd_up)

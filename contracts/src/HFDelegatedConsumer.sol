@@ -15,7 +15,26 @@ import {HFNodeAllowlist} from "./HFNodeAllowlist.sol";
 ///      recorded with task 0 and decoded by their shape: text (tasks 1, 4) or labels (tasks 2, 3).
 ///      Only the nodes on its allowlist may deliver: whoever holds a signed subscription could
 ///      otherwise submit it with an output of their own.
+///      A recurring delegated subscription's first interval runs on the signed request's data; its
+///      later intervals are read from `getContainerInputs` like any subscription's (Infernet Node
+///      1.4 picks them up through its ordinary sync), so the owner sets their input once the
+///      first delivery has created the subscription (`setSubscriptionInput`); without one, the
+///      input is empty and the service refuses it.
 contract HFDelegatedConsumer is BaseConsumer, Delegator, HFAnswerBook, HFNodeAllowlist {
+    /*//////////////////////////////////////////////////////////////
+                                MUTABLE
+    //////////////////////////////////////////////////////////////*/
+
+    /// @notice subscriptionId => the encoded input of its later intervals (HFInference.encodeInput)
+    mapping(uint32 => bytes) private subscriptionInputs;
+
+    /*//////////////////////////////////////////////////////////////
+                                 EVENTS
+    //////////////////////////////////////////////////////////////*/
+
+    /// @notice Emitted when the owner sets the input of a subscription's later intervals.
+    event SubscriptionInputSet(uint32 indexed subscriptionId, uint8 task);
+
     /*//////////////////////////////////////////////////////////////
                               CONSTRUCTOR
     //////////////////////////////////////////////////////////////*/
@@ -51,6 +70,17 @@ contract HFDelegatedConsumer is BaseConsumer, Delegator, HFAnswerBook, HFNodeAll
         );
     }
 
+    /// @notice What a node reads for an interval a signed request did not carry: the input the
+    ///         owner set for the subscription, or nothing.
+    function getContainerInputs(uint32 subscriptionId, uint32, uint32, address)
+        external
+        view
+        override
+        returns (bytes memory)
+    {
+        return subscriptionInputs[subscriptionId];
+    }
+
     /*//////////////////////////////////////////////////////////////
                                 FUNCTIONS
     //////////////////////////////////////////////////////////////*/
@@ -58,5 +88,21 @@ contract HFDelegatedConsumer is BaseConsumer, Delegator, HFAnswerBook, HFNodeAll
     /// @notice Rotates the delegated signer; subscriptions created earlier stay valid.
     function updateSigner(address newSigner) external onlyOwner {
         _updateSigner(newSigner);
+    }
+
+    /// @notice Sets what the service is asked in `subscriptionId`'s later intervals.
+    /// @param subscriptionId the Coordinator's id (`delegateCreatedIds` once it is created)
+    /// @param task HF task id (1-4)
+    /// @param model model id ("" = default)
+    /// @param input prompt or text
+    function setSubscriptionInput(
+        uint32 subscriptionId,
+        uint8 task,
+        string calldata model,
+        string calldata input
+    ) external onlyOwner {
+        // encodeInput reverts UnsupportedTask for a task the service would reject
+        subscriptionInputs[subscriptionId] = HFInference.encodeInput(task, model, input);
+        emit SubscriptionInputSet(subscriptionId, task);
     }
 }

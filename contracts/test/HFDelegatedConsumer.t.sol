@@ -114,6 +114,29 @@ contract HFDelegatedConsumerTest is HFConsumerTest {
         assertEq(CONSUMER.getAnswer(1, 1).text, "rotated");
     }
 
+    /// @notice A recurring subscription's later intervals read the input its owner set, encoded as
+    ///         the service reads on-chain inputs; only the owner sets it, for a task the service has.
+    function test_setSubscriptionInput_servesLaterIntervals() public {
+        assertEq(CONSUMER.getContainerInputs(1, 2, 0, ALICE), "");
+
+        vm.expectRevert(Ownable.Unauthorized.selector);
+        vm.prank(ALICE);
+        CONSUMER.setSubscriptionInput(1, HFInference.SUMMARIZATION, "", "text");
+        vm.expectRevert(
+            abi.encodeWithSelector(HFInference.UnsupportedTask.selector, HFInference.TASK_UNSET)
+        );
+        CONSUMER.setSubscriptionInput(1, HFInference.TASK_UNSET, "", "text");
+
+        vm.expectEmit(address(CONSUMER));
+        emit HFDelegatedConsumer.SubscriptionInputSet(1, HFInference.SUMMARIZATION);
+        CONSUMER.setSubscriptionInput(1, HFInference.SUMMARIZATION, "", "text");
+        assertEq(
+            CONSUMER.getContainerInputs(1, 2, 0, ALICE),
+            abi.encode(HFInference.SUMMARIZATION, "", "text")
+        );
+        assertEq(CONSUMER.getContainerInputs(2, 2, 0, ALICE), "");
+    }
+
     /// @notice Whoever holds a signed subscription cannot deliver it with an output of their own:
     ///         only the consumer's nodes can, and the subscription is then still the node's to create.
     function test_deliverComputeDelegatee_refusesStrangers() public {

@@ -125,3 +125,34 @@ def test_the_description_is_frozen() -> None:
 
     with pytest.raises(ValueError, match="frozen"):
         described.rpc_url = "http://elsewhere"  # type: ignore[misc]
+
+
+def test_a_stack_of_several_nodes_lists_them_the_default_first(tmp_path: Path) -> None:
+    second = {
+        "url": "http://127.0.0.1:4001",
+        "address": "0x976EA74026E726554dB657fA54763abd0C3a0aa9",
+    }
+    first = {"url": URLS["node_url"], "address": "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"}
+
+    described = read_description(_write(tmp_path, {**URLS, "nodes": [first, second]}))
+    alone = read_description(_write(tmp_path, URLS))
+
+    assert described.node_urls == (URLS["node_url"], second["url"])
+    assert alone.node_urls == (URLS["node_url"],)
+    assert read_description(_write(tmp_path, described.to_data())) == described
+    with pytest.raises(DescriptionError) as bad:
+        read_description(_write(tmp_path, {**URLS, "nodes": [second, first]}))
+    assert "nodes[0].url" in bad.value.reason
+
+
+def test_a_node_url_variable_describes_that_one_node(tmp_path: Path) -> None:
+    first = {"url": URLS["node_url"], "address": "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"}
+    second = {
+        "url": "http://127.0.0.1:4001",
+        "address": "0x976EA74026E726554dB657fA54763abd0C3a0aa9",
+    }
+    base = read_description(_write(tmp_path, {**URLS, "nodes": [first, second]}))
+
+    over = describe({"STACK_NODE_URL": "http://127.0.0.1:4009"}, base)
+
+    assert over.node_urls == ("http://127.0.0.1:4009",)

@@ -141,6 +141,9 @@ class ChainFlows:
     node: NodeREST
     consumers: dict[str, str]
     setup: ChainSetup = field(default_factory=ChainSetup)
+    # nodes asked to answer each interval; a delegated request goes to `node` and `more_nodes`
+    redundancy: int = 1
+    more_nodes: tuple[NodeREST, ...] = ()
     _nonce: int = 0
 
     def consumer(self, name: str) -> Contract:
@@ -174,13 +177,14 @@ class ChainFlows:
         self, consumer: Contract, sub_id: int, interval: int, extra_s: float = 0.0
     ) -> Any:
         def ready() -> bool:
-            return bool(consumer.functions.hasAnswer(sub_id, interval).call())
+            count = int(consumer.functions.answerCount(sub_id, interval).call())
+            return count >= self.redundancy
 
         try:
             wait_for(
                 ready,
                 DELIVERY_DEADLINE_S + extra_s,
-                f"answer to subscription {sub_id} interval {interval}",
+                f"{self.redundancy} answer(s) to subscription {sub_id} interval {interval}",
             )
         except TimeoutError as e:
             raise TimeoutError(f"{e}; the devnode says: {self.devnode_view(sub_id)}") from None
@@ -206,11 +210,25 @@ class ChainFlows:
             raise AssertionError(f"contract stored {from_contract}, tx carried {from_calldata}")
         return delivery
 
+    def answered_by(self, task: HFTaskId, sub_id: int, interval: int) -> dict[str, str]:
+        """Who answered the interval and what (each delivery's calldata, decoded), when more than
+        one node was asked to: "interval k answered by 0x...": answer."""
+        if self.redundancy == 1:
+            return {}
+        return {
+            f"interval {interval} answered by {d.node}": decode_delivered_output(
+                task, d.output
+            ).show()
+            for d in deliveries(self.w3, self.coordinator, sub_id)
+            if d.interval == interval
+        }
+
     # -- flow 2
     def callback(self, task: HFTaskId, text: str, model: str = "") -> FlowResult:
         consumer = self.consumer("HFCallbackConsumer")
         receipt = self.transact(
-            consumer.functions.requestCompute(int(task), model, text, 1), self.setup.user
+            consumer.functions.requestCompute(int(task), model, text, self.redundancy),
+            self.setup.user,
         )
         (event,) = consumer.events.ComputeRequested().process_receipt(receipt, errors=DISCARD)
         sub_id = int(event["args"]["subscriptionId"])
@@ -222,6 +240,7 @@ class ChainFlows:
                 "subscription": sub_id,
                 "request tx": "0x" + bytes(receipt["transactionHash"]).hex(),
                 "delivery tx": delivery.tx_hash,
+                **self.answered_by(task, sub_id, 1),
             },
         )
 
@@ -234,7 +253,7 @@ class ChainFlows:
         period = self.setup.period(period)
         receipt = self.transact(
             consumer.functions.startSubscription(
-                int(task), "", inputs, intervals, period, 1, False
+                int(task), "", inputs, intervals, period, self.redundancy, False
             ),
             self.setup.deployer,
         )
@@ -256,19 +275,28 @@ class ChainFlows:
             delivery = self._checked(task, stored, sub_id, interval)
             answer = answer_from_contract(task, stored)
             facts[f"interval {interval}"] = f"{answer.show()} tx {delivery.tx_hash}"
+            facts.update(self.answered_by(task, sub_id, interval))
         return FlowResult(answer, facts)
 
     # -- flow 4
     def delegated(self, task: HFTaskId, text: str, key: str | None = None) -> FlowResult:
         consumer = self.consumer("HFDelegatedConsumer")
-        sub, signature = self.signed_request(consumer.address, key)
-        self.node.request_delegated(sub.rest(), signature, offchain_data(task, text))
+        sub, signature = self.signed_request(consumer.address, key, redundancy=self.redundancy)
+        # the same signed request to every node asked to answer: the first delivery creates the
+        # subscription, the others deliver to it (docs/devnode.md, "Redundancy")
+        for node in (self.node, *self.more_nodes):
+            node.request_delegated(sub.rest(), signature, offchain_data(task, text))
         sub_id = self.wait_delegated_id(consumer.address, signature["nonce"])
         stored = self.wait_answer(consumer, sub_id, 1)
         delivery = self._checked(task, stored, sub_id, 1)
         return FlowResult(
             answer_from_contract(task, stored),
-            {"subscription": sub_id, "nonce": signature["nonce"], "delivery tx": delivery.tx_hash},
+            {
+                "subscription": sub_id,
+                "nonce": signature["nonce"],
+                "delivery tx": delivery.tx_hash,
+                **self.answered_by(task, sub_id, 1),
+            },
         )
 
     def signed_request(

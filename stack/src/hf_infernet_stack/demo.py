@@ -41,7 +41,15 @@ class Demo:
         self.urls = urls
         self.node = NodeREST(urls.node)
         self.w3 = connect(urls.rpc)
-        self.chain = ChainFlows(self.w3, self.node, consumers)
+        # a stack of several nodes: every node asked to answer every interval (redundancy n)
+        nodes = urls.nodes or (urls.node,)
+        self.chain = ChainFlows(
+            self.w3,
+            self.node,
+            consumers,
+            redundancy=len(nodes),
+            more_nodes=tuple(NodeREST(url) for url in nodes[1:]),
+        )
         self.outcomes: list[Outcome] = []
         # Flow 1's answer per task: on-chain token classifications borrow its words to be read.
         self.offchain_answers: dict[HFTaskId, Answer] = {}
@@ -87,6 +95,11 @@ class Demo:
         return FlowResult(answer, {"job id": job_id})
 
     def all_flows(self) -> None:
+        if self.chain.redundancy > 1:
+            print(
+                f"\n{self.chain.redundancy} nodes: flows 2-4 ask for redundancy "
+                f"{self.chain.redundancy}, each answer listed with the node that gave it"
+            )
         print("\nFlow 1: off-chain job (POST /api/jobs, GET /api/jobs?id=)")
         for task in TASKS:
             self.run("off-chain job", task, partial(self.offchain, task))

@@ -19,6 +19,7 @@ from pydantic import ConfigDict
 from pydantic import Field
 from pydantic import SecretStr
 from pydantic import ValidationError
+from pydantic import model_validator
 
 from .accounts import CHAIN_ID
 from .accounts import CONTAINER_ID
@@ -70,13 +71,23 @@ class Protocol(BaseModel):
     node_wallet: str | None = None
 
 
+class Node(BaseModel):
+    """One node of a stack of several (`make up NODES=n`): where it answers and who it is."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    url: str
+    address: str  # the account its deliveries come from (its key's)
+    payment_address: str | None = None  # its payment Wallet (chain.wallet.payment_address)
+
+
 class StackDescription(BaseModel):
     """One running stack, as the e2e suite and the demo need to know it."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     rpc_url: str
-    node_url: str
+    node_url: str  # the default node: what the suite and the demo talk to
     service_url: str
     # the offline Hugging Face stand-in, when the stack has one the suite may reach (its fault
     # control lets tests make the backend fail); absent for a stack on Hugging Face itself
@@ -89,12 +100,26 @@ class StackDescription(BaseModel):
     # sample consumers already deployed (name -> address); the suite deploys what is missing
     consumers: dict[str, str] = {}
     keys: Keys = Keys()
+    # every node of a stack of several, the default node (node_url) first; absent or empty: one
+    # node, at node_url
+    nodes: tuple[Node, ...] = ()
     # what `make up` records for `make down` and `make logs` (processes, ports, run folder)
     launcher: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _default_node_first(self) -> StackDescription:
+        if self.nodes and self.nodes[0].url != self.node_url:
+            raise ValueError(f"nodes[0].url is {self.nodes[0].url}, node_url {self.node_url}")
+        return self
 
     @property
     def automine(self) -> bool:
         return self.block_time is None
+
+    @property
+    def node_urls(self) -> tuple[str, ...]:
+        """Every node's URL: the nodes listed, or node_url alone."""
+        return tuple(n.url for n in self.nodes) or (self.node_url,)
 
     def to_data(self) -> dict[str, Any]:
         """The file form, keys included (write it where only its owner can read it)."""
@@ -166,7 +191,10 @@ def env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
 def describe(environ: Mapping[str, str], base: StackDescription | None = None) -> StackDescription:
     """A description from the environment, over a file's when given (the variables win)."""
     data: dict[str, Any] = {} if base is None else base.to_data()
-    for key, value in env_overrides(environ).items():
+    overrides = env_overrides(environ)
+    if "node_url" in overrides:  # one node, the one the variable names, is under test
+        data.pop("nodes", None)
+    for key, value in overrides.items():
         if isinstance(value, dict):
             data[key] = {**data.get(key, {}), **value}
         else:

@@ -31,8 +31,11 @@ from web3 import Web3
 from .accounts import CHAIN_ID
 from .accounts import CONTAINER_ID
 from .accounts import DEPLOYER_KEY
-from .accounts import NODE_ADDRESS
+from .accounts import NODE_KEYS
+from .accounts import NODE_WALLETS
 from .accounts import PROTOCOL
+from .accounts import address_of
+from .description import Node
 from .description import Protocol
 from .description import StackDescription
 from .devnode import devnode_argv
@@ -56,6 +59,7 @@ from .run_folder import write_state
 from .stack_config import StackConfig
 from .stack_config import Urls
 from .stack_config import node_config
+from .stack_config import node_name
 
 STARTUP_DEADLINE_S = 60.0
 # solcjs compiles the protocol cold in minutes (docs/contracts.md); forge caches afterwards.
@@ -78,7 +82,7 @@ class Stack:
         self.consumers: dict[str, str] = {}
         self._children: dict[int, subprocess.Popen[bytes]] = {}
         self.log_dir = config.run_dir / "logs"
-        self.config_path = config.run_dir / "config.json"
+        self.config_path = self.node_config_path(0)
 
     def __enter__(self) -> Stack:
         self.start()
@@ -126,8 +130,11 @@ class Stack:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         busy = [
             ("anvil", c.ports.anvil, "ANVIL_PORT"),
-            ("devnode", c.ports.node, "NODE_PORT"),
             ("service", c.ports.service, "SERVICE_PORT"),
+        ]
+        busy += [
+            (node_name(i), port, "NODE_PORT" if i == 0 else "NODE_PORT (+1 per further node)")
+            for i, port in enumerate(c.ports.nodes)
         ]
         if c.offline:
             busy.append(("offline backend", c.ports.backend, "BACKEND_PORT"))
@@ -139,7 +146,8 @@ class Stack:
             if c.offline:
                 self._start_backend()
             self.start_service()
-            self.start_node()
+            for index in range(c.nodes):
+                self.start_node(index)
         except BaseException:
             self.stop()
             raise
@@ -220,8 +228,8 @@ class Stack:
                     broadcast,
                     deploy_log,
                     COMPILE_DEADLINE_S,
-                    # the consumers take deliveries from this stack's node only
-                    settings={"NODES": NODE_ADDRESS},
+                    # the consumers take deliveries from this stack's nodes only
+                    settings={"NODES": ",".join(self.node_addresses)},
                 )
                 self.consumers = {
                     tx["contractName"]: Web3.to_checksum_address(tx["contractAddress"])
@@ -265,15 +273,24 @@ class Stack:
                 "service", argv, lambda: http_ok(self.urls.service + "/"), self.service_env()
             )
 
-    def start_node(self) -> None:
-        """Start (or restart) the devnode with a freshly written config.json."""
-        # config.json holds the node's private key
-        write_private(
-            self.config_path, json.dumps(node_config(self.config, self.urls), indent=2) + "\n"
-        )
-        argv = devnode_argv(self.config_path)
-        with self.step(f"devnode on {self.urls.node}"):
-            self._start_and_wait("devnode", argv, lambda: http_ok(self.urls.node + "/health"))
+    @property
+    def node_addresses(self) -> list[str]:
+        """The accounts the stack's nodes deliver from, the default node first."""
+        return [address_of(key) for key in NODE_KEYS[: self.config.nodes]]
+
+    def node_config_path(self, index: int) -> Path:
+        return self.config.run_dir / ("config.json" if index == 0 else f"config-{index + 1}.json")
+
+    def start_node(self, index: int = 0) -> None:
+        """Start (or restart) the `index`-th devnode (named by `node_name`) with a freshly
+        written config.json."""
+        path = self.node_config_path(index)
+        config = node_config(self.config, self.urls, index)
+        write_private(path, json.dumps(config, indent=2) + "\n")  # it holds the node's key
+        url = self.urls.nodes[index]
+        name = node_name(index)
+        with self.step(f"{name} on {url} ({self.node_addresses[index]})"):
+            self._start_and_wait(name, devnode_argv(path), lambda: http_ok(url + "/health"))
 
     # -- state file (read by `down`, `logs`, the demo, and `make e2e STACK=`)
     def description(self) -> StackDescription:
@@ -288,6 +305,7 @@ class Stack:
             container_id=CONTAINER_ID,
             protocol=Protocol(**asdict(PROTOCOL)),
             consumers=self.consumers,
+            nodes=self.nodes() if self.config.nodes > 1 else (),
             launcher={
                 "run_dir": str(self.config.run_dir),
                 "ports": asdict(self.config.ports),
@@ -295,6 +313,14 @@ class Stack:
                 "config": str(self.config_path),
                 "processes": {n: asdict(p) for n, p in self.processes.items()},
             },
+        )
+
+    def nodes(self) -> tuple[Node, ...]:
+        return tuple(
+            Node(url=url, address=address, payment_address=wallet)
+            for url, address, wallet in zip(
+                self.urls.nodes, self.node_addresses, NODE_WALLETS, strict=False
+            )
         )
 
     def state(self) -> dict[str, Any]:
@@ -312,6 +338,13 @@ class Stack:
             f"  chain (anvil)      {u.rpc}   chain id {CHAIN_ID}",
             f"  devnode (REST)     {u.node}   GET /health, POST /api/jobs, GET /api/jobs?id=",
             f"  explorer           {u.node}/ui   jobs, subscriptions, deliveries (read-only)",
+        ]
+        lines += [
+            f"  {node_name(i):<18} {n.url}   {n.address}, Wallet {n.payment_address}, explorer /ui"
+            for i, n in enumerate(self.nodes())
+            if i > 0
+        ]
+        lines += [
             f"  HF service         {u.service}   container id {CONTAINER_ID!r}",
             f"  HF backend         {u.backend or 'Hugging Face (HF_INF_TOKEN)'}",
             "  protocol:",

@@ -81,6 +81,7 @@ def running_stack(run_dir: Path) -> tuple[Urls, dict[str, str]] | None:
         node=described.node_url,
         service=described.service_url,
         backend=described.backend_url,
+        nodes=described.node_urls,
     )
     return urls, dict(described.consumers)
 
@@ -88,7 +89,7 @@ def running_stack(run_dir: Path) -> tuple[Urls, dict[str, str]] | None:
 def clear_previous_run(run_dir: Path, log_dir: Path) -> None:
     """A fresh chain needs a fresh devnode store: the old one would hold deliveries for
     subscription ids that the new chain reuses, and the devnode would skip them."""
-    for path in run_dir.glob("devnode.sqlite*"):
+    for path in run_dir.glob("devnode*.sqlite*"):  # every node's (devnode, devnode-2, ...)
         path.unlink()
     for path in log_dir.glob("*.log"):
         path.unlink()
