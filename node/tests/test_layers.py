@@ -134,8 +134,9 @@ def test_the_http_face_is_assembled_by_rest_over_responses() -> None:
 def test_in_the_http_face_only_the_chain_answers_and_the_explorer_import_the_chain_half(
     name: str,
 ) -> None:
-    """The REST API serves before the chain half is imported (docs/devnode.md, "Start"): the
-    rest of the face reaches the chain side only through what ``app`` binds at run time."""
+    """The REST API serves before the chain half is imported (docs/devnode.md, "Start, sync and
+    health"): the rest of the face reaches the chain side only through what ``app`` binds at
+    run time."""
     chain = sorted({line for line, target, _ in _imports(name) if _in(target, CHAIN)})
     over_chain = sorted({line for line, target, _ in _imports(name) if target in FACE_OVER_CHAIN})
     assert chain == [], f"{name} imports the chain half at lines {chain}"

@@ -127,8 +127,8 @@ def test_unreachable_chain_endpoint_exits_1_after_serving(tmp_path: Path) -> Non
     assert KEY[2:] not in node.output
 
 
-# Modules an off-chain node has no use for (docs/devnode.md, "Start"): the chain half's
-# libraries, and the face's modules that import them.
+# Modules an off-chain node has no use for (docs/devnode.md, "Start, sync and health"): the
+# chain half's libraries, and the face's modules that import them.
 CHAIN_ONLY_MODULES = (
     "web3",
     "eth_account",

@@ -77,8 +77,8 @@ async def _serve(config: NodeConfig) -> None:
         loop.add_signal_handler(sig, stop.set)
     node = Node(config)
     try:
-        # REST serves while the chain side starts (docs/devnode.md, "Start"): a signal then
-        # stops the node without waiting for the chain side.
+        # REST serves while the chain side starts (docs/devnode.md, "Start, sync and health"):
+        # a signal then stops the node without waiting for the chain side.
         if await _unless_stopped(node.start(), stop):
             # What startup built (modules, config, routes) lives as long as the process: out
             # of the collector's sight, each collection walks only what the jobs allocate.

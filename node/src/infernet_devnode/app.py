@@ -2,9 +2,9 @@
 
 Start: open the store (jobs left running by a previous process become failed "node
 restarted"), open the container client, serve REST, then, when ``chain.enabled``, import and
-start the chain side and bind it to the REST API (docs/devnode.md, "Start"). With
-``explorer.enabled`` the chain side starts before REST serves: the explorer reads it. Stop: the
-reverse; safe to call twice.
+start the chain side and bind it to the REST API (docs/devnode.md, "Start, sync and health").
+With ``explorer.enabled`` the chain side starts before REST serves: the explorer reads it.
+Stop: the reverse; safe to call twice.
 
 The chain half (web3, eth_account) and the explorer are imported only when enabled, and the
 chain half in a worker thread, while the event loop answers REST: those imports are most of a

@@ -4,7 +4,7 @@ The REST API serves before the chain half is imported (web3 and eth_account are 
 chain-enabled node's start, docs/benchmarks.md), and aiohttp's router cannot take routes once it
 serves; so the chain routes are registered up front over a ``ChainSlot``, and the process wiring
 (``app``) binds the chain side's answers (``api.chain.ChainAnswers``) to it once the chain side
-has started. Until then (docs/devnode.md, "Start"):
+has started. Until then (docs/devnode.md, "Start, sync and health"):
 
 - ``GET /health`` is 200 with ``{"status": "starting", "reason": "chain: ..."}``;
 - the chain routes and delegated requests are 503 naming that the chain side is starting, with
