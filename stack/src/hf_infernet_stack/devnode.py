@@ -101,16 +101,6 @@ def devnode_argv(config_path: Path) -> list[str]:
     return [str(Path(sys.executable).parent / "infernet-devnode"), "--config", str(config_path)]
 
 
-def chain_side_started(node_url: str) -> bool:
-    """Whether the devnode at ``node_url`` serves with its chain side started: ``/health`` is 200
-    and does not say ``starting`` (docs/devnode.md, "Start, sync and health")."""
-    try:
-        answer = Http(node_url).get("/health")
-    except OSError:
-        return False
-    return answer.status == 200 and answer.json.get("status") != "starting"
-
-
 @dataclass
 class Devnode:
     """One `infernet-devnode` process with a chain-enabled config, in `workdir`."""

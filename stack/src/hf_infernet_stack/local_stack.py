@@ -35,7 +35,6 @@ from .accounts import NODE_ADDRESS
 from .accounts import PROTOCOL
 from .description import Protocol
 from .description import StackDescription
-from .devnode import chain_side_started
 from .devnode import devnode_argv
 from .forge import check_protocol
 from .forge import forge_script
@@ -274,8 +273,7 @@ class Stack:
         )
         argv = devnode_argv(self.config_path)
         with self.step(f"devnode on {self.urls.node}"):
-            # Ready once the chain side has started: the demo's delegated requests need it.
-            self._start_and_wait("devnode", argv, lambda: chain_side_started(self.urls.node))
+            self._start_and_wait("devnode", argv, lambda: http_ok(self.urls.node + "/health"))
 
     # -- state file (read by `down`, `logs`, the demo, and `make e2e STACK=`)
     def description(self) -> StackDescription:
