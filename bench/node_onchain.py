@@ -35,12 +35,15 @@ burst (last of 200 after 14.3 s), 7 req/s idle with 0 subscriptions and ~310 req
 200-request burst within 5 s.
 
 Run: .venv/bin/python bench/node_onchain.py   (BENCH_QUICK=1 for a short run; `delegated` for the
-delegated burst alone)
+delegated burst alone; `startup [REPS]` for the start with 3,000 subscriptions alone: spawn to the
+first 200 on /health and the RSS then, REPS starts (default 4), alternating with the devnode under
+BENCH_BASELINE_SRC when it is set)
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import sqlite3
@@ -78,7 +81,11 @@ from hf_infernet_stack.consumers import deploy_subscription_consumer
 from hf_infernet_stack.containers import EchoContainer
 from hf_infernet_stack.delegation import signed_delegated_request as delegated_request
 from hf_infernet_stack.devnode import Devnode
+from hf_infernet_stack.devnode import devnode_argv
+from hf_infernet_stack.processes import spawn
+from hf_infernet_stack.processes import stop_process
 from hf_infernet_stack.processes import wait_for
+from hf_infernet_stack.rest import Http
 from hf_infernet_stack.rpc import Rpc
 from infernet_devnode.chain.delivery import DeliveryState
 from infernet_devnode.chain.delivery import RetryPolicy
@@ -106,6 +113,7 @@ IDLE_COUNTS = (0, 200) if QUICK else (0, 200, 1_000)
 BURST_SIZES = (50, 100) if QUICK else (200, 500, 1_000)
 STARTUP_COUNTS = (200, 1_000) if QUICK else (1_000, 3_000, 5_000, 10_000)
 STARTUP_TIMEOUT_S = 120.0
+STARTUP_SIDE_BY_SIDE = 3_000  # `node_onchain.py startup`: the goal's count (docs/benchmarks.md)
 # Subscriptions created per block when filling the chain (automine off, one block per chunk).
 CREATE_CHUNK = 500
 DEFAULT_SNAPSHOT_SLEEP_S = 1.0  # snapshot_sync.sleep's default (docs/configuration.md)
@@ -569,6 +577,82 @@ def startup_curve(
     return rows
 
 
+def startup_side_by_side(workdir: Path, baseline_src: str, reps: int) -> list[dict[str, Any]]:
+    """Spawn to the first 200 on /health, and resident memory then, of a fresh node with
+    STARTUP_SIDE_BY_SIDE subscriptions on chain: this checkout and, when ``baseline_src`` is
+    set, the devnode under that path (PYTHONPATH), alternating start by start (ABBA)."""
+    trees = [("this checkout", "")] + ([("baseline", baseline_src)] if baseline_src else [])
+    with EchoContainer() as echo:
+        chain = Anvil(extra_args=("--gas-limit", str(BLOCK_GAS_LIMIT))).start()
+        try:
+            rpc = Rpc(chain.url)
+            deploy_protocol(rpc, workdir / "protocol")
+            user = Actor(rpc, DEPLOYER_KEY)
+            consumer = deploy_callback_consumer(user)
+            (next_id,) = rpc.call(PROTOCOL.coordinator, NEXT_ID)
+            fill_subscriptions(rpc, user, consumer, STARTUP_SIDE_BY_SIDE)
+            starts: dict[str, list[tuple[float, float]]] = {name: [] for name, _ in trees}
+            for rep in range(reps):
+                for name, src in trees if rep % 2 == 0 else trees[::-1]:
+                    node = Devnode(
+                        workdir=workdir / f"start-{rep}-{len(starts[name])}-{name[0]}",
+                        rpc_url=chain.url,
+                        containers={CONTAINER_ID: echo.url},
+                        starting_sub_id=int(next_id) - 1,
+                        sync_period=SYNC_PERIOD_S,
+                        snapshot_sleep=DEFAULT_SNAPSHOT_SLEEP_S,
+                    )
+                    starts[name].append(_first_health(node, src))
+                    print(f"{name}: {starts[name][-1]}", file=sys.stderr)
+        finally:
+            chain.stop()
+    rows = []
+    base = starts.get("baseline")
+    for name, _ in trees:
+        seconds = statistics.median(s for s, _ in starts[name])
+        rss = statistics.median(m for _, m in starts[name])
+        rows.append(
+            row(
+                f"{name}: start to the first 200 on /health, {STARTUP_SIDE_BY_SIDE:,}"
+                " subscriptions on chain (median)",
+                seconds,
+                "s",
+                statistics.median(s for s, _ in base) if base and name != "baseline" else None,
+                "baseline" if base and name != "baseline" else None,
+                rss_mib=round(rss, 1),
+                starts=[round(s, 2) for s, _ in starts[name]],
+            )
+        )
+    return rows
+
+
+def _first_health(node: Devnode, src: str) -> tuple[float, float]:
+    """Seconds from spawning ``node`` to its first 200 on /health, and its RSS (MiB) then."""
+    node.workdir.mkdir(parents=True, exist_ok=True)
+    path = node.workdir / "config.json"
+    path.write_text(json.dumps(node.config()))
+    env = {**os.environ, "PYTHONPATH": src} if src else None
+    start = time.perf_counter()
+    proc, _ = spawn(devnode_argv(path), node.log_path, name="devnode", env=env)
+    try:
+        while True:
+            with contextlib.suppress(OSError):
+                if Http(node.url).get("/health").status == 200:
+                    break
+            if proc.poll() is not None or time.perf_counter() - start > STARTUP_TIMEOUT_S:
+                raise RuntimeError(f"devnode did not answer: {node.log_path.read_text()[-2000:]}")
+            time.sleep(0.01)
+        took = time.perf_counter() - start
+        rss_kib = next(
+            int(line.split()[1])
+            for line in Path(f"/proc/{proc.pid}/status").read_text().splitlines()
+            if line.startswith("VmRSS:")
+        )
+        return took, rss_kib / 1024
+    finally:
+        stop_process(proc, grace_s=10.0)
+
+
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
@@ -618,6 +702,13 @@ def main() -> None:
     if sys.argv[1:] == [DELEGATED_CHILD]:
         with tempfile.TemporaryDirectory() as tmp:
             print(json.dumps(asyncio.run(delegated_burst(Path(tmp)))))
+        return
+    if sys.argv[1:2] == ["startup"]:
+        reps = int(sys.argv[2]) if len(sys.argv) > 2 else 4
+        with tempfile.TemporaryDirectory() as tmp:
+            baseline = os.environ.get("BENCH_BASELINE_SRC", "")
+            rows = startup_side_by_side(Path(tmp), baseline, reps)
+        print(json.dumps({"bench": "node_onchain", "rows": rows}))
         return
     if sys.argv[1:] == ["delegated"]:
         print(json.dumps({"bench": "node_onchain", "rows": delegated_burst_rows()}))

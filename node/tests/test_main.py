@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import socket
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
+from devnode_harness import DELEGATED
 from devnode_harness import NodeProcess
 from devnode_harness import node_config
 from hf_infernet_stack.containers import Containers
@@ -104,3 +108,104 @@ def test_json_logs_to_stderr_and_log_file_without_secrets(tmp_path: Path) -> Non
     # log.path given explicitly: the same lines also go to that (rotating) file
     logged = (tmp_path / "node.log").read_text().splitlines()
     assert [json.loads(line)["message"] for line in logged] == [line["message"] for line in lines]
+
+
+def test_unreachable_chain_endpoint_exits_1_after_serving(tmp_path: Path) -> None:
+    """The REST API serves while the chain side starts; a chain side that cannot start still
+    stops the process with code 1, naming why."""
+    chain = {
+        "enabled": True,
+        "rpc_url": f"http://127.0.0.1:{free_port()}",
+        "registry_address": "0x" + "11" * 20,
+        "wallet": {"private_key": KEY},
+    }
+    node = NodeProcess(_write(tmp_path, node_config(tmp_path, [], chain=chain))).start()
+    assert node.wait() == 1
+    # REST served first; then the chain side's failure stopped the node.
+    listening = node.output.index("devnode listening")
+    assert node.output.index("devnode stopped: chain side not available", listening)
+    assert KEY[2:] not in node.output
+
+
+# Modules an off-chain node has no use for (docs/devnode.md, "Start, sync and health"): the
+# chain half's libraries, and the face's modules that import them.
+CHAIN_ONLY_MODULES = (
+    "web3",
+    "eth_account",
+    "eth_abi",
+    "infernet_devnode.chain",
+    "infernet_devnode.api.chain",
+    "infernet_devnode.api.explorer",
+)
+
+_SERVE_AND_LIST_MODULES = """
+import asyncio, json, sys, urllib.request
+from infernet_devnode.__main__ import main
+from infernet_devnode.app import Node
+from infernet_devnode.config import load_config
+
+async def serve() -> None:
+    node = Node(load_config(sys.argv[1]).config)
+    await node.start()
+    try:
+        for path in ("/health", "/info", "/metrics"):
+            url = f"http://127.0.0.1:{node.port}{path}"
+            await asyncio.to_thread(lambda: urllib.request.urlopen(url, timeout=10).read())
+    finally:
+        await node.stop()
+
+asyncio.run(serve())
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+def test_an_off_chain_node_imports_no_chain_library(tmp_path: Path) -> None:
+    path = _write(tmp_path, node_config(tmp_path, []))
+    done = subprocess.run(
+        [sys.executable, "-c", _SERVE_AND_LIST_MODULES, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    loaded = set(json.loads(done.stdout.splitlines()[-1]))
+    assert "infernet_devnode.api.rest" in loaded
+    assert sorted(name for name in CHAIN_ONLY_MODULES if name in loaded) == []
+
+
+def test_rest_serves_while_the_chain_side_starts_and_a_signal_stops_it(tmp_path: Path) -> None:
+    """A chain endpoint that accepts connections and never answers holds the chain side in its
+    start: meanwhile /health says so, the chain routes and delegated requests are 503 naming
+    it, off-chain routes answer, and SIGINT stops the node at once."""
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        port = free_port()
+        chain = {
+            "enabled": True,
+            "rpc_url": f"http://127.0.0.1:{silent.getsockname()[1]}",
+            "registry_address": "0x" + "11" * 20,
+            "wallet": {"private_key": KEY},
+        }
+        config = node_config(tmp_path, [], chain=chain, server={"port": port})
+        node = NodeProcess(_write(tmp_path, config)).start()
+        try:
+            node.wait_ready(f"http://127.0.0.1:{port}")
+            http = Http(f"http://127.0.0.1:{port}")
+            health = http.get("/health")
+            assert health.json == {
+                "status": "starting",
+                "reason": "chain: the chain side is starting",
+            }
+            info = http.get("/info").json
+            assert info["chain"] == {"enabled": True, "address": ""}
+            for answer in (
+                http.get("/api/subscriptions/1"),
+                http.get(f"/api/delegations/0x{'22' * 20}/1"),
+                http.post("/api/jobs", DELEGATED),
+            ):
+                assert answer.status == 503
+                assert answer.json == {"error": "chain unavailable: the chain side is starting"}
+                assert answer.headers["retry-after"] == "1"
+            assert http.get("/api/jobs").json == []
+        finally:
+            assert node.stop() == 0
+    assert "chain side started" not in node.output

@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import logging
 import os
 import signal
 import sys
+from collections.abc import Coroutine
 from collections.abc import Sequence
+from typing import Any
 
 from .app import Node
 from .config import NodeConfig
@@ -73,16 +76,37 @@ async def _serve(config: NodeConfig) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     node = Node(config)
-    await node.start()
-    # What startup built (modules, config, routes) lives as long as the process: out of the
-    # collector's sight, each collection walks only what the jobs allocate.
-    gc.freeze()
-    gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
     try:
-        await stop.wait()
+        # REST serves while the chain side starts (docs/devnode.md, "Start, sync and health"):
+        # a signal then stops the node without waiting for the chain side.
+        if await _unless_stopped(node.start(), stop):
+            # What startup built (modules, config, routes) lives as long as the process: out
+            # of the collector's sight, each collection walks only what the jobs allocate.
+            gc.freeze()
+            gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
+            await stop.wait()
         log.info("devnode stopping")
     finally:
         await node.stop()
+
+
+async def _unless_stopped(work: Coroutine[Any, Any, None], stop: asyncio.Event) -> bool:
+    """Run ``work`` until it ends (True; its error is raised) or ``stop`` is set first (False;
+    ``work`` is cancelled)."""
+    task = asyncio.ensure_future(work)
+    stopped = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopped.cancel()
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    if task.cancelled():
+        return False
+    task.result()
+    return True
 
 
 def _install_fast_loop() -> None:

@@ -1,8 +1,14 @@
 """The node process: builds every component from the config, starts and stops them in order.
 
 Start: open the store (jobs left running by a previous process become failed "node
-restarted"), open the container client, start the chain component when ``chain.enabled``,
-then serve REST. Stop: the reverse; safe to call twice.
+restarted"), open the container client, serve REST, then, when ``chain.enabled``, import and
+start the chain side and bind it to the REST API (docs/devnode.md, "Start, sync and health").
+With ``explorer.enabled`` the chain side starts before REST serves: the explorer reads it.
+Stop: the reverse; safe to call twice.
+
+The chain half (web3, eth_account) and the explorer are imported only when enabled, and the
+chain half in a worker thread, while the event loop answers REST: those imports are most of a
+node's start and about 20 MiB of its memory (docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -11,12 +17,15 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
+from collections.abc import Callable
 from enum import IntEnum
+from typing import Protocol
 
 from .api import ApiServer
+from .api import ChainSlot
 from .api import create_app
+from .api.chain_slot import ChainFace
 from .capacity import CallLimits
-from .chain.component import ChainSide
 from .components import NodeContext
 from .config import NodeConfig
 from .connections import ConnectionCap
@@ -45,6 +54,15 @@ class _State(IntEnum):
     STOPPED = 2
 
 
+class _ChainLifecycle(Protocol):
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+_ChainFactory = Callable[[NodeContext], tuple[_ChainLifecycle, ChainFace]]
+
+
 class Node:
     """One devnode: store, containers, jobs, optional chain side, REST server."""
 
@@ -61,7 +79,7 @@ class Node:
         )
         self.guardian = Guardian(config.containers)
         self.jobs: OffchainJobs | None = None
-        self.chain: ChainSide | None = None
+        self.chain: _ChainLifecycle | None = None
         self._server: ApiServer | None = None
         self._prune_task: asyncio.Task[None] | None = None
         self.port = 0
@@ -108,17 +126,40 @@ class Node:
         self.jobs = OffchainJobs(
             records, self.containers, self.metrics, capacity, server.max_jobs_per_client
         )
-        if self.config.chain.enabled:
-            self.chain = ChainSide(self.context)
-            await self.chain.start()
         self._prune_task = asyncio.get_running_loop().create_task(self._prune_forever())
         self._prune_task.add_done_callback(_log_crash)
+        slot = ChainSlot() if self.config.chain.enabled else None
         connection_cap = ConnectionCap(server.max_connections or default_max_connections())
-        app = create_app(self.context, self.jobs, self.chain, connection_cap)
+        app = create_app(self.context, self.jobs, slot, connection_cap)
+        if self.config.explorer.enabled:
+            from .api.explorer import install_explorer
+            from .chain.component import ChainSide
+
+            # The explorer reads the chain side's store and readout: it is installed over a
+            # started chain side.
+            if slot is not None:
+                await self._start_chain(slot)
+            chain = self.chain if isinstance(self.chain, ChainSide) else None
+            install_explorer(app, self.context, records, chain)
         self._server = ApiServer(app, server, connection_cap)
         await self._server.start()
         self.port = self._server.port
         log.info("devnode listening on %s:%d", server.host, self.port)
+        if slot is not None and self.chain is None:
+            await self._start_chain(slot)
+
+    async def _start_chain(self, slot: ChainSlot) -> None:
+        """Import, build and start the chain side, then bind its answers to ``slot``.
+
+        Raises:
+            ChainNotAvailable: the chain side cannot start (the node then stops).
+        """
+        # About a second of imports: in a worker thread, so the event loop keeps answering.
+        build = await asyncio.to_thread(_load_chain_half)
+        self.chain, face = build(self.context)
+        await self.chain.start()
+        slot.bind(face)
+        log.info("chain side started")
 
     async def stop(self) -> None:
         """Stop serving and release everything; safe to call twice."""
@@ -149,6 +190,18 @@ class Node:
                 if pruned:
                     log.info("forgot %d completed job(s) older than %g s", pruned, retention)
             await asyncio.sleep(period)
+
+
+def _load_chain_half() -> _ChainFactory:
+    """The chain side's constructor, importing the chain half (web3, eth_account)."""
+    from .api.chain import ChainAnswers
+    from .chain.component import ChainSide
+
+    def build(context: NodeContext) -> tuple[_ChainLifecycle, ChainFace]:
+        chain = ChainSide(context)
+        return chain, ChainAnswers(chain)
+
+    return build
 
 
 def _log_crash(task: asyncio.Task[None]) -> None:

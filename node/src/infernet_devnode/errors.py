@@ -13,6 +13,8 @@ Hierarchy::
     +-- RequestTimeout(reason, limit)  a request body arrived too slowly -> HTTP 408
     +-- StoreUnavailable(path, reason) the SQLite store cannot be opened or read (exit code 1)
     +-- ChainNotAvailable(reason)      chain.enabled is true but the chain side cannot start
+    +-- ChainUnavailable(reason, retry_after)  a request needs the chain side, which is starting
+    |                                  or whose endpoint did not answer -> HTTP 503
     +-- StreamFailed                   a streaming container call failed (the stream just ends)
 """
 
@@ -23,6 +25,7 @@ from collections.abc import Sequence
 
 __all__ = [
     "ChainNotAvailable",
+    "ChainUnavailable",
     "ConfigError",
     "GuardianRejection",
     "InvalidField",
@@ -134,6 +137,16 @@ class ChainNotAvailable(NodeError):
     def __init__(self, reason: str) -> None:
         super().__init__(f"chain side not available: {reason}")
         self.reason = reason
+
+
+class ChainUnavailable(NodeError):
+    """A request needs the chain side and it cannot answer now: it is still starting, or its
+    endpoint did not answer. ``retry_after`` (seconds) when waiting is known to help."""
+
+    def __init__(self, reason: str, retry_after: int | None = None) -> None:
+        super().__init__(f"chain unavailable: {reason}")
+        self.reason = reason
+        self.retry_after = retry_after
 
 
 class StreamFailed(NodeError):

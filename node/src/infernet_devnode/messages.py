@@ -19,6 +19,7 @@ from .errors import InvalidField
 from .errors import field_path
 
 __all__ = [
+    "UINT32_MAX",
     "DelegatedSubscription",
     "DelegatedSubscriptionRequest",
     "JobRequest",
@@ -27,6 +28,10 @@ __all__ = [
     "parse_job_message",
     "parse_status_report",
 ]
+
+# type(uint32).max: a subscription's id, activeAt, period and frequency and a delegation's nonce
+# and expiry are uint32 in the Coordinator (infernet-sdk v1.1.0).
+UINT32_MAX = 2**32 - 1
 
 
 class _Message(BaseModel):

@@ -1,4 +1,6 @@
-"""The chain side's routes and its lines of ``GET /metrics``.
+"""The chain side's answers to the REST API: its routes, its lines of ``GET /metrics``, its
+health and the admission of delegated requests, over a started ``ChainSide`` (the process wiring
+binds them to the REST API's ``ChainSlot`` once the chain side has started).
 
 Routes (devnode extensions, not in Infernet Node 1.4; docs/devnode.md):
     GET /api/subscriptions/{id}               what this node knows and did about one subscription
@@ -10,6 +12,7 @@ Routes (devnode extensions, not in Infernet Node 1.4; docs/devnode.md):
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from aiohttp import web
 from eth_utils.address import to_checksum_address
@@ -17,33 +20,52 @@ from eth_utils.address import to_checksum_address
 from ..chain.component import ChainSide
 from ..chain.delivery import DeliveryState
 from ..chain.readout import ChainCounts
+from ..chain.rpc import RpcUnavailable
 from ..chain.status import delegation_status
 from ..chain.status import subscription_status
-from ..chain.subscriptions import UINT32_MAX
+from ..errors import ChainUnavailable
 from ..errors import InvalidField
+from ..messages import UINT32_MAX
+from ..messages import DelegatedSubscriptionRequest
 from .responses import error_response
 from .responses import json_response
 from .responses import parse_uint
 from .responses import subscription_id
 
-__all__ = ["ChainRoutes", "chain_metrics_text"]
+__all__ = ["ChainAnswers", "chain_metrics_text"]
 
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 _METRIC_PREFIX = "devnode_"
 _STATE_LABELS = {state: state.name.lower() for state in DeliveryState}
 
 
-class ChainRoutes:
-    """The status routes over one chain side."""
+class ChainAnswers:
+    """What the REST API answers from one started chain side (``api.chain_slot.ChainFace``)."""
 
     def __init__(self, chain: ChainSide) -> None:
         self._chain = chain
 
-    def routes(self) -> list[web.RouteDef]:
-        return [
-            web.get("/api/subscriptions/{id}", self.subscription),
-            web.get("/api/delegations/{owner}/{nonce}", self.delegation),
-        ]
+    @property
+    def address(self) -> str:
+        return self._chain.address
+
+    def health(self) -> dict[str, Any]:
+        return self._chain.health()
+
+    def pending_onchain(self) -> int:
+        return self._chain.pending_onchain()
+
+    def metrics_text(self) -> str:
+        return chain_metrics_text(self._chain.counts())
+
+    async def submit_delegated(
+        self, request: DelegatedSubscriptionRequest, client: str
+    ) -> dict[str, Any]:
+        try:
+            return await self._chain.submit_delegated(request, client)
+        except RpcUnavailable as e:
+            # A 503 naming the endpoint problem rather than a generic 500.
+            raise ChainUnavailable(e.reason) from e
 
     async def subscription(self, request: web.Request) -> web.Response:
         sub_id = subscription_id(request.match_info["id"])

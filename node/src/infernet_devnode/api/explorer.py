@@ -23,7 +23,6 @@ from aiohttp import web
 
 from ..chain.component import ChainSide
 from ..chain.delivery import DeliveryState
-from ..chain.subscriptions import UINT32_MAX
 from ..chain.views import SUBSCRIPTION_STATES
 from ..chain.views import ChainView
 from ..chain.views import DelegationQuery
@@ -37,6 +36,7 @@ from ..explorer.jobs import job_counts
 from ..explorer.jobs import job_detail
 from ..explorer.jobs import list_jobs
 from ..explorer.jobs import recent_failures
+from ..messages import UINT32_MAX
 from ..results import JobStatus
 from ..store import JobRecords
 from ..version import __version__

@@ -19,8 +19,8 @@ from typing import Any
 from aiohttp import web
 
 from .._json import dumps
-from ..chain.subscriptions import UINT32_MAX
 from ..errors import InvalidField
+from ..messages import UINT32_MAX
 
 __all__ = [
     "CONTENT_SECURITY_POLICY",

@@ -25,10 +25,9 @@ from aiohttp import web
 
 from .._json import JsonRejected
 from .._json import loads
-from ..chain.component import ChainSide
-from ..chain.rpc import RpcUnavailable
 from ..components import NodeContext
 from ..connections import ConnectionCap
+from ..errors import ChainUnavailable
 from ..errors import GuardianRejection
 from ..errors import InvalidField
 from ..errors import JobConflict
@@ -44,9 +43,8 @@ from ..metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from ..ratelimit import RateLimiter
 from ..version import UPSTREAM_VERSION
 from ..version import __version__
-from .chain import ChainRoutes
-from .chain import chain_metrics_text
-from .explorer import install_explorer
+from .chain_slot import ChainFace
+from .chain_slot import ChainSlot
 from .responses import error_response
 from .responses import json_response
 
@@ -73,12 +71,13 @@ def status_caller_allowed(
 def create_app(
     context: NodeContext,
     jobs: OffchainJobs,
-    chain: ChainSide | None,
+    chain: ChainSlot | None,
     connection_cap: ConnectionCap | None = None,
 ) -> web.Application:
-    """Build the aiohttp application serving the REST API, the chain side's routes when there
-    is one and the explorer when ``explorer.enabled`` (``connection_cap``: the one the
-    ApiServer serving it counts connections with; requests in progress are marked there)."""
+    """Build the aiohttp application serving the REST API, and the chain side's routes over
+    ``chain`` when ``chain.enabled`` (``connection_cap``: the one the ApiServer serving it counts
+    connections with; requests in progress are marked there). The process wiring adds the
+    explorer's routes when ``explorer.enabled``."""
     api = _Api(context, jobs, chain, connection_cap)
     app = web.Application(
         client_max_size=context.config.server.max_body_size, middlewares=[api.middleware]
@@ -97,9 +96,12 @@ def create_app(
         ]
     )
     if chain is not None:
-        app.add_routes(ChainRoutes(chain).routes())
-    if context.config.explorer.enabled:
-        install_explorer(app, context, jobs.records, chain)
+        app.add_routes(
+            [
+                web.get("/api/subscriptions/{id}", api.subscription),
+                web.get("/api/delegations/{owner}/{nonce}", api.delegation),
+            ]
+        )
     return app
 
 
@@ -108,7 +110,7 @@ class _Api:
         self,
         context: NodeContext,
         jobs: OffchainJobs,
-        chain: ChainSide | None,
+        chain: ChainSlot | None,
         connection_cap: ConnectionCap | None,
     ) -> None:
         self._context = context
@@ -157,6 +159,10 @@ class _Api:
         except NodeBusy as e:
             response = error_response(503, e.reason, limit=e.limit)
             response.headers["Retry-After"] = str(e.retry_after)
+        except ChainUnavailable as e:
+            response = error_response(503, str(e))
+            if e.retry_after is not None:
+                response.headers["Retry-After"] = str(e.retry_after)
         except JobConflict as e:
             response = error_response(409, str(e), field="id")
         except RequestTimeout as e:
@@ -185,7 +191,12 @@ class _Api:
         chain = self._chain.health() if self._chain is not None else {}
         return json_response({"status": "healthy", **chain})
 
+    def _chain_face(self) -> ChainFace | None:
+        """The started chain side's answers; None off-chain or while it starts."""
+        return self._chain.face if self._chain is not None else None
+
     async def info(self, request: web.Request) -> web.Response:
+        chain = self._chain_face()
         return json_response(
             {
                 "version": UPSTREAM_VERSION,
@@ -200,11 +211,11 @@ class _Api:
                 ],
                 "pending": {
                     "offchain": self._jobs.records.count_running(),
-                    "onchain": self._chain.pending_onchain() if self._chain else 0,
+                    "onchain": chain.pending_onchain() if chain else 0,
                 },
                 "chain": {
                     "enabled": self._config.chain.enabled,
-                    "address": self._chain.address if self._chain else "",
+                    "address": chain.address if chain else "",
                 },
                 # devnode extension: its own version and finished-job counters.
                 "devnode": {"version": __version__, "jobs": self._metrics.job_counts()},
@@ -216,15 +227,26 @@ class _Api:
         return json_response(await self._context.containers.resources(model_id))
 
     async def metrics(self, request: web.Request) -> web.Response:
+        chain = self._chain_face()
         text = self._metrics.render(
             running_offchain=self._jobs.records.count_running(),
-            pending_onchain=self._chain.pending_onchain() if self._chain else 0,
+            pending_onchain=chain.pending_onchain() if chain else 0,
         )
-        if self._chain is not None:
-            text += chain_metrics_text(self._chain.counts())
+        if chain is not None:
+            text += chain.metrics_text()
         return web.Response(
             body=text.encode(), headers={"Content-Type": METRICS_CONTENT_TYPE}, status=200
         )
+
+    # ------------------------------------------------------------------ chain routes
+
+    async def subscription(self, request: web.Request) -> web.Response:
+        assert self._chain is not None  # the route exists only with chain.enabled
+        return await self._chain.started().subscription(request)
+
+    async def delegation(self, request: web.Request) -> web.Response:
+        assert self._chain is not None  # the route exists only with chain.enabled
+        return await self._chain.started().delegation(request)
 
     # ------------------------------------------------------------------ jobs
 
@@ -275,11 +297,7 @@ class _Api:
         if isinstance(message, DelegatedSubscriptionRequest):
             if self._chain is None:
                 raise GuardianRejection("Chain not enabled")
-            try:
-                return await self._chain.submit_delegated(message, client), []
-            except RpcUnavailable as e:
-                # 503 naming the endpoint problem rather than a generic 500.
-                raise web.HTTPServiceUnavailable(reason=f"chain unavailable: {e.reason}") from e
+            return await self._chain.started().submit_delegated(message, client), []
         self._context.guardian.check_offchain(
             message.containers, bool(message.requires_proof), client
         )

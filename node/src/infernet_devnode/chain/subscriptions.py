@@ -18,6 +18,8 @@ from eth_abi.abi import encode as abi_encode
 from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 
+from ..messages import UINT32_MAX
+
 __all__ = [
     "CANCELLED_ACTIVE_AT",
     "UINT32_MAX",
@@ -32,9 +34,6 @@ __all__ = [
 ]
 
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
-# type(uint32).max: a subscription's id, activeAt, period and frequency and a delegation's nonce
-# and expiry are uint32 in the Coordinator (infernet-sdk v1.1.0).
-UINT32_MAX = 2**32 - 1
 # cancelSubscription() sets activeAt to type(uint32).max (infernet-sdk v1.1.0).
 CANCELLED_ACTIVE_AT = UINT32_MAX
 # Permutations grow factorially (infernet-node v1.4.0): chains longer than this are not
