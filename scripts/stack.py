@@ -7,7 +7,8 @@ Command line (wrapped by `make up`, `make down`, `make logs`):
     .venv/bin/python scripts/stack.py logs [--follow]
 
 What a stack is made of, starting and stopping it (the `Stack` that e2e/ and the demo use) and its
-run folder (stack.json, logs/) live in the hf_infernet_stack package (scripts/hf_infernet_stack/, docs/stack.md).
+run folder (stack.json, logs/) live in the package beside this file (hf_infernet_stack/,
+docs/stack.md).
 """
 
 from __future__ import annotations

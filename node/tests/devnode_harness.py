@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from hf_infernet_stack.containers import LoopThread
+from hf_infernet_stack.loop_thread import LoopThread
 from hf_infernet_stack.processes import stop_process
 from hf_infernet_stack.processes import wait_for
 from hf_infernet_stack.rest import Http

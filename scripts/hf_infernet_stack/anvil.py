@@ -3,21 +3,20 @@ refuse what a node sends to its chain."""
 
 from __future__ import annotations
 
-import http.client
 import json
 import subprocess
-import threading
 from collections import Counter
 from dataclasses import dataclass
 from dataclasses import field
-from http.server import BaseHTTPRequestHandler
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+
+import aiohttp
+from aiohttp import web
 
 from .foundry import ANVIL_STATE_ARGS
 from .foundry import foundry_tool
+from .loop_thread import LoopThread
 from .processes import LOCALHOST
 from .processes import free_port
 from .processes import process_output
@@ -27,6 +26,8 @@ from .rpc import rpc_ok
 
 READY_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 10.0
+UPSTREAM_TIMEOUT_S = 30.0
+MAX_REQUEST_BYTES = 64 * 1024 * 1024  # a test proxy: large batches pass
 
 
 @dataclass
@@ -76,42 +77,35 @@ class RpcProxy:
     it counts the requests it forwards (`count`, `methods`; batch items counted each) for the
     bench's idle-load figures. `proxy.refuse = "message"` answers every single request with that
     JSON-RPC error instead (an endpoint that answers, but with errors). It forwards bytes as they
-    are (it is not a client: web3 would re-encode them), on one keep-alive connection upstream
-    per proxy thread."""
+    are (it is not a client: web3 would re-encode them), over one keep-alive pool upstream; an
+    upstream that fails or does not answer within UPSTREAM_TIMEOUT_S is a 502."""
 
     def __init__(self, upstream: str) -> None:
         self.upstream = upstream
         self.refuse: str | None = None
         self.count = 0
         self.methods: Counter[str] = Counter()
-        self._lock = threading.Lock()
-        self._local = threading.local()
-        self._opened: list[http.client.HTTPConnection] = []  # closed by close()
-        outer = self
+        self.url = ""
+        self._loop = LoopThread()
+        self._runner: web.AppRunner | None = None
+        self._session: aiohttp.ClientSession | None = None
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
+    async def _start(self) -> None:
+        timeout = aiohttp.ClientTimeout(
+            sock_connect=UPSTREAM_TIMEOUT_S, sock_read=UPSTREAM_TIMEOUT_S
+        )
+        self._session = aiohttp.ClientSession(timeout=timeout)
+        app = web.Application(client_max_size=MAX_REQUEST_BYTES)
+        app.add_routes([web.post("/{path:.*}", self._relay)])
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, LOCALHOST, 0).start()
+        self.url = f"http://{LOCALHOST}:{self._runner.addresses[0][1]}"
 
-            def log_message(self, *args: Any) -> None:
-                return
-
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                request = outer._count(body)
-                try:
-                    answer, status = outer._refusal(request) or outer._forward(body)
-                except OSError:
-                    outer._drop()
-                    answer, status = b"", 502
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(answer)))
-                self.end_headers()
-                self.wfile.write(answer)
-
-        self.server = ThreadingHTTPServer((LOCALHOST, 0), Handler)
-        self.url = f"http://{LOCALHOST}:{self.server.server_address[1]}"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+    async def _relay(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        answer, status = self._refusal(self._count(body)) or await self._forward(body)
+        return web.Response(body=answer, status=status, content_type="application/json")
 
     def _count(self, body: bytes) -> Any:
         """Count the request's calls; returns it parsed ({} when it is not JSON)."""
@@ -120,9 +114,8 @@ class RpcProxy:
         except ValueError:
             parsed = {}
         items = parsed if isinstance(parsed, list) else [parsed]
-        with self._lock:
-            self.count += len(items)
-            self.methods.update(str(i.get("method")) if isinstance(i, dict) else "?" for i in items)
+        self.count += len(items)
+        self.methods.update(str(i.get("method")) if isinstance(i, dict) else "?" for i in items)
         return parsed
 
     def _refusal(self, request: Any) -> tuple[bytes, int] | None:
@@ -132,39 +125,29 @@ class RpcProxy:
         error = {"code": -32000, "message": message}
         return json.dumps({"jsonrpc": "2.0", "id": request.get("id"), "error": error}).encode(), 200
 
-    def _forward(self, body: bytes) -> tuple[bytes, int]:
+    async def _forward(self, body: bytes) -> tuple[bytes, int]:
+        assert self._session is not None
         upstream = self.upstream  # read once: a test may switch it while requests run
-        held = getattr(self._local, "connection", None)
-        if held is None or held[0] != upstream:
-            self._drop()
-            target = urlsplit(upstream)
-            connection = http.client.HTTPConnection(
-                target.hostname or LOCALHOST, target.port, timeout=30
-            )
-            with self._lock:
-                self._opened.append(connection)
-            held = self._local.connection = (upstream, connection)
-        held[1].request("POST", "/", body, {"Content-Type": "application/json"})
-        response = held[1].getresponse()
-        return response.read(), response.status
+        headers = {"Content-Type": "application/json"}
+        try:
+            async with self._session.post(upstream, data=body, headers=headers) as response:
+                return await response.read(), response.status
+        except (TimeoutError, aiohttp.ClientError, OSError):
+            return b"", 502
 
-    def _drop(self) -> None:
-        """Close this thread's upstream connection, if any."""
-        held = getattr(self._local, "connection", None)
-        self._local.connection = None
-        if held is not None:
-            held[1].close()
+    async def _stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+        if self._session is not None:
+            await self._session.close()
 
     def start(self) -> RpcProxy:
-        self._thread.start()
+        self._loop.run(self._start())
         return self
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        with self._lock:
-            for connection in self._opened:
-                connection.close()
+        self._loop.run(self._stop())
+        self._loop.close()
 
     def __enter__(self) -> RpcProxy:
         return self.start()

@@ -6,37 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
-import time
-from http.server import BaseHTTPRequestHandler
-from http.server import ThreadingHTTPServer
 from typing import Any
 
 from aiohttp import web
 from eth_abi.abi import decode
 from eth_abi.abi import encode
 
+from .loop_thread import LoopThread
 from .processes import LOCALHOST
-
-READY_TIMEOUT_S = 15.0
-STOP_TIMEOUT_S = 5.0
-
-
-class LoopThread:
-    """An asyncio loop running in a daemon thread."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self._thread.start()
-
-    def run(self, coroutine: Any, timeout: float = READY_TIMEOUT_S) -> Any:
-        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
-
-    def close(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(STOP_TIMEOUT_S)
-        self.loop.close()
 
 
 class EchoContainer:
@@ -45,50 +22,47 @@ class EchoContainer:
     def __init__(self) -> None:
         self.calls: list[dict[str, Any]] = []
         self.delay = 0.0  # seconds each answer takes (to catch a delivery in flight)
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"  # keep-alive, like a real container server
-
-            def log_message(self, *args: Any) -> None:
-                return
-
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                outer.calls.append(body)
-                if outer.delay:
-                    time.sleep(outer.delay)
-                data = body.get("data")
-                if body.get("source") == 0:
-                    text = "echo:" + _onchain_input(str(data))
-                else:
-                    text = "echo:" + str(data.get("input", json.dumps(data)))
-                answer = {
-                    "raw_input": "",
-                    "processed_input": "",
-                    "raw_output": encode(["string"], [text]).hex(),
-                    "processed_output": "",
-                    # what MockAtomicVerifier accepts: keccak256(proof) == keccak256("valid")
-                    "proof": b"valid".hex() if body.get("requires_proof") else "",
-                }
-                payload = json.dumps(answer).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-        self.server = ThreadingHTTPServer((LOCALHOST, 0), Handler)
-        self.url = f"http://{LOCALHOST}:{self.server.server_address[1]}"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.url = ""
+        self._loop = LoopThread()
+        self._runner: web.AppRunner | None = None
 
     def __enter__(self) -> EchoContainer:
-        self._thread.start()
+        self._loop.run(self._start())
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        if self._runner is not None:
+            self._loop.run(self._runner.cleanup())
+        self._loop.close()
+
+    async def _start(self) -> None:
+        app = web.Application()
+        app.add_routes([web.post("/service_output", self._output)])
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, LOCALHOST, 0).start()
+        self.url = f"http://{LOCALHOST}:{self._runner.addresses[0][1]}"
+
+    async def _output(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        self.calls.append(body)
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        data = body.get("data")
+        if body.get("source") == 0:
+            text = "echo:" + _onchain_input(str(data))
+        else:
+            text = "echo:" + str(data.get("input", json.dumps(data)))
+        return web.json_response(
+            {
+                "raw_input": "",
+                "processed_input": "",
+                "raw_output": encode(["string"], [text]).hex(),
+                "processed_output": "",
+                # what MockAtomicVerifier accepts: keccak256(proof) == keccak256("valid")
+                "proof": b"valid".hex() if body.get("requires_proof") else "",
+            }
+        )
 
 
 def _onchain_input(data_hex: str) -> str:

@@ -10,7 +10,7 @@ import hf_infernet_stack
 
 PACKAGE = Path(hf_infernet_stack.__file__).parent
 FLOORS = (
-    ("repository", "errors", "accounts", "codec", "rpc", "browser"),
+    ("repository", "errors", "accounts", "codec", "rpc", "browser", "loop_thread"),
     ("foundry", "processes", "delegation", "description", "toolchain"),
     ("rest", "forge", "containers", "anvil", "compose"),
     ("devnode", "consumers", "chain_flows"),
