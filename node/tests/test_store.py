@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sqlite3
 import stat
@@ -133,3 +134,79 @@ def test_a_final_record_is_written_once(tmp_path: Path) -> None:
     assert not records.put("c", forged, ["echo"])
     assert not records.put("c", JobResult("a", JobStatus.RUNNING, None), ["echo"])
     assert records.get("c", ["a"]) == [done]
+
+
+DONE = ContainerOutput("echo", {"n": 1})
+
+
+def _rows(store: Store) -> list[tuple[str, str]]:
+    return store.connection.execute("SELECT id, status FROM offchain_jobs ORDER BY id").fetchall()
+
+
+def test_jobs_finished_in_one_turn_are_committed_together(tmp_path: Path) -> None:
+    store = Store(tmp_path / "db.sqlite3").open()
+    records = JobRecords(store)
+    commits: list[str] = []
+    store.connection.set_trace_callback(
+        lambda sql: commits.append(sql) if sql.startswith("COMMIT") else None
+    )
+    jobs = [JobResult(f"j{i}", JobStatus.SUCCESS, DONE) for i in range(5)]
+
+    async def turn() -> None:
+        for job in jobs:
+            records.finish("c", job, ["echo"])
+        # Within the turn: answered from memory, not written yet.
+        assert records.get("c", [j.id for j in jobs]) == jobs
+        assert store.connection.execute("SELECT COUNT(*) FROM offchain_jobs").fetchone() == (0,)
+        await asyncio.sleep(0)
+
+    asyncio.run(turn())
+    assert _rows(store) == [(j.id, "success") for j in jobs]
+    assert len(commits) == 1
+    store.close()
+
+
+def test_unwritten_records_are_written_before_any_other_statement(tmp_path: Path) -> None:
+    store = Store(tmp_path / "db.sqlite3").open()
+    records = JobRecords(store)
+
+    async def turn() -> None:
+        records.put("c", JobResult("a", JobStatus.RUNNING, None), ["echo"])
+        records.finish("c", JobResult("a", JobStatus.SUCCESS, DONE), ["echo"])
+        assert records.count_running() == 0
+        assert records.ids("c", pending=False) == ["a"]
+
+    asyncio.run(turn())
+    assert _rows(store) == [("a", "success")]
+    store.close()
+
+
+def test_finish_outside_a_loop_writes_at_once(tmp_path: Path) -> None:
+    store = Store(tmp_path / "db.sqlite3").open()
+    JobRecords(store).finish("c", JobResult("a", JobStatus.FAILED, None), ["echo"])
+    assert _rows(store) == [("a", "failed")]
+    store.close()
+
+
+def test_finish_keeps_a_final_record_and_memory_follows_it(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    records = JobRecords(Store(tmp_path / "db.sqlite3").open())
+    done = JobResult("a", JobStatus.SUCCESS, DONE)
+    assert records.put("c", done, ["echo"])
+
+    async def turn() -> None:
+        records.finish("c", JobResult("a", JobStatus.FAILED, ContainerError("echo", "x")), ["echo"])
+        await asyncio.sleep(0)
+
+    asyncio.run(turn())
+    assert records.get("c", ["a"]) == [done]
+    assert "already has a final record" in caplog.text
+
+
+def test_prune_forgets_finished_records_answered_from_memory(tmp_path: Path) -> None:
+    records = JobRecords(Store(tmp_path / "db.sqlite3").open())
+    records.finish("c", JobResult("a", JobStatus.SUCCESS, DONE), ["echo"])
+    assert records.get("c", ["a"]) == [JobResult("a", JobStatus.SUCCESS, DONE)]
+    assert records.prune(older_than=time.time() + 1) == 1
+    assert records.get("c", ["a"]) == []

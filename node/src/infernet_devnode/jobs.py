@@ -1,7 +1,9 @@
 """Off-chain jobs (docs/devnode.md): admission, running in the background, durable records.
 
 A job's id is returned only once the job is durable: finished, or written as ``running`` (so an
-immediate GET always finds it, unlike upstream's create_task race). Jobs cut off by a stop
+immediate GET always finds it, unlike upstream's create_task race). A finished job's record is
+committed at the end of the event loop's turn in which it finished (``JobRecords.finish``), so
+before the handler that waited for it runs again. Jobs cut off by a stop
 are marked failed with "node restarted" at the next start (``JobRecords.fail_interrupted``).
 """
 
@@ -165,9 +167,7 @@ class OffchainJobs:
             intermediate = ()
         status = JobStatus.SUCCESS if isinstance(result, ContainerOutput) else JobStatus.FAILED
         final = JobResult(job_id, status, result, intermediate)
-        if not self.records.put(client, final, request.containers, input_json=input_json):
-            log.warning("job %s already has a final record; it is kept as it is", job_id)
-            return
+        self.records.finish(client, final, request.containers, input_json=input_json)
         self._metrics.job_finished(JobLocation.OFFCHAIN, status)
         if status is JobStatus.FAILED:
             log.info("job %s failed: %s", job_id, result)
@@ -250,3 +250,4 @@ class OffchainJobs:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        self.records.flush()

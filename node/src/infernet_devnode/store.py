@@ -8,11 +8,21 @@ with the applied count kept in ``schema_versions``. Append new scripts, never ed
 All access happens on the event loop's thread: statements are short (WAL, synchronous=NORMAL, no
 fsync per commit), so a thread hop would cost more than the statement itself. synchronous=NORMAL
 survives a crash of the process; only a power loss may drop the last commits.
+
+The final records of the jobs the node runs are written together (a commit costs about as much
+as the row it writes): the jobs that finish in one turn of the event loop are committed in one
+transaction by a callback scheduled in that turn, so before the handler waiting for one of them
+resumes and before any request handled later. Until then ``get`` answers them from memory, and
+every other statement of ``JobRecords`` writes them first. A process killed inside that turn
+loses those records; such a job then reads as failed ("node restarted") when its running record
+was written, else as unknown.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -24,6 +34,7 @@ from typing import Any
 
 from .errors import StoreUnavailable
 from .private_files import create_private
+from .recent_jobs import RecentJobs
 from .results import ContainerError
 from .results import ContainerResult
 from .results import JobResult
@@ -32,9 +43,16 @@ from .results import result_from_json
 
 __all__ = ["NODE_RESTARTED", "JobRecords", "Store"]
 
+log = logging.getLogger(__name__)
+
 _BUSY_TIMEOUT_MS = 5_000
 # Reason given to jobs found running at startup (the process stopped while they ran).
 NODE_RESTARTED = "node restarted"
+# Finished records answered from memory (``RecentJobs``): the newest, up to this many and this
+# many bytes of stored JSON (a poll comes within milliseconds of its job's end; the bytes bound
+# the memory large answers take).
+RECENT_JOBS = 1_024
+RECENT_JOBS_BYTES = 1024 * 1024
 
 
 class _State(IntEnum):
@@ -179,6 +197,49 @@ class JobRecords:
     def __init__(self, store: Store) -> None:
         self._store = store
         store.migrate("offchain_jobs", _JOB_MIGRATIONS)
+        self._recent = RecentJobs(RECENT_JOBS, RECENT_JOBS_BYTES)
+        # Final records not written yet: committed together at the end of the loop's turn.
+        self._unwritten: list[tuple[Any, ...]] = []
+
+    def finish(
+        self,
+        client: str,
+        job: JobResult,
+        containers: Sequence[str],
+        input_json: str | None = None,
+    ) -> None:
+        """Record the final state of a job the node ran: ``get`` answers it at once, and it is
+        written at the end of this turn of the event loop with every other job finished in it
+        (at once outside a running loop). A record already final is kept as it is."""
+        row = (*_job_row(client, job, containers), input_json)
+        self._recent.add(client, job, len(row[4]) + len(row[5] or ""), row[7])
+        self._unwritten.append(row)
+        if len(self._unwritten) > 1:
+            return  # the write is already scheduled
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.flush()
+            return
+        loop.call_soon(self.flush)
+
+    def flush(self) -> None:
+        """Write the final records ``finish`` holds, in one transaction."""
+        rows, self._unwritten = self._unwritten, []
+        if not rows:
+            return
+        try:
+            with self._store.transaction() as connection:
+                refused = [row for row in rows if connection.execute(_UPSERT, row).rowcount == 0]
+        except sqlite3.Error as e:
+            log.error("could not write %d finished job record(s): %s", len(rows), e)
+            refused = rows
+        else:
+            for row in refused:
+                log.warning("job %s already has a final record; it is kept as it is", row[1])
+        # Memory answers what the database holds.
+        for row in refused:
+            self._recent.discard(row[0], row[1])
 
     def put(
         self,
@@ -193,6 +254,7 @@ class JobRecords:
 
         ``input_json`` (the job's input, JSON-encoded) is kept when a later write omits it.
         """
+        self.flush()
         cursor = self._store.connection.execute(
             _UPSERT if replace else _INSERT_NEW, (*_job_row(client, job, containers), input_json)
         )
@@ -201,21 +263,31 @@ class JobRecords:
     def get(self, client: str, ids: Sequence[str]) -> list[JobResult]:
         """Jobs of this client among ``ids``: completed ones first, then running, each in the
         order asked, as upstream answers; unknown ids are skipped."""
-        if not ids:
-            return []
-        marks = ",".join("?" * len(ids))
-        rows = self._store.connection.execute(
-            f"SELECT id, status, intermediate, result FROM offchain_jobs"  # noqa: S608 - marks only
-            f" WHERE client = ? AND id IN ({marks})",
-            (client, *ids),
-        ).fetchall()
-        found = {row[0]: _job_from_row(row) for row in rows}
-        ordered = [found[i] for i in dict.fromkeys(ids) if i in found]
+        asked = list(dict.fromkeys(ids))
+        found: dict[str, JobResult] = {}
+        missing: list[str] = []
+        for job_id in asked:
+            job = self._recent.get(client, job_id)
+            if job is None:
+                missing.append(job_id)
+            else:
+                found[job_id] = job
+        if missing:
+            self.flush()
+            marks = ",".join("?" * len(missing))
+            rows = self._store.connection.execute(
+                f"SELECT id, status, intermediate, result FROM offchain_jobs"  # noqa: S608 - marks only
+                f" WHERE client = ? AND id IN ({marks})",
+                (client, *missing),
+            ).fetchall()
+            found.update((row[0], _job_from_row(row)) for row in rows)
+        ordered = [found[i] for i in asked if i in found]
         done = [j for j in ordered if j.status is not JobStatus.RUNNING]
         return done + [j for j in ordered if j.status is JobStatus.RUNNING]
 
     def ids(self, client: str, pending: bool | None) -> list[str]:
         """Job ids of this client: running ones first, then completed, as upstream lists them."""
+        self.flush()
         rows = self._store.connection.execute(
             "SELECT id, status FROM offchain_jobs WHERE client = ? ORDER BY created, rowid",
             (client,),
@@ -230,6 +302,7 @@ class JobRecords:
 
     def count_running(self) -> int:
         """Running off-chain jobs across all clients (``/info`` pending.offchain)."""
+        self.flush()
         row = self._store.connection.execute(
             "SELECT COUNT(*) FROM offchain_jobs WHERE status = ?", (JobStatus.RUNNING.value,)
         ).fetchone()
@@ -241,6 +314,7 @@ class JobRecords:
         Called once at startup: a job found running was cut off when the process stopped.
         The failing container is the first one without a result.
         """
+        self.flush()
         rows = self._store.connection.execute(
             "SELECT client, id, containers, intermediate FROM offchain_jobs WHERE status = ?",
             (JobStatus.RUNNING.value,),
@@ -262,6 +336,7 @@ class JobRecords:
     def report(self, client: str, job: JobResult, containers: Sequence[str]) -> bool:
         """Record a reported job state unless the job has already finished. Returns whether
         it was recorded (a finished record is final)."""
+        self.flush()
         cursor = self._store.connection.execute(
             _INSERT + " ON CONFLICT (client, id) DO UPDATE SET status = excluded.status,"
             " containers = excluded.containers, result = excluded.result,"
@@ -274,6 +349,8 @@ class JobRecords:
     def prune(self, older_than: float, running_older_than: float | None = None) -> int:
         """Delete completed jobs last updated before ``older_than`` (unix s), and running ones
         last updated before ``running_older_than`` (none when None). Returns how many."""
+        self.flush()
+        self._recent.forget_before(older_than)
         cursor = self._store.connection.execute(
             "DELETE FROM offchain_jobs WHERE (status != ? AND updated < ?)"
             " OR (status = ? AND updated < ?)",
