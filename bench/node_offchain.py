@@ -6,7 +6,9 @@ job is done, with and without connection reuse; throughput is THROUGHPUT_JOBS jo
 concurrency 32, each submitted then polled the same way, once over keep-alive connections and
 once with a new connection per request. CPU per job is the devnode process's user+system CPU
 time (from /proc) over a throughput run, divided by the jobs completed: the most stable figure on
-a shared machine. Each start is also timed (spawn to the first 200 on GET /health, off-chain
+a shared machine. The CPU the load generator (this process) and the echo container spend per
+job in the same run gives the machine's ceiling: cores / (sum of the three CPU costs per job),
+the jobs/s no devnode could exceed here however fast it were. Each start is also timed (spawn to the first 200 on GET /health, off-chain
 config) and the process's resident memory read once it answers. The floor in the same run is
 the same client calling the echo container's /service_output directly.
 
@@ -160,14 +162,35 @@ def _rss_mib(pid: int) -> float:
     return 0.0
 
 
+@dataclass(frozen=True)
+class Throughput:
+    """One throughput run: operations per second, and the CPU seconds per operation of the
+    measured process and of everything else the run needs on this machine (this load generator
+    and the container)."""
+
+    rate: float
+    cpu: float
+    cpu_elsewhere: float
+
+    def ceiling(self) -> float:
+        """Operations per second this machine's cores could sustain at these CPU costs, with
+        every core busy: the most any devnode could show here."""
+        total = self.cpu + self.cpu_elsewhere
+        return (os.cpu_count() or 1) / total if total else 0.0
+
+
 async def _throughput(
-    operation: Operation, reuse: bool, pid: int | None = None
-) -> tuple[float, float]:
-    """Operations completed per second, THROUGHPUT_JOBS of them at CONCURRENCY (over keep-alive
-    connections when ``reuse``, else one connection per request), and the CPU seconds process
-    ``pid`` used per operation meanwhile (0 without ``pid``)."""
+    operation: Operation, reuse: bool, pid: int | None = None, container_pid: int | None = None
+) -> Throughput:
+    """THROUGHPUT_JOBS operations at CONCURRENCY (over keep-alive connections when ``reuse``,
+    else one connection per request): per second, and the CPU seconds per operation of process
+    ``pid`` (0 without it) and of this process with process ``container_pid``."""
     connector = aiohttp.TCPConnector(limit=CONCURRENCY, force_close=not reuse)
     remaining = THROUGHPUT_JOBS
+
+    def elsewhere() -> float:
+        container = _cpu_seconds(container_pid) if container_pid is not None else 0.0
+        return time.process_time() + container
 
     async with aiohttp.ClientSession(connector=connector) as session:
 
@@ -179,12 +202,16 @@ async def _throughput(
 
         await asyncio.gather(*(operation(session) for _ in range(CONCURRENCY)))  # warm-up
         cpu = _cpu_seconds(pid) if pid is not None else 0.0
+        cpu_elsewhere = elsewhere()
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
         elapsed = time.perf_counter() - started
+        cpu_elsewhere = elsewhere() - cpu_elsewhere
         if pid is not None:
             cpu = _cpu_seconds(pid) - cpu
-        return THROUGHPUT_JOBS / elapsed, cpu / THROUGHPUT_JOBS
+        return Throughput(
+            THROUGHPUT_JOBS / elapsed, cpu / THROUGHPUT_JOBS, cpu_elsewhere / THROUGHPUT_JOBS
+        )
 
 
 @dataclass(frozen=True)
@@ -201,6 +228,8 @@ class Sample:
     cpu_reused_ms: float
     rate_new: float
     cpu_new_ms: float
+    ceiling_reused: float
+    ceiling_new: float
 
 
 def _median(samples: list[Sample]) -> Sample:
@@ -213,6 +242,18 @@ _FIGURES = (
     ("rate_new", f"jobs/s at concurrency {CONCURRENCY}, new connections", "jobs/s", True),
     ("cpu_reused_ms", "devnode CPU per job, keep-alive", "ms", False),
     ("cpu_new_ms", "devnode CPU per job, new connections", "ms", False),
+    (
+        "ceiling_reused",
+        "jobs/s the machine's cores allow at the run's CPU costs, keep-alive",
+        "jobs/s",
+        True,
+    ),
+    (
+        "ceiling_new",
+        "jobs/s the machine's cores allow at the run's CPU costs, new connections",
+        "jobs/s",
+        True,
+    ),
     ("p50_new_ms", "job latency p50, new connection", "ms", False),
     ("p99_new_ms", "job latency p99, new connection", "ms", False),
     ("p50_reused_ms", "job latency p50, connection reused", "ms", False),
@@ -260,7 +301,7 @@ def _spawn(variant: Variant, config: Path, cwd: Path) -> subprocess.Popen[bytes]
     )
 
 
-async def _measure_node(variant: Variant, container: str) -> Sample:
+async def _measure_node(variant: Variant, container: str, container_pid: int) -> Sample:
     """Start ``variant``'s devnode on a fresh store, measure it, stop it."""
     with tempfile.TemporaryDirectory(prefix="bench-node-") as tmp:
         port = free_port()
@@ -278,8 +319,8 @@ async def _measure_node(variant: Variant, container: str) -> Sample:
 
             p50_new, p99_new = await _latency(job, reuse=False)
             p50_reused, p99_reused = await _latency(job, reuse=True)
-            rate_reused, cpu_reused = await _throughput(job, True, devnode.pid)
-            rate_new, cpu_new = await _throughput(job, False, devnode.pid)
+            reused = await _throughput(job, True, devnode.pid, container_pid)
+            new = await _throughput(job, False, devnode.pid, container_pid)
         finally:
             stop_process(devnode, grace_s=STOP_TIMEOUT_S)
     return Sample(
@@ -289,10 +330,12 @@ async def _measure_node(variant: Variant, container: str) -> Sample:
         p99_new,
         p50_reused,
         p99_reused,
-        rate_reused,
-        cpu_reused * 1000,
-        rate_new,
-        cpu_new * 1000,
+        reused.rate,
+        reused.cpu * 1000,
+        new.rate,
+        new.cpu * 1000,
+        reused.ceiling(),
+        new.ceiling(),
     )
 
 
@@ -312,9 +355,9 @@ async def _floor(container: str) -> Floor:
 
     p50_new, _ = await _latency(direct, reuse=False)
     p50_reused, _ = await _latency(direct, reuse=True)
-    rate_reused, _ = await _throughput(direct, True)
-    rate_new, _ = await _throughput(direct, False)
-    return Floor(p50_new, p50_reused, rate_reused, rate_new)
+    reused = await _throughput(direct, True)
+    new = await _throughput(direct, False)
+    return Floor(p50_new, p50_reused, reused.rate, new.rate)
 
 
 def _alternating(variants: list[Variant], rep: int) -> list[Variant]:
@@ -328,14 +371,14 @@ def _loadavg() -> str:
 
 
 async def _run(
-    variants: list[Variant], container: str, reps: int
+    variants: list[Variant], container: str, container_pid: int, reps: int
 ) -> tuple[Floor, dict[str, Sample]]:
     await _wait_ready(f"{container}/service_output")
     floor = await _floor(container)
     samples: dict[str, list[Sample]] = {v.name: [] for v in variants}
     for rep in range(reps):
         for variant in _alternating(variants, rep):
-            sample = await _measure_node(variant, container)
+            sample = await _measure_node(variant, container, container_pid)
             print(f"bench: rep {rep + 1}, {variant.name}: {sample}", file=sys.stderr, flush=True)
             samples[variant.name].append(sample)
     return floor, {name: _median(found) for name, found in samples.items()}
@@ -388,7 +431,7 @@ def main() -> int:
     echo = subprocess.Popen([sys.executable, "-c", _ECHO_SERVER, str(container_port)])
     try:
         _use_uvloop()
-        floor, medians = asyncio.run(_run(variants, container, args.reps))
+        floor, medians = asyncio.run(_run(variants, container, echo.pid, args.reps))
     finally:
         stop_process(echo, grace_s=STOP_TIMEOUT_S)
 
