@@ -31,6 +31,7 @@ from contextlib import contextmanager
 from enum import IntEnum
 from pathlib import Path
 from typing import Any
+from typing import NamedTuple
 
 from .errors import StoreUnavailable
 from .private_files import create_private
@@ -199,7 +200,7 @@ class JobRecords:
         store.migrate("offchain_jobs", _JOB_MIGRATIONS)
         self._recent = RecentJobs(RECENT_JOBS, RECENT_JOBS_BYTES)
         # Final records not written yet: committed together at the end of the loop's turn.
-        self._unwritten: list[tuple[Any, ...]] = []
+        self._unwritten: list[_Row] = []
 
     def finish(
         self,
@@ -211,8 +212,8 @@ class JobRecords:
         """Record the final state of a job the node ran: ``get`` answers it at once, and it is
         written at the end of this turn of the event loop with every other job finished in it
         (at once outside a running loop). A record already final is kept as it is."""
-        row = (*_job_row(client, job, containers), input_json)
-        self._recent.add(client, job, len(row[4]) + len(row[5] or ""), row[7])
+        row = _job_row(client, job, containers, input_json)
+        self._recent.add(client, job, len(row.intermediate) + len(row.result or ""), row.updated)
         self._unwritten.append(row)
         if len(self._unwritten) > 1:
             return  # the write is already scheduled
@@ -236,10 +237,10 @@ class JobRecords:
             refused = rows
         else:
             for row in refused:
-                log.warning("job %s already has a final record; it is kept as it is", row[1])
+                log.warning("job %s already has a final record; it is kept as it is", row.id)
         # Memory answers what the database holds.
         for row in refused:
-            self._recent.discard(row[0], row[1])
+            self._recent.discard(row.client, row.id)
 
     def put(
         self,
@@ -256,7 +257,7 @@ class JobRecords:
         """
         self.flush()
         cursor = self._store.connection.execute(
-            _UPSERT if replace else _INSERT_NEW, (*_job_row(client, job, containers), input_json)
+            _UPSERT if replace else _INSERT_NEW, _job_row(client, job, containers, input_json)
         )
         return cursor.rowcount > 0
 
@@ -342,7 +343,7 @@ class JobRecords:
             " containers = excluded.containers, result = excluded.result,"
             " updated = excluded.updated WHERE offchain_jobs.status = ?",
             # no input: a reported job has none
-            (*_job_row(client, job, containers), None, JobStatus.RUNNING.value),
+            (*_job_row(client, job, containers, None), JobStatus.RUNNING.value),
         )
         return cursor.rowcount > 0
 
@@ -364,10 +365,26 @@ class JobRecords:
         return cursor.rowcount
 
 
-def _job_row(client: str, job: JobResult, containers: Sequence[str]) -> tuple[Any, ...]:
-    """The columns `_INSERT` names before `input`, for a record written now."""
+class _Row(NamedTuple):
+    """The columns `_INSERT` names, in its order."""
+
+    client: str
+    id: str
+    status: str
+    containers: str
+    intermediate: str
+    result: str | None
+    created: float
+    updated: float
+    input: str | None
+
+
+def _job_row(
+    client: str, job: JobResult, containers: Sequence[str], input_json: str | None
+) -> _Row:
+    """The row of a record written now."""
     now = time.time()
-    return (
+    return _Row(
         client,
         job.id,
         job.status.value,
@@ -376,6 +393,7 @@ def _job_row(client: str, job: JobResult, containers: Sequence[str]) -> tuple[An
         None if job.result is None else json.dumps(job.result.to_json()),
         now,
         now,
+        input_json,
     )
 
 
