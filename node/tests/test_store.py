@@ -210,3 +210,31 @@ def test_prune_forgets_finished_records_answered_from_memory(tmp_path: Path) -> 
     assert records.get("c", ["a"]) == [JobResult("a", JobStatus.SUCCESS, DONE)]
     assert records.prune(older_than=time.time() + 1) == 1
     assert records.get("c", ["a"]) == []
+
+
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
+def test_a_finished_record_is_committed_before_its_waiter_resumes(
+    tmp_path: Path, loop: str
+) -> None:
+    """``OffchainJobs.settle`` hands a job's id out when the job's task is done: by then its
+    record is in the database, as another connection sees it."""
+    store = Store(tmp_path / "db.sqlite3").open()
+    records = JobRecords(store)
+    reader = sqlite3.connect(tmp_path / "db.sqlite3")
+
+    async def job() -> None:
+        await asyncio.sleep(0)
+        records.finish("c", JobResult("a", JobStatus.SUCCESS, DONE), ["echo"])
+
+    async def handler() -> list[tuple[str]]:
+        task = asyncio.get_running_loop().create_task(job())
+        await asyncio.wait([task], timeout=5)
+        return reader.execute("SELECT status FROM offchain_jobs WHERE id = 'a'").fetchall()
+
+    if loop == "uvloop":
+        uvloop = pytest.importorskip("uvloop")
+        assert uvloop.run(handler()) == [("success",)]
+    else:
+        assert asyncio.run(handler()) == [("success",)]
+    reader.close()
+    store.close()
