@@ -44,6 +44,8 @@ import aiohttp
 from aiohttp import web
 from hf_infernet_stack.browser import browser_page
 from hf_infernet_stack.browser import chromium_available
+from infernet_devnode.api.chain_slot import ExplorerChainFace
+from infernet_devnode.api.chain_slot import Slot
 from infernet_devnode.api.explorer import install_explorer
 from infernet_devnode.capacity import CallLimits
 from infernet_devnode.chain.delivery import Delivery
@@ -259,7 +261,9 @@ class ExplorerServer:
             return response
 
         app = web.Application(middlewares=[cpu])
-        install_explorer(app, context, JobRecords(self.store), None, chain_view=view)
+        views: Slot[ExplorerChainFace] = Slot()
+        views.bind(view)
+        install_explorer(app, context, JobRecords(self.store), None, views)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         port = free_port()

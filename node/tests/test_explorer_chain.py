@@ -20,11 +20,12 @@ from infernet_devnode.chain.store import Fulfillment
 from infernet_devnode.chain.subscriptions import ContainerLookup
 from infernet_devnode.chain.subscriptions import Subscription
 from infernet_devnode.chain.subscriptions import container_set_hash
-from infernet_devnode.chain.views import SUBSCRIPTION_STATES
 from infernet_devnode.chain.views import ChainView
-from infernet_devnode.chain.views import DelegationQuery
-from infernet_devnode.chain.views import SubscriptionQuery
 from infernet_devnode.chain.views import next_due
+from infernet_devnode.explorer.queries import DELEGATION_STATES
+from infernet_devnode.explorer.queries import SUBSCRIPTION_STATES
+from infernet_devnode.explorer.queries import DelegationQuery
+from infernet_devnode.explorer.queries import SubscriptionQuery
 from infernet_devnode.store import Store
 
 OWNER = "0x" + "11" * 20
@@ -210,6 +211,8 @@ def test_subscription_page_pages_every_interval_any_node_answered(chain: Chain):
 
 def test_states_are_the_documented_ones():
     assert set(SUBSCRIPTION_STATES) == {*PHASES, "tracked", "ignored"}
+    # the explorer filters delegated requests by state name without importing the chain half
+    assert DELEGATION_STATES == tuple(state.name.lower() for state in DeliveryState)
 
 
 def test_delegations_empty(chain: Chain):

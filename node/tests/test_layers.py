@@ -1,8 +1,7 @@
 """The devnode's imports form a tree (docs/devnode.md, "Layout"): no cycle anywhere in the
 package, none hidden in a function or behind ``TYPE_CHECKING``; only ``app`` and the HTTP face
-(``api``) import the chain half, and in the face only the chain side's answers (``api.chain``)
-and the explorer (``api.explorer``), which only ``app`` imports (when enabled); only ``app``
-imports the HTTP face; nothing imports the package root; inside ``chain/`` and ``api/`` a module
+(``api``) import the chain half, and in the face only the chain side's answers (``api.chain``),
+which only ``app`` imports (when the chain side is enabled); only ``app`` imports the HTTP face; nothing imports the package root; inside ``chain/`` and ``api/`` a module
 imports only modules on a lower floor."""
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ CHAIN = f"{ROOT}.chain"
 FACE = f"{ROOT}.api"
 APP = f"{ROOT}.app"
 # The face's modules that import the chain half: an off-chain node must not load them.
-FACE_OVER_CHAIN = {f"{FACE}.chain", f"{FACE}.explorer"}
+FACE_OVER_CHAIN = {f"{FACE}.chain"}
 # The process wiring may import a module when it is needed (e.g. the chain half only when
 # chain.enabled); such an import still counts as an edge for the cycle check.
 MAY_IMPORT_LATE = {APP}
@@ -131,12 +130,10 @@ def test_the_http_face_is_assembled_by_rest_over_responses() -> None:
 @pytest.mark.parametrize(
     "name", sorted(n for n in MODULES if _in(n, FACE) and n not in FACE_OVER_CHAIN)
 )
-def test_in_the_http_face_only_the_chain_answers_and_the_explorer_import_the_chain_half(
-    name: str,
-) -> None:
-    """The REST API serves before the chain half is imported (docs/devnode.md, "Start, sync and
-    health"): the rest of the face reaches the chain side only through what ``app`` binds at
-    run time."""
+def test_in_the_http_face_only_the_chain_answers_import_the_chain_half(name: str) -> None:
+    """The REST API and the explorer serve before the chain half is imported (docs/devnode.md,
+    "Start, sync and health"): the rest of the face reaches the chain side only through what
+    ``app`` binds at run time."""
     chain = sorted({line for line, target, _ in _imports(name) if _in(target, CHAIN)})
     over_chain = sorted({line for line, target, _ in _imports(name) if target in FACE_OVER_CHAIN})
     assert chain == [], f"{name} imports the chain half at lines {chain}"

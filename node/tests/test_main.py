@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from devnode_harness import DELEGATED
 from devnode_harness import NodeProcess
 from devnode_harness import node_config
@@ -135,7 +136,6 @@ CHAIN_ONLY_MODULES = (
     "eth_abi",
     "infernet_devnode.chain",
     "infernet_devnode.api.chain",
-    "infernet_devnode.api.explorer",
 )
 
 _SERVE_AND_LIST_MODULES = """
@@ -148,7 +148,7 @@ async def serve() -> None:
     node = Node(load_config(sys.argv[1]).config)
     await node.start()
     try:
-        for path in ("/health", "/info", "/metrics"):
+        for path in ("/health", "/info", "/metrics", *sys.argv[2:]):
             url = f"http://127.0.0.1:{node.port}{path}"
             await asyncio.to_thread(lambda: urllib.request.urlopen(url, timeout=10).read())
     finally:
@@ -159,10 +159,21 @@ print(json.dumps(sorted(sys.modules)))
 """
 
 
-def test_an_off_chain_node_imports_no_chain_library(tmp_path: Path) -> None:
-    path = _write(tmp_path, node_config(tmp_path, []))
+EXPLORER_PATHS = (
+    "/ui",
+    "/api/explorer/overview",
+    "/api/explorer/jobs",
+    "/api/explorer/subscriptions?state=active",
+    "/api/explorer/delegations?state=failed",
+)
+
+
+@pytest.mark.parametrize("explorer", [False, True], ids=["plain", "with-explorer"])
+def test_an_off_chain_node_imports_no_chain_library(tmp_path: Path, explorer: bool) -> None:
+    path = _write(tmp_path, node_config(tmp_path, [], explorer={"enabled": explorer}))
+    paths = EXPLORER_PATHS if explorer else ()
     done = subprocess.run(
-        [sys.executable, "-c", _SERVE_AND_LIST_MODULES, str(path)],
+        [sys.executable, "-c", _SERVE_AND_LIST_MODULES, str(path), *paths],
         capture_output=True,
         text=True,
         timeout=60,

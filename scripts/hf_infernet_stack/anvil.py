@@ -1,8 +1,9 @@
-"""anvil processes for tests and benchmarks, and a JSON-RPC proxy that can switch, count and
-refuse what a node sends to its chain."""
+"""anvil processes for tests and benchmarks, and a JSON-RPC proxy that can switch, count, hold
+and refuse what a node sends to its chain."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 from collections import Counter
@@ -76,9 +77,10 @@ class RpcProxy:
     (`proxy.upstream = url`: the node behind it sees a different chain without any outage), and
     it counts the requests it forwards (`count`, `methods`; batch items counted each) for the
     bench's idle-load figures. `proxy.refuse = "message"` answers every single request with that
-    JSON-RPC error instead (an endpoint that answers, but with errors). It forwards bytes as they
-    are (it is not a client: web3 would re-encode them), over one keep-alive pool upstream; an
-    upstream that fails or does not answer within UPSTREAM_TIMEOUT_S is a 502."""
+    JSON-RPC error instead (an endpoint that answers, but with errors); `proxy.hold()` keeps
+    every request waiting until `proxy.release()` (an endpoint slow to answer). It forwards bytes
+    as they are (it is not a client: web3 would re-encode them), over one keep-alive pool
+    upstream; an upstream that fails or does not answer within UPSTREAM_TIMEOUT_S is a 502."""
 
     def __init__(self, upstream: str) -> None:
         self.upstream = upstream
@@ -87,6 +89,7 @@ class RpcProxy:
         self.methods: Counter[str] = Counter()
         self.url = ""
         self._loop = LoopThread()
+        self._released: asyncio.Event | None = None
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
 
@@ -95,6 +98,8 @@ class RpcProxy:
             sock_connect=UPSTREAM_TIMEOUT_S, sock_read=UPSTREAM_TIMEOUT_S
         )
         self._session = aiohttp.ClientSession(timeout=timeout)
+        self._released = asyncio.Event()
+        self._released.set()
         app = web.Application(client_max_size=MAX_REQUEST_BYTES)
         app.add_routes([web.post("/{path:.*}", self._relay)])
         self._runner = web.AppRunner(app, access_log=None)
@@ -127,6 +132,11 @@ class RpcProxy:
 
     async def _forward(self, body: bytes) -> tuple[bytes, int]:
         assert self._session is not None
+        assert self._released is not None
+        try:
+            await asyncio.wait_for(self._released.wait(), UPSTREAM_TIMEOUT_S)
+        except TimeoutError:
+            return b"", 502
         upstream = self.upstream  # read once: a test may switch it while requests run
         headers = {"Content-Type": "application/json"}
         try:
@@ -144,6 +154,21 @@ class RpcProxy:
     def start(self) -> RpcProxy:
         self._loop.run(self._start())
         return self
+
+    def hold(self) -> None:
+        """Keep requests waiting from now on until `release()` (each at most
+        UPSTREAM_TIMEOUT_S, then a 502)."""
+        self._loop.run(self._gate(False))
+
+    def release(self) -> None:
+        self._loop.run(self._gate(True))
+
+    async def _gate(self, released: bool) -> None:
+        assert self._released is not None
+        if released:
+            self._released.set()
+        else:
+            self._released.clear()
 
     def close(self) -> None:
         self._loop.run(self._stop())

@@ -1,9 +1,9 @@
 """The node process: builds every component from the config, starts and stops them in order.
 
 Start: open the store (jobs left running by a previous process become failed "node
-restarted"), open the container client, serve REST, then, when ``chain.enabled``, import and
-start the chain side and bind it to the REST API (docs/devnode.md, "Start, sync and health").
-With ``explorer.enabled`` the chain side starts before REST serves: the explorer reads it.
+restarted"), open the container client, serve REST (and the explorer, when
+``explorer.enabled``), then, when ``chain.enabled``, import and start the chain side and bind it
+to the REST API and the explorer (docs/devnode.md, "Start, sync and health").
 Stop: the reverse; safe to call twice.
 
 The chain half (web3, eth_account) and the explorer are imported only when enabled, and the
@@ -25,6 +25,8 @@ from .api import ApiServer
 from .api import ChainSlot
 from .api import create_app
 from .api.chain_slot import ChainFace
+from .api.chain_slot import ExplorerChainFace
+from .api.chain_slot import Slot
 from .capacity import CallLimits
 from .components import NodeContext
 from .config import NodeConfig
@@ -60,7 +62,7 @@ class _ChainLifecycle(Protocol):
     async def stop(self) -> None: ...
 
 
-_ChainFactory = Callable[[NodeContext], tuple[_ChainLifecycle, ChainFace]]
+_ChainFactory = Callable[[NodeContext], tuple[_ChainLifecycle, ChainFace, ExplorerChainFace]]
 
 
 class Node:
@@ -128,36 +130,37 @@ class Node:
         )
         self._prune_task = asyncio.get_running_loop().create_task(self._prune_forever())
         self._prune_task.add_done_callback(_log_crash)
-        slot = ChainSlot() if self.config.chain.enabled else None
+        chain_enabled = self.config.chain.enabled
+        slot = ChainSlot() if chain_enabled else None
+        views: Slot[ExplorerChainFace] | None = None
         connection_cap = ConnectionCap(server.max_connections or default_max_connections())
         app = create_app(self.context, self.jobs, slot, connection_cap)
         if self.config.explorer.enabled:
             from .api.explorer import install_explorer
-            from .chain.component import ChainSide
 
-            # The explorer reads the chain side's store and readout: it is installed over a
-            # started chain side.
-            if slot is not None:
-                await self._start_chain(slot)
-            chain = self.chain if isinstance(self.chain, ChainSide) else None
-            install_explorer(app, self.context, records, chain)
+            views = Slot() if chain_enabled else None
+            install_explorer(app, self.context, records, slot, views)
         self._server = ApiServer(app, server, connection_cap)
         await self._server.start()
         self.port = self._server.port
         log.info("devnode listening on %s:%d", server.host, self.port)
-        if slot is not None and self.chain is None:
-            await self._start_chain(slot)
+        if slot is not None:
+            await self._start_chain(slot, views)
 
-    async def _start_chain(self, slot: ChainSlot) -> None:
-        """Import, build and start the chain side, then bind its answers to ``slot``.
+    async def _start_chain(self, slot: ChainSlot, views: Slot[ExplorerChainFace] | None) -> None:
+        """Import, build and start the chain side, then bind its answers to ``slot`` and its
+        views to the explorer's ``views``.
 
         Raises:
             ChainNotAvailable: the chain side cannot start (the node then stops).
         """
         # About a second of imports: in a worker thread, so the event loop keeps answering.
         build = await asyncio.to_thread(_load_chain_half)
-        self.chain, face = build(self.context)
+        self.chain, face, chain_views = build(self.context)
         await self.chain.start()
+        # The explorer first: once /health leaves "starting", every chain route answers.
+        if views is not None:
+            views.bind(chain_views)
         slot.bind(face)
         log.info("chain side started")
 
@@ -193,13 +196,15 @@ class Node:
 
 
 def _load_chain_half() -> _ChainFactory:
-    """The chain side's constructor, importing the chain half (web3, eth_account)."""
+    """The chain side's constructor, importing the chain half (web3, eth_account): the chain
+    side, its answers to the REST API and its views for the explorer."""
     from .api.chain import ChainAnswers
     from .chain.component import ChainSide
+    from .chain.views import ChainView
 
-    def build(context: NodeContext) -> tuple[_ChainLifecycle, ChainFace]:
+    def build(context: NodeContext) -> tuple[_ChainLifecycle, ChainFace, ExplorerChainFace]:
         chain = ChainSide(context)
-        return chain, ChainAnswers(chain)
+        return chain, ChainAnswers(chain), ChainView(chain.readout, context.store.connection)
 
     return build
 

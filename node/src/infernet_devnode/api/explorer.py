@@ -4,6 +4,12 @@ Everything here is read-only (GET only) and is installed only when ``explorer.en
 true. Nothing runs in the background: every query, container probe and RPC call happens
 because an open page asked for it, so a node nobody is looking at pays nothing.
 
+The routes are installed before the node serves, and the chain half is not imported here: the
+chain side's views reach the explorer through a slot the process wiring binds once the chain
+side has started (``api.chain_slot``). Until then the page, the job routes and the overview's
+off-chain figures answer; the overview's ``chain`` says the chain side is starting, and the
+subscription and delegation routes are 503 with Retry-After, as the REST API's chain routes are.
+
 Routes (devnode extensions):
     GET /ui                                      the page (plus /ui/explorer.js, .css, icon)
     GET /api/explorer/overview                   chain, node, containers, counts, recent errors
@@ -21,12 +27,6 @@ from typing import Any
 
 from aiohttp import web
 
-from ..chain.component import ChainSide
-from ..chain.delivery import DeliveryState
-from ..chain.views import SUBSCRIPTION_STATES
-from ..chain.views import ChainView
-from ..chain.views import DelegationQuery
-from ..chain.views import SubscriptionQuery
 from ..components import NodeContext
 from ..errors import InvalidField
 from ..explorer import PAGE_FILES
@@ -36,10 +36,18 @@ from ..explorer.jobs import job_counts
 from ..explorer.jobs import job_detail
 from ..explorer.jobs import list_jobs
 from ..explorer.jobs import recent_failures
+from ..explorer.queries import DELEGATION_STATES
+from ..explorer.queries import SUBSCRIPTION_STATES
+from ..explorer.queries import DelegationQuery
+from ..explorer.queries import SubscriptionQuery
 from ..messages import UINT32_MAX
 from ..results import JobStatus
 from ..store import JobRecords
 from ..version import __version__
+from .chain_slot import STARTING
+from .chain_slot import ChainSlot
+from .chain_slot import ExplorerChainFace
+from .chain_slot import Slot
 from .responses import SECURITY_HEADERS
 from .responses import error_response
 from .responses import json_response
@@ -69,17 +77,15 @@ def install_explorer(
     app: web.Application,
     context: NodeContext,
     records: JobRecords,
-    chain: ChainSide | None,
-    *,
-    chain_view: ChainView | None = None,
+    chain: ChainSlot | None,
+    views: Slot[ExplorerChainFace] | None,
 ) -> None:
     """Add the explorer's routes to ``app`` and close what it opened on the app's cleanup.
 
-    ``chain_view`` replaces the views read from ``chain`` (the bench's seeded stores use it).
+    ``chain`` and ``views`` are None when ``chain.enabled`` is false; otherwise the REST API's
+    slot (on-chain jobs in flight) and the one the chain side's views are bound to.
     """
-    if chain_view is None and chain is not None:
-        chain_view = ChainView(chain.readout, context.store.connection)
-    explorer = _Explorer(context, records, chain, chain_view)
+    explorer = _Explorer(context, records, chain, views)
     app.add_routes(explorer.routes())
     app.on_response_prepare.append(_add_security_headers)
     app.on_cleanup.append(explorer.close)
@@ -98,15 +104,15 @@ class _Explorer:
         self,
         context: NodeContext,
         records: JobRecords,
-        chain: ChainSide | None,
-        view: ChainView | None,
+        chain: ChainSlot | None,
+        views: Slot[ExplorerChainFace] | None,
     ) -> None:
         self._context = context
         self._config = context.config.explorer
         self._db = context.store.connection
         self._records = records
         self._chain = chain
-        self._view = view
+        self._views = views
         self._health = HealthProbe(context.config.containers)
         self._page = PAGE_FILES.joinpath("index.html").read_bytes()
         self._assets = {name: PAGE_FILES.joinpath(name).read_bytes() for name in _ASSETS}
@@ -143,12 +149,16 @@ class _Explorer:
     async def overview(self, request: web.Request) -> web.Response:
         now = time.time()
         health = {h.id: h.to_json() for h in await self._health.check()}
-        chain: dict[str, Any] = {"enabled": self._context.config.chain.enabled}
-        if self._view is not None:
-            chain = await self._view.overview()
+        chain: dict[str, Any] = {"enabled": False}
+        views = self._views.face if self._views is not None else None
+        if views is not None:
+            chain = await views.overview()
+        elif self._views is not None:
+            chain = {"enabled": True, "status": "starting", "reason": STARTING}
         running = self._records.count_running()
         server = self._context.config.server
-        pending_onchain = self._chain.pending_onchain() if self._chain else 0
+        face = self._chain.face if self._chain is not None else None
+        pending_onchain = face.pending_onchain() if face is not None else 0
         return json_response(
             {
                 "poll_interval": self._config.poll_interval,
@@ -207,19 +217,19 @@ class _Explorer:
             subscription_id=query_uint(q, "id", 1, UINT32_MAX),
             before=query_uint(q, "before", 1, UINT32_MAX),
         )
-        if self._view is None:
+        if self._views is None:
             return json_response(
                 {"total": 0, "subscriptions": [], "next": None, "chain_time": None}
             )
-        return json_response(self._view.subscriptions(query))
+        return json_response(self._views.started().subscriptions(query))
 
     async def subscription(self, request: web.Request) -> web.Response:
         sub_id = subscription_id(request.match_info["id"])
         q = request.query
         limit, before = self._limit(q), query_uint(q, "before", 1, _CURSOR_MAX)
         body = None
-        if self._view is not None:
-            body = await self._view.subscription(sub_id, limit, before)
+        if self._views is not None:
+            body = await self._views.started().subscription(sub_id, limit, before)
         if body is None:
             return error_response(
                 404, f"subscription {sub_id} is not known to this node", field="id"
@@ -228,17 +238,16 @@ class _Explorer:
 
     async def delegations(self, request: web.Request) -> web.Response:
         q = request.query
-        state = _choice(q, "state", [s.name.lower() for s in DeliveryState])
         query = DelegationQuery(
             limit=self._limit(q),
-            state=None if state is None else DeliveryState[state.upper()],
+            state=_choice(q, "state", DELEGATION_STATES),
             subscription_id=query_uint(q, "subscription", 1, UINT32_MAX),
             owner=_text(q, "owner"),
             before=query_uint(q, "before", 1, _CURSOR_MAX),
         )
-        if self._view is None:
+        if self._views is None:
             return json_response({"total": 0, "delegations": [], "next": None})
-        return json_response(self._view.delegations(query))
+        return json_response(self._views.started().delegations(query))
 
     def _limit(self, query: Any) -> int:
         most = self._config.max_page_size

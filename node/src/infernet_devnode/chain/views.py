@@ -17,9 +17,10 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
+from ..explorer.queries import DelegationQuery
+from ..explorer.queries import SubscriptionQuery
 from .delivery import Delivery
 from .delivery import DeliveryState
 from .intervals import Phase
@@ -37,10 +38,7 @@ from .subscriptions import Subscription
 __all__ = [
     "BALANCE_CACHE_S",
     "RECEIPT_CACHE_SIZE",
-    "SUBSCRIPTION_STATES",
     "ChainView",
-    "DelegationQuery",
-    "SubscriptionQuery",
 ]
 
 BALANCE_CACHE_S = 2.0
@@ -51,9 +49,6 @@ _INTERVALS_OF = (
     "SELECT interval FROM chain_deliveries WHERE subscription_id = :id"
     " UNION SELECT interval FROM chain_fulfillments WHERE subscription_id = :id"
 )
-
-# Filters of the subscription list: the phase on chain time, or whether this node serves it.
-SUBSCRIPTION_STATES = ("active", "not_active", "completed", "cancelled", "tracked", "ignored")
 
 # Values of the stored subscription tuple (chain.store keeps {"id", "values": [...]}, struct order).
 _ACTIVE_AT = "json_extract(subscription, '$.values[1]')"
@@ -66,24 +61,6 @@ _PHASE = (
     f" WHEN (CASE WHEN {_PERIOD} = 0 THEN 1 ELSE (:now - {_ACTIVE_AT}) / {_PERIOD} + 1 END)"
     f" <= {_FREQUENCY} THEN 'active' ELSE 'completed' END"
 )
-
-
-@dataclass(frozen=True)
-class SubscriptionQuery:
-    limit: int
-    state: str | None = None
-    container: str | None = None
-    subscription_id: int | None = None
-    before: int | None = None  # only ids below this cursor
-
-
-@dataclass(frozen=True)
-class DelegationQuery:
-    limit: int
-    state: DeliveryState | None = None
-    subscription_id: int | None = None
-    owner: str | None = None
-    before: int | None = None  # only rows below this cursor (a row id)
 
 
 class ChainView:
@@ -282,7 +259,7 @@ class ChainView:
         params: list[Any] = []
         if query.state is not None:
             clauses.append("state = ?")
-            params.append(int(query.state))
+            params.append(int(DeliveryState[query.state.upper()]))
         if query.subscription_id is not None:
             clauses.append("subscription_id = ?")
             params.append(query.subscription_id)

@@ -210,7 +210,12 @@
   function renderOverview(data) {
     state.pollS = Math.max(0.25, Number(data.poll_interval) || DEFAULT_POLL_S);
     const chain = data.chain;
-    const chainPart = chain.enabled
+    // While the chain side starts the node serves its off-chain figures only.
+    const starting = chain.enabled && chain.status === "starting";
+    const chainUp = chain.enabled && !starting;
+    const chainPart = starting
+      ? h("p", {}, chain.reason + ": its figures, subscriptions and deliveries appear once it has started")
+      : chain.enabled
       ? dl([
           ["chain id", chain.chain_id],
           ["head block", chain.head_block],
@@ -232,8 +237,8 @@
             ["on-chain jobs in flight", data.queue.onchain_in_flight],
           ])),
         section("Off-chain jobs", counts(data.jobs)),
-        chain.enabled ? section("Deliveries", counts(chain.deliveries)) : null,
-        chain.enabled ? section("Subscriptions", counts(chain.subscriptions)) : null,
+        chainUp ? section("Deliveries", counts(chain.deliveries)) : null,
+        chainUp ? section("Subscriptions", counts(chain.subscriptions)) : null,
       ),
       section("Containers", table(
         [
@@ -246,7 +251,7 @@
         "no containers configured",
       )),
       section("Recent failed jobs", jobTable(data.recent_failures)),
-      chain.enabled
+      chainUp
         ? section("Recent failed deliveries", table(
             [
               ["subscription", (d) => link(hashFor("subscription", { id: d.subscription_id }), String(d.subscription_id))],
@@ -445,13 +450,22 @@
       } else {
         state.backoffS = 0;
         const data = JSON.parse(text);
+        // A 503 with Retry-After: the chain side is starting (or its endpoint is down); the
+        // view fills in once the node answers, polled again when the node says.
+        const retryS = Number(response.headers.get("Retry-After"));
         if (!response.ok) {
+          state.lastText = null;
           showContent([h("p", { class: "failure" }, "HTTP " + response.status + ": " + (data.error || ""))]);
         } else if (text !== state.lastText) {
           state.lastText = text;
           showContent(view.render(data, route.params));
         }
-        setStatus("updated " + new Date().toLocaleTimeString());
+        if (response.status === 503 && retryS > 0) {
+          delay = Math.min(MAX_BACKOFF_S, Math.max(state.pollS, retryS));
+          setStatus((data.error || "unavailable") + "; retrying in " + delay + " s", true);
+        } else {
+          setStatus("updated " + new Date().toLocaleTimeString());
+        }
       }
     } catch (error) {
       if (route !== state.route) return;
