@@ -29,6 +29,7 @@ from hf_infernet_stack.processes import wait_for
 from hf_infernet_stack.rest import NodeHTTPError
 from hf_infernet_stack.rest import NodeREST
 from hf_infernet_stack.rest import http_ok
+from hf_infernet_stack.rest import node_ready
 from hf_infernet_stack.rpc import connect
 from hf_infernet_stack.rpc import rpc_ok
 from web3 import Web3
@@ -74,7 +75,7 @@ class Target:
         d = description
         for what, url, ready in (
             ("chain", d.rpc_url, rpc_ok),
-            ("node", d.node_url + "/health", http_ok),
+            ("node", d.node_url, node_ready),
             ("service", d.service_url + "/", http_ok),
         ):
             try:

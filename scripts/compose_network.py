@@ -27,7 +27,7 @@ from hf_infernet_stack.compose import docker_missing
 from hf_infernet_stack.errors import StackError
 from hf_infernet_stack.processes import wait_until
 from hf_infernet_stack.repository import REPO
-from hf_infernet_stack.rest import http_ok
+from hf_infernet_stack.rest import node_ready
 from hf_infernet_stack.rpc import rpc_ok
 
 BUILD_TIMEOUT_S = 1800.0
@@ -81,7 +81,7 @@ def up() -> None:
     say(f"every service healthy {took:.1f} s after `up`")
     rpc, node = COMPOSE_STACK.rpc_url, COMPOSE_STACK.node_url
     wait_until("compose chain", lambda: rpc_ok(rpc), READY_DEADLINE_S)
-    wait_until("compose node", lambda: http_ok(node + "/health"), READY_DEADLINE_S)
+    wait_until("compose node", lambda: node_ready(node), READY_DEADLINE_S)
     say(
         f"up: chain {rpc}, node {node} (explorer {node}/ui), service "
         f"{COMPOSE_STACK.service_url}; `make compose-down` stops it"

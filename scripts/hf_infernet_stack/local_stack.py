@@ -51,6 +51,7 @@ from .processes import stop_process
 from .processes import wait_until
 from .repository import REPO
 from .rest import http_ok
+from .rest import node_ready
 from .rpc import connect
 from .rpc import rpc_ok
 from .run_folder import clear_previous_run
@@ -290,7 +291,7 @@ class Stack:
         url = self.urls.nodes[index]
         name = node_name(index)
         with self.step(f"{name} on {url} ({self.node_addresses[index]})"):
-            self._start_and_wait(name, devnode_argv(path), lambda: http_ok(url + "/health"))
+            self._start_and_wait(name, devnode_argv(path), lambda: node_ready(url))
 
     # -- state file (read by `down`, `logs`, the demo, and `make e2e STACK=`)
     def description(self) -> StackDescription:

@@ -1,4 +1,4 @@
-"""HTTP to the stack's servers through httpx: a readiness probe, a raw client that can choose its
+"""HTTP to the stack's servers through httpx: readiness probes, a raw client that can choose its
 source address (another client for the node's per-client limits), and the node's REST API
 (docs/devnode.md)."""
 
@@ -16,6 +16,8 @@ from .processes import wait_for
 HTTP_TIMEOUT_S = 30.0
 PROBE_TIMEOUT_S = 1.0
 JOB_DEADLINE_S = 60.0
+# What a devnode's GET /health says while its chain side starts.
+STARTING = "starting"
 # A second loopback address: requests from it are "another client" for a node.
 OTHER_CLIENT = "127.0.0.2"
 
@@ -53,6 +55,17 @@ def http_ok(url: str) -> bool:
     try:
         return _client(None, True).get(url, timeout=PROBE_TIMEOUT_S).is_success
     except httpx.HTTPError:
+        return False
+
+
+def node_ready(node_url: str) -> bool:
+    """Whether the devnode at `node_url` is ready: its GET /health answers 200 and no longer says
+    "starting". The REST API serves while the chain side starts, and until then chain routes
+    are 503 (docs/devnode.md, "Start, sync and health"); Infernet Node 1.4 never says it."""
+    try:
+        answer = _client(None, True).get(node_url + "/health", timeout=PROBE_TIMEOUT_S)
+        return answer.is_success and answer.json().get("status") != STARTING
+    except (httpx.HTTPError, ValueError, AttributeError):
         return False
 
 

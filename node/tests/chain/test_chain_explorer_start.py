@@ -23,6 +23,7 @@ from hf_infernet_stack.containers import EchoContainer
 from hf_infernet_stack.devnode import Devnode
 from hf_infernet_stack.processes import wait_for
 from hf_infernet_stack.rest import Http
+from hf_infernet_stack.rest import node_ready
 from hf_infernet_stack.rpc import Rpc
 from infernet_devnode.api.responses import CONTENT_SECURITY_POLICY
 from playwright.sync_api import expect
@@ -75,6 +76,7 @@ def test_explorer_serves_while_the_chain_side_starts_then_reads_the_chain(
     node = starting.node
     http = Http(node.url)
     assert health(node) == {"status": "starting", "reason": f"chain: {STARTING}"}
+    assert not node_ready(node.url)  # what the local stack and the e2e suite wait for
     for path in ("/ui", "/ui/explorer.js", "/api/explorer/jobs"):
         assert http.get(path).status == 200, path
     overview = http.get("/api/explorer/overview").json
@@ -93,6 +95,7 @@ def test_explorer_serves_while_the_chain_side_starts_then_reads_the_chain(
 
     starting.proxy.release()
     wait_for(lambda: health(node) == {"status": "healthy"}, TIMEOUT_S, "healthy")
+    assert node_ready(node.url)
     sub_id = request_on(rpc, deployer, callback_consumer)
     node.wait_delivered(sub_id, 1, TIMEOUT_S)
     overview = http.get("/api/explorer/overview").json
