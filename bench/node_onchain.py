@@ -35,9 +35,10 @@ burst (last of 200 after 14.3 s), 7 req/s idle with 0 subscriptions and ~310 req
 200-request burst within 5 s.
 
 Run: .venv/bin/python bench/node_onchain.py   (BENCH_QUICK=1 for a short run; `delegated` for the
-delegated burst alone; `startup [REPS]` for the start with 3,000 subscriptions alone: spawn to the
-first 200 on /health and the RSS then, REPS starts (default 4), alternating with the devnode under
-BENCH_BASELINE_SRC when it is set)
+delegated burst alone; `startup [REPS]` for the start with 3,000 subscriptions alone, with the
+explorer off and on: spawn to the first 200 on /health and the RSS then, and to the first
+"healthy" (chain side bound, initial sync over), REPS starts each (default 4), alternating with
+the devnode under BENCH_BASELINE_SRC when it is set; the load average is in every row)
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ from collections.abc import Callable
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+from typing import NamedTuple
 
 from eth_abi.abi import encode as abi_encode
 from hf_infernet_stack.accounts import CONTAINER_ID
@@ -577,11 +579,20 @@ def startup_curve(
     return rows
 
 
+class Start(NamedTuple):
+    """One start of a devnode process."""
+
+    answers_s: float  # spawn to the first 200 on /health
+    rss_mib: float  # resident memory then
+    healthy_s: float  # spawn to the first {"status": "healthy"}: chain side bound, sync over
+
+
 def startup_side_by_side(workdir: Path, baseline_src: str, reps: int) -> list[dict[str, Any]]:
-    """Spawn to the first 200 on /health, and resident memory then, of a fresh node with
-    STARTUP_SIDE_BY_SIDE subscriptions on chain: this checkout and, when ``baseline_src`` is
-    set, the devnode under that path (PYTHONPATH), alternating start by start (ABBA)."""
+    """Starts of a fresh node with STARTUP_SIDE_BY_SIDE subscriptions on chain, with the explorer
+    off and on: this checkout and, when ``baseline_src`` is set, the devnode under that path
+    (PYTHONPATH), alternating start by start (ABBA)."""
     trees = [("this checkout", "")] + ([("baseline", baseline_src)] if baseline_src else [])
+    load_before = os.getloadavg()
     with EchoContainer() as echo:
         chain = Anvil(extra_args=("--gas-limit", str(BLOCK_GAS_LIMIT))).start()
         try:
@@ -591,66 +602,86 @@ def startup_side_by_side(workdir: Path, baseline_src: str, reps: int) -> list[di
             consumer = deploy_callback_consumer(user)
             (next_id,) = rpc.call(PROTOCOL.coordinator, NEXT_ID)
             fill_subscriptions(rpc, user, consumer, STARTUP_SIDE_BY_SIDE)
-            starts: dict[str, list[tuple[float, float]]] = {name: [] for name, _ in trees}
+            starts: dict[tuple[str, bool], list[Start]] = {
+                (name, explorer): [] for name, _ in trees for explorer in (False, True)
+            }
             for rep in range(reps):
-                for name, src in trees if rep % 2 == 0 else trees[::-1]:
-                    node = Devnode(
-                        workdir=workdir / f"start-{rep}-{len(starts[name])}-{name[0]}",
-                        rpc_url=chain.url,
-                        containers={CONTAINER_ID: echo.url},
-                        starting_sub_id=int(next_id) - 1,
-                        sync_period=SYNC_PERIOD_S,
-                        snapshot_sleep=DEFAULT_SNAPSHOT_SLEEP_S,
-                    )
-                    starts[name].append(_first_health(node, src))
-                    print(f"{name}: {starts[name][-1]}", file=sys.stderr)
+                for explorer in (False, True):
+                    for name, src in trees if rep % 2 == 0 else trees[::-1]:
+                        runs = starts[(name, explorer)]
+                        node = Devnode(
+                            workdir=workdir / f"start-{rep}-{len(runs)}-{name[0]}-{explorer:d}",
+                            rpc_url=chain.url,
+                            containers={CONTAINER_ID: echo.url},
+                            starting_sub_id=int(next_id) - 1,
+                            sync_period=SYNC_PERIOD_S,
+                            snapshot_sleep=DEFAULT_SNAPSHOT_SLEEP_S,
+                            explorer=explorer,
+                        )
+                        runs.append(_start_once(node, src))
+                        print(f"{name}, explorer {explorer}: {runs[-1]}", file=sys.stderr)
         finally:
             chain.stop()
+    load = {"loadavg_before": load_before, "loadavg_after": os.getloadavg()}
     rows = []
-    base = starts.get("baseline")
-    for name, _ in trees:
-        seconds = statistics.median(s for s, _ in starts[name])
-        rss = statistics.median(m for _, m in starts[name])
-        rows.append(
-            row(
-                f"{name}: start to the first 200 on /health, {STARTUP_SIDE_BY_SIDE:,}"
-                " subscriptions on chain (median)",
-                seconds,
-                "s",
-                statistics.median(s for s, _ in base) if base and name != "baseline" else None,
-                "baseline" if base and name != "baseline" else None,
-                rss_mib=round(rss, 1),
-                starts=[round(s, 2) for s, _ in starts[name]],
+    for (name, explorer), runs in starts.items():
+        base = starts.get(("baseline", explorer)) if name != "baseline" else None
+        mode = "on" if explorer else "off"
+        what = f"{STARTUP_SIDE_BY_SIDE:,} subscriptions on chain, explorer {mode}"
+        for case, pick in (
+            ("the first 200 on /health", lambda r: r.answers_s),
+            ('the first "healthy" on /health', lambda r: r.healthy_s),
+        ):
+            rows.append(
+                row(
+                    f"{name}: start to {case}, {what} (median)",
+                    statistics.median(pick(r) for r in runs),
+                    "s",
+                    statistics.median(pick(r) for r in base) if base else None,
+                    "baseline" if base else None,
+                    rss_mib=round(statistics.median(r.rss_mib for r in runs), 1),
+                    starts=[round(pick(r), 2) for r in runs],
+                    **load,
+                )
             )
-        )
     return rows
 
 
-def _first_health(node: Devnode, src: str) -> tuple[float, float]:
-    """Seconds from spawning ``node`` to its first 200 on /health, and its RSS (MiB) then."""
+def _start_once(node: Devnode, src: str) -> Start:
+    """Spawn ``node`` (the devnode under ``src`` when set) and time its /health until healthy."""
     node.workdir.mkdir(parents=True, exist_ok=True)
     path = node.workdir / "config.json"
     path.write_text(json.dumps(node.config()))
     env = {**os.environ, "PYTHONPATH": src} if src else None
     start = time.perf_counter()
     proc, _ = spawn(devnode_argv(path), node.log_path, name="devnode", env=env)
+    answers_s: float | None = None
+    rss_mib = 0.0
     try:
         while True:
+            answer = None
             with contextlib.suppress(OSError):
-                if Http(node.url).get("/health").status == 200:
-                    break
+                answer = Http(node.url).get("/health")
+            if answer is not None and answer.status == 200:
+                now = time.perf_counter() - start
+                if answers_s is None:
+                    answers_s, rss_mib = now, _rss_mib(proc.pid)
+                if answer.json == {"status": "healthy"}:
+                    return Start(answers_s, rss_mib, now)
             if proc.poll() is not None or time.perf_counter() - start > STARTUP_TIMEOUT_S:
                 raise RuntimeError(f"devnode did not answer: {node.log_path.read_text()[-2000:]}")
             time.sleep(0.01)
-        took = time.perf_counter() - start
-        rss_kib = next(
-            int(line.split()[1])
-            for line in Path(f"/proc/{proc.pid}/status").read_text().splitlines()
-            if line.startswith("VmRSS:")
-        )
-        return took, rss_kib / 1024
     finally:
         stop_process(proc, grace_s=10.0)
+
+
+def _rss_mib(pid: int) -> float:
+    kib = next(
+        int(line.split()[1])
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+        if line.startswith("VmRSS:")
+    )
+    return kib / 1024
 
 
 def cpu_seconds(pid: int) -> float:
