@@ -212,7 +212,7 @@ def test_subscription_page_pages_every_interval_any_node_answered(chain: Chain):
 def test_states_are_the_documented_ones():
     assert set(SUBSCRIPTION_STATES) == {*PHASES, "tracked", "ignored"}
     # the explorer filters delegated requests by state name without importing the chain half
-    assert DELEGATION_STATES == tuple(state.name.lower() for state in DeliveryState)
+    assert tuple(state.name.lower() for state in DeliveryState) == DELEGATION_STATES
 
 
 def test_delegations_empty(chain: Chain):

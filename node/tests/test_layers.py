@@ -1,8 +1,9 @@
 """The devnode's imports form a tree (docs/devnode.md, "Layout"): no cycle anywhere in the
 package, none hidden in a function or behind ``TYPE_CHECKING``; only ``app`` and the HTTP face
 (``api``) import the chain half, and in the face only the chain side's answers (``api.chain``),
-which only ``app`` imports (when the chain side is enabled); only ``app`` imports the HTTP face; nothing imports the package root; inside ``chain/`` and ``api/`` a module
-imports only modules on a lower floor."""
+which only ``app`` imports (when the chain side is enabled); only ``app`` imports the HTTP face;
+nothing imports the package root; inside ``chain/`` and ``api/`` a module imports only modules
+on a lower floor."""
 
 from __future__ import annotations
 
