@@ -8,9 +8,10 @@ once with a new connection per request. CPU per job is the devnode process's use
 time (from /proc) over a throughput run, divided by the jobs completed: the most stable figure on
 a shared machine. The CPU the load generator (this process) and the echo container spend per
 job in the same run gives the machine's ceiling: cores / (sum of the three CPU costs per job),
-the jobs/s no devnode could exceed here however fast it were. Each start is also timed (spawn to the first 200 on GET /health, off-chain
-config) and the process's resident memory read once it answers. The floor in the same run is
-the same client calling the echo container's /service_output directly.
+the jobs/s no devnode could exceed here however fast it were. Each start is also timed (spawn
+to the first 200 on GET /health, off-chain config) and the process's resident memory read once
+it answers. The floor in the same run is the same client calling the echo container's
+/service_output directly.
 
 `--against REV` (a commit id, tag or branch; default $BENCH_AGAINST, else 7221315, the devnode
 before its container client moved to aiohttp; `--against none` for none) runs that revision's
