@@ -127,3 +127,54 @@ def test_delegated_subscription_answered_by_both_nodes_lists_both_each_interval(
                 )
             (count,) = rpc.call(consumer, ANSWER_COUNT, sub_id, interval)
             assert count == REDUNDANCY
+
+
+def test_a_node_sent_the_request_after_another_created_the_subscription_still_answers(
+    rpc: Rpc, delegated_consumer: str, devnode: Devnode, tmp_path: Path
+) -> None:
+    """The same signed request reaches the second node only once the first node's delivery has
+    created the subscription: the second node still answers interval 1 with the request's data
+    (deliverComputeDelegatee reuses the subscription), as Infernet Node does; the consumer has
+    no input of its own for that interval."""
+    consumer = delegated_consumer
+    second = second_node(devnode, tmp_path / "second")
+    now = rpc.block()["timestamp"]
+    body = delegated_request(
+        SIGNER_KEY,
+        consumer,
+        nonce=1,
+        expiry=now + EXPIRY_MARGIN_S,
+        data={"input": "late second node"},
+        period=PERIOD_S,
+        frequency=2,
+        active_at=now,
+        redundancy=REDUNDANCY,
+    )
+    with running(devnode, second):
+        assert devnode.request("POST", "/api/jobs", body) == (200, {})
+        sub_id = wait_for(
+            lambda: delegate_created_id(rpc, consumer, 1), DELIVERY_TIMEOUT_S, "created"
+        )
+        wait_for(
+            lambda: rpc.call(consumer, ANSWER_COUNT, sub_id, 1)[0] == 1,
+            DELIVERY_TIMEOUT_S,
+            "the first node's answer",
+        )
+        assert second.request("POST", "/api/jobs", body) == (200, {})
+        wait_for(
+            lambda: rpc.call(consumer, ANSWER_COUNT, sub_id, 1)[0] == REDUNDANCY,
+            DELIVERY_TIMEOUT_S,
+            "the second node's answer to interval 1",
+        )
+        record = wait_for(
+            lambda: _delivered(second, f"/api/delegations/{consumer}/1"),
+            DELIVERY_TIMEOUT_S,
+            "the second node's record delivered",
+        )
+        assert record["subscription_id"] == sub_id
+
+
+def _delivered(node: Devnode, path: str) -> dict[str, Any] | None:
+    status, record = node.get(path)
+    assert status == 200, record
+    return dict(record) if record["state"] == "delivered" else None

@@ -27,6 +27,10 @@ def _ignore(_: object) -> None:
     return None
 
 
+async def _never_responded(subscription_id: int, interval: int) -> bool:
+    return False
+
+
 def test_every_block_schedules_waiting_requests_without_reading_the_store() -> None:
     """Each new head asks which delegated requests are due: the answer comes from the ledger's
     memory however many wait (SELECT statements counted with sqlite3's trace callback on the
@@ -54,6 +58,7 @@ def test_every_block_schedules_waiting_requests_without_reading_the_store() -> N
                 deliver=deliver,
                 consider=_ignore,
                 reschedule=_ignore,
+                responded=_never_responded,
                 chain_id=CHAIN_ID,
                 coordinator=COORDINATOR_ADDRESS,
             )

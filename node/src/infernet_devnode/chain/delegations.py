@@ -47,6 +47,8 @@ class Delegations:
         deliver: runs one request's delivery of an interval (`DeliveryRunner.deliver_request`).
         consider: hands a subscription read from the chain to tracking.
         reschedule: plans the deliveries due at a chain time (after a request arrives).
+        responded: whether this node has answered an interval of a subscription
+            (`Settlement.responded`).
         chain_id: signatures are checked for this chain.
         coordinator: the Coordinator's address (EIP-712 verifying contract).
     """
@@ -60,6 +62,7 @@ class Delegations:
         deliver: Callable[[SignedDelegation, int], Awaitable[None]],
         consider: Callable[[Subscription], None],
         reschedule: Callable[[int], None],
+        responded: Callable[[int, int], Awaitable[bool]],
         chain_id: int,
         coordinator: str,
     ) -> None:
@@ -69,6 +72,7 @@ class Delegations:
         self._deliver = deliver
         self._consider = consider
         self._reschedule = reschedule
+        self._responded = responded
         self._chain_id = chain_id
         self._coordinator = coordinator
 
@@ -130,13 +134,22 @@ class Delegations:
             delegate_key(sub.owner, delegation.nonce),
         )
         if existing_id:
-            # The Coordinator keeps the stored subscription, not the request's copy; its next
-            # due interval follows from the stored one, and normal sync delivers it.
+            # The Coordinator keeps the stored subscription, not the request's copy; its later
+            # intervals follow from the stored one, and normal sync delivers them.
             (raw,) = await self._client.call(
                 self._coordinator, COORDINATOR.get_subscription, existing_id
             )
-            self._consider(Subscription.from_tuple(int(existing_id), raw))
-            if existing is None or existing.delivery.state is not DeliveryState.DELIVERED:
+            stored = Subscription.from_tuple(int(existing_id), raw)
+            self._consider(stored)
+            delivered_here = (
+                existing is not None and existing.delivery.state is DeliveryState.DELIVERED
+            )
+            if not delivered_here and await self._to_answer(stored, now):
+                # Another node's delivery created it (redundancy): this node answers the
+                # current interval with the request's data too, through
+                # deliverComputeDelegatee, which reuses the subscription (as Infernet Node does).
+                self._ledger.record(Delivery(0, 0, DeliveryState.PENDING), delegation)
+            elif not delivered_here:
                 # (a request this node delivered keeps its record: tx and subscription id)
                 self._ledger.record(
                     Delivery(
@@ -151,3 +164,11 @@ class Delegations:
             return
         self._ledger.record(Delivery(0, 0, DeliveryState.PENDING), delegation)
         self._reschedule(now)
+
+    async def _to_answer(self, stored: Subscription, now: int) -> bool:
+        """Whether this node has yet to answer the interval of `stored` due at chain time
+        `now` (a complete interval is refused by the delivery's simulation)."""
+        schedule = schedule_at(stored, now)
+        if schedule.phase is not Phase.ACTIVE:
+            return False
+        return not await self._responded(stored.id, schedule.interval)

@@ -228,6 +228,7 @@ class ChainLoop:
             deliver=execution.deliver_request,
             consider=self._consider,
             reschedule=self._reschedule,
+            responded=settlement.responded,
             chain_id=identity.chain_id,
             coordinator=contracts.coordinator,
         )
