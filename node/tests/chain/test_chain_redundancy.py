@@ -43,6 +43,22 @@ def addresses(rows: list[dict[str, Any]]) -> set[str]:
     return {row["node"] for row in rows}
 
 
+def redundant_request(rpc: Rpc, consumer: str, data: dict[str, Any]) -> dict[str, Any]:
+    """A signed delegated request (nonce 1) for two intervals, active now, redundancy 2."""
+    now = rpc.block()["timestamp"]
+    return delegated_request(
+        SIGNER_KEY,
+        consumer,
+        nonce=1,
+        expiry=now + EXPIRY_MARGIN_S,
+        data=data,
+        period=PERIOD_S,
+        frequency=2,
+        active_at=now,
+        redundancy=REDUNDANCY,
+    )
+
+
 def test_explorer_lists_every_node_that_answered_each_interval(
     rpc: Rpc, deployer: Actor, devnode: Devnode, tmp_path: Path
 ) -> None:
@@ -95,18 +111,7 @@ def test_delegated_subscription_answered_by_both_nodes_lists_both_each_interval(
     consumer = delegated_consumer
     devnode.explorer = True
     second = second_node(devnode, tmp_path / "second", explorer=True)
-    now = rpc.block()["timestamp"]
-    body = delegated_request(
-        SIGNER_KEY,
-        consumer,
-        nonce=1,
-        expiry=now + EXPIRY_MARGIN_S,
-        data={"input": "two nodes"},
-        period=PERIOD_S,
-        frequency=2,
-        active_at=now,
-        redundancy=REDUNDANCY,
-    )
+    body = redundant_request(rpc, consumer, {"input": "two nodes"})
     both = {devnode.address, second.address}
     with running(devnode, second):
         for node in (devnode, second):
@@ -138,18 +143,7 @@ def test_a_node_sent_the_request_after_another_created_the_subscription_still_an
     no input of its own for that interval."""
     consumer = delegated_consumer
     second = second_node(devnode, tmp_path / "second")
-    now = rpc.block()["timestamp"]
-    body = delegated_request(
-        SIGNER_KEY,
-        consumer,
-        nonce=1,
-        expiry=now + EXPIRY_MARGIN_S,
-        data={"input": "late second node"},
-        period=PERIOD_S,
-        frequency=2,
-        active_at=now,
-        redundancy=REDUNDANCY,
-    )
+    body = redundant_request(rpc, consumer, {"input": "late second node"})
     with running(devnode, second):
         assert devnode.request("POST", "/api/jobs", body) == (200, {})
         sub_id = wait_for(
