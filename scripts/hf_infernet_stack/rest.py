@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import atexit
 import json
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,31 +23,42 @@ STARTING = "starting"
 OTHER_CLIENT = "127.0.0.2"
 
 
-# (source address, keep-alive) -> the process's client for it, closed when the process exits
-_CLIENTS: dict[tuple[str | None, bool], httpx.Client] = {}
+# Every client shares one TLS context: building one (the CA certificates) costs ~0.1 s, far more
+# than a request to a local server.
+_TLS = httpx.create_ssl_context()
+# Per thread: (source address, keep-alive) -> that thread's client. httpcore's synchronous pool
+# can close a connection it has just handed to a request of another thread (the request then
+# reads a closed socket: EBADF), so threads do not share one.
+_THREAD_CLIENTS = threading.local()
+_ALL_CLIENTS: list[httpx.Client] = []
 
 
 def _client(source: str | None, keep_alive: bool) -> httpx.Client:
-    """One client per source address and connection policy for the whole process: making one
-    costs ~0.1 s (its TLS context), far more than a request to a local server.
+    """This thread's client for a source address and connection policy.
 
     Without keep-alive every request has a connection of its own, closed by us once answered, so
     none waits behind another's; each then holds a local port in TIME_WAIT for a minute, so
     whatever polls (readiness, node state) keeps its connections instead.
     """
-    client = _CLIENTS.get((source, keep_alive))
+    clients: dict[tuple[str | None, bool], httpx.Client] | None
+    clients = getattr(_THREAD_CLIENTS, "clients", None)
+    if clients is None:
+        clients = _THREAD_CLIENTS.clients = {}
+    client = clients.get((source, keep_alive))
     if client is None:
         limits = httpx.Limits() if keep_alive else httpx.Limits(max_keepalive_connections=0)
-        transport = httpx.HTTPTransport(local_address=source, limits=limits)
-        client = httpx.Client(transport=transport, timeout=HTTP_TIMEOUT_S)
-        # threads may race here: the loser's client is simply never used
-        client = _CLIENTS.setdefault((source, keep_alive), client)
+        transport = httpx.HTTPTransport(verify=_TLS, local_address=source, limits=limits)
+        client = clients[(source, keep_alive)] = httpx.Client(
+            transport=transport, timeout=HTTP_TIMEOUT_S
+        )
+        if keep_alive:
+            _ALL_CLIENTS.append(client)  # its idle connections are closed at exit
     return client
 
 
 @atexit.register
 def _close_clients() -> None:
-    for client in _CLIENTS.values():
+    for client in _ALL_CLIENTS:
         client.close()
 
 
